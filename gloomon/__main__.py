@@ -1,0 +1,5 @@
+import sys
+
+from gloomon.cli import main
+
+sys.exit(main())

