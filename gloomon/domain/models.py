@@ -200,6 +200,7 @@ class SdsSecret:
     last_updated: datetime | None
     certs: tuple[CertInfo, ...]
     warming: bool = False
+    error: str | None = None  # why the certificates could not be read (bad PEM in the secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +268,10 @@ class SdsStats:
 
 @dataclass(frozen=True, slots=True)
 class TlsStats:
-    """``ssl.*`` counters of one listener or cluster scope (``listener.0.0.0.0_9977``, ``cluster.xds_cluster``)."""
+    """``ssl.*`` counters of one listener or cluster scope.
+
+    Scopes look like ``listener.0.0.0.0_9977`` or ``cluster.xds_cluster``.
+    """
 
     scope: str
     handshake: int = 0
@@ -502,6 +506,11 @@ class TargetStatus:
     xds: XdsLink | None = None
     tls_errors: int = 0
     envoy_version: str | None = None
+    ahead_of_secret: bool = False  # holds something newer than the secret (the secret was rolled back)
+    multi_ca_since: datetime | None = None  # first seen with 2+ CAs in its bundle (for "stalled")
+    envoy_started_at: datetime | None = None  # from /server_info uptime, carried between polls
+    certs_since: datetime | None = None  # when its current certificates arrived (SDS last_updated)
+    sync_reason: str | None = None  # in words, why it is (not) in sync with the secret
 
     @property
     def key(self) -> str:
@@ -520,6 +529,7 @@ class SecretStatus:
     verdict: PhaseVerdict
     leaf_signed_by: int | None = None
     content_since: datetime | None = None
+    multi_ca_since: datetime | None = None  # first seen with 2+ CAs (for "stalled")
 
 
 @dataclass(frozen=True, slots=True)

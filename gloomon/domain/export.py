@@ -1,0 +1,137 @@
+"""A snapshot as the stable JSON document of ``gloomon check -o json`` (schema 1, README), also written by
+the dashboard's save key. Times are ISO-8601 UTC strings; certificates appear as public metadata only
+(no PEM, no DER, never key material).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gloomon.domain.cron import next_run
+from gloomon.domain.models import (
+    CertInfo,
+    CronJobState,
+    Finding,
+    FleetSnapshot,
+    SecretStatus,
+    Severity,
+    TargetStatus,
+    TrustBundle,
+)
+
+SCHEMA = 1
+
+
+def iso(when: datetime | None) -> str | None:
+    """``2026-11-25T20:52:32Z`` (microseconds kept when present), or None."""
+    if when is None:
+        return None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def status_of(snapshot: FleetSnapshot) -> str:
+    """``error`` when nothing could be observed because of source errors, else the worst severity."""
+    if snapshot.errors and not snapshot.targets and not snapshot.secrets:
+        return "error"
+    worst = snapshot.worst_severity()
+    if worst is Severity.CRITICAL:
+        return "critical"
+    if worst is Severity.WARNING:
+        return "warning"
+    return "ok"
+
+
+def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
+    """The schema-1 document (plain dicts, lists, strings, numbers, booleans and None)."""
+    now = snapshot.taken_at
+    return {
+        "schema": SCHEMA,
+        "status": status_of(snapshot),
+        "generated_at": iso(now),
+        "namespace": snapshot.namespace,
+        "contexts": list(snapshot.contexts),
+        "secret": _secret(snapshot.secret, now),
+        "cronjob": _cronjob(snapshot.cronjob, now),
+        "targets": [_target(target, now) for target in snapshot.targets],
+        "findings": [finding_to_dict(item) for item in snapshot.findings],
+    }
+
+
+def cert_to_dict(cert: CertInfo, now: datetime) -> dict[str, Any]:
+    return {
+        "serial": cert.serial,
+        "subject": cert.subject,
+        "sans": list(cert.sans),
+        "not_before": iso(cert.not_before),
+        "not_after": iso(cert.not_after),
+        "seconds_left": round(cert.seconds_left(now), 3),
+        "sha256": cert.sha256,
+    }
+
+
+def _bundle(bundle: TrustBundle | None, now: datetime) -> list[dict[str, Any]]:
+    return [cert_to_dict(ca, now) for ca in (bundle.cas if bundle else ())]
+
+
+def _secret(secret: SecretStatus | None, now: datetime) -> dict[str, Any] | None:
+    if secret is None:
+        return None
+    state = secret.state
+    return {
+        "phase": secret.verdict.phase.value,
+        "bundle": _bundle(state.bundle, now),
+        "leaf": cert_to_dict(state.leaf, now) if state.leaf is not None else None,
+    }
+
+
+def _cronjob(cron: CronJobState | None, now: datetime) -> dict[str, Any] | None:
+    if cron is None:
+        return None
+    return {
+        "name": cron.name,
+        "schedule": cron.schedule,
+        "suspended": cron.suspended,
+        "missing": cron.missing,
+        "last_schedule_time": iso(cron.last_schedule_time),
+        "last_successful_time": iso(cron.last_successful_time),
+        "next_run": None if cron.missing or cron.suspended else iso(next_run(cron.schedule, now)),
+        "rotation_duration_seconds": cron.rotation_duration_seconds,
+        "active_jobs": len(cron.active_jobs),
+    }
+
+
+def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
+    ref = target.ref
+    xds = target.xds
+    return {
+        "context": ref.context,
+        "component": ref.component.value,
+        "pod": ref.pod,
+        "admin_url": ref.admin_url,
+        "reachable": target.reachable,
+        "envoy_version": target.envoy_version,
+        "leaf": cert_to_dict(target.leaf, now) if target.leaf is not None else None,
+        "bundle": _bundle(target.bundle, now),
+        "leaf_signed_by": target.leaf_signed_by,
+        "phase": target.verdict.phase.value,
+        "in_sync_with_secret": target.in_sync_with_secret,
+        "lag_seconds": None if target.lag_seconds is None else round(target.lag_seconds, 3),
+        "sds_version": target.sds_version,
+        "xds": None
+        if xds is None
+        else {"cluster": xds.cluster, "healthy": xds.healthy, "cx_connect_fail": xds.cx_connect_fail},
+        "tls_errors": target.tls_errors,
+    }
+
+
+def finding_to_dict(item: Finding) -> dict[str, Any]:
+    return {
+        "severity": item.severity.value,
+        "code": item.code,
+        "component": item.component.value if item.component is not None else None,
+        "pod": item.pod,
+        "message": item.message,
+        "hint": item.hint,
+    }

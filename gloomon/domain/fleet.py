@@ -1,0 +1,295 @@
+"""One poll's worth of parsed admin data, secrets and CronJob state joined into a :class:`FleetSnapshot`.
+
+This is the entry point sources call each poll. It is a pure function of its inputs and the previous
+snapshot (from which lag, "held since" times and the Envoy version carry over), so the UI and ``check``
+get the same answer for the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from gloomon.domain.envoy import xds_cluster_names
+from gloomon.domain.fleet_sync import compare_with_secret
+from gloomon.domain.health import HealthPolicy, judge
+from gloomon.domain.models import (
+    COMPONENT_ORDER,
+    SERVER_CERT_SECRET,
+    VALIDATION_CONTEXT_SECRET,
+    AdminFetch,
+    CertInfo,
+    CertsReport,
+    ClustersReport,
+    Component,
+    CronJobState,
+    EnvoyStats,
+    FleetSnapshot,
+    LogEvent,
+    Phase,
+    PhaseVerdict,
+    PollTimings,
+    SecretsDump,
+    SecretState,
+    SecretStatus,
+    ServerInfo,
+    TargetStatus,
+    TrustBundle,
+    XdsLink,
+)
+from gloomon.domain.rotation import phase_of
+
+
+def build_snapshot(
+    *,
+    taken_at: datetime,
+    namespace: str,
+    contexts: Sequence[str],
+    fetches: Sequence[AdminFetch],
+    secrets: Sequence[SecretState],
+    cronjob: CronJobState | None,
+    policy: HealthPolicy,
+    previous: FleetSnapshot | None = None,
+    log_events: Sequence[LogEvent] = (),
+    missing_components: Sequence[Component] = (),
+    errors: Sequence[str] = (),
+    timings: PollTimings = PollTimings(),  # noqa: B008 - frozen, immutable default
+) -> FleetSnapshot:
+    """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings."""
+    rotation = cronjob.rotation_duration_seconds if cronjob is not None else None
+    slack = policy.lag_grace(rotation)
+    secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
+    order = {component: index for index, component in enumerate(COMPONENT_ORDER)}
+    targets = tuple(
+        sorted(
+            (
+                _target_status(fetch, namespace, secret_statuses, taken_at, rotation, previous, slack)
+                for fetch in fetches
+            ),
+            key=lambda t: (order[t.ref.component], t.ref.pod, t.ref.context),
+        )
+    )
+    findings = judge(
+        now=taken_at,
+        namespace=namespace,
+        targets=targets,
+        secrets=secret_statuses,
+        cronjob=cronjob,
+        policy=policy,
+        previous=previous,
+        log_events=log_events,
+        missing_components=missing_components,
+        errors=errors,
+    )
+    return FleetSnapshot(
+        taken_at=taken_at,
+        namespace=namespace,
+        contexts=tuple(contexts),
+        secrets=secret_statuses,
+        cronjob=cronjob,
+        targets=targets,
+        findings=findings,
+        timings=timings,
+        missing_components=tuple(missing_components),
+        errors=tuple(errors),
+        generation=(previous.generation + 1) if previous is not None else 1,
+    )
+
+
+def _content(bundle: TrustBundle | None, leaf: CertInfo | None) -> tuple[tuple[str, ...], str | None]:
+    return (bundle.identities() if bundle else (), leaf.identity() if leaf else None)
+
+
+def _multi_ca_since(
+    bundle: TrustBundle, now: datetime, previous_since: datetime | None, previous_count: int
+) -> datetime | None:
+    """When the bundle started holding 2+ CAs: carried over, else the newest CA's birth (certgen makes
+    the new CA when a rotation starts), never later than now."""
+    if len(bundle.cas) < 2:
+        return None
+    if previous_since is not None and previous_count >= 2:
+        return previous_since
+    newest = max(ca.not_before for ca in bundle.cas)
+    return min(newest, now)
+
+
+def _secret_status(
+    state: SecretState, now: datetime, rotation: float | None, previous: FleetSnapshot | None, slack: float
+) -> SecretStatus:
+    prev = None
+    if previous is not None:
+        prev = next(
+            (s for s in previous.secrets if s.state.context == state.context and s.state.name == state.name),
+            None,
+        )
+    bundle = state.bundle or TrustBundle()
+    content_since: datetime | None = None
+    if prev is not None:
+        unreadable = state.error is not None or (state.bundle is None and state.leaf is None)
+        unchanged = _content(prev.state.bundle, prev.state.leaf) == _content(state.bundle, state.leaf)
+        content_since = prev.content_since if unreadable or unchanged else now
+    multi = _multi_ca_since(
+        bundle, now, prev.multi_ca_since if prev else None, prev.verdict.ca_count if prev else 0
+    )
+    if state.error is not None or state.forbidden or state.missing:
+        reason = (
+            "secret forbidden (403)"
+            if state.forbidden
+            else "secret missing"
+            if state.missing
+            else state.error
+        )
+        verdict = PhaseVerdict(Phase.UNKNOWN, f"no data: {reason}")
+    else:
+        verdict = phase_of(
+            bundle,
+            state.leaf,
+            now,
+            rotation_duration_seconds=rotation,
+            held_since=multi,
+            stall_slack_seconds=slack,
+        )
+    return SecretStatus(
+        state=state,
+        verdict=verdict,
+        leaf_signed_by=verdict.signer_index,
+        content_since=content_since,
+        multi_ca_since=multi,
+    )
+
+
+def _held(
+    fetch: AdminFetch, namespace: str
+) -> tuple[CertInfo | None, TrustBundle, datetime | None, str | None]:
+    """(leaf, bundle, when they arrived, SDS version): config_dump secrets first, ``/certs`` as fallback."""
+    leaf: CertInfo | None = None
+    bundle: TrustBundle | None = None
+    arrived: list[datetime] = []
+    version: str | None = None
+    if isinstance(fetch.secrets, SecretsDump):
+        server = fetch.secrets.get(SERVER_CERT_SECRET)
+        if server is not None and server.certs:
+            leaf = server.certs[0]
+            version = server.version_info
+            if server.last_updated:
+                arrived.append(server.last_updated)
+        validation = fetch.secrets.get(VALIDATION_CONTEXT_SECRET)
+        if validation is not None and validation.certs:
+            bundle = TrustBundle(validation.certs, complete=True)
+            if validation.last_updated:
+                arrived.append(validation.last_updated)
+    if (leaf is None or bundle is None) and isinstance(fetch.certs, CertsReport):
+        contexts = [c for c in fetch.certs.contexts if c.cert_chain] or list(fetch.certs.contexts)
+        ours = f"DNS:gloo.{namespace}.svc"
+        chosen = next((c for c in contexts if c.cert_chain and ours in c.cert_chain[0].sans), None)
+        chosen = chosen or (contexts[0] if contexts else None)
+        if chosen is not None:
+            if leaf is None and chosen.cert_chain:
+                leaf = chosen.cert_chain[0]
+            if bundle is None and chosen.ca_certs:
+                bundle = TrustBundle(chosen.ca_certs, complete=False)
+    return leaf, bundle or TrustBundle(), max(arrived) if arrived else None, version
+
+
+def _target_status(
+    fetch: AdminFetch,
+    namespace: str,
+    secrets: Sequence[SecretStatus],
+    now: datetime,
+    rotation: float | None,
+    previous: FleetSnapshot | None,
+    slack: float,
+) -> TargetStatus:
+    ref = fetch.target
+    prev = next((t for t in previous.targets if t.key == ref.key), None) if previous is not None else None
+    envoy_version = prev.envoy_version if prev else None
+    started = prev.envoy_started_at if prev else None
+    if isinstance(fetch.server, ServerInfo):
+        envoy_version = fetch.server.version or envoy_version
+        if fetch.server.uptime_seconds is not None:
+            started = fetch.fetched_at - timedelta(seconds=fetch.server.uptime_seconds)
+    if not fetch.reachable:
+        return TargetStatus(
+            ref=ref,
+            fetch=fetch,
+            verdict=PhaseVerdict(Phase.UNKNOWN, f"admin unreachable: {fetch.error}"),
+            envoy_version=envoy_version,
+            envoy_started_at=started,
+            tls_errors=prev.tls_errors if prev else 0,
+        )
+    leaf, bundle, arrived, sds_version = _held(fetch, ref.namespace or namespace)
+    certs_since = arrived or (prev.certs_since if prev and prev.leaf is not None else (now if leaf else None))
+    multi = _multi_ca_since(
+        bundle, now, prev.multi_ca_since if prev else None, prev.verdict.ca_count if prev else 0
+    )
+    verdict = phase_of(
+        bundle, leaf, now, rotation_duration_seconds=rotation, held_since=multi, stall_slack_seconds=slack
+    )
+    secret = next((s for s in secrets if s.state.context == ref.context), None)
+    sync = compare_with_secret(leaf, bundle, secret.state if secret else None)
+    lag_since: datetime | None = None
+    lag_seconds: float | None = None
+    if sync.in_sync is False:
+        if prev is not None and prev.in_sync_with_secret is False and prev.lag_since is not None:
+            lag_since = prev.lag_since
+        else:
+            lag_since = (secret.content_since if secret else None) or now
+        if secret is not None and secret.content_since is not None and secret.content_since > lag_since:
+            lag_since = secret.content_since
+        lag_since = min(lag_since, now)
+        lag_seconds = (now - lag_since).total_seconds()
+    stats = fetch.stats if isinstance(fetch.stats, EnvoyStats) else None
+    if stats is not None:
+        sds = stats.sds_for(SERVER_CERT_SECRET)
+        if sds is not None and sds.version:
+            sds_version = sds.version
+    return TargetStatus(
+        ref=ref,
+        fetch=fetch,
+        leaf=leaf,
+        bundle=bundle,
+        leaf_signed_by=verdict.signer_index,
+        verdict=verdict,
+        in_sync_with_secret=sync.in_sync,
+        lag_since=lag_since,
+        lag_seconds=lag_seconds,
+        sds_version=sds_version,
+        xds=_xds(fetch, ref.component, ref.namespace or namespace, stats, prev),
+        tls_errors=stats.tls_errors if stats is not None else (prev.tls_errors if prev else 0),
+        envoy_version=envoy_version,
+        ahead_of_secret=sync.ahead,
+        multi_ca_since=multi,
+        envoy_started_at=started,
+        certs_since=certs_since,
+        sync_reason=sync.reason if sync.in_sync is not None else None,
+    )
+
+
+def _xds(
+    fetch: AdminFetch,
+    component: Component,
+    namespace: str,
+    stats: EnvoyStats | None,
+    prev: TargetStatus | None,
+) -> XdsLink | None:
+    """The link to gloo: its cluster's health, failed connects rising since the last poll, and the
+    control-plane connection state when Envoy reports one."""
+    if not isinstance(fetch.clusters, ClustersReport):
+        return prev.xds if prev is not None and fetch.clusters is None else None
+    cluster = None
+    for name in xds_cluster_names(component, namespace):
+        cluster = fetch.clusters.get(name)
+        if cluster is not None:
+            break
+    if cluster is None:
+        return None
+    fails = cluster.cx_connect_fail
+    rising = prev is not None and prev.xds is not None and fails > prev.xds.cx_connect_fail
+    connected = stats.control_plane_connected if stats is not None else None
+    healthy = cluster.healthy and not rising and not (component is not Component.GLOO and connected is False)
+    return XdsLink(
+        cluster=cluster.name,
+        healthy=healthy,
+        cx_connect_fail=fails,
+        cx_active=sum(host.cx_active for host in cluster.hosts),
+    )
