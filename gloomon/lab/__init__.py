@@ -1,0 +1,36 @@
+"""The lab: an embedded, faithful Gloo mTLS installation on loopback (real Envoys behind a Kubernetes API).
+
+``Lab`` (async) and ``start_background`` (sync, for ``gloomon --demo``) are the public entry points; see
+contracts.md "Lab". Importing this package is cheap: the heavy parts load when a lab starts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gloomon.lab.background import RunningLab
+    from gloomon.lab.lab import Lab
+
+__all__ = ["SCENARIO_NAMES", "Lab", "RunningLab", "start_background"]
+
+SCENARIO_NAMES = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Lab":
+        from gloomon.lab.lab import Lab
+
+        return Lab
+    if name == "RunningLab":
+        from gloomon.lab.background import RunningLab
+
+        return RunningLab
+    raise AttributeError(name)
+
+
+def start_background(scenario: str = "healthy", namespace: str = "gloo-system", **kwargs: Any) -> RunningLab:
+    """Start a lab in a daemon thread with its own event loop; returns once every pod serves certs."""
+    from gloomon.lab.background import start_background as start
+
+    return start(scenario=scenario, namespace=namespace, **kwargs)

@@ -1,0 +1,358 @@
+"""``Lab``: an embedded Gloo mTLS installation on loopback, behind a Kubernetes API (contracts.md "Lab").
+
+``async with Lab(scenario="healthy") as lab:`` starts gloo, two gateway-proxy replicas, extauth and
+rate-limit as real Envoys fed by SDS files, certgen, and the HTTPS API façade with a kubeconfig; it
+returns once every pod's Envoy serves certificates. Faults can be triggered from Python or through the
+façade's ``/lab/v1/faults/<name>`` endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import random
+import secrets
+import shutil
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from gloomon.domain.models import Component
+from gloomon.lab import certgen, scenarios
+from gloomon.lab.apiserver import ApiServer
+from gloomon.lab.certgen import SecretData
+from gloomon.lab.certjob import CertgenConfig, CertgenRunner
+from gloomon.lab.envoy import envoy_binary
+from gloomon.lab.pods import SPECS, PodRuntime, PodTraits, make_deployment
+from gloomon.lab.state import ClusterStore, CronJob
+from gloomon.lab.util import free_port, make_workdir, now_utc, remove_stale_workdirs
+
+CONTEXT = "gloomon-lab"
+REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
+
+
+class Lab:
+    """One running lab. See the module docstring and contracts.md for the public API."""
+
+    def __init__(
+        self,
+        scenario: str = "healthy",
+        namespace: str = "gloo-system",
+        *,
+        workdir: Path | str | None = None,
+        certgen_config: CertgenConfig | None = None,
+        rotation_duration: float | None = None,
+        first_run_after: float | None = None,
+        kubelet_delay: tuple[float, float] = (0.2, 1.5),
+        job_ttl: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.spec = scenarios.get(scenario)
+        self.namespace = namespace
+        config = certgen_config or self.spec.certgen
+        overrides: dict[str, Any] = {}
+        if rotation_duration is not None:
+            overrides["rotation_duration"] = rotation_duration
+        if first_run_after is not None:
+            overrides["first_run_after"] = first_run_after
+        if job_ttl is not None:
+            overrides["ttl_after_finished"] = job_ttl
+        self.certgen_config = dataclasses.replace(config, **overrides)
+        self.kubelet_delay = kubelet_delay
+        self._rng = random.Random(seed)
+        self._own_workdir = workdir is None
+        #: pods' files and the kubeconfig; a temporary directory (made at start) unless given.
+        self.workdir = Path(workdir) if workdir is not None else Path()
+        self.store = ClusterStore(namespace)
+        self.token = secrets.token_urlsafe(32)
+        self.context = CONTEXT
+        self.api: ApiServer | None = None
+        self.certgen: CertgenRunner | None = None
+        self.runtimes: dict[str, PodRuntime] = {}
+        self._traits: dict[tuple[Component, int], PodTraits] = {}
+        self._gloo_ports: dict[int, int] = {}
+        self._started = False
+        self._stopped = False
+
+    # ------------------------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Lab:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.workdir / "kubeconfig"
+
+    @property
+    def api_url(self) -> str:
+        assert self.api is not None, "lab not started"
+        return self.api.url
+
+    async def start(self) -> None:
+        """Start everything; returns when every pod's Envoy serves certificates (sds-down excepted)."""
+        envoy_binary()  # fail early and clearly when the lab extra is missing
+        remove_stale_workdirs()
+        if self._own_workdir:
+            self.workdir = make_workdir()
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (initial, written), tls = await asyncio.gather(
+            asyncio.to_thread(self._initial_secret), asyncio.to_thread(certgen.tls_server_pair)
+        )
+        self.store.write_secret(initial, at=written)
+        if self.spec.stalled:
+            self.store.secret.created = now_utc() - timedelta(days=200)  # type: ignore[union-attr]
+        self.api = ApiServer(self.store, self.token, self.workdir / "apiserver", tls, faults=self._fault)
+        await self.api.start()
+        self._write_kubeconfig()
+        self.certgen = CertgenRunner(self.store, self.certgen_config)
+        if self.spec.stalled:
+            self._seed_stalled_history()
+        if self.spec.untrusted:
+            stranger = await asyncio.to_thread(certgen.generate, self.namespace)
+            self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
+        if self.spec.sds_down:
+            self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
+        self._gloo_ports = {9977: free_port(), 9976: free_port()}
+        starts = []
+        for component, replicas in REPLICAS.items():
+            deployment = make_deployment(self.store, SPECS[component], replicas)
+            for slot in range(replicas):
+                runtime = self._runtime(deployment.component, slot)
+                starts.append(runtime.start(initial))
+        await asyncio.gather(*starts)
+        self._started = True
+        await self.wait_for(self._all_serving, timeout=30.0)
+        if self.spec.lagging:
+            await self._make_lagging()
+        self.certgen.start()
+
+    def _runtime(self, component: Component, slot: int) -> PodRuntime:
+        deployment = self.store.deployments[SPECS[component].deployment]
+        runtime = PodRuntime(
+            store=self.store,
+            deployment=deployment,
+            spec=SPECS[component],
+            slot=slot,
+            traits=self._traits.get((component, slot), PodTraits()),
+            workdir=self.workdir / "pods",
+            gloo_ports=self._gloo_ports,
+            kubelet_delay=self.kubelet_delay,
+            rng=self._rng,
+        )
+        self.runtimes[runtime.name] = runtime
+        return runtime
+
+    def _initial_secret(self) -> tuple[SecretData, datetime]:
+        """The secret as the scenario finds it, and when certgen last wrote it (runs in a thread)."""
+        if self.spec.expiring_days is not None:
+            back = certgen.LEAF_VALIDITY - timedelta(days=self.spec.expiring_days)
+            return certgen.generate(self.namespace, now=now_utc() - back).secret(), now_utc() - back
+        if self.spec.stalled:
+            old = certgen.generate(self.namespace, now=now_utc() - timedelta(days=200))
+            new = certgen.generate(self.namespace, now=now_utc() - timedelta(hours=3))
+            data = SecretData(ca_crt=old.ca_pem + new.ca_pem, tls_crt=old.leaf_pem, tls_key=old.key_pem)
+            return data, now_utc() - timedelta(hours=3)
+        return certgen.generate(self.namespace).secret(), now_utc()
+
+    def _seed_stalled_history(self) -> None:
+        """The CronJob's record of the run that died after phase 1, three hours ago."""
+        cron = self.store.cronjob
+        if cron is None:
+            cron = self.store.cronjob = CronJob(
+                name="gloo-mtls-certgen-cronjob",
+                schedule="0 */6 * * *",
+                labels={"gloo": "gloo-mtls-certgen-cronjob"},
+                args=self.certgen_config.args(),
+            )
+        cron.created = now_utc() - timedelta(days=200)
+        cron.last_schedule = now_utc() - timedelta(hours=3)
+        cron.last_successful = now_utc() - timedelta(hours=9)
+
+    async def _make_lagging(self) -> None:
+        """Freeze the second gateway-proxy's secret volume, then rotate: it keeps the old certificate."""
+        assert self.certgen is not None
+        lagging = self.runtimes[self.pods(Component.GATEWAY_PROXY)[1]]
+        lagging.sds.frozen = True
+        await self.certgen.run_now()
+        others = [r for r in self.runtimes.values() if r is not lagging and not r.sds.down]
+        await self.wait_for(
+            lambda: all(r.sds.delivered == self.store.secret.data for r in others), timeout=30.0
+        )  # type: ignore[union-attr]
+
+    async def _all_serving(self) -> bool:
+        async with aiohttp.ClientSession() as session:
+            for runtime in list(self.runtimes.values()):
+                if runtime.sds.down:
+                    continue
+                try:
+                    async with session.get(f"{self.admin_url(runtime.name)}/certs") as resp:
+                        body = await resp.json(content_type=None)
+                except (aiohttp.ClientError, ValueError):
+                    return False
+                if not any(c.get("cert_chain") for c in body.get("certificates", [])):
+                    return False
+        return True
+
+    async def stop(self) -> None:
+        """Stop certgen, every Envoy (reaped, none left behind), the API; remove our temporary files."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.certgen is not None:
+            await self.certgen.stop()
+        await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
+        if self.api is not None:
+            await self.api.stop()
+        if self._own_workdir and self.workdir != Path():
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        self._started = False
+
+    def _write_kubeconfig(self) -> None:
+        import base64
+
+        assert self.api is not None
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": CONTEXT,
+                    "cluster": {
+                        "server": self.api.url,
+                        "certificate-authority-data": base64.b64encode(self.api.ca_pem).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": f"{CONTEXT}-user", "user": {"token": self.token}}],
+            "contexts": [
+                {
+                    "name": CONTEXT,
+                    "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-user", "namespace": self.namespace},
+                }
+            ],
+            "current-context": CONTEXT,
+            "preferences": {},
+        }
+        self.kubeconfig_path.touch(mode=0o600)
+        self.kubeconfig_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    # --------------------------------------------------------------------------------- queries
+
+    def pods(self, component: Component | None = None) -> list[str]:
+        """Names of the current Gloo pods (certgen job pods excluded), oldest first."""
+        return [p.name for p in self.store.pods_of(component) if p.name in self.runtimes]
+
+    def runtime(self, pod: str) -> PodRuntime:
+        try:
+            return self.runtimes[pod]
+        except KeyError:
+            raise KeyError(f"no such pod: {pod}") from None
+
+    def admin_url(self, pod: str) -> str:
+        port = self.runtime(pod).admin_port
+        return f"http://127.0.0.1:{port}"
+
+    def envoy_pids(self) -> list[int]:
+        return [
+            r.envoy.pid for r in self.runtimes.values() if r.envoy is not None and r.envoy.pid is not None
+        ]
+
+    async def wait_for(
+        self, predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05
+    ) -> None:
+        """Poll ``predicate`` (sync or async) until true; TimeoutError after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            result = predicate()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"condition not met within {timeout}s")
+            await asyncio.sleep(interval)
+
+    # ---------------------------------------------------------------------------------- faults
+
+    async def restart_pod(self, pod: str) -> str:
+        """Delete the pod; its ReplicaSet makes a new one (new name, new Envoy, restartCount 0)."""
+        old = self.runtime(pod)
+        await old.stop()
+        del self.runtimes[pod]
+        self.store.remove_pod(pod)
+        assert self.store.secret is not None
+        new = self._runtime(old.spec.component, old.slot)
+        await new.start(self.store.secret.data)
+        return new.name
+
+    async def restart_container(self, pod: str) -> None:
+        """The pod's Envoy container crashes and restarts in place (same name, restartCount + 1)."""
+        await self.runtime(pod).restart_envoy_container()
+
+    def freeze_pod(self, pod: str, frozen: bool = True) -> None:
+        """Stop (or resume) secret updates reaching ``pod`` (a stuck kubelet volume refresh)."""
+        self.runtime(pod).sds.frozen = frozen
+
+    async def cut_port_forwards(self) -> int:
+        assert self.api is not None
+        return self.api.streams.cut_forwards()
+
+    async def cut_log_streams(self) -> int:
+        assert self.api is not None
+        return self.api.streams.cut_logs()
+
+    async def api_outage(self, seconds: float) -> None:
+        """The API is unreachable (connection refused) for ``seconds``; returns when the outage began."""
+        assert self.api is not None
+        await self.api.outage(seconds)
+
+    def forbid_secrets(self, forbidden: bool = True) -> None:
+        assert self.api is not None
+        self.api.forbid_secrets = forbidden
+
+    async def rotate_now(self) -> asyncio.Task[None]:
+        """Start a certgen run now; the returned task ends when the Job finishes."""
+        assert self.certgen is not None
+        return self.certgen.run_now()
+
+    async def _fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        if name == "restart-pod":
+            return {"pod": await self.restart_pod(str(body["pod"]))}
+        if name == "restart-container":
+            await self.restart_container(str(body["pod"]))
+            return {}
+        if name == "cut-forwards":
+            return {"cut": await self.cut_port_forwards()}
+        if name == "cut-logs":
+            return {"cut": await self.cut_log_streams()}
+        if name == "api-outage":
+            await self.api_outage(float(body.get("seconds", 5.0)))
+            return {}
+        if name == "forbid-secrets":
+            self.forbid_secrets(bool(body.get("enabled", True)))
+            return {}
+        if name == "rotate":
+            await self.rotate_now()
+            return {}
+        if name == "freeze-pod":
+            self.freeze_pod(str(body["pod"]), bool(body.get("enabled", True)))
+            return {}
+        raise KeyError(f"unknown fault {name!r}")

@@ -1,0 +1,87 @@
+"""The lab's scenarios: which Gloo mTLS situation a fresh lab starts in (DESIGN.md "The lab").
+
+A scenario is data; :class:`gloomon.lab.lab.Lab` applies it. The certificates and faults are real: a
+lagging pod's Envoy really holds the old certificate, an untrusted bundle really fails handshakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gloomon.lab.certjob import CertgenConfig
+
+#: Weekly, like a cautious production install (any run rotates: forceRotation is Gloo's default).
+WEEKLY = "0 3 * * 0"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    summary: str
+    certgen: CertgenConfig
+    #: the second gateway-proxy pod stops receiving secret updates, then a rotation runs during start.
+    lagging: bool = False
+    #: extauth's trust bundle is a stranger's CA: it cannot verify gloo (real handshake failures).
+    untrusted: bool = False
+    #: rate-limit's sds never delivers: its Envoy has no certificates at all.
+    sds_down: bool = False
+    #: leaf generated so that it has this many days left (of a 365-day lifetime).
+    expiring_days: float | None = None
+    #: a run died after phase 1 hours ago: two CAs are held; the next run dies there too (a 3rd CA).
+    stalled: bool = False
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "healthy",
+            "one CA, every pod in sync, all mTLS links healthy",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+        ),
+        Scenario(
+            "rotating",
+            "fast rotations (rotationDuration 20s, a run every 2 minutes, the first soon)",
+            CertgenConfig(rotation_duration=20.0, schedule="*/2 * * * *", first_run_after=15.0),
+        ),
+        Scenario(
+            "expiring",
+            "the leaf has 3 days left and no CronJob renews it",
+            CertgenConfig(rotation_duration=65.0, schedule=None),
+            expiring_days=3.0,
+        ),
+        Scenario(
+            "lagging",
+            "one gateway-proxy pod missed the last rotation and serves the old certificate",
+            CertgenConfig(rotation_duration=2.0, schedule=WEEKLY),
+            lagging=True,
+        ),
+        Scenario(
+            "untrusted",
+            "extauth's bundle lacks gloo's issuer: its handshakes to gloo fail",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            untrusted=True,
+        ),
+        Scenario(
+            "stalled",
+            "a rotation died after phase 1: two CAs held for hours; the next run adds a third",
+            CertgenConfig(
+                rotation_duration=65.0, schedule="0 */6 * * *", first_run_after=90.0, active_deadline=60.0
+            ),
+            stalled=True,
+        ),
+        Scenario(
+            "sds-down",
+            "rate-limit's sds never delivers: its Envoy shows no certificates",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            sds_down=True,
+        ),
+    )
+}
+
+
+def get(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ValueError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}") from None

@@ -1,0 +1,94 @@
+"""Shared helpers for the lab's tests: real Envoy admin calls and real kubernetes clients on a lab."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gloomon.lab.envoy import envoy_binary
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _envoy_required() -> None:
+    """The lab's tests need the real Envoy: a missing binary is a failure, never a skip."""
+    envoy_binary()
+
+
+async def admin_get(lab: Any, pod: str, path: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(lab.admin_url(pod) + path) as resp:
+        return await resp.text()
+
+
+async def admin_json(lab: Any, pod: str, path: str) -> Any:
+    return json.loads(await admin_get(lab, pod, path))
+
+
+async def active_secrets(lab: Any, pod: str) -> dict[str, dict[str, Any]]:
+    """``/config_dump?resource=dynamic_active_secrets`` as ``{secret name: secret body}``."""
+    dump = await admin_json(lab, pod, "/config_dump?resource=dynamic_active_secrets")
+    return {c["name"]: c["secret"] for c in dump.get("configs", [])}
+
+
+async def stats(lab: Any, pod: str, regex: str) -> dict[str, int]:
+    text = await admin_get(lab, pod, f"/stats?filter={regex}")
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(": ")
+        if value.strip().isdigit():
+            out[name] = int(value)
+    return out
+
+
+async def aio_core(lab: Any, *, ws: bool = False) -> Any:
+    """A ``kubernetes.aio`` CoreV1Api loaded from the lab's kubeconfig (WsApiClient for port-forward)."""
+    from kubernetes.aio import client, config
+    from kubernetes.aio.stream import WsApiClient
+
+    cfg = client.Configuration()
+    await config.load_kube_config(config_file=str(lab.kubeconfig_path), client_configuration=cfg)
+    api_client = WsApiClient(configuration=cfg) if ws else client.ApiClient(configuration=cfg)
+    return client.CoreV1Api(api_client=api_client)
+
+
+def bundle_state(secrets: dict[str, dict[str, Any]]) -> tuple[tuple[str, ...], str, int | None]:
+    """``(CA serials in bundle order, leaf serial, index of the CA that signed the leaf)`` of an Envoy's SDS
+    secrets, computed from the PEM Envoy really holds (signature check, not names)."""
+    from cryptography import x509
+
+    cas = x509.load_pem_x509_certificates(
+        secrets["validation_context"]["validation_context"]["trusted_ca"]["inline_string"].encode()
+    )
+    chain = secrets["server_cert"]["tls_certificate"]["certificate_chain"]["inline_string"].encode()
+    leaf = x509.load_pem_x509_certificate(chain)
+    signer = None
+    for i, ca in enumerate(cas):
+        try:
+            leaf.verify_directly_issued_by(ca)
+        except Exception:
+            continue
+        signer = i
+        break
+    return tuple(f"{ca.serial_number:x}" for ca in cas), f"{leaf.serial_number:x}", signer
+
+
+def phase_of(state: tuple[tuple[str, ...], str, int | None]) -> str:
+    cas, _, signer = state
+    if signer is None:
+        return "broken"
+    if len(cas) == 1:
+        return "steady"
+    if len(cas) == 2:
+        return "ca-added" if signer == 0 else "leaf-rotated"
+    return "stalled"
+
+
+def secret_state(lab: Any) -> tuple[tuple[str, ...], str, int | None]:
+    data = lab.store.secret.data
+    body = {
+        "validation_context": {"validation_context": {"trusted_ca": {"inline_string": data.ca_crt.decode()}}},
+        "server_cert": {"tls_certificate": {"certificate_chain": {"inline_string": data.tls_crt.decode()}}},
+    }
+    return bundle_state(body)

@@ -1,0 +1,109 @@
+"""Starting and stopping labs: no Envoy survives a stop, a crash of the lab's process, or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from gloomon.lab import Lab, start_background
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.split(") ", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+async def _wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (alive := [p for p in pids if _alive(p)]) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    return alive
+
+
+async def test_every_envoy_is_gone_after_stop_and_two_labs_run_side_by_side() -> None:
+    async with Lab("healthy") as one, Lab("healthy") as two:
+        pids = one.envoy_pids() + two.envoy_pids()
+        assert len(pids) == 10 and all(_alive(p) for p in pids)
+        assert one.api_url != two.api_url
+        workdir = one.workdir
+    assert [p for p in pids if _alive(p)] == []
+    assert not workdir.exists()
+
+
+async def test_start_background_for_sync_callers() -> None:
+    running = await asyncio.to_thread(start_background, scenario="healthy", namespace="gloo-demo")
+    try:
+        assert running.kubeconfig_path.exists()
+        assert (running.context, running.namespace) == ("gloomon-lab", "gloo-demo")
+        pids = running.lab.envoy_pids()
+        assert len(pids) == 5
+    finally:
+        await asyncio.to_thread(running.stop)
+    assert await _wait_gone(pids) == []
+
+
+async def _start_cli(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gloomon.lab",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    kubeconfig = ""
+    while not kubeconfig:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        assert line, "the lab exited before printing its kubeconfig"
+        if line.startswith("kubeconfig: "):
+            kubeconfig = line.split(": ", 1)[1].strip()
+    return proc, kubeconfig
+
+
+async def test_cli_runs_until_ctrl_c() -> None:
+    proc, kubeconfig = await _start_cli("--scenario", "healthy")
+    assert Path(kubeconfig).exists()
+    envoys = _children(proc.pid)
+    assert len(envoys) == 5
+    proc.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert await _wait_gone(envoys) == []
+
+
+async def test_no_orphan_envoys_when_the_lab_process_is_killed() -> None:
+    proc, _ = await _start_cli("--scenario", "healthy")
+    envoys = _children(proc.pid)
+    assert len(envoys) == 5
+    proc.kill()
+    await proc.wait()
+    assert await _wait_gone(envoys) == []
