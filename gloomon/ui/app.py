@@ -1,0 +1,233 @@
+"""GloomonApp: composes the screens, runs one worker per session stream, routes messages to state.
+
+Thin on purpose: rendering lives in widgets, presentation judgements in ``state``, actions that touch
+files or the clipboard in ``actions``. Without a session the app is fed by :meth:`show_snapshot` and
+:meth:`add_log_events` (tests, screenshots, benchmarks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from gloomon.clock import Clock, system_clock
+from gloomon.domain.models import FleetSnapshot, LogEvent
+from gloomon.ui import actions
+from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
+from gloomon.ui.screens.dashboard import DashboardScreen
+from gloomon.ui.screens.overlays import (
+    ExpiryScreen,
+    FindingsScreen,
+    LogsScreen,
+    OverlayScreen,
+    TimelineScreen,
+)
+from gloomon.ui.state import ViewState, notices
+from gloomon.ui.widgets.log_pane import LogPane
+
+if TYPE_CHECKING:
+    from gloomon.settings import Settings
+
+_TOAST_SEVERITY = {"info": "information", "warning": "warning", "critical": "error"}
+_RETRY_SECONDS = 5.0
+
+
+class GloomonApp(App[None]):
+    """The live dashboard of Gloo's internal mTLS."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "gloomon"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", tooltip="Leave gloomon", id="gloomon.quit"),
+        Binding("r", "refresh_now", "Refresh", tooltip="Poll every target now", id="gloomon.refresh"),
+        Binding(
+            "slash", "filter_logs", "Filter", key_display="/", tooltip="Filter the logs", id="gloomon.filter"
+        ),
+        Binding("f", "toggle_follow", "Follow", tooltip="Follow the logs on/off", id="gloomon.follow"),
+        Binding("t", "view('timeline')", "Timeline", tooltip="Rotation timeline", id="gloomon.timeline"),
+        Binding(
+            "e", "view('expiry')", "Expiry", tooltip="Time left of every certificate", id="gloomon.expiry"
+        ),
+        Binding(
+            "i", "view('findings')", "Findings", tooltip="All findings, critical first", id="gloomon.findings"
+        ),
+        Binding("l", "view('logs')", "Logs", tooltip="Logs full-screen", id="gloomon.logs"),
+        Binding(
+            "c",
+            "copy_pem",
+            "Copy PEM",
+            tooltip="Copy the selected leaf certificate (never a key)",
+            id="gloomon.copy",
+        ),
+        Binding(
+            "s",
+            "save_snapshot",
+            "Save",
+            tooltip="Save the snapshot as JSON (check -o json schema)",
+            id="gloomon.save",
+        ),
+    ]
+
+    def __init__(
+        self, session: Any = None, clock: Clock = system_clock, settings: Settings | None = None
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.clock = clock
+        self.settings = settings
+        capacity = settings.log_buffer if settings is not None else 5000
+        self.state = ViewState(log_capacity=capacity)
+        self._log_lines = min(capacity, 5000)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DashboardScreen(self.state, self._log_lines)
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        if self.session is not None:
+            self._run_session()
+
+    # ---------------------------------------------------------------- feeding (tests and the session)
+
+    def show_snapshot(self, snapshot: FleetSnapshot) -> None:
+        """Render a snapshot as if the session had delivered it (synchronous, for tests)."""
+        self._apply_snapshot(snapshot)
+
+    def add_log_events(self, events: Iterable[LogEvent]) -> None:
+        self._apply_logs(tuple(events))
+
+    # ---------------------------------------------------------------- workers: one per stream
+
+    @work(group="session", exit_on_error=False)
+    async def _run_session(self) -> None:
+        try:
+            await self.session.start()
+        except Exception as error:  # the session's own errors carry a clear message
+            self.post_message(SessionFailed("start", actions.describe(error)))
+            return
+        self._follow_snapshots()
+        self._follow_logs()
+
+    @work(group="snapshots", exit_on_error=False)
+    async def _follow_snapshots(self) -> None:
+        await self._follow("snapshots", lambda: self.session.snapshots(), SnapshotArrived)
+
+    @work(group="logs", exit_on_error=False)
+    async def _follow_logs(self) -> None:
+        await self._follow(
+            "logs", lambda: self.session.log_batches(), lambda batch: LogsArrived(tuple(batch))
+        )
+
+    async def _follow(self, stream: str, open_stream: Any, message: Any) -> None:
+        """Post each item of a session stream; when it fails, say so calmly and reopen it later."""
+        while True:
+            try:
+                async for item in open_stream():
+                    self.post_message(message(item))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.post_message(SessionFailed(stream, actions.describe(error)))
+                await asyncio.sleep(_RETRY_SECONDS)
+
+    # ---------------------------------------------------------------- handlers own the state
+
+    @on(SnapshotArrived)
+    def _snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self._apply_snapshot(message.snapshot)
+
+    @on(LogsArrived)
+    def _logs_arrived(self, message: LogsArrived) -> None:
+        self._apply_logs(message.events)
+
+    @on(SessionFailed)
+    def _session_failed(self, message: SessionFailed) -> None:
+        what = "Cannot start" if message.stream == "start" else f"Lost the {message.stream}"
+        text = f"{what}: {message.error}"
+        if text != self.state.failure:
+            self.notify(text, title="gloomon", severity="error", timeout=8)
+        self.state.failure = text
+        self._redraw()
+
+    def _apply_snapshot(self, snapshot: FleetSnapshot) -> None:
+        previous = self.state.snapshot
+        if self.state.failure is not None and previous is not None:
+            self.notify("connection recovered", title="gloomon", timeout=4)
+        self.state.failure = None
+        self.state.snapshot = snapshot
+        self.state.history.add_snapshot(snapshot)
+        for text, severity in notices(previous, snapshot):
+            self.notify(text, severity=_TOAST_SEVERITY[severity.value], timeout=6)  # type: ignore[arg-type]
+        self._redraw()
+
+    def _apply_logs(self, events: tuple[LogEvent, ...]) -> None:
+        self.state.logs.extend(events)
+        self.state.history.add_log_events(events)
+        for screen in self.screen_stack:
+            for pane in screen.query(LogPane):
+                pane.add_events(events)
+
+    def _redraw(self) -> None:
+        now = self.clock()
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen | OverlayScreen) and screen.ready:
+                screen.refresh_view(now)
+
+    def _tick(self) -> None:
+        if isinstance(self.screen, DashboardScreen | OverlayScreen) and self.screen.ready:
+            self.screen.tick(self.clock())
+
+    # ---------------------------------------------------------------- actions
+
+    def action_view(self, name: str) -> None:
+        """Open a full-screen view, replacing another open one (escape always leads to the dashboard)."""
+        screens = {"timeline": TimelineScreen, "expiry": ExpiryScreen, "findings": FindingsScreen}
+        screen = LogsScreen(self.state, self._log_lines) if name == "logs" else screens[name](self.state)
+        if isinstance(self.screen, OverlayScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def _log_pane(self) -> LogPane | None:
+        panes = self.screen.query(LogPane)
+        return panes.first() if panes else None
+
+    def action_filter_logs(self) -> None:
+        pane = self._log_pane()
+        if pane is not None:
+            pane.open_filter()
+
+    def action_toggle_follow(self) -> None:
+        pane = self._log_pane()
+        if pane is not None:
+            pane.set_following(not pane.following)
+
+    async def action_refresh_now(self) -> None:
+        if self.session is None:
+            self.notify("no live session to refresh", timeout=3)
+            return
+        await actions.refresh(self.session)
+        self.notify("refreshing…", timeout=2)
+
+    def action_copy_pem(self) -> None:
+        target = self.state.target(actions.selected_key(self.screen_stack))
+        pem, message = actions.leaf_pem(target)
+        if pem is not None:
+            self.copy_to_clipboard(pem)
+        self.notify(message, severity="information" if pem else "warning", timeout=4)
+
+    def action_save_snapshot(self) -> None:
+        message, ok = actions.save_snapshot(self.state.snapshot, self.clock())
+        self.notify(message, severity="information" if ok else "error", timeout=6)
+
+    async def action_quit(self) -> None:
+        if self.session is not None:
+            await actions.stop(self.session)
+        self.exit()

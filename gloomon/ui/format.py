@@ -1,0 +1,211 @@
+"""Domain values → Rich ``Text`` for every widget: colours, words, short names, validity bars.
+
+Pure presentation: no judgement lives here (that is ``gloomon.domain.health``), only how a judged value
+looks. Colours come from the active Textual theme (:class:`Palette`), never from hex codes, and remote
+text is always wrapped in ``Text`` literally (never parsed as markup).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+
+from gloomon.domain.durations import human_duration, human_time_left
+from gloomon.domain.models import CertInfo, Phase, Severity, TargetStatus, TrustBundle
+
+__all__ = ["human_duration", "human_time_left"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """Rich styles resolved from the theme's variables, so DataTable cells follow the theme too."""
+
+    ok: Style
+    warn: Style
+    error: Style
+    accent: Style
+    muted: Style
+    text: Style
+
+    @classmethod
+    def from_variables(cls, variables: dict[str, str]) -> Palette:
+        """Map theme variables to styles.
+
+        ``accent`` is the theme's lightened primary: many themes make ``$accent`` the same orange as
+        ``$warning``, and a rotation in progress is not a warning.
+        """
+
+        def color(*names: str) -> Style:
+            for name in names:
+                value = variables.get(name, "")
+                if value.startswith("#"):
+                    return Style(color=value)
+            return Style()
+
+        return cls(
+            ok=color("success"),
+            warn=color("warning"),
+            error=color("error-lighten-1", "error"),
+            accent=color("primary-lighten-2", "primary-lighten-1", "primary"),
+            muted=color("foreground-darken-3", "foreground"),
+            text=Style(),
+        )
+
+    def severity(self, severity: Severity | None) -> Style:
+        if severity is Severity.CRITICAL:
+            return self.error
+        if severity is Severity.WARNING:
+            return self.warn
+        if severity is Severity.INFO:
+            return self.accent
+        return self.ok
+
+    def phase(self, phase: Phase) -> Style:
+        return {
+            Phase.STEADY: self.ok,
+            Phase.CA_ADDED: self.accent,
+            Phase.LEAF_ROTATED: self.accent,
+            Phase.STALLED: self.warn,
+            Phase.BROKEN: self.error,
+        }.get(phase, self.muted)
+
+
+def literal(text: str | None) -> Text:
+    """Remote text as inert ``Text``: no markup parsing, control characters (ESC…) made visible."""
+    return Text(sanitize(text or ""))
+
+
+def sanitize(text: str) -> str:
+    """Replace terminal control characters with ``\\xNN`` so remote text cannot move the cursor."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\t", "    "))
+
+
+def short_pod(pod: str, component: str | None) -> str:
+    """The part of a pod name that tells replicas apart: ``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``."""
+    if component and pod.startswith(component + "-") and len(pod) > len(component) + 1:
+        return pod[len(component) + 1 :]
+    return pod
+
+
+def pod_suffix(pod: str) -> str:
+    """The replica's own suffix: ``gateway-proxy-7d9f8b6c5-x2k4p`` → ``x2k4p``."""
+    return pod.rsplit("-", 1)[-1] if "-" in pod else pod
+
+
+def keep_end(text: str, width: int) -> str:
+    """Trim from the left (``…b6c5-x2k4p``): the end of a pod name is what differs between replicas."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
+
+
+def short_version(version: str | None, width: int = 8) -> str:
+    if not version:
+        return "—"
+    return version if len(version) <= width else version[:width] + "…"
+
+
+# ---------------------------------------------------------------------------------------------- expiry
+
+
+def expiry_severity(cert: CertInfo, now: datetime) -> Severity | None:
+    """How urgent a certificate's expiry is, by the default policy: min(30d, 20%) and min(7d, 5%)."""
+    left = cert.seconds_left(now)
+    lifetime = max(cert.lifetime_seconds, 1.0)
+    if left <= min(7 * 86400, 0.05 * lifetime):
+        return Severity.CRITICAL
+    if left <= min(30 * 86400, 0.20 * lifetime):
+        return Severity.WARNING
+    return None
+
+
+def time_left(cert: CertInfo | None, now: datetime, palette: Palette) -> Text:
+    if cert is None:
+        return Text("—", style=palette.muted)
+    return Text(human_time_left(cert.seconds_left(now)), style=palette.severity(expiry_severity(cert, now)))
+
+
+def validity_bar(cert: CertInfo, now: datetime, palette: Palette, width: int = 28) -> Text:
+    """``2025-11-25 ━━━━━━━━┃──────── 2026-11-25``: elapsed part dim, ``┃`` is now, rest by urgency."""
+    total = max(cert.lifetime_seconds, 1.0)
+    elapsed = (now - cert.not_before).total_seconds()
+    fraction = min(max(elapsed / total, 0.0), 1.0)
+    marker = min(round(fraction * (width - 1)), width - 1)
+    style = palette.severity(expiry_severity(cert, now))
+    bar = Text()
+    bar.append(cert.not_before.strftime("%Y-%m-%d "), style=palette.muted)
+    bar.append("━" * marker, style=palette.muted)
+    bar.append("┃", style=style + Style(bold=True))
+    bar.append("━" * (width - 1 - marker), style=style)
+    bar.append(cert.not_after.strftime(" %Y-%m-%d"), style=palette.muted)
+    return bar
+
+
+# ---------------------------------------------------------------------------------------------- bundle
+
+
+def bundle_cell(bundle: TrustBundle, signer: int | None, palette: Palette, digits: int = 6) -> Text:
+    """``2× 3fa2c1 ◆9b07e4``: CA count, short fingerprints (or serials), ``◆`` marks the leaf's signer."""
+    if not bundle.cas:
+        return Text("none", style=palette.error)
+    cell = Text(f"{len(bundle.cas)}× ", style=palette.muted if len(bundle.cas) == 1 else palette.accent)
+    for index, ca in enumerate(bundle.cas):
+        if index:
+            cell.append(" ")
+        label = (ca.sha256 or ca.serial)[:digits]
+        if index == signer:
+            cell.append("◆" + label, style=Style(bold=True))
+        else:
+            cell.append(label, style=palette.muted if signer is not None else palette.text)
+    if not bundle.complete:
+        cell.append(" …", style=palette.muted)
+    return cell
+
+
+def ca_label(ca: CertInfo, digits: int = 8) -> str:
+    return (ca.sha256 or ca.serial)[:digits]
+
+
+# ---------------------------------------------------------------------------------------------- phase
+
+
+PHASE_WORDS = {
+    Phase.STEADY: "steady",
+    Phase.CA_ADDED: "rotation · phase 1/3 · both CAs trusted",
+    Phase.LEAF_ROTATED: "rotation · phase 2/3 · new server cert",
+    Phase.STALLED: "stalled",
+    Phase.BROKEN: "broken",
+    Phase.UNKNOWN: "unknown",
+}
+
+
+def phase_cell(target: TargetStatus, palette: Palette) -> Text:
+    if not target.reachable:
+        return Text("unreachable", style=palette.error)
+    return Text(target.verdict.phase.value, style=palette.phase(target.verdict.phase))
+
+
+def sync_cell(target: TargetStatus, palette: Palette) -> Text:
+    if target.in_sync_with_secret is None:
+        return Text("—", style=palette.muted)
+    if target.in_sync_with_secret:
+        return Text("✓", style=palette.ok)
+    lag = f"lags {human_duration(target.lag_seconds)}" if target.lag_seconds is not None else "differs"
+    return Text(lag, style=palette.warn)
+
+
+def xds_cell(target: TargetStatus, palette: Palette) -> Text:
+    if target.xds is None:
+        return Text("—", style=palette.muted)
+    if target.xds.healthy:
+        return Text("healthy", style=palette.ok)
+    count = f" ×{target.xds.cx_connect_fail}" if target.xds.cx_connect_fail else ""
+    return Text(f"failing{count}", style=palette.error)
+
+
+def count_cell(count: int, palette: Palette) -> Text:
+    return Text(str(count), style=palette.error if count else palette.muted)

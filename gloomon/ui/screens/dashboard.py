@@ -1,0 +1,123 @@
+"""The main screen: header, banner, fleet table, and below it the detail pane beside the logs.
+
+Breakpoints hide the detail pane under 100 columns and collapse table columns, so 80×24 stays usable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from gloomon.domain.models import Severity
+from gloomon.ui.format import Palette
+from gloomon.ui.screens.overlays import DetailScreen
+from gloomon.ui.state import Banner, ViewState, banner_for
+from gloomon.ui.widgets.detail_pane import DetailPane
+from gloomon.ui.widgets.fleet_table import FleetTable, layout_for_width
+from gloomon.ui.widgets.header_bar import HeaderBar
+from gloomon.ui.widgets.log_pane import LogPane
+
+
+class DashboardScreen(Screen[None]):
+    """Everything at a glance; the table's cursor picks the target the detail pane shows."""
+
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (100, "-normal"),
+        (140, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "details", "Details", tooltip="Full details of the selected target"),
+        Binding("tab", "app.focus_next", "Next pane", tooltip="Move focus to the next pane"),
+        Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
+    ]
+
+    def __init__(self, state: ViewState, log_lines: int) -> None:
+        super().__init__()
+        self.state = state
+        self._log_lines = log_lines
+        self._now: datetime | None = None
+        self.ready = False
+        self._banner: Banner | None = None
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield Static(id="banner")
+        yield Static(Text("connecting…"), id="empty")
+        yield FleetTable(id="fleet")
+        with Horizontal(id="lower"):
+            yield DetailPane(id="detail")
+            yield LogPane(self.state.logs, max_lines=self._log_lines, id="logs")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> FleetTable:
+        return self.query_one(FleetTable)
+
+    def on_mount(self) -> None:
+        self.table.set_layout(layout_for_width(self.app.size.width))
+        self.table.focus()
+        self.ready = True
+        self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        self.table.set_layout(layout_for_width(self.size.width))
+
+    def refresh_view(self, now: datetime) -> None:
+        """Redraw from the App's state: header, banner, table (diffed), detail of the cursor row."""
+        self._now = now
+        state = self.state
+        self.query_one(HeaderBar).show(state.snapshot, now, state.failure)
+        self._show_banner()
+        empty = self.query_one("#empty", Static)
+        snapshot = state.snapshot
+        is_empty = snapshot is None or not snapshot.targets
+        if is_empty != empty.display or is_empty:
+            empty.update(
+                Text("connecting…  waiting for the first poll" if snapshot is None else "no targets")
+            )
+            empty.display = is_empty
+            self.table.display = not is_empty
+        if snapshot is not None:
+            self.table.show_targets(snapshot.targets, now, Palette.from_variables(self.app.theme_variables))
+        self._show_detail()
+
+    def tick(self, now: datetime) -> None:
+        """Once a second: only the header's poll age moves."""
+        self._now = now
+        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
+
+    def _show_banner(self) -> None:
+        found = banner_for(self.state)
+        if found == self._banner:
+            return
+        self._banner = found
+        banner = self.query_one("#banner", Static)
+        banner.display = found is not None
+        banner.set_class(found is not None and found.severity is Severity.CRITICAL, "-error")
+        if found is not None:
+            banner.update(Text(found.text))
+
+    def _show_detail(self) -> None:
+        if self._now is None:
+            return
+        key = self.table.selected_key
+        self.query_one(DetailPane).show(self.state.target(key), self.state.snapshot, self._now)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_details()
+
+    def action_details(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            self.app.push_screen(DetailScreen(self.state, key))

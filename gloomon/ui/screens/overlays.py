@@ -1,0 +1,120 @@
+"""Full-screen views over the dashboard: details, timeline, expiry, findings, logs. Escape goes back.
+
+Each keeps the header bar (so status and phase stay in sight) and redraws from the App's state on every
+snapshot, exactly like the dashboard.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from gloomon.ui.state import ViewState
+from gloomon.ui.widgets.detail_pane import DetailPane
+from gloomon.ui.widgets.expiry_chart import ExpiryChart
+from gloomon.ui.widgets.findings_list import FindingsList
+from gloomon.ui.widgets.header_bar import HeaderBar
+from gloomon.ui.widgets.log_pane import LogPane
+from gloomon.ui.widgets.rotation_timeline import RotationTimeline
+
+
+class OverlayScreen(Screen[None]):
+    """Header bar, one body widget, footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the dashboard")
+    ]
+
+    def __init__(self, state: ViewState) -> None:
+        super().__init__()
+        self.state = state
+        self.now: datetime | None = None
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
+
+    def refresh_view(self, now: datetime) -> None:
+        self.now = now
+        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
+        self.draw(now)
+
+    def tick(self, now: datetime) -> None:
+        self.now = now
+        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
+
+    def draw(self, now: datetime) -> None:
+        """Redraw the body from the state."""
+
+
+class DetailScreen(OverlayScreen):
+    """The detail pane of one target, full-screen (``enter`` on a row)."""
+
+    def __init__(self, state: ViewState, key: str) -> None:
+        super().__init__(state)
+        self.key = key
+
+    def compose_body(self) -> ComposeResult:
+        yield DetailPane(id="detail-full")
+
+    def on_mount(self) -> None:
+        self.query_one(DetailPane).focus()
+
+    def draw(self, now: datetime) -> None:
+        self.query_one(DetailPane).show(self.state.target(self.key), self.state.snapshot, now)
+
+
+class TimelineScreen(OverlayScreen):
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="view-body"):
+            yield RotationTimeline()
+
+    def draw(self, now: datetime) -> None:
+        self.query_one(RotationTimeline).show(self.state.history, self.state.snapshot, now)
+
+
+class ExpiryScreen(OverlayScreen):
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="view-body"):
+            yield ExpiryChart()
+
+    def draw(self, now: datetime) -> None:
+        self.query_one(ExpiryChart).show(self.state.snapshot, now)
+
+
+class FindingsScreen(OverlayScreen):
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="view-body"):
+            yield FindingsList()
+
+    def draw(self, now: datetime) -> None:
+        self.query_one(FindingsList).show(self.state.snapshot)
+
+
+class LogsScreen(OverlayScreen):
+    """The logs pane full-screen; it replays the App's ring when opened, then follows live."""
+
+    def __init__(self, state: ViewState, log_lines: int) -> None:
+        super().__init__(state)
+        self._log_lines = log_lines
+
+    def compose_body(self) -> ComposeResult:
+        yield LogPane(self.state.logs, max_lines=self._log_lines, id="logs-full")
+
+    def on_mount(self) -> None:
+        self.query_one(LogPane).log_view.focus()

@@ -1,0 +1,106 @@
+"""What the App knows, owned and changed only by its message handlers; screens read it to draw.
+
+Also the two pure judgements of *presentation* the App needs: which banner to show, and which changes
+deserve a toast (a finding appeared or cleared, a phase moved — never merely "another poll").
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from gloomon.domain.models import Finding, FleetSnapshot, LogEvent, Severity, TargetStatus
+from gloomon.ui.history import RotationHistory
+
+MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
+
+
+@dataclass
+class ViewState:
+    """The latest snapshot, the last session failure, the rotation history and the log ring."""
+
+    log_capacity: int = 5000
+    snapshot: FleetSnapshot | None = None
+    failure: str | None = None
+    history: RotationHistory = field(default_factory=RotationHistory)
+    logs: deque[LogEvent] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.logs = deque(maxlen=self.log_capacity)
+
+    def target(self, key: str | None) -> TargetStatus | None:
+        if key is None or self.snapshot is None:
+            return None
+        return next((target for target in self.snapshot.targets if target.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    text: str
+    severity: Severity
+
+
+def banner_for(state: ViewState) -> Banner | None:
+    """The one line that explains an empty or stale screen (API down, no Gloo, mTLS off)."""
+    snapshot = state.snapshot
+    if state.failure:
+        stale = " · showing the last data" if snapshot else ""
+        return Banner(f"{state.failure}{stale} · retrying", Severity.CRITICAL)
+    if snapshot is None:
+        return None
+    if snapshot.errors:
+        return Banner(" · ".join(snapshot.errors) + " · showing the last data", Severity.CRITICAL)
+    secret = snapshot.secret
+    no_secret = secret is None or secret.state.missing
+    sidecars = any(
+        "sds" in target.ref.pod_info.containers
+        for target in snapshot.targets
+        if target.ref.pod_info is not None
+    )
+    if no_secret and not sidecars and snapshot.targets:
+        return Banner(
+            f"mTLS is not enabled here: no gloo-mtls-certs secret and no sds sidecars · {MTLS_HINT}",
+            Severity.WARNING,
+        )
+    if not snapshot.targets:
+        if no_secret:
+            return Banner(
+                f"No Gloo in namespace {snapshot.namespace!r}: no gloo, gateway-proxy, extauth or "
+                "rate-limit pods and no gloo-mtls-certs secret · check --namespace / --context",
+                Severity.WARNING,
+            )
+        missing = ", ".join(component.value for component in snapshot.missing_components) or "all components"
+        return Banner(
+            f"No Envoy targets running ({missing}): the secret exists but no pod serves it", Severity.WARNING
+        )
+    return None
+
+
+def _finding_key(finding: Finding) -> tuple[str, str, str]:
+    return (finding.code, finding.component.value if finding.component else "", finding.pod or "")
+
+
+def notices(previous: FleetSnapshot | None, current: FleetSnapshot) -> list[tuple[str, Severity]]:
+    """Toasts for what changed between two snapshots; nothing on the first one or on a quiet poll."""
+    if previous is None:
+        return []
+    result: list[tuple[str, Severity]] = []
+    old_phase = previous.secret.verdict.phase if previous.secret else None
+    new_phase = current.secret.verdict.phase if current.secret else None
+    if old_phase != new_phase and new_phase is not None:
+        old = old_phase.value if old_phase else "none"
+        result.append((f"secret phase {old} → {new_phase.value}", Severity.INFO))
+    old_findings = {_finding_key(f): f for f in previous.findings}
+    new_findings = {_finding_key(f): f for f in current.findings}
+    appeared = [f for key, f in new_findings.items() if key not in old_findings]
+    cleared = [f for key, f in old_findings.items() if key not in new_findings]
+    if len(appeared) > 3:
+        worst = max(appeared, key=lambda f: f.severity.rank).severity
+        result.append((f"{len(appeared)} new findings", worst))
+    else:
+        result.extend((f"new: {f.message}", f.severity) for f in appeared)
+    if len(cleared) > 3:
+        result.append((f"{len(cleared)} findings cleared", Severity.INFO))
+    else:
+        result.extend((f"cleared: {f.message}", Severity.INFO) for f in cleared)
+    return result

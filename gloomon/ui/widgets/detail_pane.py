@@ -1,0 +1,235 @@
+"""The detail pane: everything about the selected target, next to what the secret holds.
+
+Leaf and every CA with a validity bar (now marked), which CA signed the leaf, what differs from the
+secret (highlighted), the clusters and their health, the port-forward address to ``curl``, and this
+pod's findings with their hints.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from gloomon.domain.models import CertInfo, ClustersReport, FleetSnapshot, TargetStatus, TrustBundle
+from gloomon.ui.format import Palette, ca_label, human_time_left, literal, phase_cell, sync_cell, validity_bar
+
+_BOLD = Style(bold=True)
+
+
+class Sheet:
+    """Headings and aligned ``name value`` rows; values wrap inside their own column."""
+
+    def __init__(self, palette: Palette) -> None:
+        self.palette = palette
+        self.parts: list[RenderableType] = []
+        self._rows: list[tuple[Text, Text]] = []
+
+    def heading(self, title: str) -> None:
+        self._flush()
+        self.parts.append(Text.assemble("\n", (title, self.palette.accent + _BOLD)))
+
+    def field(self, name: str, value: Text | str, name_style: Style | None = None) -> None:
+        label = Text(name, style=name_style or self.palette.muted)
+        self._rows.append((label, value if isinstance(value, Text) else literal(value)))
+
+    def line(self, text: Text) -> None:
+        self._flush()
+        self.parts.append(text)
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=9, no_wrap=True)
+        grid.add_column(ratio=1)
+        for name, value in self._rows:
+            grid.add_row(name, value)
+        self.parts.append(grid)
+        self._rows = []
+
+    def render(self) -> RenderableType:
+        self._flush()
+        return Group(*self.parts)
+
+
+def cert_fields(sheet: Sheet, cert: CertInfo, now: datetime) -> None:
+    """Subject, SANs, serial, issuer and the validity bar of one certificate."""
+    palette = sheet.palette
+    sheet.field("subject", cert.subject or cert.common_name or "—")
+    if cert.sans:
+        sheet.field("SANs", "\n".join(cert.sans))
+    sheet.field("issuer", cert.issuer or "—")
+    sheet.field("serial", cert.serial)
+    if cert.sha256:
+        sheet.field("sha256", cert.sha256[:16] + "…")
+    sheet.field("validity", validity_bar(cert, now, palette, width=14))
+    left = cert.seconds_left(now)
+    words = (
+        f"{human_time_left(left)}"
+        + ("" if left < 0 else " left")
+        + f" · until {cert.not_after:%Y-%m-%d %H:%M}"
+    )
+    sheet.field("", Text(words, style=palette.error + _BOLD if left < 0 else palette.muted))
+
+
+def _bundle(
+    sheet: Sheet, bundle: TrustBundle, signer: int | None, secret: TrustBundle | None, now: datetime
+) -> None:
+    palette = sheet.palette
+    secret_ids = set(secret.identities()) if secret else set()
+    for index, ca in enumerate(bundle.cas):
+        head = Text(f"CA #{index + 1} ", style=_BOLD)
+        head.append(ca_label(ca), style=palette.accent)
+        if ca.common_name:
+            head.append("  ")
+            head.append_text(literal(ca.common_name))
+        if index == signer:
+            head.append("  ◆ signed the leaf", style=palette.ok)
+        if secret is not None and ca.identity() not in secret_ids:
+            head.append("  not in the secret", style=palette.warn + _BOLD)
+        sheet.line(head)
+        cert_fields(sheet, ca, now)
+    if secret is not None:
+        mine = set(bundle.identities())
+        for index, ca in enumerate(secret.cas):
+            if ca.identity() not in mine:
+                sheet.line(
+                    Text(
+                        f"secret's CA #{index + 1} {ca_label(ca)} is missing here", style=palette.warn + _BOLD
+                    )
+                )
+        sheet.line(_compare(bundle.identities() == secret.identities(), "bundle", palette))
+    if not bundle.complete:
+        sheet.line(Text("(from /certs: Envoy lists only the first CA)", style=palette.muted))
+
+
+def _compare(same: bool, what: str, palette: Palette) -> Text:
+    if same:
+        return Text(f"= the secret's {what}", style=palette.ok)
+    return Text(f"≠ differs from the secret's {what}", style=palette.warn + _BOLD)
+
+
+def _clusters(sheet: Sheet, target: TargetStatus) -> None:
+    palette = sheet.palette
+    if target.xds is not None:
+        link = literal(target.xds.cluster)
+        link.append(
+            "  healthy" if target.xds.healthy else f"  failing ×{target.xds.cx_connect_fail}",
+            style=palette.ok if target.xds.healthy else palette.error + _BOLD,
+        )
+        sheet.field("xDS link", link)
+    clusters = target.fetch.clusters if target.fetch else None
+    if not isinstance(clusters, ClustersReport):
+        if target.xds is None:
+            sheet.line(Text("no cluster data", style=palette.muted))
+        return
+    for cluster in clusters.clusters[:12]:
+        healthy = sum(1 for host in cluster.hosts if host.healthy)
+        row = Text(
+            f"{healthy}/{len(cluster.hosts)} healthy", style=palette.ok if cluster.healthy else palette.warn
+        )
+        if cluster.cx_connect_fail:
+            row.append(f" · {cluster.cx_connect_fail} connect fails", style=palette.error)
+        row.append("  ")
+        row.append_text(literal(cluster.name))
+        sheet.field("cluster", row)
+
+
+def detail_renderable(
+    target: TargetStatus, snapshot: FleetSnapshot, now: datetime, palette: Palette
+) -> RenderableType:
+    """The whole pane for one target as one Rich renderable."""
+    sheet = Sheet(palette)
+    title = Text.assemble((target.ref.component.value, palette.accent + _BOLD), "  ")
+    title.append_text(literal(target.ref.pod))
+    sheet.line(title)
+    place = literal(f"{target.ref.context} / {target.ref.namespace}")
+    place.stylize(palette.muted)
+    sheet.line(place)
+    forward = target.ref.forward
+    if forward is not None and forward.local_address:
+        sheet.field("forward", literal(forward.local_address))
+        sheet.field("curl", literal(f"curl -s http://{forward.local_address}/certs"))
+    elif target.ref.admin_url:
+        sheet.field("admin", target.ref.admin_url)
+    if forward is not None and forward.error:
+        sheet.field("forward", Text(f"{forward.status.value}: ", style=palette.warn) + literal(forward.error))
+    if not target.reachable:
+        reason = (target.fetch.error if target.fetch else None) or "no data yet"
+        sheet.field("reach", Text("unreachable: ", style=palette.error + _BOLD) + literal(reason))
+    sheet.field("phase", Text.assemble(phase_cell(target, palette), "  ", literal(target.verdict.reason)))
+    sheet.field("in sync", sync_cell(target, palette))
+    sheet.field("sds ver", target.sds_version or "—")
+    sheet.field("envoy", target.envoy_version or "—")
+    _findings(sheet, target, snapshot)
+    secret = snapshot.secret.state if snapshot.secret else None
+    sheet.heading("Leaf · server_cert")
+    if target.leaf is None:
+        sheet.line(Text("no leaf delivered", style=palette.warn))
+    else:
+        cert_fields(sheet, target.leaf, now)
+        signer_index = target.leaf_signed_by
+        if signer_index is not None and signer_index < len(target.bundle):
+            signer = target.bundle.cas[signer_index]
+            sheet.field("signed by", Text(f"CA #{signer_index + 1} {ca_label(signer)}", style=palette.ok))
+        else:
+            sheet.field("signed by", Text("no CA of its bundle", style=palette.error + _BOLD))
+        if secret is not None and secret.leaf is not None:
+            same = secret.leaf.identity() == target.leaf.identity()
+            sheet.line(_compare(same, "leaf", palette))
+            if not same:
+                sheet.field("secret", Text(f"serial {secret.leaf.serial}", style=palette.warn))
+    sheet.heading(f"Bundle · validation_context · {len(target.bundle)} CA")
+    _bundle(sheet, target.bundle, target.leaf_signed_by, secret.bundle if secret else None, now)
+    sheet.heading("Clusters")
+    _clusters(sheet, target)
+    return sheet.render()
+
+
+def _findings(sheet: Sheet, target: TargetStatus, snapshot: FleetSnapshot) -> None:
+    palette = sheet.palette
+    findings = [f for f in snapshot.findings if f.pod == target.ref.pod]
+    if not findings:
+        sheet.field("findings", Text("none", style=palette.ok))
+        return
+    sheet.heading(f"Findings · {len(findings)}")
+    for finding in findings:
+        sheet.field(
+            finding.severity.value, literal(finding.message), palette.severity(finding.severity) + _BOLD
+        )
+        if finding.hint:
+            sheet.field("", Text.assemble(("hint: ", palette.muted), literal(finding.hint)))
+
+
+class DetailPane(VerticalScroll):
+    """Scrollable details of the selected target (follows the fleet table's cursor)."""
+
+    can_focus = True
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Details"
+        self.shown_key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("select a target"), id="detail-body")
+
+    def show(self, target: TargetStatus | None, snapshot: FleetSnapshot | None, now: datetime) -> None:
+        body = self.query_one("#detail-body", Static)
+        if target is None or snapshot is None:
+            self.shown_key = None
+            body.update(Text("no target selected"))
+            return
+        if target.key != self.shown_key:
+            self.scroll_home(animate=False)
+        self.shown_key = target.key
+        body.update(
+            detail_renderable(target, snapshot, now, Palette.from_variables(self.app.theme_variables))
+        )

@@ -1,0 +1,244 @@
+"""The fleet table: one row per target, keyed ``context/namespace/pod``, updated by diffing.
+
+A refresh never rebuilds the table: rows that vanished are removed, changed cells are updated in place
+and new rows appended (then the order restored), all inside ``batch_update`` — so the cursor and the
+scroll position survive every poll (dolphie's Processlist). Columns collapse with the width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from gloomon.domain.models import COMPONENT_ORDER, ForwardStatus, TargetStatus
+from gloomon.ui.format import (
+    Palette,
+    bundle_cell,
+    count_cell,
+    keep_end,
+    literal,
+    phase_cell,
+    short_pod,
+    short_version,
+    sync_cell,
+    time_left,
+    xds_cell,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    #: the narrowest layout that still shows the column: "compact" (all), "medium" or "wide".
+    level: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("component", "component", 14, "compact"),
+    Column("pod", "pod", 12, "compact"),
+    Column("forward", "fwd", 6, "medium"),
+    Column("envoy", "envoy", 8, "wide"),
+    Column("serial", "leaf", 9, "medium"),
+    Column("left", "time left", 15, "compact"),
+    Column("bundle", "bundle", 18, "medium"),
+    Column("phase", "phase", 13, "compact"),
+    Column("sync", "in sync", 11, "compact"),
+    Column("sds", "sds ver", 10, "wide"),
+    Column("xds", "xDS", 12, "compact"),
+    Column("tls", "tls", 4, "medium"),
+)
+
+_LEVELS = {"compact": 0, "medium": 1, "wide": 2}
+
+_FORWARD_WORDS = {
+    ForwardStatus.UP: "up",
+    ForwardStatus.CONNECTING: "conn…",
+    ForwardStatus.RECONNECTING: "retry",
+    ForwardStatus.DOWN: "down",
+    ForwardStatus.DIRECT: "direct",
+}
+
+
+def layout_for_width(width: int) -> str:
+    """Which columns fit: all at 140+, no versions at 100+, the essentials below."""
+    if width >= 140:
+        return "wide"
+    if width >= 100:
+        return "medium"
+    return "compact"
+
+
+def sort_key(target: TargetStatus) -> tuple[int, str, str]:
+    component = target.ref.component
+    order = COMPONENT_ORDER.index(component) if component in COMPONENT_ORDER else len(COMPONENT_ORDER)
+    return (order, target.ref.pod, target.ref.context)
+
+
+def row_cells(target: TargetStatus, now: datetime, palette: Palette) -> dict[str, Text]:
+    """Every cell of one target's row, as Rich Text (remote strings stay literal)."""
+    forward = target.ref.forward
+    forward_text = Text(_FORWARD_WORDS.get(forward.status, forward.status.value) if forward else "—")
+    if forward is not None:
+        forward_text.stylize(
+            palette.ok
+            if forward.status in (ForwardStatus.UP, ForwardStatus.DIRECT)
+            else palette.error
+            if forward.status is ForwardStatus.DOWN
+            else palette.warn
+        )
+    cells = {
+        "component": Text(target.ref.component.value),
+        "pod": Text(keep_end(short_pod(target.ref.pod, target.ref.component.value), 11)),
+        "forward": forward_text,
+        "envoy": Text(target.envoy_version or "—", style=palette.muted if not target.envoy_version else ""),
+        "serial": Text(target.leaf.short_serial if target.leaf else "—"),
+        "left": time_left(target.leaf, now, palette),
+        "bundle": bundle_cell(target.bundle, target.leaf_signed_by, palette),
+        "phase": phase_cell(target, palette),
+        "sync": sync_cell(target, palette),
+        "sds": Text(short_version(target.sds_version, 8)),
+        "xds": xds_cell(target, palette),
+        "tls": count_cell(target.tls_errors, palette),
+    }
+    if not target.reachable:
+        reason = (target.fetch.error if target.fetch else None) or (forward.error if forward else None)
+        for cell in cells.values():
+            cell.stylize(palette.muted)
+        cells[REASON] = literal(f"unreachable: {reason or 'no data yet'}")
+        cells[REASON].stylize(palette.muted)
+    return cells
+
+
+REASON = "_reason"
+#: the columns an unreachable row's reason flows across, in order (those visible in the layout).
+_REASON_COLUMNS = ("serial", "left", "bundle", "phase", "sync", "sds", "xds", "tls")
+
+
+def row_values(row: dict[str, Text], columns: list[Column]) -> list[Text]:
+    """The row's cells for the visible columns; an unreachable row's reason flows across the columns
+    after the forward state, so it is read whole instead of cut to one cell."""
+    values = [FleetTable._fit(row[column.key], column.width) for column in columns]
+    reason = row.get(REASON)
+    if reason is not None:
+        rest = reason
+        for index, column in enumerate(columns):
+            if column.key in _REASON_COLUMNS:
+                values[index], rest = rest[: column.width], rest[column.width :]
+    return values
+
+
+def _same(left: Text, right: Text) -> bool:
+    """Text equality including the base style (``Text.__eq__`` compares only plain text and spans)."""
+    return left.plain == right.plain and left.style == right.style and left.spans == right.spans
+
+
+class FleetTable(DataTable[Text]):
+    """The targets of the current snapshot; the cursor row is the selected target."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Details", tooltip="Full details of the selected target"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
+        self._layout = ""
+        self._cells: dict[str, dict[str, Text]] = {}
+        self._order: list[str] = []
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value
+
+    def set_layout(self, layout: str) -> None:
+        """Rebuild the columns for another width class, keeping rows and the selected target."""
+        if layout == self._layout:
+            return
+        selected = self.selected_key
+        self._layout = layout
+        cells = self._cells
+        self.clear(columns=True)
+        for column in self._visible_columns():
+            self.add_column(Text(column.label, style=Style(bold=True)), key=column.key, width=column.width)
+        self._cells = {}
+        self._order = []
+        for key, row in cells.items():
+            self._add_row(key, row)
+        self._cells = cells
+        self._order = list(cells)
+        self.select_key(selected)
+
+    def _visible_columns(self) -> list[Column]:
+        level = _LEVELS[self._layout or "wide"]
+        return [column for column in COLUMNS if _LEVELS[column.level] <= level]
+
+    def _add_row(self, key: str, row: dict[str, Text]) -> None:
+        self.add_row(*row_values(row, self._visible_columns()), key=key)
+
+    @staticmethod
+    def _fit(cell: Text, width: int) -> Text:
+        """Leave the last character of every column blank (the gap), with "…" when cut."""
+        if cell.cell_len < width:
+            return cell
+        fitted = cell.copy()
+        fitted.truncate(width - 1, overflow="ellipsis")
+        return fitted
+
+    def select_key(self, key: str | None) -> None:
+        if key is None:
+            return
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return
+        self.move_cursor(row=index, animate=False, scroll=False)
+
+    def show_targets(self, targets: tuple[TargetStatus, ...], now: datetime, palette: Palette) -> None:
+        """Diff the new targets into the table: remove, update changed cells, add, re-sort if needed."""
+        if not self._layout:
+            self.set_layout("wide")
+        ordered = sorted(targets, key=sort_key)
+        new_rows = {target.key: row_cells(target, now, palette) for target in ordered}
+        new_order = list(new_rows)
+        selected = self.selected_key
+        visible = self._visible_columns()
+        with self.app.batch_update():
+            for key in [key for key in self._cells if key not in new_rows]:
+                self.remove_row(key)
+                del self._cells[key]
+            for key, row in new_rows.items():
+                old = self._cells.get(key)
+                if old is None:
+                    self._add_row(key, row)
+                    continue
+                before = row_values(old, visible)
+                for column, was, value in zip(visible, before, row_values(row, visible), strict=True):
+                    if not _same(was, value):
+                        self.update_cell(key, column.key, value)
+            self._cells = new_rows
+            current_order = [key for key in self._order if key in new_rows]
+            current_order += [key for key in new_order if key not in current_order]
+            if current_order != new_order:
+                scroll_y = self.scroll_y
+                self.clear()
+                for key in new_order:
+                    self._add_row(key, new_rows[key])
+                self.select_key(selected)
+                self.scroll_to(y=scroll_y, animate=False, immediate=True)
+            self._order = new_order
+            if selected in new_rows and self.selected_key != selected:
+                self.select_key(selected)

@@ -1,0 +1,145 @@
+"""The header bar: where we look, the secret's phase in words, the next certgen run, overall status.
+
+Two lines, always visible. Calm (plain text, a green dot) when all is well; loud (a coloured badge)
+when a finding is warning or critical.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from gloomon.domain.cron import next_run
+from gloomon.domain.models import FleetSnapshot, Phase, Severity
+from gloomon.ui.format import PHASE_WORDS, Palette, human_duration, literal
+
+
+def phase_badge_words(snapshot: FleetSnapshot, now: datetime) -> tuple[str, Severity | None]:
+    """The secret's phase in words, and how loud to say it."""
+    secret = snapshot.secret
+    if secret is None or secret.state.missing:
+        return "no gloo-mtls-certs secret", Severity.WARNING
+    if secret.state.forbidden:
+        return "secret not readable (403)", Severity.WARNING
+    verdict = secret.verdict
+    if verdict.phase is Phase.STEADY:
+        plural = "" if verdict.ca_count == 1 else "s"
+        return f"steady · {verdict.ca_count} CA{plural}", None
+    if verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED):
+        words = PHASE_WORDS[verdict.phase]
+        grace = snapshot.cronjob.rotation_duration_seconds if snapshot.cronjob else None
+        if secret.content_since is not None:
+            elapsed = max((now - secret.content_since).total_seconds(), 0.0)
+            words += (
+                f" · {elapsed:.0f} s of {grace:.0f} s grace" if grace else f" · {human_duration(elapsed)}"
+            )
+            if grace and elapsed > 2 * grace:
+                return words, Severity.WARNING
+        return words, Severity.INFO
+    if verdict.phase is Phase.STALLED:
+        return f"stalled · {verdict.ca_count} CAs · {verdict.reason}", Severity.WARNING
+    if verdict.phase is Phase.BROKEN:
+        return f"broken · {verdict.reason}", Severity.CRITICAL
+    return f"unknown · {verdict.reason}", Severity.WARNING
+
+
+def cron_words(snapshot: FleetSnapshot, now: datetime) -> str:
+    cronjob = snapshot.cronjob
+    if cronjob is None or cronjob.missing:
+        return "no certgen CronJob"
+    if cronjob.suspended:
+        return "certgen suspended"
+    running = " · certgen running" if cronjob.active_jobs else ""
+    upcoming = next_run(cronjob.schedule, now)
+    if upcoming is None:
+        return f"schedule {cronjob.schedule!r}{running}"
+    wait = human_duration((upcoming - now).total_seconds())
+    return f"next run {upcoming:%H:%M:%S} (in {wait}){running}"
+
+
+def findings_words(snapshot: FleetSnapshot, palette: Palette) -> Text:
+    counts = {severity: 0 for severity in Severity}
+    for finding in snapshot.findings:
+        counts[finding.severity] += 1
+    parts = [(f"{counts[s]} {s.value}", palette.severity(s)) for s in reversed(Severity) if counts[s]]
+    if not parts:
+        return Text("no findings", style=palette.muted)
+    text = Text()
+    for index, (words, style) in enumerate(parts):
+        if index:
+            text.append(" · ", style=palette.muted)
+        text.append(words, style=style)
+    return text
+
+
+class HeaderBar(Widget):
+    """Contexts and namespace · secret phase badge · next run · status · findings · poll age.
+
+    Renders on demand (``render``) so the once-a-second poll-age update repaints two lines without a
+    layout pass.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._snapshot: FleetSnapshot | None = None
+        self._now: datetime | None = None
+        self._failure: str | None = None
+
+    def show(self, snapshot: FleetSnapshot | None, now: datetime, failure: str | None = None) -> None:
+        self._snapshot, self._now, self._failure = snapshot, now, failure
+        self.refresh()
+
+    def render(self) -> RenderableType:
+        palette = Palette.from_variables(self.app.theme_variables)
+        snapshot, now = self._snapshot, self._now
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        title = Text.assemble(("gloomon", Style(bold=True)), " ")
+        if snapshot is None or now is None:
+            title.append("connecting…", style=palette.muted)
+            grid.add_row(title, Text(self._failure or "", style=palette.error))
+            grid.add_row("", "")
+            return grid
+        title.append_text(literal(", ".join(snapshot.contexts) or "no context"))
+        title.append(" / ", style=palette.muted)
+        title.append_text(literal(snapshot.namespace))
+        count = len(snapshot.targets)
+        title.append(f" · {count} target{'' if count == 1 else 's'}", style=palette.muted)
+        grid.add_row(title, self._status(snapshot, now, palette))
+        words, loudness = phase_badge_words(snapshot, now)
+        badge = Text.assemble(("secret ", palette.muted))
+        if loudness in (Severity.WARNING, Severity.CRITICAL):
+            color = (palette.severity(loudness)).color
+            badge.append(f" {words} ", style=Style(bgcolor=color, color="black", bold=True))
+        else:
+            badge.append(words, style=palette.severity(loudness) + Style(bold=True))
+        badge.append("  ")
+        badge.append(cron_words(snapshot, now), style=palette.muted)
+        grid.add_row(badge, self._poll_age(snapshot, now, palette))
+        return grid
+
+    def _status(self, snapshot: FleetSnapshot, now: datetime, palette: Palette) -> Text:
+        status = Text()
+        status.append_text(findings_words(snapshot, palette))
+        status.append("  ")
+        worst = snapshot.worst_severity()
+        if self._failure or snapshot.errors:
+            status.append(" ✖ ERROR ", style=Style(bgcolor=palette.error.color, color="black", bold=True))
+        elif worst is Severity.CRITICAL:
+            status.append(" ✖ CRITICAL ", style=Style(bgcolor=palette.error.color, color="black", bold=True))
+        elif worst is Severity.WARNING:
+            status.append(" ▲ WARNING ", style=Style(bgcolor=palette.warn.color, color="black", bold=True))
+        else:
+            status.append("● OK", style=palette.ok + Style(bold=True))
+        return status
+
+    def _poll_age(self, snapshot: FleetSnapshot, now: datetime, palette: Palette) -> Text:
+        age = max((now - snapshot.taken_at).total_seconds(), 0.0)
+        style = palette.warn if age > 30 else palette.muted
+        return Text(f"polled {human_duration(age)} ago", style=style)
