@@ -20,6 +20,7 @@ from aiohttp import web
 
 from gloomon.lab import objects
 from gloomon.lab.apistreams import StreamHub
+from gloomon.lab.certgen import ServerTls
 from gloomon.lab.selectors import matches, parse_selector
 from gloomon.lab.state import ClusterStore
 from gloomon.lab.tables import pod_table, wants_table
@@ -85,7 +86,7 @@ class ApiServer:
         store: ClusterStore,
         token: str,
         tls_dir: Path,
-        tls: tuple[bytes, bytes, bytes],
+        tls: ServerTls,
         faults: FaultHandler | None = None,
     ) -> None:
         self.store = store
@@ -94,12 +95,12 @@ class ApiServer:
         self.forbid_secrets = False
         self.in_outage = False
         self.port = 0
-        self.ca_pem, cert_pem, key_pem = tls
+        self.ca_pem = tls.ca_pem
         tls_dir.mkdir(parents=True, exist_ok=True)
         cert_path, key_path = tls_dir / "apiserver.crt", tls_dir / "apiserver.key"
-        cert_path.write_bytes(cert_pem)
+        cert_path.write_bytes(tls.cert_pem)
         key_path.touch(mode=0o600)
-        key_path.write_bytes(key_pem)
+        key_path.write_bytes(tls.key_pem)
         self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ssl.load_cert_chain(cert_path, key_path)
         key_path.unlink()
@@ -123,7 +124,7 @@ class ApiServer:
         await self._site.start()
         server = self._site._server  # the bound socket tells the port the OS picked
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         if self._outage_task is not None:

@@ -17,10 +17,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from gloomon.domain.wire import parse_timestamp
 from gloomon.lab import objects
 from gloomon.lab.logs import ContainerLog, LogLine
 from gloomon.lab.state import ClusterStore, Pod
-from gloomon.lab.util import now_utc, parse_rfc3339, rfc3339_nano
+from gloomon.lab.util import now_utc, rfc3339_nano
 
 _PROTOCOLS = ("v4.channel.k8s.io", "v4.base64.channel.k8s.io")
 
@@ -88,7 +89,7 @@ class StreamHub:
             if "sinceSeconds" in query:
                 since = now_utc() - timedelta(seconds=int(query["sinceSeconds"]))
             elif "sinceTime" in query:
-                since = parse_rfc3339(query["sinceTime"])
+                since = parse_timestamp(query["sinceTime"])
                 if since is None:
                     raise ValueError(query["sinceTime"])
         except ValueError as exc:
@@ -250,9 +251,9 @@ class StreamHub:
                 if not data:
                     continue
                 channel, payload = data[0], data[1:]
-                writer = writers.get(channel // 2) if channel % 2 == 0 else None
-                if writer is not None and payload:
-                    writer.write(payload)
+                target = writers.get(channel // 2) if channel % 2 == 0 else None
+                if target is not None and payload:
+                    target.write(payload)
                     with contextlib.suppress(ConnectionError):
                         await writer.drain()
         finally:

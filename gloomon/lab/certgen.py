@@ -10,7 +10,7 @@ one place in gloomon that *makes* certificates; the domain only parses them.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -26,11 +26,15 @@ CLUSTER_DOMAIN = "cluster.local"
 
 @dataclass(frozen=True, slots=True)
 class SecretData:
-    """The three keys of ``gloo-mtls-certs`` as PEM bytes (``ca.crt`` may hold several CAs, in order)."""
+    """The three keys of ``gloo-mtls-certs`` as PEM bytes (``ca.crt`` may hold several CAs, in order).
+
+    ``tls_key`` is left out of the repr (and so of every repr that contains this object): a failed
+    assertion or a traceback must never print the private key.
+    """
 
     ca_crt: bytes
     tls_crt: bytes
-    tls_key: bytes = b""
+    tls_key: bytes = field(default=b"", repr=False)
 
     def as_dict(self) -> dict[str, bytes]:
         return {"ca.crt": self.ca_crt, "tls.crt": self.tls_crt, "tls.key": self.tls_key}
@@ -38,11 +42,11 @@ class SecretData:
 
 @dataclass(frozen=True, slots=True)
 class GeneratedCerts:
-    """One ``GenCerts`` result: a new CA and the leaf it signed (PEM bytes)."""
+    """One ``GenCerts`` result: a new CA and the leaf it signed (PEM bytes; the key kept out of the repr)."""
 
     ca_pem: bytes
     leaf_pem: bytes
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)
 
     def secret(self) -> SecretData:
         return SecretData(ca_crt=self.ca_pem, tls_crt=self.leaf_pem, tls_key=self.key_pem)
@@ -165,12 +169,17 @@ def generate(
     )
 
 
-def count_certs(pem: bytes) -> int:
-    return pem.count(b"-----BEGIN CERTIFICATE-----")
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    """The lab API endpoint's own CA, certificate and key (PEM; the key kept out of the repr)."""
+
+    ca_pem: bytes
+    cert_pem: bytes
+    key_pem: bytes = field(repr=False)
 
 
-def tls_server_pair(hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> tuple[bytes, bytes, bytes]:
-    """A CA and a server cert for the lab's own API endpoint: ``(ca_pem, cert_pem, key_pem)``.
+def tls_server_pair(hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> ServerTls:
+    """A CA and a server cert for the lab's own API endpoint.
 
     Unrelated to Gloo's certificates; it only makes the façade speak HTTPS like a real apiserver.
     """
@@ -209,8 +218,8 @@ def tls_server_pair(hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> tupl
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    return (
-        ca.public_bytes(serialization.Encoding.PEM),
-        cert.public_bytes(serialization.Encoding.PEM),
-        _key_pem(key),
+    return ServerTls(
+        ca_pem=ca.public_bytes(serialization.Encoding.PEM),
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        key_pem=_key_pem(key),
     )

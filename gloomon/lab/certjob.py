@@ -16,13 +16,18 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from gloomon.domain.models import SECRET_NAME
 from gloomon.lab import certgen
 from gloomon.lab.certgen import SecretData
 from gloomon.lab.state import ClusterStore, Container, CronJob, Job, Pod
 from gloomon.lab.util import name_suffix, now_utc
 
-SECRET_NAME = "gloo-mtls-certs"
+SVC_NAME = "gloo"
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
+#: label ``gloo=`` of the certgen Jobs (Helm's Job ``gloo-mtls-certgen``).
+JOB_LABEL = "gloo-mtls-certgen"
+#: labels of the certgen Jobs' pods (``gloo=gloo-mtls-certs``; Helm's pod template).
+POD_LABELS = {"gloo": "gloo-mtls-certs", "sidecar.istio.io/inject": "false"}
 IMAGE = "quay.io/solo-io/certgen:1.18.0"
 RENEW_BEFORE = timedelta(days=90)
 _LOGGER = "gencert"
@@ -46,8 +51,8 @@ class CertgenConfig:
 
     def args(self) -> tuple[str, ...]:
         args = [
-            "--secret-name=gloo-mtls-certs",
-            "--svc-name=gloo",
+            f"--secret-name={SECRET_NAME}",
+            f"--svc-name={SVC_NAME}",
             f"--rotation-duration={self.rotation_duration:g}s",
         ]
         if self.force_rotation:
@@ -119,7 +124,7 @@ class CertgenRunner:
         pod_name = f"{name}-{name_suffix()}"
         job = Job(
             name=name,
-            labels={"gloo": "gloo-mtls-certgen"},
+            labels={"gloo": JOB_LABEL},
             pod_name=pod_name,
             owner_cronjob=CRONJOB_NAME if store.cronjob else None,
             args=self.config.args(),
@@ -129,8 +134,7 @@ class CertgenRunner:
         job.resource_version = store.next_rv()
         store.jobs[name] = job
         labels = {
-            "gloo": "gloo-mtls-certs",
-            "sidecar.istio.io/inject": "false",
+            **POD_LABELS,
             "batch.kubernetes.io/controller-uid": job.uid,
             "batch.kubernetes.io/job-name": name,
             "controller-uid": job.uid,
@@ -221,28 +225,13 @@ class CertgenRunner:
             secretNamespace=ns,
         )
         existing = self.store.secret.data if self.store.secret else None
-        valid, expiring = False, False
-        if existing is None:
-            self._log(pod, "failed to retrieve existing secret", level="warn", caller="kube/secret.go:42")
-        else:
-            certs = x509.load_pem_x509_certificates(existing.tls_crt)
-            self._log(pod, f"found {len(certs)} certs", caller="kube/secret.go:58")
-            now = now_utc()
-            for cert in certs:
-                if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-                    self._log(pod, "cert is expired or not yet valid", caller="kube/secret.go:64")
-                    valid = False
-                    break
-                valid = True
-                if now > cert.not_valid_after_utc - RENEW_BEFORE:
-                    self._log(pod, "cert is valid but expiring soon", caller="kube/secret.go:70")
-                    expiring = True
-                else:
-                    self._log(pod, "existing cert is valid!", caller="kube/secret.go:75")
+        valid, expiring = self._check_existing(pod, existing)
         if not valid or existing is None:
             self._log(pod, "no existing valid secret, generating a new one...", caller="run/run.go:70")
-            fresh = await asyncio.to_thread(certgen.generate, ns)
-            self._log(pod, "existing TLS secret found, attempting to update", caller="kube/secret.go:120")
+            fresh = await asyncio.to_thread(certgen.generate, ns, svc=SVC_NAME)
+            self._log(pod, "creating TLS secret", caller="kube/secret.go:112", secret=SECRET_NAME)
+            if self.store.secret is not None:  # Create answered AlreadyExists: one full Update instead
+                self._log(pod, "existing TLS secret found, attempting to update", caller="kube/secret.go:120")
             self.store.write_secret(fresh.secret())
         elif expiring or self.config.force_rotation:
             self._log(pod, "secret exists but need to rotate...", caller="run/run.go:80")
@@ -258,13 +247,47 @@ class CertgenRunner:
             pod, "no ValidatingWebhookConfiguration provided. finished successfully.", caller="run/run.go:95"
         )
 
+    def _check_existing(self, pod: Pod, existing: SecretData | None) -> tuple[bool, bool]:
+        """``GetExistingValidTlsSecret``: ``(valid, expiring soon)``, judged on ``tls.crt`` alone."""
+        if existing is None:
+            self._log(pod, "failed to retrieve existing secret", level="warn", caller="kube/secret.go:42")
+            return False, False
+        certs = x509.load_pem_x509_certificates(existing.tls_crt)
+        self._log(pod, f"found {len(certs)} certs", caller="kube/secret.go:58")
+        now = now_utc()
+        wanted = f"{SVC_NAME}.{self.store.namespace}.svc"
+        for cert in certs:
+            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+                self._log(pod, "cert is expired or not yet valid", caller="kube/secret.go:64")
+                return False, False
+            try:
+                sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+                names = sans.get_values_for_type(x509.DNSName)
+            except x509.ExtensionNotFound:
+                names = []
+            if wanted not in names:
+                continue
+            if now > cert.not_valid_after_utc - RENEW_BEFORE:
+                self._log(pod, "cert is valid but expiring soon", caller="kube/secret.go:70")
+                return True, True
+            self._log(pod, "existing cert is valid!", caller="kube/secret.go:75")
+            return True, False
+        self._log(
+            pod,
+            "cert is not valid for given service",
+            caller="kube/secret.go:80",
+            svcName=SVC_NAME,
+            svcNamespace=self.store.namespace,
+        )
+        return False, False
+
     async def _rotate(self, pod: Pod, old: SecretData) -> None:
         """``RotateCerts``: three full writes with a grace period of rotationDuration between them."""
         ns = self.store.namespace
         self._log(
             pod, "rotating secret", caller="kube/secret.go:160", secretName=SECRET_NAME, secretNamespace=ns
         )
-        new = await asyncio.to_thread(certgen.generate, ns)
+        new = await asyncio.to_thread(certgen.generate, ns, svc=SVC_NAME)
         both = old.ca_crt if old.ca_crt.endswith(b"\n") else old.ca_crt + b"\n"
         both += new.ca_pem
         self._log(pod, "updating to both ca bundles", caller="kube/secret.go:172")

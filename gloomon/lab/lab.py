@@ -26,7 +26,7 @@ from gloomon.domain.models import Component
 from gloomon.lab import certgen, scenarios
 from gloomon.lab.apiserver import ApiServer
 from gloomon.lab.certgen import SecretData
-from gloomon.lab.certjob import CertgenConfig, CertgenRunner
+from gloomon.lab.certjob import CRONJOB_NAME, CertgenConfig, CertgenRunner
 from gloomon.lab.envoy import envoy_binary
 from gloomon.lab.pods import SPECS, PodRuntime, PodTraits, make_deployment
 from gloomon.lab.state import ClusterStore, CronJob
@@ -176,9 +176,9 @@ class Lab:
         cron = self.store.cronjob
         if cron is None:
             cron = self.store.cronjob = CronJob(
-                name="gloo-mtls-certgen-cronjob",
+                name=CRONJOB_NAME,
                 schedule="0 */6 * * *",
-                labels={"gloo": "gloo-mtls-certgen-cronjob"},
+                labels={"gloo": CRONJOB_NAME},
                 args=self.certgen_config.args(),
             )
         cron.created = now_utc() - timedelta(days=200)
@@ -192,9 +192,9 @@ class Lab:
         lagging.sds.frozen = True
         await self.certgen.run_now()
         others = [r for r in self.runtimes.values() if r is not lagging and not r.sds.down]
-        await self.wait_for(
-            lambda: all(r.sds.delivered == self.store.secret.data for r in others), timeout=30.0
-        )  # type: ignore[union-attr]
+        secret = self.store.secret
+        assert secret is not None
+        await self.wait_for(lambda: all(r.sds.delivered == secret.data for r in others), timeout=30.0)
 
     async def _all_serving(self) -> bool:
         async with aiohttp.ClientSession() as session:

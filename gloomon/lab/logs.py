@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,7 +73,7 @@ class ContainerLog:
             lines = lines[-tail:] if tail > 0 else []
         return lines, self._total
 
-    async def follow(self, start: int) -> AsyncIterator[LogLine]:
+    async def follow(self, start: int) -> AsyncGenerator[LogLine, None]:
         """Lines from absolute index ``start`` on, waiting for new ones until the log is closed."""
         position = start
         while True:

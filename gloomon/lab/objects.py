@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from gloomon.domain.models import SECRET_NAME
+from gloomon.lab import certjob
+from gloomon.lab.sds import SSL_DIR
 from gloomon.lab.state import ClusterStore, Container, CronJob, Deployment, Job, Pod, SecretObject
 from gloomon.lab.util import rfc3339
 
@@ -96,7 +99,7 @@ def _container_spec(container: Container) -> dict[str, Any]:
         spec["env"] = _env(container)
     if container.ports:
         spec["ports"] = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in container.ports]
-    spec["volumeMounts"] = [{"name": "gloo-mtls-certs", "mountPath": "/etc/envoy/ssl", "readOnly": True}]
+    spec["volumeMounts"] = [{"name": SECRET_NAME, "mountPath": SSL_DIR, "readOnly": True}]
     spec["resources"] = {}
     spec["terminationMessagePath"] = "/dev/termination-log"
     spec["terminationMessagePolicy"] = "File"
@@ -173,9 +176,7 @@ def pod_json(pod: Pod) -> dict[str, Any]:
         ),
         "spec": {
             "containers": [_container_spec(c) for c in pod.containers],
-            "volumes": [
-                {"name": "gloo-mtls-certs", "secret": {"secretName": "gloo-mtls-certs", "defaultMode": 420}}
-            ],
+            "volumes": [{"name": SECRET_NAME, "secret": {"secretName": SECRET_NAME, "defaultMode": 420}}],
             "restartPolicy": restart,
             "serviceAccountName": pod.service_account,
             "nodeName": "gloomon-lab",
@@ -263,14 +264,14 @@ def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
 
 def _job_template(store: ClusterStore, args: tuple[str, ...]) -> dict[str, Any]:
     return {
-        "metadata": {"labels": {"gloo": "gloo-mtls-certs", "sidecar.istio.io/inject": "false"}},
+        "metadata": {"labels": dict(certjob.POD_LABELS)},
         "spec": {
             "serviceAccountName": "certgen",
             "restartPolicy": "OnFailure",
             "containers": [
                 {
                     "name": "certgen",
-                    "image": "quay.io/solo-io/certgen:1.18.0",
+                    "image": certjob.IMAGE,
                     "args": list(args),
                     "env": [
                         {
@@ -370,7 +371,7 @@ def cronjob_json(store: ClusterStore, cron: CronJob) -> dict[str, Any]:
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 1,
             "jobTemplate": {
-                "metadata": {"labels": {"gloo": "gloo-mtls-certgen"}},
+                "metadata": {"labels": {"gloo": certjob.JOB_LABEL}},
                 "spec": {"ttlSecondsAfterFinished": 60, "template": _job_template(store, cron.args)},
             },
         },

@@ -34,40 +34,44 @@ def snapshot_version(data: SecretData) -> str:
     return str(fnv64(data.tls_key, data.tls_crt, data.ca_crt))
 
 
-def write_sds_files(sds_dir: Path, data: SecretData | None, version: str) -> None:
-    """Write ``server_cert.json`` and ``validation_context.json`` (one secret each, inline PEM).
-
-    ``data=None`` writes files with no resources: Envoy rejects them and its secrets stay warming.
-    """
+def write_sds_files(sds_dir: Path, data: SecretData, version: str) -> None:
+    """Write ``server_cert.json`` and ``validation_context.json`` (one secret each, inline PEM)."""
     sds_dir.mkdir(parents=True, exist_ok=True)
-    if data is None:
-        bodies = {SERVER_CERT_SECRET: [], VALIDATION_CONTEXT_SECRET: []}
-    else:
-        bodies = {
-            SERVER_CERT_SECRET: [
-                {
-                    "@type": SECRET_TYPE,
-                    "name": SERVER_CERT_SECRET,
-                    "tls_certificate": {
-                        "certificate_chain": {"inline_string": data.tls_crt.decode()},
-                        "private_key": {"inline_string": data.tls_key.decode()},
-                    },
-                }
-            ],
-            VALIDATION_CONTEXT_SECRET: [
-                {
-                    "@type": SECRET_TYPE,
-                    "name": VALIDATION_CONTEXT_SECRET,
-                    "validation_context": {"trusted_ca": {"inline_string": data.ca_crt.decode()}},
-                }
-            ],
-        }
+    bodies = {
+        SERVER_CERT_SECRET: {
+            "@type": SECRET_TYPE,
+            "name": SERVER_CERT_SECRET,
+            "tls_certificate": {
+                "certificate_chain": {"inline_string": data.tls_crt.decode()},
+                "private_key": {"inline_string": data.tls_key.decode()},
+            },
+        },
+        VALIDATION_CONTEXT_SECRET: {
+            "@type": SECRET_TYPE,
+            "name": VALIDATION_CONTEXT_SECRET,
+            "validation_context": {"trusted_ca": {"inline_string": data.ca_crt.decode()}},
+        },
+    }
     for name in (VALIDATION_CONTEXT_SECRET, SERVER_CERT_SECRET):
         tmp = sds_dir / f".{name}.json.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump({"version_info": version, "resources": bodies[name]}, fh)
+            json.dump({"version_info": version, "resources": [bodies[name]]}, fh)
         os.replace(tmp, sds_dir / f"{name}.json")
+
+
+def write_unserved_files(sds_dir: Path) -> None:
+    """The SDS files of a pod whose sds server never serves: empty, so Envoy's secrets stay warming.
+
+    Envoy 1.40 refuses to start when a ``path_config_source`` file is missing ("paths must refer to an
+    existing path in the system"), so the files must exist. An empty file fails to parse *before* any
+    config is available, which Envoy counts as ``update_failure`` (its stand-in for a failed stream, as
+    with an SDS server that is down) and never as ``update_rejected``; a file with no resources would be
+    a rejected update instead, which a real sds outage never produces.
+    """
+    sds_dir.mkdir(parents=True, exist_ok=True)
+    for name in (VALIDATION_CONTEXT_SECRET, SERVER_CERT_SECRET):
+        (sds_dir / f"{name}.json").touch(mode=0o600, exist_ok=True)
 
 
 class SdsStandIn:
@@ -109,7 +113,7 @@ class SdsStandIn:
         """Container start: the startup sequence of §3.7, then the first snapshot (synchronously)."""
         self._startup_lines()
         if self.down:
-            write_sds_files(self.sds_dir, None, "")
+            write_unserved_files(self.sds_dir)
             self._crash()
             # By the time anyone looks, the kubelet has restarted it once and is backing off.
             self._container().restart()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gloomon.domain.models import Component
+from gloomon.domain.models import SECRET_NAME, Component
 from gloomon.lab.certgen import SecretData
 from gloomon.lab.logs import ContainerLog
 from gloomon.lab.util import now_utc
@@ -88,8 +88,11 @@ class Deployment:
 
 @dataclass(eq=False)
 class SecretObject:
+    """``gloo-mtls-certs``: ``created`` is its creationTimestamp, ``updated`` the time of certgen's last write
+    (``managedFields[0].time``). ``data`` is left out of the repr: it holds the private key."""
+
     name: str
-    data: SecretData
+    data: SecretData = field(repr=False)
     resource_version: int
     created: datetime
     updated: datetime
@@ -184,7 +187,7 @@ class ClusterStore:
         """A full ``Update`` of ``gloo-mtls-certs`` (certgen rewrites all three keys every time)."""
         when = at or now_utc()
         if self.secret is None:
-            self.secret = SecretObject("gloo-mtls-certs", data, self.next_rv(), created=when, updated=when)
+            self.secret = SecretObject(SECRET_NAME, data, self.next_rv(), created=when, updated=when)
         else:
             self.secret.data = data
             self.secret.resource_version = self.next_rv()

@@ -56,13 +56,6 @@ def zap_ts(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
-def parse_rfc3339(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def fnv64(*parts: bytes) -> int:
     """FNV-1 64-bit over the parts (Go's ``fnv.New64``), the lab's SDS snapshot version."""
     value = 0xCBF29CE484222325

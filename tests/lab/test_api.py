@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from gloomon.domain.models import Component
 from gloomon.lab import Lab
-from tests.lab.conftest import aio_core
+from tests.lab.conftest import aio_core, reprs_showing_a_key
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 NS = "gloo-system"
@@ -92,6 +92,23 @@ async def test_secret_cronjob_deployments(lab: Lab) -> None:
             "--force-rotation=true" in crons.items[0].spec.job_template.spec.template.spec.containers[0].args
         )
         assert (await batch.list_namespaced_job(NS)).items == []
+
+
+async def test_secret_metadata_and_no_key_in_any_repr(lab: Lab) -> None:
+    from datetime import UTC, datetime
+
+    assert reprs_showing_a_key(lab) == []
+    core = await aio_core(lab)
+    async with core.api_client:
+        before = await core.read_namespaced_secret("gloo-mtls-certs", NS)
+        assert before.metadata.managed_fields[0].time == lab.store.secret.updated.replace(microsecond=0)
+        # certgen's next write moves managedFields[0].time, never creationTimestamp
+        written = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+        lab.store.write_secret(lab.store.secret.data, at=written)
+        after = await core.read_namespaced_secret("gloo-mtls-certs", NS)
+    assert after.metadata.creation_timestamp == before.metadata.creation_timestamp
+    assert after.metadata.managed_fields[0].time == written
+    assert int(after.metadata.resource_version) > int(before.metadata.resource_version)
 
 
 async def test_auth_forbidden_and_not_found_are_status_objects(lab: Lab) -> None:

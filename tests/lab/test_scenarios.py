@@ -16,6 +16,7 @@ from tests.lab.conftest import (
     admin_json,
     aio_core,
     bundle_state,
+    reprs_showing_a_key,
     secret_state,
     stats,
 )
@@ -87,6 +88,15 @@ async def test_sds_down_pod_has_no_certificates() -> None:
             "server_cert": "uninitialized",
             "validation_context": "uninitialized",
         }
+        # A down sds server is a failed stream for Envoy, never a rejected update (no false findings).
+        counters = await stats(lab, pod, r"^sds\.")
+        assert counters["sds.server_cert.update_rejected"] == 0
+        assert counters["sds.validation_context.update_rejected"] == 0
+        assert (
+            counters["sds.server_cert.update_success"] == 0
+            and counters["sds.server_cert.update_failure"] >= 1
+        )
+        assert reprs_showing_a_key(lab) == []
         core = await aio_core(lab)
         async with core.api_client:
             status = await core.read_namespaced_pod(pod, lab.namespace)
