@@ -33,6 +33,8 @@ _MONTHS = {
     )
 }
 _WEEKDAYS = {name: i for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
+#: Longest ``@every`` interval accepted: anything longer is not a schedule (and overflows date arithmetic).
+MAX_EVERY_SECONDS = 10 * 366 * 86400.0
 _SEARCH_DAYS = 366 * 8  # long enough to find Feb 29 on a given weekday; "31 2" never matches
 
 
@@ -71,6 +73,8 @@ def _parse_cached(text: str) -> CronSchedule | ParseError:
         seconds = parse_duration(lowered[len("@every") :].strip())
         if isinstance(seconds, ParseError) or seconds <= 0:
             return ParseError("cron", f"bad @every interval in {text[:60]!r}")
+        if seconds > MAX_EVERY_SECONDS:
+            return ParseError("cron", f"@every interval longer than 10 years in {text[:60]!r}")
         return CronSchedule((), (), frozenset(), frozenset(), frozenset(), True, True, every_seconds=seconds)
     text = _DESCRIPTORS.get(lowered, text)
     fields = text.split()
@@ -140,6 +144,13 @@ def next_run(schedule: str, after: datetime) -> datetime | None:
 
 
 def _next(parsed: CronSchedule, after: datetime) -> datetime | None:
+    try:
+        return _next_unchecked(parsed, after)
+    except OverflowError:  # a run past year 9999 is no run
+        return None
+
+
+def _next_unchecked(parsed: CronSchedule, after: datetime) -> datetime | None:
     after = after.replace(tzinfo=UTC) if after.tzinfo is None else after.astimezone(UTC)
     if parsed.every_seconds is not None:
         return after + timedelta(seconds=parsed.every_seconds)
@@ -169,6 +180,20 @@ def typical_interval_seconds(schedule: str) -> float | None:
         return parsed.every_seconds
     gaps = _gaps(parsed)
     return statistics.median(gaps) if gaps else None
+
+
+def shortest_interval_seconds(schedule: str) -> float | None:
+    """The shortest gap between successive runs over a sample of runs, None if it never runs.
+
+    ``0,1 0 * * *`` runs once a day but twice within a minute: what decides whether runs overlap.
+    """
+    parsed = parse_schedule(schedule)
+    if isinstance(parsed, ParseError):
+        return None
+    if parsed.every_seconds is not None:
+        return parsed.every_seconds
+    gaps = _gaps(parsed)
+    return min(gaps) if gaps else None
 
 
 def longest_interval_seconds(schedule: str) -> float | None:

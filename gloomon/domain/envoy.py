@@ -42,6 +42,8 @@ __all__ = [
 _SAN_PREFIX = {"dns": "DNS", "uri": "URI", "ip_address": "IP"}
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][\w.\-]+)?$")
 _STATES = ("LIVE", "DRAINING", "PRE_INITIALIZING", "INITIALIZING")
+#: Longer uptimes are not real (and overflow date arithmetic): ``/server_info`` then has no uptime.
+MAX_UPTIME_SECONDS = 100 * 366 * 86400.0
 
 
 def xds_cluster_names(
@@ -223,7 +225,8 @@ def _certs_from_source(source: object, name: str) -> tuple[tuple[CertInfo, ...],
 
 
 def parse_server_info(body: bytes) -> ServerInfo | ParseError:
-    """``/server_info``: semver from ``version`` (or ``node.user_agent_build_version``), state, uptime."""
+    """``/server_info``: semver from ``version`` (or ``node.user_agent_build_version``), state, uptime
+    (dropped when absurd: over 100 years)."""
     doc = load_json(body, "/server_info")
     if isinstance(doc, ParseError):
         return doc
@@ -245,7 +248,7 @@ def parse_server_info(body: bytes) -> ServerInfo | ParseError:
     uptime_text = as_str(doc.get("uptime_current_epoch"))
     if uptime_text:
         parsed = parse_duration(uptime_text)
-        uptime = None if isinstance(parsed, ParseError) else parsed
+        uptime = None if isinstance(parsed, ParseError) or parsed > MAX_UPTIME_SECONDS else parsed
     return ServerInfo(version=version, full_version=full, state=state or "unknown", uptime_seconds=uptime)
 
 

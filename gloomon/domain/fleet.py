@@ -8,11 +8,13 @@ get the same answer for the same data.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from gloomon.domain.envoy import xds_cluster_names
-from gloomon.domain.fleet_sync import compare_with_secret
+from gloomon.domain.fleet_carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
+from gloomon.domain.fleet_sync import bundle_key, cert_key, compare_with_secret
 from gloomon.domain.health import HealthPolicy, judge
+from gloomon.domain.health_policy import rose_recently
 from gloomon.domain.models import (
     COMPONENT_ORDER,
     SERVER_CERT_SECRET,
@@ -69,6 +71,7 @@ def build_snapshot(
             key=lambda t: (order[t.ref.component], t.ref.pod, t.ref.context),
         )
     )
+    targets = with_bundle_differs_since(targets, taken_at, previous)
     findings = judge(
         now=taken_at,
         namespace=namespace,
@@ -96,8 +99,8 @@ def build_snapshot(
     )
 
 
-def _content(bundle: TrustBundle | None, leaf: CertInfo | None) -> tuple[tuple[str, ...], str | None]:
-    return (bundle.identities() if bundle else (), leaf.identity() if leaf else None)
+def _content(bundle: TrustBundle | None, leaf: CertInfo | None) -> tuple[object, ...]:
+    return (bundle_key(bundle) if bundle else (), cert_key(leaf) if leaf else None)
 
 
 def _multi_ca_since(
@@ -123,11 +126,16 @@ def _secret_status(
             None,
         )
     bundle = state.bundle or TrustBundle()
-    content_since: datetime | None = None
+    updated = min(state.updated_at, now) if state.updated_at is not None else None
+    content_since: datetime | None = updated
     if prev is not None:
         unreadable = state.error is not None or (state.bundle is None and state.leaf is None)
         unchanged = _content(prev.state.bundle, prev.state.leaf) == _content(state.bundle, state.leaf)
-        content_since = prev.content_since if unreadable or unchanged else now
+        if unreadable or unchanged:
+            content_since = prev.content_since or updated
+        else:  # changed since the last poll: when the API says so, if that falls between the two polls
+            last_poll = previous.taken_at if previous is not None else now
+            content_since = updated if updated is not None and updated > last_poll else now
     multi = _multi_ca_since(
         bundle, now, prev.multi_ca_since if prev else None, prev.verdict.ca_count if prev else 0
     )
@@ -206,8 +214,7 @@ def _target_status(
     started = prev.envoy_started_at if prev else None
     if isinstance(fetch.server, ServerInfo):
         envoy_version = fetch.server.version or envoy_version
-        if fetch.server.uptime_seconds is not None:
-            started = fetch.fetched_at - timedelta(seconds=fetch.server.uptime_seconds)
+        started = envoy_start(fetch.fetched_at, fetch.server.uptime_seconds) or started
     if not fetch.reachable:
         return TargetStatus(
             ref=ref,
@@ -216,6 +223,10 @@ def _target_status(
             envoy_version=envoy_version,
             envoy_started_at=started,
             tls_errors=prev.tls_errors if prev else 0,
+            bundle_differs_since=prev.bundle_differs_since if prev else None,
+            tls_errors_last_rise=prev.tls_errors_last_rise if prev else None,
+            xds_connect_fail_last_rise=prev.xds_connect_fail_last_rise if prev else None,
+            sds_rejected_last_rise=prev.sds_rejected_last_rise if prev else None,
         )
     leaf, bundle, arrived, sds_version = _held(fetch, ref.namespace or namespace)
     certs_since = arrived or (prev.certs_since if prev and prev.leaf is not None else (now if leaf else None))
@@ -243,6 +254,21 @@ def _target_status(
         sds = stats.sds_for(SERVER_CERT_SECRET)
         if sds is not None and sds.version:
             sds_version = sds.version
+    tls_errors = stats.tls_errors if stats is not None else (prev.tls_errors if prev else 0)
+    old = prev if prev is not None and prev.reachable else None
+    tls_rise = last_rise(
+        now,
+        tls_errors if stats is not None else None,
+        old.tls_errors if old is not None else None,
+        prev.tls_errors_last_rise if prev else None,
+    )
+    rejected_rise = last_rise(
+        now,
+        rejected_total(stats),
+        rejected_total(old.fetch.stats if old is not None and old.fetch is not None else None),
+        prev.sds_rejected_last_rise if prev else None,
+    )
+    xds, xds_rise = _xds(fetch, ref.component, ref.namespace or namespace, stats, prev, now)
     return TargetStatus(
         ref=ref,
         fetch=fetch,
@@ -254,14 +280,17 @@ def _target_status(
         lag_since=lag_since,
         lag_seconds=lag_seconds,
         sds_version=sds_version,
-        xds=_xds(fetch, ref.component, ref.namespace or namespace, stats, prev),
-        tls_errors=stats.tls_errors if stats is not None else (prev.tls_errors if prev else 0),
+        xds=xds,
+        tls_errors=tls_errors,
         envoy_version=envoy_version,
         ahead_of_secret=sync.ahead,
         multi_ca_since=multi,
         envoy_started_at=started,
         certs_since=certs_since,
         sync_reason=sync.reason if sync.in_sync is not None else None,
+        tls_errors_last_rise=tls_rise,
+        xds_connect_fail_last_rise=xds_rise,
+        sds_rejected_last_rise=rejected_rise,
     )
 
 
@@ -271,25 +300,33 @@ def _xds(
     namespace: str,
     stats: EnvoyStats | None,
     prev: TargetStatus | None,
-) -> XdsLink | None:
-    """The link to gloo: its cluster's health, failed connects rising since the last poll, and the
-    control-plane connection state when Envoy reports one."""
+    now: datetime,
+) -> tuple[XdsLink | None, datetime | None]:
+    """The link to gloo and when its failed connects last rose: its cluster's health, failed connects
+    rising within the last minute, and the control-plane connection state when Envoy reports one."""
+    last = prev.xds_connect_fail_last_rise if prev is not None else None
     if not isinstance(fetch.clusters, ClustersReport):
-        return prev.xds if prev is not None and fetch.clusters is None else None
+        return (prev.xds if prev is not None and fetch.clusters is None else None), last
     cluster = None
     for name in xds_cluster_names(component, namespace):
         cluster = fetch.clusters.get(name)
         if cluster is not None:
             break
     if cluster is None:
-        return None
+        return None, last
     fails = cluster.cx_connect_fail
-    rising = prev is not None and prev.xds is not None and fails > prev.xds.cx_connect_fail
+    before = prev.xds.cx_connect_fail if prev is not None and prev.xds is not None else None
+    last = last_rise(now, fails, before, last)
     connected = stats.control_plane_connected if stats is not None else None
-    healthy = cluster.healthy and not rising and not (component is not Component.GLOO and connected is False)
-    return XdsLink(
+    healthy = (
+        cluster.healthy
+        and not rose_recently(last, now)
+        and not (component is not Component.GLOO and connected is False)
+    )
+    link = XdsLink(
         cluster=cluster.name,
         healthy=healthy,
         cx_connect_fail=fails,
         cx_active=sum(host.cx_active for host in cluster.hosts),
     )
+    return link, last

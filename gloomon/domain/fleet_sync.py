@@ -1,20 +1,31 @@
 """Comparing what a target holds with the secret: same certificate, same bundle, lagging or ahead.
 
-Certificates from ``/certs`` have no fingerprint, so two certificates are the same when their
-fingerprints match or, lacking one, when serial and expiry match.
+Certificates from ``/certs`` have no fingerprint, so certificates are compared on what every source
+gives: serial and expiry (:func:`cert_key`). Everything in the domain that asks "is this the same
+certificate?" or groups by certificate goes through it, so the answer never depends on the source.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from gloomon.domain.models import CertInfo, SecretState, TrustBundle
+from gloomon.domain.models import CertInfo, SecretState, TargetStatus, TrustBundle
+
+
+def cert_key(cert: CertInfo) -> tuple[str, datetime]:
+    """(serial, not_after): the same for one certificate read from PEM, ``/config_dump`` or ``/certs``."""
+    return (cert.serial.lower(), cert.not_after)
+
+
+def bundle_key(bundle: TrustBundle) -> tuple[tuple[str, datetime], ...]:
+    """The bundle's CAs as :func:`cert_key`s, in order."""
+    return tuple(cert_key(ca) for ca in bundle.cas)
 
 
 def same_cert(a: CertInfo, b: CertInfo) -> bool:
-    if a.sha256 and b.sha256:
-        return a.sha256 == b.sha256
-    return a.serial == b.serial and a.not_after == b.not_after
+    return cert_key(a) == cert_key(b)
 
 
 def same_bundle(held: TrustBundle, secret: TrustBundle) -> bool:
@@ -63,3 +74,29 @@ def compare_with_secret(leaf: CertInfo | None, bundle: TrustBundle, secret: Secr
         return SyncResult(True, False, "holds the secret's leaf and bundle")
     prefix = "newer than the secret: " if ahead else ""
     return SyncResult(False, ahead, prefix + "; ".join(problems))
+
+
+def bundle_groups(targets: Sequence[TargetStatus]) -> list[list[TargetStatus]]:
+    """Reachable targets grouped by the bundle they hold, the reference group first.
+
+    A bundle read from ``/certs`` (maybe only its first CA) joins the group whose bundle starts with it.
+    The reference group is the largest; on a tie, the one holding the newest CA (the one a rotation
+    moves towards).
+    """
+    held = [t for t in targets if t.reachable and t.bundle.cas]
+    groups: dict[tuple[tuple[str, datetime], ...], list[TargetStatus]] = {}
+    for target in sorted(held, key=lambda t: not t.bundle.complete):
+        key = bundle_key(target.bundle)
+        if not target.bundle.complete and key not in groups:
+            prefixed = [k for k in groups if k[: len(key)] == key]
+            if prefixed:
+                key = max(prefixed, key=lambda k: len(groups[k]))
+        groups.setdefault(key, []).append(target)
+    return sorted(
+        groups.values(),
+        key=lambda group: (
+            -len(group),
+            -max(ca.not_before.timestamp() for ca in group[0].bundle.cas),
+            bundle_key(group[0].bundle),
+        ),
+    )

@@ -1,14 +1,15 @@
 """Findings about the certgen CronJob: disabled or missing while the leaf nears expiry, schedules that
-rotate less often than every 90 days, and schedules whose runs overlap (the Helm default runs every minute).
+rotate less often than every 90 days, and schedules with two runs closer than a rotation takes (the Helm
+default runs every minute).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gloomon.domain.cron import longest_interval_seconds, parse_schedule
+from gloomon.domain.cron import longest_interval_seconds, parse_schedule, shortest_interval_seconds
 from gloomon.domain.durations import human_duration, human_time_left
-from gloomon.domain.health import RENEW_WINDOW_SECONDS, Context, finding
+from gloomon.domain.health_policy import RENEW_WINDOW_SECONDS, Context
 from gloomon.domain.models import Finding, ParseError, SecretStatus, Severity, TargetStatus
 
 
@@ -33,7 +34,7 @@ def cronjob_findings(
             "--set gateway.certGenJob.cron.schedule='0 0 1 * *'"
         )
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "renewal-disabled",
                 None,
@@ -46,7 +47,7 @@ def cronjob_findings(
         )
     if cron.missing:
         out.append(
-            finding(
+            Finding(
                 Severity.INFO,
                 "cronjob-disabled",
                 None,
@@ -59,7 +60,7 @@ def cronjob_findings(
         return out
     if cron.suspended:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "cronjob-disabled",
                 None,
@@ -71,7 +72,7 @@ def cronjob_findings(
     parsed = parse_schedule(cron.schedule)
     if isinstance(parsed, ParseError):
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "cronjob-bad-schedule",
                 None,
@@ -84,7 +85,7 @@ def cronjob_findings(
     longest = longest_interval_seconds(cron.schedule)
     if longest is None:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "cronjob-infrequent",
                 None,
@@ -95,7 +96,7 @@ def cronjob_findings(
         )
     elif longest > RENEW_WINDOW_SECONDS:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "cronjob-infrequent",
                 None,
@@ -105,14 +106,15 @@ def cronjob_findings(
                 "set gateway.certGenJob.cron.schedule to run at least every 90 days, e.g. '0 0 1 * *'",
             )
         )
-    elif cron.force_rotation and longest < 2 * ctx.rotation_duration:
+    shortest = shortest_interval_seconds(cron.schedule)
+    if cron.force_rotation and shortest is not None and shortest < 2 * ctx.rotation_duration:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "cronjob-overlapping",
                 None,
                 None,
-                f"CronJob {cron.name} ({cron.schedule}) starts a run every {human_duration(longest)}, "
+                f"CronJob {cron.name} ({cron.schedule}) can start runs {human_duration(shortest)} apart, "
                 f"but a rotation takes at least 2×rotationDuration "
                 f"({human_duration(2 * ctx.rotation_duration)}): runs overlap",
                 "set gateway.certGenJob.cron.schedule to e.g. '0 0 1 * *' "

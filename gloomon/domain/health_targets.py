@@ -1,8 +1,8 @@
-"""Findings about each target (its certificates, sync with the secret, SDS, TLS, xDS, admin API) and
-about the fleet as a whole (bundles that differ, peers that do not trust each other), and from logs.
+"""Findings about each target: its certificates, sync with the secret, SDS, TLS, xDS and admin API.
 
 Connection errors in an Envoy's first minute, or in the minute after new certificates arrived, are
-expected (Gloo's guide says so): they are ``info`` then, ``warning`` once they persist.
+expected (Gloo's guide says so): they are ``info`` then, ``warning`` once they persist. Counters that
+rose keep their finding for a minute (``RISE_WINDOW_SECONDS``) so findings do not flap poll to poll.
 """
 
 from __future__ import annotations
@@ -10,18 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gloomon.domain.durations import human_duration
-from gloomon.domain.fleet_sync import same_cert
-from gloomon.domain.health import Context, cert_expiry_finding, finding
+from gloomon.domain.fleet_sync import cert_key, same_cert
+from gloomon.domain.health_policy import (
+    Context,
+    cert_expiry_finding,
+    envoy_container,
+    envoy_young,
+    not_yet_valid_finding,
+    rose_recently,
+    settling,
+)
 from gloomon.domain.models import (
     DEFAULT_ADMIN_PORTS,
     SERVER_CERT_SECRET,
     VALIDATION_CONTEXT_SECRET,
+    AdminFetch,
     CertsReport,
-    Component,
     EnvoyStats,
     Finding,
-    LogEvent,
-    LogKind,
     ParseError,
     Phase,
     SecretsDump,
@@ -30,31 +36,8 @@ from gloomon.domain.models import (
     Severity,
     TargetStatus,
 )
-from gloomon.domain.x509 import find_signer
 
-
-def envoy_container(component: Component) -> str:
-    return "gateway-proxy" if component is Component.GATEWAY_PROXY else "envoy-sidecar"
-
-
-def settling(target: TargetStatus, ctx: Context) -> bool:
-    """True in the Envoy's first minute, before certificates arrived, or just after new ones did."""
-    window = ctx.policy.settle_seconds
-    if target.leaf is None:
-        return True
-    for since in (target.envoy_started_at, target.certs_since):
-        if since is not None and (ctx.now - since).total_seconds() < window:
-            return True
-    return False
-
-
-def _previous(target: TargetStatus, ctx: Context) -> TargetStatus | None:
-    if ctx.previous is None:
-        return None
-    for old in ctx.previous.targets:
-        if old.key == target.key:
-            return old
-    return None
+__all__ = ["envoy_container", "settling", "target_findings"]
 
 
 def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: Context) -> list[Finding]:
@@ -65,7 +48,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
     if fetch is None or not fetch.reachable:
         reason = (fetch.error if fetch is not None else None) or (ref.forward.error if ref.forward else None)
         return [
-            finding(
+            Finding(
                 Severity.WARNING,
                 "admin-unreachable",
                 component,
@@ -85,7 +68,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
     ):
         if isinstance(value, ParseError):
             out.append(
-                finding(
+                Finding(
                     Severity.WARNING,
                     "admin-bad-response",
                     component,
@@ -99,35 +82,13 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
     if target.leaf is None and (
         isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump)
     ):
-        young = target.envoy_started_at is not None and (
-            (ctx.now - target.envoy_started_at).total_seconds() < ctx.policy.settle_seconds
-        )
-        out.append(
-            finding(
-                Severity.INFO if young else Severity.CRITICAL,
-                "sds-not-delivered",
-                component,
-                pod,
-                "no certificates delivered by SDS yet (/certs is empty): mTLS to and from this pod fails",
-                f"{logs} sds --tail=30; is the secret mounted? kubectl -n {ns} describe pod {pod}",
-            )
-        )
+        out.append(_not_delivered(target, fetch, ctx, logs))
     secret = next((s for s in secrets if s.state.context == ref.context), None)
-    secret_leaf = secret.state.leaf if secret is not None else None
-    if target.leaf is not None and not (secret_leaf is not None and same_cert(target.leaf, secret_leaf)):
-        item = cert_expiry_finding(target.leaf, "leaf", "leaf", component, pod, ctx)
-        if item is not None:
-            out.append(item)
-    secret_cas = secret.state.bundle.identities() if secret is not None and secret.state.bundle else ()
-    for index, ca in enumerate(target.bundle.cas):
-        if ca.identity() not in secret_cas:
-            item = cert_expiry_finding(ca, f"CA #{index + 1}", "ca", component, pod, ctx)
-            if item is not None:
-                out.append(item)
+    out.extend(_cert_findings(target, secret, ctx))
     verdict = target.verdict
     if verdict.phase is Phase.BROKEN and target.leaf is not None and target.leaf.seconds_left(ctx.now) >= 0:
         out.append(
-            finding(
+            Finding(
                 Severity.CRITICAL,
                 "leaf-untrusted",
                 component,
@@ -141,7 +102,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
         )
     if verdict.phase is Phase.STALLED and secret is None:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "rotation-stalled",
                 component,
@@ -152,7 +113,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
         )
     if target.ahead_of_secret:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "target-ahead",
                 component,
@@ -165,7 +126,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
         )
     elif target.in_sync_with_secret is False and (target.lag_seconds or 0.0) > ctx.grace:
         out.append(
-            finding(
+            Finding(
                 Severity.WARNING,
                 "target-lagging",
                 component,
@@ -179,58 +140,63 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
     return out
 
 
+def _not_delivered(target: TargetStatus, fetch: AdminFetch, ctx: Context, logs: str) -> Finding:
+    """No server certificate held: expected in the Envoy's first minute, unknown age is a warning."""
+    ref = target.ref
+    young = envoy_young(target, ctx)
+    severity = Severity.INFO if young else (Severity.WARNING if young is None else Severity.CRITICAL)
+    warming = isinstance(fetch.secrets, SecretsDump) and (
+        fetch.secrets.get(SERVER_CERT_SECRET, warming=True) is not None
+    )
+    state = " (server_cert is still warming)" if warming else ""
+    age = " (Envoy start time unknown)" if young is None else ""
+    return Finding(
+        severity,
+        "sds-not-delivered",
+        ref.component,
+        ref.pod,
+        f"Envoy holds no server certificate from SDS yet{state}{age}: mTLS to and from this pod fails "
+        f"until it arrives",
+        f"{logs} sds --tail=30; is the secret mounted? kubectl -n {ref.namespace or ctx.namespace} "
+        f"describe pod {ref.pod}",
+    )
+
+
+def _cert_findings(target: TargetStatus, secret: SecretStatus | None, ctx: Context) -> list[Finding]:
+    """Expiry and not-yet-valid of what the target holds, except what the secret's findings already say."""
+    component, pod = target.ref.component, target.ref.pod
+    out: list[Finding] = []
+    secret_leaf = secret.state.leaf if secret is not None else None
+    if target.leaf is not None and not (secret_leaf is not None and same_cert(target.leaf, secret_leaf)):
+        for item in (
+            cert_expiry_finding(target.leaf, "leaf", "leaf", component, pod, ctx),
+            not_yet_valid_finding(target.leaf, "leaf", component, pod, ctx),
+        ):
+            if item is not None:
+                out.append(item)
+    secret_bundle = secret.state.bundle if secret is not None else None
+    secret_cas = {cert_key(ca) for ca in secret_bundle.cas} if secret_bundle is not None else set()
+    for index, ca in enumerate(target.bundle.cas):
+        if cert_key(ca) not in secret_cas:
+            item = cert_expiry_finding(ca, f"CA #{index + 1}", "ca", component, pod, ctx)
+            if item is not None:
+                out.append(item)
+    return out
+
+
 def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Finding]:
     ref = target.ref
     component, pod = ref.component, ref.pod
     fetch = target.fetch
     out: list[Finding] = []
     soft = Severity.INFO if settling(target, ctx) else Severity.WARNING
-    old = _previous(target, ctx)
-    old_stats = old.fetch.stats if old is not None and old.fetch is not None else None
     stats = fetch.stats if fetch is not None else None
     if isinstance(stats, EnvoyStats):
-        for name in (SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET):
-            sds = stats.sds_for(name)
-            if sds is None or sds.update_rejected == 0:
-                continue
-            before = old_stats.sds_for(name) if isinstance(old_stats, EnvoyStats) else None
-            rising = before is not None and sds.update_rejected > before.update_rejected
-            severity = (
-                Severity.CRITICAL if rising else (Severity.INFO if before is not None else Severity.WARNING)
-            )
-            out.append(
-                finding(
-                    severity,
-                    "sds-update-rejected",
-                    component,
-                    pod,
-                    f"Envoy rejected {sds.update_rejected} SDS update(s) of {name}"
-                    + (" since the last poll" if rising else ""),
-                    f"{logs} {envoy_container(component)} | grep -i rejected; "
-                    f"bad PEM or a key/cert mismatch in "
-                    f"gloo-mtls-certs",
-                )
-            )
-    if old is not None and old.reachable and old.tls_errors <= target.tls_errors:
-        delta = target.tls_errors - old.tls_errors
-        if delta > 0:
-            out.append(
-                finding(
-                    soft,
-                    "tls-verify-failures",
-                    component,
-                    pod,
-                    f"{delta} TLS handshake/verify failure(s) since the last poll "
-                    f"({target.tls_errors} in total)"
-                    + (" while certificates settle" if soft is Severity.INFO else ""),
-                    f"{logs} {envoy_container(component)} | "
-                    f"grep -E 'CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error'; "
-                    f"compare this pod's bundle with its peers",
-                )
-            )
+        out.extend(_rejected_findings(target, stats, ctx, logs))
+    out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, logs, soft))
     if target.xds is not None and not target.xds.healthy:
         out.append(
-            finding(
+            Finding(
                 soft,
                 "xds-unhealthy",
                 component,
@@ -245,7 +211,7 @@ def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Findi
     server = fetch.server if fetch is not None else None
     if isinstance(server, ServerInfo) and server.state not in ("LIVE", "unknown"):
         out.append(
-            finding(
+            Finding(
                 soft,
                 "envoy-not-live",
                 component,
@@ -257,91 +223,67 @@ def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Findi
     return out
 
 
-def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
-    """Bundles that differ between targets, and gloo/client pairs that do not trust each other."""
+def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, logs: str) -> list[Finding]:
+    """``sds-update-rejected`` by state, not by poll-to-poll delta: rising (within the last minute) and
+    out of sync is critical, rising is a warning, a past rejection is info while the target is in sync."""
+    component, pod = target.ref.component, target.ref.pod
+    rising = rose_recently(target.sds_rejected_last_rise, ctx.now)
+    lagging = target.in_sync_with_secret is False
+    if rising:
+        severity = Severity.CRITICAL if lagging else Severity.WARNING
+    else:
+        severity = Severity.WARNING if lagging else Severity.INFO
     out: list[Finding] = []
-    reachable = [t for t in targets if t.reachable and t.bundle.cas]
-    groups: dict[tuple[str, ...], list[TargetStatus]] = {}
-    for target in reachable:
-        groups.setdefault(target.bundle.identities(), []).append(target)
-    if len(groups) > 1:
-        ordered = sorted(groups.values(), key=len, reverse=True)
-        odd = [t for group in ordered[1:] for t in group]
-        within = all(t.lag_seconds is not None and t.lag_seconds <= ctx.grace for t in odd)
-        names = ", ".join(t.ref.pod for t in odd[:5]) + ("…" if len(odd) > 5 else "")
+    for name in (SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET):
+        sds = stats.sds_for(name)
+        if sds is None or sds.update_rejected == 0:
+            continue
+        when = " (rising in the last minute)" if rising else ""
+        sync = "; it does not hold the secret's certificates" if lagging else ""
         out.append(
-            finding(
-                Severity.INFO if within else Severity.WARNING,
-                "bundle-mismatch",
-                None,
-                None,
-                f"{len(groups)} different CA bundles across targets; differing from the majority: {names}",
-                f"wait one rotationDuration for SDS to catch up, then restart the odd ones: kubectl -n "
-                f"{ctx.namespace} delete pod <pod>",
+            Finding(
+                severity,
+                "sds-update-rejected",
+                component,
+                pod,
+                f"Envoy rejected {sds.update_rejected} SDS update(s) of {name}{when}{sync}",
+                f"{logs} {envoy_container(component)} | grep -i rejected; "
+                f"bad PEM or a key/cert mismatch in gloo-mtls-certs",
             )
         )
-    servers = [t for t in reachable if t.ref.component is Component.GLOO and t.leaf is not None]
-    clients = [t for t in reachable if t.ref.component is not Component.GLOO and t.leaf is not None]
-    for client in clients:
-        for server in servers:
-            problem = _trust_problem(client, server)
-            if problem is not None:
-                out.append(
-                    finding(
-                        Severity.CRITICAL,
-                        "peer-untrusted",
-                        client.ref.component,
-                        client.ref.pod,
-                        problem,
-                        f"both sides must trust the CA that signed the other's leaf; "
-                        f"restart the pod holding the "
-                        f"old bundle: kubectl -n {ctx.namespace} delete pod <pod>",
-                    )
-                )
     return out
 
 
-def _trust_problem(client: TargetStatus, server: TargetStatus) -> str | None:
-    if client.leaf is None or server.leaf is None or client.leaf.der is None or server.leaf.der is None:
-        return None
-    if client.verdict.phase is Phase.BROKEN or server.verdict.phase is Phase.BROKEN:
-        return None
-    client_ok = client.bundle.complete and all(ca.der for ca in client.bundle.cas)
-    if client_ok and find_signer(server.leaf, client.bundle) is None:
-        return f"does not trust gloo's server cert ({server.ref.pod}): xDS handshakes fail"
-    server_ok = server.bundle.complete and all(ca.der for ca in server.bundle.cas)
-    if server_ok and find_signer(client.leaf, server.bundle) is None:
-        return f"its client cert is not trusted by gloo ({server.ref.pod}): xDS handshakes fail"
-    return None
-
-
-def log_findings(events: Sequence[LogEvent], ctx: Context) -> list[Finding]:
-    """Cancelled rotations and failed SDS reloads seen in the logs: the latest one per pod and kind."""
-    latest: dict[tuple[LogKind, str], Finding] = {}
-    for event in events:
-        item = _log_finding(event, ctx)
-        if item is not None:
-            latest[(event.kind, event.pod)] = item
-    return list(latest.values())
-
-
-def _log_finding(event: LogEvent, ctx: Context) -> Finding | None:
-    if event.kind is LogKind.CERTGEN_CANCELLED:
-        return finding(
-            Severity.WARNING,
-            "rotation-cancelled",
-            None,
-            event.pod or None,
-            f"certgen: {event.message[:200]}",
-            f"a rotation was cut short; run one more: {ctx.rerun_hint()}",
+def _tls_findings(
+    target: TargetStatus, stats: EnvoyStats | None, ctx: Context, logs: str, soft: Severity
+) -> list[Finding]:
+    """``tls-verify-failures`` while the failure counters rose in the last minute, or, from a single
+    poll, when a scope has verify failures and not one successful handshake."""
+    component, pod = target.ref.component, target.ref.pod
+    rising = rose_recently(target.tls_errors_last_rise, ctx.now)
+    failing = [
+        scope
+        for scope in (stats.tls if stats is not None else ())
+        if scope.handshake == 0 and scope.fail_verify_error + scope.fail_verify_no_cert > 0
+    ]
+    if not rising and not failing:
+        return []
+    if rising:
+        what = f"TLS handshake/verify failures rose in the last minute ({target.tls_errors} in total)"
+    else:
+        scope = failing[0]
+        count = scope.fail_verify_error + scope.fail_verify_no_cert
+        what = f"{count} TLS verify failure(s) and no successful handshake on {scope.scope[:80]}"
+    settle = " while certificates settle" if soft is Severity.INFO else ""
+    return [
+        Finding(
+            soft,
+            "tls-verify-failures",
+            component,
+            pod,
+            what + settle,
+            f"{logs} {envoy_container(component)} | "
+            f"grep -E 'CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error'; "
+            f"compare this pod's bundle with its peers",
         )
-    if event.kind is LogKind.SDS_UPDATE_FAILED:
-        return finding(
-            Severity.WARNING,
-            "sds-update-failed",
-            event.component,
-            event.pod or None,
-            f"sds: {event.message[:200]}",
-            f"kubectl -n {ctx.namespace} logs {event.pod} -c sds --tail=30; check tls.crt/tls.key match",
-        )
-    return None
+    ]

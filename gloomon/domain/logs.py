@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from gloomon.domain.models import Component, LogEvent, LogKind
@@ -189,7 +188,7 @@ def _envoy_kind(msg: str, fields: dict[str, str]) -> LogKind:
         return LogKind.XDS_STREAM_CLOSED
     if any(marker in msg for marker in _TLS_FAIL):
         return LogKind.TLS_VERIFY_FAILED
-    if "Secret is not supplied by SDS" in msg or (
+    if "secret is not supplied by sds" in msg.replace("_", " ").lower() or (
         "initial fetch timed out" in msg and "tls.v3.Secret" in msg
     ):
         return LogKind.SECRET_NOT_SUPPLIED
@@ -200,8 +199,3 @@ def _envoy_kind(msg: str, fields: dict[str, str]) -> LogKind:
     if msg.startswith("initializing epoch"):
         return LogKind.ENVOY_START
     return LogKind.PLAIN
-
-
-def event_fields(event: LogEvent) -> Mapping[str, str]:
-    """The event's fields (a stable accessor for renderers)."""
-    return event.fields

@@ -16,19 +16,25 @@ from gloomon.domain.x509 import find_signer
 
 #: Helm default ``gateway.certGenJob.rotationDuration``.
 DEFAULT_ROTATION_DURATION = 65.0
+#: How far a certificate's start may lie in the future before it counts as not yet valid: certgen mints
+#: it "now" by its own clock, which may run a little ahead of this machine's.
+CLOCK_SKEW_SECONDS = 300.0
 
 
 def signer_of(leaf: CertInfo, bundle: TrustBundle) -> tuple[int | None, bool]:
     """The signing CA's index and whether it was inferred from validity dates (no PEM to verify)."""
-    if leaf.der is not None and all(ca.der is not None for ca in bundle.cas):
-        return find_signer(leaf, bundle), False
     found = find_signer(leaf, bundle)
-    if found is not None:
+    if found is not None or (leaf.der is not None and all(ca.der is not None for ca in bundle.cas)):
         return found, False
     for index, ca in enumerate(bundle.cas):
         if ca.not_before == leaf.not_before:
             return index, True
     return None, True
+
+
+def not_yet_valid(cert: CertInfo, now: datetime) -> bool:
+    """True when the certificate starts later than ``now`` plus the allowed clock skew."""
+    return (cert.not_before - now).total_seconds() > CLOCK_SKEW_SECONDS
 
 
 def phase_of(
@@ -66,10 +72,8 @@ def phase_of(
             count,
             signer,
         )
-    if leaf.not_before > now:
-        return PhaseVerdict(
-            Phase.BROKEN, f"leaf not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC", count, signer
-        )
+    if not_yet_valid(leaf, now):
+        how += f"; leaf not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC (clock skew?)"
     if signer is None:
         cas = "the only CA" if count == 1 else f"any of the {count} CAs"
         return PhaseVerdict(Phase.BROKEN, f"leaf not signed by {cas} in the bundle{partial}", count)

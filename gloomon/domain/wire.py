@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from gloomon.domain.models import ParseError
@@ -107,8 +107,6 @@ def parse_timestamp(value: object) -> datetime | None:
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         offset = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-        from datetime import timedelta, timezone
-
         return stamp.replace(tzinfo=timezone(timedelta(seconds=offset))).astimezone(UTC)
     except (ValueError, OverflowError):
         return None

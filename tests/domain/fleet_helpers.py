@@ -49,12 +49,13 @@ def fetch(
     cas: Sequence[CertInfo],
     *,
     at: datetime = NOW,
-    uptime: float = 3600.0,
+    uptime: float | None = 3600.0,
     via_certs: bool = False,
     updated: datetime | None = None,
     xds_healthy: bool = True,
     connect_fail: int = 0,
     tls_errors: int = 0,
+    handshakes: int = 5,
     rejected: int = 0,
     state: str = "LIVE",
     error: str | None = None,
@@ -87,7 +88,7 @@ def fetch(
     clusters = ClustersReport((ClusterStatus(name, "xds_cluster", (host,)),))
     stats = EnvoyStats(
         sds=(SdsStats("server_cert", "111", 1, rejected), SdsStats("validation_context", "111", 1)),
-        tls=(TlsStats("cluster.xds_cluster", handshake=5, fail_verify_error=tls_errors),),
+        tls=(TlsStats("cluster.xds_cluster", handshake=handshakes, fail_verify_error=tls_errors),),
     )
     result = AdminFetch(
         target,

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gloomon.domain.cron import longest_interval_seconds, next_run, parse_schedule, typical_interval_seconds
+from gloomon.domain.cron import (
+    longest_interval_seconds,
+    next_run,
+    parse_schedule,
+    shortest_interval_seconds,
+    typical_interval_seconds,
+)
 from gloomon.domain.durations import human_duration, human_time_left, parse_duration
 from gloomon.domain.models import ParseError
 
@@ -111,3 +117,20 @@ def test_never_matching_schedule() -> None:
 def test_intervals(schedule: str, typical: float, longest: float) -> None:
     assert typical_interval_seconds(schedule) == pytest.approx(typical, rel=0.05)
     assert longest_interval_seconds(schedule) == pytest.approx(longest, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "shortest"),
+    [("* * * * *", 60), ("0,1 0 * * *", 60), ("0 9 * * 1-5", 86400), ("0 0 1 1,7 *", 181 * 86400)],
+)
+def test_shortest_interval(schedule: str, shortest: float) -> None:
+    assert shortest_interval_seconds(schedule) == pytest.approx(shortest, rel=0.05)
+
+
+def test_every_interval_capped() -> None:
+    """Longer than 10 years is no schedule (it overflowed date arithmetic); runs past year 9999 are none."""
+    assert isinstance(parse_schedule("@every 99999999999d"), ParseError)
+    assert next_run("@every 99999999999d", AFTER) is None
+    assert next_run("@every 3650d", AFTER) is not None
+    assert next_run("@every 3650d", AFTER.replace(year=9995)) is None
+    assert next_run("* * * * *", AFTER.replace(year=9999, month=12, day=31, hour=23, minute=59)) is None

@@ -226,6 +226,7 @@ def test_renewal_disabled(cron: CronJobState, expected: dict[str, str]) -> None:
         ("0 0 1 1 *", "cronjob-infrequent"),
         ("0 0 1 1,7 *", "cronjob-infrequent"),
         ("* * * * *", "cronjob-overlapping"),
+        ("0,1 0 * * *", "cronjob-overlapping"),  # once a day, but two runs a minute apart
         ("0 0 31 2 *", "cronjob-infrequent"),
         ("nonsense", "cronjob-bad-schedule"),
         ("@monthly", None),
@@ -237,17 +238,6 @@ def test_cronjob_schedule(schedule: str, code: str | None) -> None:
         snap([], [secret(rot.leaf_new.info, [rot.ca_new.info])], cronjob=replace(CRON, schedule=schedule))
     )
     assert [c for c in found if c.startswith("cronjob")] == ([code] if code else [])
-
-
-def test_sds_rejected_rising_is_critical() -> None:
-    rot = rotation()
-    leaf, ca = rot.leaf_new.info, [rot.ca_new.info]
-    first = snap([fetch("gateway-proxy-1", leaf, ca, rejected=1)], [secret(leaf, ca)])
-    assert codes(first)["sds-update-rejected"] == [("warning", "gateway-proxy-1")]
-    second = snap([fetch("gateway-proxy-1", leaf, ca, rejected=2)], [secret(leaf, ca)], previous=first)
-    assert codes(second)["sds-update-rejected"] == [("critical", "gateway-proxy-1")]
-    third = snap([fetch("gateway-proxy-1", leaf, ca, rejected=2)], [secret(leaf, ca)], previous=second)
-    assert codes(third)["sds-update-rejected"] == [("info", "gateway-proxy-1")]
 
 
 def test_tls_failures_rising_info_while_settling() -> None:
@@ -327,6 +317,10 @@ def test_sds_not_delivered() -> None:
     assert codes(old)["sds-not-delivered"] == [("critical", "gateway-proxy-1")]
     young = snap([fetch("gateway-proxy-1", None, [], uptime=20)], [])
     assert codes(young)["sds-not-delivered"] == [("info", "gateway-proxy-1")]
+    unknown = snap([fetch("gateway-proxy-1", None, [], uptime=None)], [])
+    assert codes(unknown)["sds-not-delivered"] == [("warning", "gateway-proxy-1")]
+    message = next(f.message for f in unknown.findings if f.code == "sds-not-delivered")
+    assert "/certs is empty" not in message and "start time unknown" in message
 
 
 def test_logs_missing_components_errors_and_state() -> None:

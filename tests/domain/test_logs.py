@@ -132,6 +132,11 @@ def test_zap_kinds(msg: str, kind: LogKind, field: str | None, value: str | None
             "debug",
         ),
         (
+            "[2025-06-02 10:11:12.131][1][debug][router] [x.cc:1] upstream reset: reset reason: connection failure, transport failure reason: TLS_error:_Secret_is_not_supplied_by_SDS",
+            LogKind.SECRET_NOT_SUPPLIED,
+            "debug",
+        ),
+        (
             "[2024-10-22 23:01:37.608][1][info][router] [x.cc:1] upstream connect error or disconnect/reset before headers. reset reason: overflow",
             LogKind.UPSTREAM_CONNECT_ERROR,
             "info",

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from gloomon.domain import rotation as rotation_module
 from gloomon.domain.models import CertInfo, Phase, TrustBundle
-from gloomon.domain.rotation import phase_of
+from gloomon.domain.rotation import not_yet_valid, phase_of, signer_of
 from tests.domain.certs import NOW, bundle, make_ca, make_leaf, rotation
 
 
@@ -67,8 +68,35 @@ def test_broken() -> None:
     expired_leaf = make_leaf(rot.ca_old, kind="ecdsa", not_after=NOW - timedelta(days=3))
     expired = phase_of(bundle(rot.ca_old), expired_leaf.info, NOW)
     assert expired.phase is Phase.BROKEN and "expired 3d ago" in expired.reason
+
+
+def test_not_yet_valid_leaf_is_not_broken() -> None:
+    """Clock skew up to 5 minutes is rotation as usual; beyond it the phase still follows the signer and the
+    reason says the leaf starts later (the finding is ``leaf-not-yet-valid``, not ``leaf-untrusted``)."""
+    rot = rotation()
+    skewed = make_leaf(rot.ca_old, kind="ecdsa", not_before=NOW + timedelta(minutes=4))
+    near = phase_of(bundle(rot.ca_old), skewed.info, NOW)
+    assert near.phase is Phase.STEADY and "not valid before" not in near.reason
     future = make_leaf(rot.ca_old, kind="ecdsa", not_before=NOW + timedelta(days=1))
-    assert phase_of(bundle(rot.ca_old), future.info, NOW).phase is Phase.BROKEN
+    far = phase_of(bundle(rot.ca_old), future.info, NOW)
+    assert far.phase is Phase.STEADY and "not valid before 2026-11-26 12:00" in far.reason
+    assert not_yet_valid(future.info, NOW) and not not_yet_valid(skewed.info, NOW)
+
+
+def test_signer_of_verifies_once() -> None:
+    rot = rotation()
+    calls: list[int] = []
+    real = rotation_module.find_signer
+
+    def counting(leaf, bundle_):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(leaf, bundle_)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rotation_module, "find_signer", counting)
+        assert signer_of(rot.leaf_new.info, bundle(rot.ca_old, rot.ca_new)) == (1, False)
+        assert signer_of(strip(rot.leaf_new.info), bundle(rot.ca_old)) == (None, True)
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize(
