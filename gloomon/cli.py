@@ -233,7 +233,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.demo:
             lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
-        snapshot = asyncio.run(_check_once(settings, since))
+        snapshot = asyncio.run(_check_once(replace(settings, log_since_seconds=since)))
     except CheckFailed as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -252,14 +252,15 @@ class CheckFailed(Exception):
     """The check could not run: no cluster, bad kubeconfig, no lab. The message says why."""
 
 
-async def _check_once(settings: Settings, since_seconds: float) -> FleetSnapshot:
+async def _check_once(settings: Settings) -> FleetSnapshot:
+    """Start a session, poll once (the first poll reads the last ``log_since_seconds`` of logs), stop."""
     from gloomon.sources.errors import SourceError
     from gloomon.sources.session import MonitorSession
 
     session = MonitorSession(settings)
     try:
         await session.start()
-        return await session.check_once(since_seconds=since_seconds)
+        return await session.poll_once()
     except SourceError as exc:
         raise CheckFailed(str(exc)) from None
     finally:

@@ -1,0 +1,191 @@
+"""Benchmark (not a test): one full poll cycle's wall and CPU time for N targets, printed as JSON.
+
+N = lab size (6): the lab runs in a subprocess (real Envoys, reached by port-forward through the lab's
+Kubernetes API, with discovery, secret, CronJob and log following all live), so only gloomon's own CPU is
+measured. N = 50 and 200: the responses of those real Envoys are recorded, then replayed by
+``bench/poll_replay_server.py`` (another process) on N loopback ports polled as ``--target`` URLs.
+
+Targets: cycle wall time ≤ 1.5 × the slowest single target's fetch in the same cycle (fully concurrent),
+and CPU per target per cycle ≤ 2 ms. Usage: ``python bench/poll_cycle.py [--cycles 5] [--sizes 50,200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gloomon.domain import envoy
+from gloomon.domain.models import Component
+from gloomon.settings import DirectTarget, Settings
+from gloomon.sources.session import MonitorSession
+
+_PATHS = (
+    "/ready",
+    "/certs",
+    "/config_dump?resource=dynamic_active_secrets",
+    "/clusters?format=json",
+    "/server_info",
+)
+
+
+def start_lab(scenario: str) -> tuple[subprocess.Popen[str], Path, str]:
+    """``python -m gloomon.lab`` in a subprocess; returns it and the kubeconfig it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gloomon.lab", "--scenario", scenario],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        for word in line.split():
+            candidate = Path(word.strip("'\":,"))
+            if candidate.name.endswith(("kubeconfig", ".yaml", ".yml", "config")) and candidate.is_file():
+                return process, candidate, "gloomon-lab"
+    process.kill()
+    raise SystemExit("the lab did not print its kubeconfig path")
+
+
+async def measure(session: MonitorSession, cycles: int, warmup: int) -> dict[str, Any]:
+    """Poll ``warmup`` times, then ``cycles`` times measuring each; report the median cycle."""
+    for _ in range(warmup):
+        await session.poll_once()
+    rows = []
+    for _ in range(cycles):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        snapshot = await session.poll_once()
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        reachable = sum(1 for target in snapshot.targets if target.reachable)
+        rows.append((wall, cpu, snapshot.timings.slowest_target_seconds, len(snapshot.targets), reachable))
+    median = sorted(rows, key=lambda row: row[0])[len(rows) // 2]
+    wall, cpu, slowest, count, reachable = median
+    return {
+        "n": count,
+        "reachable": reachable,
+        "cycle_wall_ms": round(wall * 1000, 2),
+        "cycle_cpu_ms": round(cpu * 1000, 2),
+        "cpu_per_target_ms": round(cpu * 1000 / max(count, 1), 3),
+        "slowest_target_fetch_ms": round(slowest * 1000, 2),
+        "wall_over_slowest": round(wall / slowest, 3) if slowest else None,
+        "cycles": cycles,
+        "all_cycles_wall_ms": [round(row[0] * 1000, 2) for row in rows],
+        "all_cycles_cpu_per_target_ms": [round(row[1] * 1000 / max(row[3], 1), 3) for row in rows],
+        "median_of_cycles_wall_ms": round(statistics.median(row[0] for row in rows) * 1000, 2),
+    }
+
+
+async def record(urls: list[tuple[Component, str]]) -> list[dict[str, Any]]:
+    """Every admin response gloomon asks for, from each real Envoy (through its forward)."""
+    recordings = []
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        for _, url in urls:
+            recording: dict[str, Any] = {}
+            for path in (*_PATHS, "/stats"):
+                params = {"filter": envoy.STATS_FILTER} if path == "/stats" else None
+                response = await client.get(url + path, params=params)
+                recording[path] = {
+                    "status": response.status_code,
+                    "type": response.headers.get("content-type", "text/plain"),
+                    "body_b64": base64.b64encode(response.content).decode(),
+                }
+            recordings.append(recording)
+    return recordings
+
+
+async def run_lab(kubeconfig: Path, context: str, cycles: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    settings = Settings(kubeconfig=str(kubeconfig), contexts=(context,), interval=5.0)
+    async with MonitorSession(settings) as session:
+        result = await measure(session, cycles, warmup=3)
+        targets = [(ref.component, ref.admin_url) for ref in session.targets() if ref.admin_url]
+        recordings = await record([(c, u) for c, u in targets if u])
+    result["source"] = (
+        "lab: real Envoy 1.40 admin via port-forward (websocket) through the lab's Kubernetes API"
+    )
+    return result, recordings
+
+
+async def run_replay(captures: Path, count: int, cycles: int) -> dict[str, Any]:
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("poll_replay_server.py")), str(captures), str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ports = json.loads(server.stdout.readline())["ports"]
+        components = list(Component)
+        targets = tuple(
+            DirectTarget(f"{components[i % 4]}-{i}", components[i % 4], f"http://127.0.0.1:{port}")
+            for i, port in enumerate(ports)
+        )
+        async with MonitorSession(Settings(targets=targets)) as session:
+            result = await measure(session, cycles, warmup=2)
+        result["source"] = (
+            "recorded real-Envoy responses (captured from the lab's Envoys) replayed by an aiohttp server "
+            "on loopback in another process, polled as --target URLs (no port-forward)"
+        )
+        return result
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--sizes", default="50,200", help="replayed target counts")
+    parser.add_argument("--scenario", default="healthy")
+    args = parser.parse_args()
+    lab, kubeconfig, context = start_lab(args.scenario)
+    try:
+        lab_result, recordings = asyncio.run(run_lab(kubeconfig, context, args.cycles))
+    finally:
+        lab.terminate()
+        lab.wait(timeout=30)
+    runs = [lab_result]
+    with tempfile.TemporaryDirectory() as tmp:
+        captures = Path(tmp) / "captures.json"
+        captures.write_text(json.dumps(recordings))
+        for size in (int(s) for s in args.sizes.split(",") if s):
+            runs.append(asyncio.run(run_replay(captures, size, args.cycles)))
+    for run in runs:
+        run["meets_wall_target"] = run["wall_over_slowest"] is not None and run["wall_over_slowest"] <= 1.5
+        run["meets_cpu_target"] = run["cpu_per_target_ms"] <= 2.0
+    print(
+        json.dumps(
+            {
+                "benchmark": "poll_cycle",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "targets": {
+                    "cycle_wall": "<= 1.5 x slowest single target fetch",
+                    "cpu_per_target": "<= 2 ms",
+                },
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+"""MonitorSession: the one data path, from the Kubernetes API (or ``--target`` URLs) to FleetSnapshots.
+
+A poll: (1) list each context's component and certgen pods and reconcile forwards and log followers with
+them; (2) concurrently, fetch every target's admin endpoints and read the secret, CronJob and Deployments;
+(3) hand it all to ``domain.fleet.build_snapshot``. When the API cannot be reached the poll still produces
+a snapshot: the last known pods, secret and CronJob are kept, ``snapshot.errors`` says what failed, and the
+next poll recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from gloomon.clock import system_clock
+from gloomon.domain import fleet
+from gloomon.domain.models import (
+    AdminFetch,
+    Component,
+    CronJobState,
+    FleetSnapshot,
+    ForwardStatus,
+    LogEvent,
+    PodInfo,
+    PollTimings,
+    SecretState,
+    TargetRef,
+)
+from gloomon.sources.admin import AdminPoller
+from gloomon.sources.direct import direct_targets
+from gloomon.sources.errors import SourceError
+from gloomon.sources.forwards import ForwardSet
+from gloomon.sources.kube import ApiError, KubeReader
+from gloomon.sources.kubeconfig import KubeConnection, connect
+from gloomon.sources.logs import LogSet
+
+if TYPE_CHECKING:
+    from gloomon.domain.health import HealthPolicy
+    from gloomon.settings import Settings
+
+#: how long a vanished pod's row stays (as unreachable) at least
+MIN_GHOST_SECONDS = 15.0
+#: bound on waiting for the log backlog before the first snapshot (the ``check`` command reads it)
+FIRST_POLL_LOG_WAIT = 2.0
+
+
+@dataclass(eq=False)
+class _Cluster:
+    """One context: its clients, forwards, and the last Kubernetes state read successfully."""
+
+    connection: KubeConnection
+    reader: KubeReader
+    forwards: ForwardSet
+    secret: SecretState | None = None
+    cronjob: CronJobState | None = None
+    pods: dict[Component, list[PodInfo]] | None = None
+    missing: tuple[Component, ...] = ()
+    error: str | None = None
+
+
+class MonitorSession:
+    """Start it, then ``poll_once()`` or iterate ``snapshots()``; ``stop()`` releases every connection."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._clusters: list[_Cluster] = []
+        self._direct: list[TargetRef] = []
+        self._admin = AdminPoller(request_timeout=settings.request_timeout, clock=clock)
+        self._logs = LogSet(settings.log_buffer, clock=clock, first_since=settings.log_since_seconds)
+        self._previous: FleetSnapshot | None = None
+        self._refresh = asyncio.Event()
+        self._poll_lock = asyncio.Lock()
+        self._started = False
+        self._stopped = False
+        self._polls = 0
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return tuple(cluster.connection.context for cluster in self._clusters)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect and discover; raise :class:`SourceError` (one clear line) when the check cannot run."""
+        if self._started:
+            return
+        self._started = True
+        if self.settings.direct:
+            self._direct = direct_targets(self.settings.targets, self.settings.namespace)
+            return
+        connections = await connect(self.settings)
+        ghost_seconds = max(MIN_GHOST_SECONDS, 3 * self.settings.interval)
+        for connection in connections:
+            reader = KubeReader(connection, self.settings.namespace, timeout=self.settings.request_timeout)
+            forwards = ForwardSet(
+                reader,
+                self.settings.admin_port,
+                clock=self.clock,
+                request_timeout=self.settings.request_timeout,
+                ghost_seconds=ghost_seconds,
+            )
+            self._clusters.append(_Cluster(connection, reader, forwards))
+        try:
+            await asyncio.gather(*(cluster.reader.check_namespace() for cluster in self._clusters))
+            await asyncio.gather(*(self._discover(cluster) for cluster in self._clusters))
+            for cluster in self._clusters:
+                if cluster.error:
+                    raise SourceError(cluster.error)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Close every websocket, listener, HTTP client and log stream. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._refresh.set()
+        await self._logs.close()
+        await asyncio.gather(
+            *(cluster.forwards.close() for cluster in self._clusters), return_exceptions=True
+        )
+        await self._admin.aclose()
+        await asyncio.gather(*(c.connection.close() for c in self._clusters), return_exceptions=True)
+
+    async def __aenter__(self) -> MonitorSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ one poll
+
+    async def _discover(self, cluster: _Cluster) -> None:
+        """List pods (components and certgen), reconcile forwards and log followers."""
+        try:
+            pods, certgen = await asyncio.gather(
+                cluster.reader.component_pods(), cluster.reader.certgen_pods()
+            )
+        except ApiError as error:
+            cluster.error = error.message
+            return
+        cluster.error = None
+        cluster.pods = pods
+        await cluster.forwards.reconcile(pods)
+        all_pods = [pod for component_pods in pods.values() for pod in component_pods] + certgen
+        self._logs.reconcile(
+            cluster.connection.context, cluster.connection.core(), cluster.reader.namespace, all_pods
+        )
+
+    async def _read_state(self, cluster: _Cluster) -> None:
+        """Secret, CronJob and Deployments; on failure the last known values stay."""
+        now = self.clock()
+        results = await asyncio.gather(
+            cluster.reader.read_secret(now),
+            cluster.reader.read_cronjob(),
+            cluster.reader.missing_components(cluster.pods or {}),
+            return_exceptions=True,
+        )
+        secret, cronjob, missing = results
+        for result in results:
+            if isinstance(result, ApiError):
+                cluster.error = cluster.error or result.message
+            elif isinstance(result, BaseException):
+                raise result
+        if isinstance(secret, SecretState):
+            cluster.secret = secret
+        if isinstance(cronjob, CronJobState):
+            cluster.cronjob = cronjob
+        if isinstance(missing, tuple) and cluster.pods is not None:
+            cluster.missing = missing
+
+    def targets(self) -> list[TargetRef]:
+        """Every target of the next poll, with its current forward state."""
+        refs = list(self._direct)
+        for cluster in self._clusters:
+            refs += cluster.forwards.targets()
+        return refs
+
+    async def poll_once(self) -> FleetSnapshot:
+        """One full poll → one FleetSnapshot (never raises for unreachable targets or API outages)."""
+        if not self._started:
+            await self.start()
+        async with self._poll_lock:
+            return await self._poll()
+
+    async def _poll(self) -> FleetSnapshot:
+        started = time.perf_counter()
+        if self._polls > 0:
+            await asyncio.gather(*(self._discover(cluster) for cluster in self._clusters))
+        targets = self.targets()
+        fetched, *_ = await asyncio.gather(
+            self._admin.fetch_all(targets), *(self._read_state(cluster) for cluster in self._clusters)
+        )
+        fetches = [self._with_forward_state(fetch) for fetch in fetched or ()]
+        if self._polls == 0 and self._clusters:
+            await self._logs.wait_settled(FIRST_POLL_LOG_WAIT)
+        self._polls += 1
+        self._forget_gone(targets)
+        per_target = {fetch.target.key: fetch.duration_seconds for fetch in fetches}
+        timings = PollTimings(
+            cycle_seconds=time.perf_counter() - started,
+            slowest_target_seconds=max(per_target.values(), default=0.0),
+            per_target=per_target,
+        )
+        snapshot = fleet.build_snapshot(
+            taken_at=self.clock(),
+            namespace=self.settings.namespace,
+            contexts=self.contexts,
+            fetches=fetches,
+            secrets=[cluster.secret for cluster in self._clusters if cluster.secret is not None],
+            cronjob=next((c.cronjob for c in self._clusters if c.cronjob is not None), None),
+            policy=self._policy(),
+            previous=self._previous,
+            log_events=self._recent_log_events(),
+            missing_components=tuple(dict.fromkeys(m for c in self._clusters for m in c.missing)),
+            errors=self._errors(),
+            timings=timings,
+        )
+        self._previous = snapshot
+        return snapshot
+
+    def _with_forward_state(self, fetch: AdminFetch) -> AdminFetch:
+        """The forward's state after this fetch, and its reason when the fetch failed because of it."""
+        ref = fetch.target
+        for cluster in self._clusters:
+            if cluster.connection.context != ref.context:
+                continue
+            forward = cluster.forwards.forward_for(ref.pod)
+            if forward is None:
+                return fetch
+            state = forward.state
+            error = fetch.error
+            if error is not None and state.status != ForwardStatus.UP and state.error:
+                error = f"port-forward: {state.error}"
+            return replace(fetch, target=replace(ref, forward=state), error=error)
+        return fetch
+
+    def _forget_gone(self, targets: Sequence[TargetRef]) -> None:
+        urls = {ref.admin_url for ref in targets if ref.admin_url}
+        stale = self._admin.forget(urls, {ref.key for ref in targets})
+        for client in stale:
+            asyncio.get_running_loop().create_task(client.aclose())
+
+    def _recent_log_events(self) -> list[LogEvent]:
+        """The buffered events of the last ``settings.log_since_seconds`` (what ``check --since`` reads)."""
+        horizon = self.clock() - timedelta(seconds=self.settings.log_since_seconds)
+        return [event for event in self._logs.recent() if event.ts is None or event.ts >= horizon]
+
+    def _errors(self) -> tuple[str, ...]:
+        errors = []
+        for cluster in self._clusters:
+            if cluster.error:
+                prefix = f"{cluster.connection.context}: " if len(self._clusters) > 1 else ""
+                errors.append(prefix + cluster.error)
+        return tuple(errors)
+
+    def _policy(self) -> HealthPolicy:
+        if self.settings.policy is not None:
+            return self.settings.policy
+        from gloomon.domain.health import HealthPolicy
+
+        return HealthPolicy()
+
+    # ------------------------------------------------------------------ streams
+
+    async def snapshots(self) -> AsyncIterator[FleetSnapshot]:
+        """One snapshot per ``settings.interval`` (measured start to start); ``refresh_now()`` wakes it."""
+        loop = asyncio.get_running_loop()
+        while not self._stopped:
+            started = loop.time()
+            self._refresh.clear()
+            snapshot = await self.poll_once()
+            if self._stopped:
+                return
+            yield snapshot
+            remaining = self.settings.interval - (loop.time() - started)
+            if remaining > 0 and not self._refresh.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await self._refresh.wait()
+
+    def refresh_now(self) -> None:
+        """Start the next poll of :meth:`snapshots` now instead of at the end of the interval."""
+        self._refresh.set()
+
+    async def log_batches(self) -> AsyncIterator[list[LogEvent]]:
+        """Batches of new log events, each ordered by timestamp (the first batch: the backlog so far)."""
+        async for batch in self._logs.buffer.batches(backlog=True):
+            yield batch
+
+    def recent_logs(self) -> list[LogEvent]:
+        """The ring buffer's content (at most ``settings.log_buffer`` events), oldest first."""
+        return self._logs.recent()

@@ -1,0 +1,179 @@
+"""Discovery, port-forward, secret and direct targets against one healthy lab (real Envoys, real TLS)."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from gloomon.domain.models import (
+    CertsReport,
+    ClustersReport,
+    Component,
+    EnvoyStats,
+    ForwardStatus,
+    SecretsDump,
+    ServerInfo,
+)
+from gloomon.lab import Lab
+from gloomon.settings import DirectTarget
+from gloomon.sources.errors import SourceError
+from gloomon.sources.session import MonitorSession
+from tests.sources.conftest import lab_settings, walk_text
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.lab]
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def lab() -> AsyncIterator[Lab]:
+    async with Lab(scenario="healthy") as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def session(lab: Lab) -> AsyncIterator[MonitorSession]:
+    async with MonitorSession(lab_settings(lab)) as running:
+        yield running
+
+
+async def test_discovery_finds_every_pod_of_every_component(lab: Lab, session: MonitorSession) -> None:
+    targets = session.targets()
+    assert sorted(ref.pod for ref in targets) == sorted(lab.pods())
+    by_component = {c: [ref.pod for ref in targets if ref.component is c] for c in Component}
+    assert len(by_component[Component.GATEWAY_PROXY]) == 2
+    assert all(by_component[c] for c in Component)
+    assert all(ref.context == lab.context and ref.namespace == lab.namespace for ref in targets)
+
+
+async def test_port_forward_serves_certs_on_a_loopback_address(session: MonitorSession) -> None:
+    for ref in session.targets():
+        assert ref.admin_url is not None and ref.admin_url.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+            response = await client.get(f"{ref.admin_url}/certs")
+        assert response.status_code == 200
+        assert "certificates" in response.json()
+
+
+async def test_poll_once_reaches_every_target_and_reads_the_secret(session: MonitorSession) -> None:
+    snapshot = await session.poll_once()
+    assert snapshot.errors == ()
+    assert len(snapshot.targets) == 5
+    assert all(target.reachable for target in snapshot.targets), [t.fetch for t in snapshot.targets]
+    assert all(
+        t.ref.forward is not None and t.ref.forward.status is ForwardStatus.UP for t in snapshot.targets
+    )
+    assert all(t.envoy_version for t in snapshot.targets)
+    secret = snapshot.secret
+    assert secret is not None and secret.state.bundle is not None and secret.state.leaf is not None
+    assert snapshot.cronjob is not None and snapshot.cronjob.rotation_duration_seconds == 65.0
+    assert snapshot.missing_components == ()
+    assert snapshot.timings.slowest_target_seconds > 0 and len(snapshot.timings.per_target) == 5
+
+
+async def test_no_private_key_anywhere_in_session_state(lab: Lab, session: MonitorSession) -> None:
+    snapshot = await session.poll_once()
+    text = walk_text(snapshot) + walk_text(session)
+    assert "PRIVATE KEY" not in text
+    assert lab.store.secret is not None
+    key_body = b"".join(lab.store.secret.data.tls_key.splitlines()[1:-1])
+    assert key_body[:48].decode() not in text  # neither the PEM body…
+    assert base64.b64encode(lab.store.secret.data.tls_key)[:48].decode() not in text  # …nor the API's base64
+
+
+async def test_forbidden_secret_is_a_state_not_a_failure(lab: Lab, session: MonitorSession) -> None:
+    lab.forbid_secrets(True)
+    try:
+        snapshot = await session.poll_once()
+    finally:
+        lab.forbid_secrets(False)
+    assert snapshot.secret is not None
+    state = snapshot.secret.state
+    assert state.forbidden and state.bundle is None
+    assert state.error is not None and "forbidden (403)" in state.error
+    assert all(target.reachable for target in snapshot.targets)
+    assert not (await session.poll_once()).secret.state.forbidden  # type: ignore[union-attr]
+
+
+async def test_direct_targets_are_polled_without_kubernetes(lab: Lab) -> None:
+    pods = lab.pods()
+    components = {pod: next(c for c in Component if pod.startswith(f"{c}-")) for pod in pods}
+    targets = tuple(DirectTarget(pod, components[pod], lab.admin_url(pod)) for pod in pods)
+    async with MonitorSession(lab_settings(lab, targets=targets)) as direct:
+        snapshot = await direct.poll_once()
+    assert sorted(t.ref.pod for t in snapshot.targets) == sorted(pods)
+    assert all(t.reachable for t in snapshot.targets)
+    assert all(
+        t.ref.forward is not None and t.ref.forward.status is ForwardStatus.DIRECT for t in snapshot.targets
+    )
+    assert snapshot.secrets == ()
+
+
+async def test_unknown_context_is_a_clear_source_error(lab: Lab) -> None:
+    with pytest.raises(
+        SourceError, match=r"^kubeconfig: context 'nope' not found \(contexts: gloomon-lab\)$"
+    ):
+        await MonitorSession(lab_settings(lab, contexts=("nope",))).start()
+
+
+async def test_missing_namespace_is_a_clear_source_error(lab: Lab) -> None:
+    with pytest.raises(SourceError, match=r"^namespace nope not found"):
+        await MonitorSession(lab_settings(lab, namespace="nope")).start()
+
+
+async def test_unreachable_api_is_a_clear_source_error(lab: Lab, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    shutil.copy(lab.kubeconfig_path, kubeconfig)
+    text = kubeconfig.read_text().replace(lab.api_url, f"https://127.0.0.1:{closed_port}")
+    kubeconfig.write_text(text)
+    with pytest.raises(SourceError) as raised:
+        await MonitorSession(lab_settings(lab, kubeconfig=str(kubeconfig))).start()
+    assert (
+        str(raised.value)
+        == f"cannot reach the Kubernetes API at https://127.0.0.1:{closed_port}: connection refused"
+    )
+
+
+async def test_missing_kubeconfig_is_a_clear_source_error(lab: Lab, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"^kubeconfig: file not found: "):
+        await MonitorSession(lab_settings(lab, kubeconfig=str(tmp_path / "absent"))).start()
+
+
+async def test_every_admin_response_parses(session: MonitorSession) -> None:
+    snapshot = await session.poll_once()
+    for target in snapshot.targets:
+        fetch = target.fetch
+        assert fetch is not None and fetch.error is None
+        assert isinstance(fetch.certs, CertsReport) and fetch.certs.delivered
+        assert isinstance(fetch.secrets, SecretsDump)
+        assert isinstance(fetch.clusters, ClustersReport)
+        assert isinstance(fetch.stats, EnvoyStats) and fetch.stats.sds
+        assert isinstance(fetch.server, ServerInfo) and fetch.server.state == "LIVE"
+
+
+async def test_stop_closes_listeners_and_streams(lab: Lab) -> None:
+    import asyncio
+
+    session = MonitorSession(lab_settings(lab))
+    await session.start()
+    await session.poll_once()
+    addresses = [ref.forward.local_address for ref in session.targets() if ref.forward]
+    assert addresses and all(address and address.startswith("127.0.0.1:") for address in addresses)
+    await session.stop()
+    for address in addresses:
+        assert address is not None
+        host, port = address.rsplit(":", 1)
+        with pytest.raises(OSError):
+            _, writer = await asyncio.open_connection(host, int(port))
+            writer.close()
+    batches = [batch async for batch in session.log_batches()]  # ends at once: the session is stopped
+    assert all(isinstance(batch, list) for batch in batches)

@@ -1,0 +1,197 @@
+"""The sources' pure pieces: Kubernetes JSON → models, log cursors, error wording. No lab needed."""
+
+from __future__ import annotations
+
+import base64
+import errno
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from gloomon.domain.models import Component, PodInfo
+from gloomon.sources import kube_objects
+from gloomon.sources.errors import describe_exception, status_message
+from gloomon.sources.logs import Cursor, containers_to_follow, kubelet_ts_ns
+
+
+def _pem_pair() -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "supergloo-webhook-cert-ca")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(4242)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_secret_state_keeps_certificates_and_drops_the_key() -> None:
+    cert_pem, key_pem = _pem_pair()
+    obj = {
+        "metadata": {"name": "gloo-mtls-certs", "resourceVersion": "77"},
+        "data": {"ca.crt": _b64(cert_pem), "tls.crt": _b64(cert_pem), "tls.key": _b64(key_pem)},
+    }
+    state = kube_objects.secret_state(obj, context="c", namespace="gloo-system", read_at=datetime.now(UTC))
+    assert "tls.key" not in obj["data"]
+    assert state.bundle is not None and len(state.bundle) == 1
+    assert state.leaf is not None and state.leaf.serial == "1092"
+    assert state.resource_version == "77" and state.error is None
+    assert "PRIVATE KEY" not in repr(state) and _b64(key_pem)[:40] not in repr(state)
+
+
+def test_secret_state_reports_undecodable_entries() -> None:
+    obj = {"metadata": {}, "data": {"ca.crt": "!!!", "tls.key": "x"}}
+    state = kube_objects.secret_state(obj, context="c", namespace="n", read_at=datetime.now(UTC))
+    assert state.bundle is None and state.leaf is None
+    assert state.error == "unreadable ca.crt: not base64; tls.crt missing"
+
+
+def test_pod_info_from_api_json() -> None:
+    obj = {
+        "metadata": {"name": "gateway-proxy-1", "namespace": "gloo-system", "deletionTimestamp": None},
+        "spec": {"containers": [{"name": "gateway-proxy"}, {"name": "sds"}]},
+        "status": {
+            "phase": "Running",
+            "startTime": "2026-11-25T20:52:32Z",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"restartCount": 2}, {"restartCount": 1}],
+        },
+    }
+    pod = kube_objects.pod_info(obj, Component.GATEWAY_PROXY)
+    assert pod.ready and pod.restarts == 3 and not pod.deleting
+    assert pod.containers == ("gateway-proxy", "sds")
+    assert pod.started_at == datetime(2026, 11, 25, 20, 52, 32, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--secret-name=gloo-mtls-certs", "--rotation-duration=65s", "--force-rotation=true"], (65.0, True)),
+        (["--rotation-duration", "2m"], (120.0, False)),
+        (["--force-rotation=false"], (None, False)),
+        (["--force-rotation"], (None, True)),
+    ],
+)
+def test_certgen_flags(args: list[str], expected: tuple[float | None, bool]) -> None:
+    assert kube_objects.certgen_flags(args) == expected
+
+
+def test_cronjob_state_with_jobs() -> None:
+    cron = {
+        "metadata": {"name": "gloo-mtls-certgen-cronjob"},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "suspend": False,
+            "jobTemplate": {
+                "spec": {"template": {"spec": {"containers": [{"args": ["--rotation-duration=65s"]}]}}}
+            },
+        },
+        "status": {"lastScheduleTime": "2026-11-25T20:50:00Z"},
+    }
+    jobs_list = {
+        "items": [
+            {
+                "metadata": {
+                    "name": "gloo-mtls-certgen-cronjob-29000",
+                    "labels": {"gloo": "gloo-mtls-certs"},
+                },
+                "status": {"active": 1, "startTime": "2026-11-25T20:50:01Z"},
+            },
+            {"metadata": {"name": "unrelated"}, "status": {"succeeded": 1}},
+        ]
+    }
+    state = kube_objects.cronjob_state(cron, kube_objects.certgen_jobs(jobs_list), fallback_args=[])
+    assert state.schedule == "*/5 * * * *" and not state.suspended and not state.missing
+    assert state.rotation_duration_seconds == 65.0 and state.force_rotation is False
+    assert [job.name for job in state.active_jobs] == ["gloo-mtls-certgen-cronjob-29000"]
+    assert state.last_schedule_time == datetime(2026, 11, 25, 20, 50, tzinfo=UTC)
+
+
+def test_missing_cronjob_still_lists_hook_jobs() -> None:
+    jobs = kube_objects.certgen_jobs({"items": [{"metadata": {"name": "gloo-mtls-certgen"}, "status": {}}]})
+    state = kube_objects.cronjob_state(None, jobs, fallback_args=["--force-rotation=true"])
+    assert state.missing and state.force_rotation and [j.name for j in state.jobs] == ["gloo-mtls-certgen"]
+
+
+def test_kubelet_timestamps_to_nanoseconds() -> None:
+    assert kubelet_ts_ns(b"2026-11-25T20:52:32.123456789Z hello") == 1795639952123456789
+    assert kubelet_ts_ns(b"2026-11-25T20:52:32.5Z x") == 1795639952500000000
+    assert kubelet_ts_ns(b"2026-11-25T20:52:32Z x") == 1795639952000000000
+    assert kubelet_ts_ns(b"no timestamp here") is None
+
+
+def test_cursor_drops_replayed_lines_and_keeps_new_ones_at_the_same_instant() -> None:
+    cursor = Cursor()
+    first = [(1, b"a"), (2, b"b"), (2, b"c"), (2, b"c")]
+    assert [cursor.admit(ts, line) for ts, line in first] == [True, True, True, True]
+    cursor.resume()
+    replay = [(1, b"a"), (2, b"b"), (2, b"c"), (2, b"c"), (2, b"c"), (3, b"d")]
+    assert [cursor.admit(ts, line) for ts, line in replay] == [False, False, False, False, True, True]
+    assert cursor.last_ns == 3 and cursor.at_last == Counter({hash(b"d"): 1})
+
+
+def test_cursor_since_seconds_reaches_back_past_the_last_line() -> None:
+    cursor = Cursor()
+    now = datetime(2026, 11, 25, 20, 52, 40, tzinfo=UTC)
+    assert cursor.since_seconds(now, 600) == 600
+    cursor.admit(kubelet_ts_ns(b"2026-11-25T20:52:32.5Z x"), b"x")
+    assert cursor.since_seconds(now, 600) == 8 + 5
+
+
+def test_containers_followed_per_component() -> None:
+    def pod(component: Component | None, *containers: str) -> PodInfo:
+        return PodInfo("p", "n", component, "Running", True, 0, containers=containers)
+
+    assert containers_to_follow(pod(Component.GLOO, "envoy-sidecar", "sds", "gloo")) == (
+        "envoy-sidecar",
+        "sds",
+    )
+    assert containers_to_follow(pod(Component.GATEWAY_PROXY, "gateway-proxy", "sds")) == (
+        "gateway-proxy",
+        "sds",
+    )
+    assert containers_to_follow(pod(None, "certgen")) == ("certgen",)
+
+
+def test_error_wording() -> None:
+    refused = ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed")
+    assert describe_exception(OSError("wrapper")) == "OSError: wrapper"
+    wrapped = RuntimeError("outer")
+    wrapped.__cause__ = refused
+    assert describe_exception(wrapped) == "connection refused"
+    assert describe_exception(TimeoutError()) == "timed out"
+    body = (
+        b'{"kind":"Status","message":"secrets \\"gloo-mtls-certs\\" is forbidden: User \\"x\\" cannot get"}'
+    )
+    assert status_message(403, body).startswith('secrets "gloo-mtls-certs" is forbidden')
+    assert status_message(404, b"<html>" + b"x" * 5000) == "not found"
+
+
+def test_sources_never_load_textual_and_load_kubernetes_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gloomon.sources.session, gloomon.sources.kube, gloomon.sources.logs;"
+        "print('textual' in sys.modules, 'kubernetes' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
