@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -274,6 +275,10 @@ def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab, Sett
     except ImportError as exc:
         raise CheckFailed(f"--demo needs the lab extra (pip install 'gloomon[lab]'): {exc}") from None
     print(f"gloomon: starting the lab (scenario {scenario})…", file=sys.stderr)
+    # The lab's web server reports dropped client connections through logging; they are the lab's
+    # business, not the user's, and must not land on the terminal.
+    logging.getLogger("aiohttp").addHandler(logging.NullHandler())
+    logging.getLogger("aiohttp").propagate = False
     try:
         lab = start_background(scenario=scenario, namespace=settings.namespace)
     except Exception as exc:  # the lab is an external world (Envoy binary, ports): report, don't trace

@@ -191,10 +191,11 @@ def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
         elif target.xds.healthy:
             xds = Text("healthy", "green")
         else:
-            xds = Text(f"failing ×{target.xds.cx_connect_fail}", "red")
+            fails = target.xds.cx_connect_fail
+            xds = Text(f"failing ×{fails}" if fails else "failing", "red")
         table.add_row(
             Text(str(target.ref.component)),
-            _t(target.ref.pod),
+            _t(_short_pod(target)),
             reach,
             Text(leaf.short_serial if leaf else "—"),
             left,
@@ -208,28 +209,25 @@ def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
 
 
 def _findings(findings: Iterable[Finding]) -> RenderableType:
-    rows: list[RenderableType] = [Text("Findings", style="bold")]
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
     for finding in findings:
         style = _SEVERITY_STYLE[finding.severity]
         where = "/".join(str(part) for part in (finding.component, finding.pod) if part)
-        rows.append(
-            Text.assemble(
-                (
-                    f" {_SEVERITY_GLYPH[finding.severity]} {finding.severity.value:<8} ",
-                    style,
-                ),
-                (finding.code, "bold"),
-                "  ",
-                _t(where),
-                "\n     ",
-                _t(finding.message),
-                "\n     hint: ",
-                _t(finding.hint, style="dim"),
-            )
-        )
-    if len(rows) == 1:
-        rows.append(Text(" √ no findings", style="green"))
-    return Group(*rows)
+        body = Text.assemble((finding.code, "bold"), "  ", _t(where), "\n", _t(finding.message), "\n")
+        body.append_text(_t(f"hint: {finding.hint}", style="dim"))
+        grid.add_row(Text(f" {_SEVERITY_GLYPH[finding.severity]} {finding.severity.value:<8}", style), body)
+    if not grid.rows:
+        return Group(Text("Findings", style="bold"), Text(" √ no findings", style="green"))
+    return Group(Text("Findings", style="bold"), grid)
+
+
+def _short_pod(target: TargetStatus) -> str:
+    """The pod name without its component prefix (the column beside it says the component)."""
+    prefix = f"{target.ref.component}-"
+    pod = target.ref.pod
+    return pod[len(prefix) :] if pod.startswith(prefix) and len(pod) > len(prefix) else pod
 
 
 def _t(text: str, style: str = "") -> Text:

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -107,11 +108,27 @@ class StreamHub:
             text = f"{rfc3339_nano(line.ts)} {line.text}\n" if stamps else f"{line.text}\n"
             return text.encode()
 
+        # ConnectionResetError: the client went away (a dropped follow, a stopped gloomon); not an error.
+        with contextlib.suppress(ConnectionResetError):
+            await self._stream_log(request, resp, log, lines, index, follow, render)
+        return resp
+
+    async def _stream_log(
+        self,
+        request: web.Request,
+        resp: web.StreamResponse,
+        log: ContainerLog,
+        lines: list[LogLine],
+        index: int,
+        follow: bool,
+        render: Callable[[LogLine], bytes],
+    ) -> None:
+        """Write the backlog, then follow until the log ends or the stream is cut."""
         if lines:
             await resp.write(b"".join(render(line) for line in lines))
         if not follow or log.closed:
             await resp.write_eof()
-            return resp
+            return
         cut = asyncio.Event()
         self._log_cuts.add(cut)
         cut_wait = asyncio.ensure_future(cut.wait())
@@ -126,7 +143,7 @@ class StreamHub:
                         await nxt
                     if request.transport is not None:
                         request.transport.abort()
-                    return resp
+                    return
                 try:
                     line = nxt.result()
                 except StopAsyncIteration:
@@ -137,7 +154,6 @@ class StreamHub:
             cut_wait.cancel()
             self._log_cuts.discard(cut)
             await stream.aclose()
-        return resp
 
     async def watch_pods(self, request: web.Request, selector: Any) -> web.StreamResponse:
         """``?watch=true``: ADDED/MODIFIED/DELETED events, one JSON object per line, until timeoutSeconds."""
