@@ -1,9 +1,13 @@
 """Benchmark (not a test): one full poll cycle's wall and CPU time for N targets, printed as JSON.
 
-N = lab size (6): the lab runs in a subprocess (real Envoys, reached by port-forward through the lab's
-Kubernetes API, with discovery, secret, CronJob and log following all live), so only gloomon's own CPU is
-measured. N = 50 and 200: the responses of those real Envoys are recorded, then replayed by
+N = lab size (5 Envoy pods): the lab runs in a subprocess (real Envoys, reached by port-forward through
+the lab's Kubernetes API, with discovery, secret, CronJob and log following all live), so only gloomon's
+own CPU is measured. N = 50 and 200: the responses of those real Envoys are recorded, then replayed by
 ``bench/poll_replay_server.py`` (another process) on N loopback ports polled as ``--target`` URLs.
+
+Every run reports ``n``, ``cycle_wall_ms`` and ``slowest_target_ms`` (median cycle), ``wall_over_slowest``,
+``cpu_ms_per_target`` (median cycle; ``_mean`` over all cycles, which includes the periodic ``/certs``)
+and the admin requests per target per cycle; replayed runs carry a ``note`` on what a replay leaves out.
 
 Targets: cycle wall time ≤ 1.5 × the slowest single target's fetch in the same cycle (fully concurrent),
 and CPU per target per cycle ≤ 2 ms. Usage: ``python bench/poll_cycle.py [--cycles 5] [--sizes 50,200]``.
@@ -28,7 +32,7 @@ from typing import Any
 import httpx
 
 from gloomon.domain import envoy
-from gloomon.domain.models import Component
+from gloomon.domain.models import Component, EnvoyStats
 from gloomon.settings import DirectTarget, Settings
 from gloomon.sources.session import MonitorSession
 
@@ -64,30 +68,38 @@ def start_lab(scenario: str) -> tuple[subprocess.Popen[str], Path, str]:
 
 
 async def measure(session: MonitorSession, cycles: int, warmup: int) -> dict[str, Any]:
-    """Poll ``warmup`` times, then ``cycles`` times measuring each; report the median cycle."""
+    """Poll ``warmup`` times, then ``cycles`` times measuring each; report the median cycle.
+
+    ``cycles`` should be at least ``CERTS_EVERY`` (12) so the periodic ``/certs`` re-read is in the
+    mean; the median cycle is one without it.
+    """
     for _ in range(warmup):
         await session.poll_once()
     rows = []
+    requests0 = session.admin_requests_sent
     for _ in range(cycles):
         cpu0, wall0 = time.process_time(), time.perf_counter()
         snapshot = await session.poll_once()
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         reachable = sum(1 for target in snapshot.targets if target.reachable)
         rows.append((wall, cpu, snapshot.timings.slowest_target_seconds, len(snapshot.targets), reachable))
+    requests = session.admin_requests_sent - requests0
     median = sorted(rows, key=lambda row: row[0])[len(rows) // 2]
     wall, cpu, slowest, count, reachable = median
+    per_target_cpu = [row[1] * 1000 / max(row[3], 1) for row in rows]
     return {
         "n": count,
         "reachable": reachable,
         "cycle_wall_ms": round(wall * 1000, 2),
-        "cycle_cpu_ms": round(cpu * 1000, 2),
-        "cpu_per_target_ms": round(cpu * 1000 / max(count, 1), 3),
-        "slowest_target_fetch_ms": round(slowest * 1000, 2),
+        "slowest_target_ms": round(slowest * 1000, 2),
         "wall_over_slowest": round(wall / slowest, 3) if slowest else None,
+        "cpu_ms_per_target": round(cpu * 1000 / max(count, 1), 3),
+        "cpu_ms_per_target_mean": round(statistics.fmean(per_target_cpu), 3),
+        "cycle_cpu_ms": round(cpu * 1000, 2),
+        "admin_requests_per_target_per_cycle": round(requests / max(count, 1) / cycles, 2),
         "cycles": cycles,
         "all_cycles_wall_ms": [round(row[0] * 1000, 2) for row in rows],
-        "all_cycles_cpu_per_target_ms": [round(row[1] * 1000 / max(row[3], 1), 3) for row in rows],
-        "median_of_cycles_wall_ms": round(statistics.median(row[0] for row in rows) * 1000, 2),
+        "all_cycles_cpu_ms_per_target": [round(value, 3) for value in per_target_cpu],
     }
 
 
@@ -109,9 +121,29 @@ async def record(urls: list[tuple[Component, str]]) -> list[dict[str, Any]]:
     return recordings
 
 
+async def wait_for_stats_flush(session: MonitorSession, timeout: float = 10.0) -> None:
+    """Poll until every Envoy has flushed its stats once (``server.uptime`` > 0, 5 s after start).
+
+    Until then gloomon also asks ``/ready`` (the ``server.state`` gauge is not set yet); a monitor runs
+    for hours, so the steady state is what is measured (and recorded for the replays).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = await session.poll_once()
+        uptimes = [
+            t.fetch.stats.raw.get("server.uptime")
+            for t in snapshot.targets
+            if t.fetch is not None and isinstance(t.fetch.stats, EnvoyStats)
+        ]
+        if uptimes and all(isinstance(u, int) and u > 0 for u in uptimes):
+            return
+        await asyncio.sleep(0.5)
+
+
 async def run_lab(kubeconfig: Path, context: str, cycles: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     settings = Settings(kubeconfig=str(kubeconfig), contexts=(context,), interval=5.0)
     async with MonitorSession(settings) as session:
+        await wait_for_stats_flush(session)
         result = await measure(session, cycles, warmup=3)
         targets = [(ref.component, ref.admin_url) for ref in session.targets() if ref.admin_url]
         recordings = await record([(c, u) for c, u in targets if u])
@@ -142,6 +174,13 @@ async def run_replay(captures: Path, count: int, cycles: int) -> dict[str, Any]:
             "recorded real-Envoy responses (captured from the lab's Envoys) replayed by an aiohttp server "
             "on loopback in another process, polled as --target URLs (no port-forward)"
         )
+        result["note"] = (
+            f"N={count} is replayed, not live: {len(ports)} loopback ports answer with the lab's recorded "
+            "bodies (/stats and /clusters bodies vary per request so parse caches do not hide parse cost; "
+            "config_dump and /certs stay the same, as on a real Envoy between rotations). No port-forward, "
+            "Kubernetes API, secret or log streams are involved, so CPU per target here is the admin "
+            "fetch + parse + snapshot cost only; the lab run includes everything."
+        )
         return result
     finally:
         if server.stdin:
@@ -151,17 +190,27 @@ async def run_replay(captures: Path, count: int, cycles: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--cycles", type=int, default=12, help="measured cycles (>= 12 includes /certs)")
     parser.add_argument("--sizes", default="50,200", help="replayed target counts")
     parser.add_argument("--scenario", default="healthy")
+    parser.add_argument("--save-captures", type=Path, help="also write the recorded responses here")
+    parser.add_argument(
+        "--captures", type=Path, help="replay these recorded responses only (no lab run; for profiling)"
+    )
     args = parser.parse_args()
-    lab, kubeconfig, context = start_lab(args.scenario)
-    try:
-        lab_result, recordings = asyncio.run(run_lab(kubeconfig, context, args.cycles))
-    finally:
-        lab.terminate()
-        lab.wait(timeout=30)
-    runs = [lab_result]
+    runs = []
+    if args.captures is None:
+        lab, kubeconfig, context = start_lab(args.scenario)
+        try:
+            lab_result, recordings = asyncio.run(run_lab(kubeconfig, context, args.cycles))
+        finally:
+            lab.terminate()
+            lab.wait(timeout=30)
+        runs.append(lab_result)
+    else:
+        recordings = json.loads(args.captures.read_text())
+    if args.save_captures is not None:
+        args.save_captures.write_text(json.dumps(recordings))
     with tempfile.TemporaryDirectory() as tmp:
         captures = Path(tmp) / "captures.json"
         captures.write_text(json.dumps(recordings))
@@ -169,7 +218,7 @@ def main() -> None:
             runs.append(asyncio.run(run_replay(captures, size, args.cycles)))
     for run in runs:
         run["meets_wall_target"] = run["wall_over_slowest"] is not None and run["wall_over_slowest"] <= 1.5
-        run["meets_cpu_target"] = run["cpu_per_target_ms"] <= 2.0
+        run["meets_cpu_target"] = run["cpu_ms_per_target"] <= 2.0
     print(
         json.dumps(
             {

@@ -5,6 +5,10 @@ Usage: ``python bench/poll_replay_server.py CAPTURES.json N`` prints one JSON li
 and serves until its stdin closes. CAPTURES.json is a list of recordings, one per real Envoy, each
 ``{"/certs": {"status": 200, "type": "...", "body_b64": "..."}, ...}`` keyed by path (stats without query).
 Port i answers with recording ``i % len(recordings)``.
+
+``/stats`` and ``/clusters`` bodies get a few trailing blanks that change with every request: a real
+Envoy's counters change between polls, so gloomon's "same bytes as last poll, skip the parse" cache must
+not make the replay cheaper than the real thing. (Other bodies are stable on a real Envoy too.)
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
+#: bodies that differ on every poll of a real Envoy (counters, gauges)
+_CHANGING = frozenset({"/stats", "/clusters"})
+
 
 def _handler(recordings: list[dict[str, Any]], index: int) -> Any:
     recording = recordings[index % len(recordings)]
@@ -25,9 +32,15 @@ def _handler(recordings: list[dict[str, Any]], index: int) -> Any:
         for path, entry in recording.items()
     }
 
+    served = 0
+
     async def handle(request: web.Request) -> web.Response:
+        nonlocal served
         key = request.path_qs if request.path_qs in decoded else request.path
         status, content_type, body = decoded.get(key, (404, "text/plain", b"invalid path"))
+        if request.path in _CHANGING:
+            served += 1
+            body += b"\n" + b" " * (served % 7)
         return web.Response(status=status, body=body, content_type=content_type.split(";")[0])
 
     return handle

@@ -1,11 +1,22 @@
 """Poll Envoy admin endpoints: every target in parallel, one keep-alive ``httpx.AsyncClient`` per URL.
 
-Per poll and target: ``/ready``, ``/certs``, ``/config_dump?resource=dynamic_active_secrets``,
-``/clusters?format=json`` and ``/stats?filter=…``, one after the other over the target's single keep-alive
-connection (behind a port-forward that is one websocket per pod, not five). ``/server_info`` is large, so it
-is fetched once per target (and again after the pod's containers restart) and aged with ``/ready``.
-A response body identical to the previous poll's is not parsed again.
+Per poll and target, over the target's single keep-alive connection (behind a port-forward that is one
+websocket per pod): ``/config_dump?resource=dynamic_active_secrets`` (leaf and bundle, with SDS versions),
+``/clusters?format=json`` and ``/stats?filter=…``. Everything else is fetched only when it can tell
+something new, because each request costs CPU in gloomon (and, behind a port-forward, in the API server):
 
+- ``/certs`` is the fallback for the leaf and bundle: fetched on a target's first poll, whenever the
+  config_dump failed, is unparseable or lacks the server cert / validation context, whenever an SDS
+  version there changed, and every :data:`CERTS_EVERY` polls. Otherwise last poll's report is passed on.
+- The server state comes from the ``server.state`` gauge of ``/stats`` (the stats filter asks for it);
+  ``/ready`` is fetched only when ``/stats`` did not give it or Envoy has not flushed its stats yet.
+  The gauge is refreshed at each stats flush, so a state change shows up to ``stats_flush_interval``
+  (5 s by default) later than ``/ready`` would show it.
+- ``/server_info`` is large, so it is fetched once per target (and again after the pod's containers
+  restart); its uptime is aged locally (the ``server.uptime`` gauge is as stale as ``server.state``).
+
+A response body identical to the previous poll's is not parsed again, and each request is built once per
+connection and re-sent (httpx's URL parsing and header merging cost more than the request itself).
 One dead target never delays the others: targets run concurrently, each request has its own timeout, and
 a target whose first request fails is not asked the rest.
 """
@@ -15,24 +26,40 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from gloomon.domain import envoy
-from gloomon.domain.models import AdminFetch, ParseError, ServerInfo, TargetRef
+from gloomon.domain.models import (
+    SERVER_CERT_SECRET,
+    VALIDATION_CONTEXT_SECRET,
+    AdminFetch,
+    CertsReport,
+    EnvoyStats,
+    ParseError,
+    SecretsDump,
+    ServerInfo,
+    TargetRef,
+)
 from gloomon.sources.errors import describe_exception
 
-#: (field of AdminFetch, path, parser)
-_ENDPOINTS: tuple[tuple[str, str, Callable[[bytes], Any]], ...] = (
-    ("certs", "/certs", envoy.parse_certs),
-    ("secrets", "/config_dump?resource=dynamic_active_secrets", envoy.parse_secrets_dump),
-    ("clusters", "/clusters?format=json", envoy.parse_clusters),
-    ("stats", "/stats", envoy.parse_stats),
-)
+SECRETS_PATH = "/config_dump?resource=dynamic_active_secrets"
+CLUSTERS_PATH = "/clusters?format=json"
+STATS_PATH = "/stats?filter=" + quote(envoy.STATS_FILTER, safe="")
+CERTS_PATH = "/certs"
+READY_PATH = "/ready"
+SERVER_INFO_PATH = "/server_info"
+#: ``/certs`` is fetched at least every this many polls even when config_dump says nothing changed
+CERTS_EVERY = 12
+#: Envoy's ``server.state`` gauge (envoy.admin.v3.ServerInfo.State) → the state name ``/ready`` gives
+SERVER_STATES = {0: "LIVE", 1: "DRAINING", 2: "PRE_INITIALIZING", 3: "INITIALIZING"}
+
 _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.PoolTimeout)
 
 
 class TargetUnreachable(Exception):
@@ -40,10 +67,30 @@ class TargetUnreachable(Exception):
 
 
 @dataclass(slots=True)
-class _ServerInfoCache:
-    generation: object
-    info: ServerInfo
-    fetched_monotonic: float
+class _Connection:
+    """One admin URL's client and its requests, built once and re-sent every poll."""
+
+    client: httpx.AsyncClient
+    requests: dict[str, httpx.Request] = field(default_factory=dict)
+
+    def request(self, path: str) -> httpx.Request:
+        request = self.requests.get(path)
+        if request is None:
+            request = self.requests[path] = self.client.build_request("GET", path)
+        return request
+
+
+@dataclass(slots=True)
+class _TargetCache:
+    """What one target's earlier polls left: parsed bodies, the last ``/certs``, ``/server_info``."""
+
+    parsed: dict[str, tuple[bytes, Any]] = field(default_factory=dict)
+    certs: CertsReport | ParseError | None = None
+    certs_key: object = None
+    polls_since_certs: int = 0
+    server_generation: object = None
+    server_info: ServerInfo | None = None
+    server_fetched: float = 0.0
 
 
 class AdminPoller:
@@ -51,23 +98,24 @@ class AdminPoller:
 
     def __init__(self, *, request_timeout: float, clock: Callable[[], datetime]) -> None:
         self._timeout = httpx.Timeout(request_timeout)
+        self._limits = httpx.Limits(max_connections=2, max_keepalive_connections=1)
         self._clock = clock
-        self._clients: dict[str, httpx.AsyncClient] = {}
-        self._server_info: dict[str, _ServerInfoCache] = {}
-        self._parsed: dict[tuple[str, str], tuple[bytes, Any]] = {}
+        self._connections: dict[str, _Connection] = {}
+        self._caches: dict[str, _TargetCache] = {}
+        self.requests_sent = 0  # for tests and the benchmark: admin requests made so far
 
-    def _client(self, base_url: str) -> httpx.AsyncClient:
-        client = self._clients.get(base_url)
-        if client is None:
+    def _connection(self, base_url: str) -> _Connection:
+        connection = self._connections.get(base_url)
+        if connection is None:
             client = httpx.AsyncClient(
                 base_url=base_url,
                 timeout=self._timeout,
                 trust_env=False,
-                limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
+                limits=self._limits,
                 headers={"Accept-Encoding": "identity"},
             )
-            self._clients[base_url] = client
-        return client
+            connection = self._connections[base_url] = _Connection(client)
+        return connection
 
     async def fetch_all(self, targets: Sequence[TargetRef]) -> list[AdminFetch]:
         """One :class:`AdminFetch` per target, in the order given, all fetched concurrently."""
@@ -79,18 +127,20 @@ class AdminPoller:
         if not target.admin_url:
             reason = (target.forward.error if target.forward else None) or "no admin address"
             return AdminFetch(target, fetched_at, 0.0, error=reason)
-        client = self._client(target.admin_url)
+        connection = self._connection(target.admin_url)
+        cache = self._caches.get(target.key)
+        if cache is None:
+            cache = self._caches[target.key] = _TargetCache()
         results: dict[str, Any] = {}
         try:
-            status, body = await self._get(client, "/ready", first=True)
-            ready = envoy.parse_ready(status, body)
-            for name, path, parser in _ENDPOINTS:
-                if name == "stats":
-                    _, body = await self._get(client, path, params={"filter": envoy.STATS_FILTER})
-                else:
-                    _, body = await self._get(client, path)
-                results[name] = self._parse(target.key, name, parser, body)
-            results["server"] = await self._server(client, target, ready)
+            _, body = await self._get(connection, SECRETS_PATH, first=True)
+            secrets = results["secrets"] = _parse(cache, "secrets", envoy.parse_secrets_dump, body)
+            _, body = await self._get(connection, CLUSTERS_PATH)
+            results["clusters"] = _parse(cache, "clusters", envoy.parse_clusters, body)
+            _, body = await self._get(connection, STATS_PATH)
+            stats = results["stats"] = _parse(cache, "stats", envoy.parse_stats, body)
+            results["certs"] = await self._certs(connection, cache, secrets)
+            results["server"] = await self._server(connection, cache, target, stats)
         except TargetUnreachable as exc:
             return AdminFetch(target, fetched_at, time.perf_counter() - started, error=str(exc))
         except httpx.HTTPError as exc:
@@ -98,69 +148,116 @@ class AdminPoller:
             return AdminFetch(target, fetched_at, time.perf_counter() - started, error=error, **results)
         return AdminFetch(target, fetched_at, time.perf_counter() - started, **results)
 
-    async def _get(
-        self,
-        client: httpx.AsyncClient,
-        path: str,
-        *,
-        first: bool = False,
-        params: dict[str, str] | None = None,
-    ) -> tuple[int, bytes]:
+    async def _get(self, connection: _Connection, path: str, *, first: bool = False) -> tuple[int, bytes]:
         """GET ``path`` once more if a reused keep-alive connection turned out to be dead."""
+        request = connection.request(path)
         for attempt in (1, 2):
             try:
-                response = await client.get(path, params=params)
+                self.requests_sent += 1
+                response = await connection.client.send(request)
                 return response.status_code, response.content
             except _RETRYABLE as exc:
                 if attempt == 2:
                     if first:
                         raise TargetUnreachable(_unreachable(exc)) from None
                     raise
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.PoolTimeout) as exc:
+            except _UNREACHABLE as exc:
                 if first:
                     raise TargetUnreachable(_unreachable(exc)) from None
                 raise
         raise AssertionError("unreachable")
 
-    def _parse(self, key: str, name: str, parser: Callable[[bytes], Any], body: bytes) -> Any:
-        """Parse ``body``, or return last poll's result when the bytes are the same."""
-        cached = self._parsed.get((key, name))
-        if cached is not None and cached[0] == body:
-            return cached[1]
-        result = parser(body)
-        self._parsed[(key, name)] = (body, result)
-        return result
+    async def _certs(
+        self, connection: _Connection, cache: _TargetCache, secrets: SecretsDump | ParseError
+    ) -> CertsReport | ParseError | None:
+        """``/certs`` when config_dump cannot stand alone or changed, else the last poll's report."""
+        key = certs_key(secrets)
+        cache.polls_since_certs += 1
+        if (
+            key is None
+            or cache.certs is None
+            or key != cache.certs_key
+            or cache.polls_since_certs >= CERTS_EVERY
+        ):
+            _, body = await self._get(connection, CERTS_PATH)
+            cache.certs = _parse(cache, "certs", envoy.parse_certs, body)
+            cache.certs_key = key
+            cache.polls_since_certs = 0
+        return cache.certs
 
     async def _server(
-        self, client: httpx.AsyncClient, target: TargetRef, ready: ServerInfo
+        self,
+        connection: _Connection,
+        cache: _TargetCache,
+        target: TargetRef,
+        stats: EnvoyStats | ParseError,
     ) -> ServerInfo | ParseError:
-        """``/server_info`` once per target and container generation, its state and uptime kept current."""
+        """``/server_info`` once per target and container generation, state and uptime kept current."""
+        state = _state_from_stats(stats)
+        if state is None:
+            status, body = await self._get(connection, READY_PATH)
+            state = envoy.parse_ready(status, body).state
         generation = target.pod_info.restarts if target.pod_info else None
-        cached = self._server_info.get(target.key)
-        if cached is None or cached.generation != generation:
-            status, body = await self._get(client, "/server_info")
+        if cache.server_info is None or cache.server_generation != generation:
+            status, body = await self._get(connection, SERVER_INFO_PATH)
             parsed = envoy.parse_server_info(body) if status == 200 else None
             if not isinstance(parsed, ServerInfo):
-                return parsed if isinstance(parsed, ParseError) else ready
-            cached = _ServerInfoCache(generation, parsed, time.monotonic())
-            self._server_info[target.key] = cached
-        uptime = cached.info.uptime_seconds
+                if isinstance(parsed, ParseError):
+                    return parsed
+                return ServerInfo(version=None, full_version=None, state=state)
+            cache.server_info, cache.server_generation = parsed, generation
+            cache.server_fetched = time.monotonic()
+        uptime = cache.server_info.uptime_seconds
         if uptime is not None:
-            uptime += time.monotonic() - cached.fetched_monotonic
-        return replace(cached.info, state=ready.state, uptime_seconds=uptime)
+            uptime += time.monotonic() - cache.server_fetched
+        return replace(cache.server_info, state=state, uptime_seconds=uptime)
 
     def forget(self, keep_urls: set[str], keep_keys: set[str]) -> list[httpx.AsyncClient]:
         """Drop caches of targets that are gone; return their clients for the caller to close."""
-        for key in [k for k in self._server_info if k not in keep_keys]:
-            del self._server_info[key]
-        for pair in [p for p in self._parsed if p[0] not in keep_keys]:
-            del self._parsed[pair]
-        gone = [url for url in self._clients if url not in keep_urls]
-        return [self._clients.pop(url) for url in gone]
+        for key in [k for k in self._caches if k not in keep_keys]:
+            del self._caches[key]
+        gone = [url for url in self._connections if url not in keep_urls]
+        return [self._connections.pop(url).client for url in gone]
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
+        connections, self._connections = list(self._connections.values()), {}
+        await asyncio.gather(*(c.client.aclose() for c in connections), return_exceptions=True)
+
+
+def certs_key(secrets: SecretsDump | ParseError) -> object:
+    """What ``/certs`` must be re-read on when it changes: the SDS versions (and update times) of the
+    server cert and validation context; None when config_dump cannot stand in for ``/certs`` at all."""
+    if not isinstance(secrets, SecretsDump):
+        return None
+    server = secrets.get(SERVER_CERT_SECRET)
+    validation = secrets.get(VALIDATION_CONTEXT_SECRET)
+    if server is None or validation is None or not server.certs or not validation.certs:
+        return None
+    return (server.version_info, server.last_updated, validation.version_info, validation.last_updated)
+
+
+def _state_from_stats(stats: EnvoyStats | ParseError) -> str | None:
+    """The ``server.state`` gauge as ``/ready`` would name it, or None when it cannot be trusted.
+
+    Envoy sets the gauge at each stats flush (every 5 s by default), and it reads 0 (LIVE) before the
+    first flush: so it counts only once ``server.uptime`` shows a flush has happened (uptime > 0).
+    """
+    if not isinstance(stats, EnvoyStats):
+        return None
+    gauge, uptime = stats.raw.get("server.state"), stats.raw.get("server.uptime")
+    if not isinstance(gauge, int) or not isinstance(uptime, int) or uptime <= 0:
+        return None
+    return SERVER_STATES.get(gauge)
+
+
+def _parse(cache: _TargetCache, name: str, parser: Callable[[bytes], Any], body: bytes) -> Any:
+    """Parse ``body``, or return last poll's result when the bytes are the same."""
+    cached = cache.parsed.get(name)
+    if cached is not None and cached[0] == body:
+        return cached[1]
+    result = parser(body)
+    cache.parsed[name] = (body, result)
+    return result
 
 
 def _unreachable(exc: BaseException) -> str:

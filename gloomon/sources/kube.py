@@ -52,6 +52,7 @@ class KubeReader:
         self._core = connection.core()
         self._apps = connection.apps()
         self._batch = connection.batch()
+        self._secret: tuple[object, SecretState] | None = None  # (uid, resourceVersion) → decoded state
 
     @property
     def context(self) -> str:
@@ -129,6 +130,10 @@ class KubeReader:
     async def certgen_pods(self) -> list[PodInfo]:
         return kube_objects.pods_of(await self._list_pods(kube_objects.CERTGEN_POD_LABEL), None)
 
+    async def all_pods(self) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
+        """(pods of every component, certgen pods) from one list call with a set-based selector."""
+        return kube_objects.split_pods(await self._list_pods(kube_objects.ALL_PODS_SELECTOR))
+
     async def missing_components(self, pods: dict[Component, list[PodInfo]]) -> tuple[Component, ...]:
         """Components whose Deployment exists without a ready pod (gloo and gateway-proxy always expected)."""
         try:
@@ -182,8 +187,16 @@ class KubeReader:
             raise
         if not isinstance(obj, dict):
             return SecretState(self.context, self.namespace, read_at=now, error="not a Secret")
+        kube_objects.drop_private_key(obj)
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        version = (meta.get("uid"), meta.get("resourceVersion")) if meta.get("resourceVersion") else None
+        if version is not None and self._secret is not None and self._secret[0] == version:
+            obj.clear()  # unchanged since the last read: its certificates are not decoded again
+            return replace(self._secret[1], read_at=now)
         state = kube_objects.secret_state(obj, context=self.context, namespace=self.namespace, read_at=now)
         obj.clear()
+        self._secret = (version, state) if version is not None else None
         return state
 
     async def read_cronjob(self) -> CronJobState:

@@ -92,6 +92,48 @@ def pods_of(list_obj: Any, component: Component | None) -> list[PodInfo]:
     return sorted((pod_info(item, component) for item in _items(list_obj)), key=lambda p: p.name)
 
 
+#: one set-based selector for the pods of every component and of certgen Jobs (one list call per poll)
+ALL_PODS_SELECTOR = "gloo in ({})".format(
+    ",".join([*(str(c) for c in Component), CERTGEN_POD_LABEL.partition("=")[2]])
+)
+
+
+def split_pods(list_obj: Any) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
+    """A list made with :data:`ALL_PODS_SELECTOR` → (pods of every component, certgen pods), by name."""
+    by_component: dict[Component, list[PodInfo]] = {component: [] for component in Component}
+    certgen: list[PodInfo] = []
+    certgen_value = CERTGEN_POD_LABEL.partition("=")[2]
+    for item in _items(list_obj):
+        labels = _meta(item).get("labels")
+        value = str(labels.get("gloo", "")) if isinstance(labels, Mapping) else ""
+        component = Component.parse(value)
+        if component is not None:
+            by_component[component].append(pod_info(item, component))
+        elif value == certgen_value:
+            certgen.append(pod_info(item, None))
+    for pods in by_component.values():
+        pods.sort(key=lambda p: p.name)
+    return by_component, sorted(certgen, key=lambda p: p.name)
+
+
+def secret_updated_at(obj: Mapping[str, Any]) -> datetime | None:
+    """When the secret last changed: the latest ``metadata.managedFields[].time``, else its
+    ``creationTimestamp`` (a secret nobody wrote to since it was created); None when neither parses."""
+    meta = _meta(obj)
+    fields = meta.get("managedFields")
+    times = [
+        when
+        for entry in (fields if isinstance(fields, list) else ())
+        if isinstance(entry, Mapping) and (when := _aware(parse_time(entry.get("time")))) is not None
+    ]
+    return max(times) if times else _aware(parse_time(meta.get("creationTimestamp")))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC (the API always sends ``Z``; this keeps max() safe)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def deployment_components(list_obj: Any) -> dict[Component, int]:
     """Component → ready replicas, for every Deployment labelled ``gloo=<component>``."""
     ready: dict[Component, int] = {}
@@ -103,12 +145,18 @@ def deployment_components(list_obj: Any) -> dict[Component, int]:
     return ready
 
 
-def secret_state(obj: dict[str, Any], *, context: str, namespace: str, read_at: datetime) -> SecretState:
-    """Decode ``ca.crt`` and ``tls.crt``; the private key is deleted from ``obj`` first, unread."""
+def drop_private_key(obj: dict[str, Any]) -> None:
+    """Delete every private-key entry from a decoded Secret's ``data``, unread."""
     data = obj.get("data")
     if isinstance(data, dict):
         for key in _KEY_FIELDS:
             data.pop(key, None)
+
+
+def secret_state(obj: dict[str, Any], *, context: str, namespace: str, read_at: datetime) -> SecretState:
+    """Decode ``ca.crt`` and ``tls.crt``; the private key is deleted from ``obj`` first, unread."""
+    drop_private_key(obj)
+    data = obj.get("data")
     data = data if isinstance(data, Mapping) else {}
     meta = _meta(obj)
     errors: list[str] = []
@@ -125,6 +173,7 @@ def secret_state(obj: dict[str, Any], *, context: str, namespace: str, read_at: 
         resource_version=str(meta["resourceVersion"]) if meta.get("resourceVersion") else None,
         read_at=read_at,
         error="; ".join(errors) or None,
+        updated_at=secret_updated_at(obj),
     )
 
 

@@ -81,6 +81,11 @@ class MonitorSession:
         self._polls = 0
 
     @property
+    def admin_requests_sent(self) -> int:
+        """Admin HTTP requests made so far (all targets, retries included): what the benchmark divides."""
+        return self._admin.requests_sent
+
+    @property
     def contexts(self) -> tuple[str, ...]:
         return tuple(cluster.connection.context for cluster in self._clusters)
 
@@ -141,9 +146,7 @@ class MonitorSession:
     async def _discover(self, cluster: _Cluster) -> None:
         """List pods (components and certgen), reconcile forwards and log followers."""
         try:
-            pods, certgen = await asyncio.gather(
-                cluster.reader.component_pods(), cluster.reader.certgen_pods()
-            )
+            pods, certgen = await cluster.reader.all_pods()
         except ApiError as error:
             cluster.error = error.message
             return

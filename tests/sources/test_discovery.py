@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,7 @@ from gloomon.lab import Lab
 from gloomon.settings import DirectTarget
 from gloomon.sources.errors import SourceError
 from gloomon.sources.session import MonitorSession
-from tests.sources.conftest import lab_settings, walk_text
+from tests.sources.conftest import eventually, lab_settings, walk_text
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.lab]
 
@@ -158,6 +159,31 @@ async def test_every_admin_response_parses(session: MonitorSession) -> None:
         assert isinstance(fetch.clusters, ClustersReport)
         assert isinstance(fetch.stats, EnvoyStats) and fetch.stats.sds
         assert isinstance(fetch.server, ServerInfo) and fetch.server.state == "LIVE"
+
+
+async def test_secret_updated_at_is_certgens_last_write(lab: Lab, session: MonitorSession) -> None:
+    snapshot = await session.poll_once()
+    assert snapshot.secret is not None and lab.store.secret is not None
+    expected = lab.store.secret.updated.astimezone(UTC).replace(microsecond=0)  # metav1.Time: seconds
+    assert snapshot.secret.state.updated_at == expected
+
+
+async def test_steady_polls_ask_only_config_dump_clusters_and_stats(session: MonitorSession) -> None:
+    """After the first poll, /certs, /ready and /server_info are not fetched again while nothing changes
+    (``/ready`` only until Envoy's first stats flush gives ``server.state``)."""
+
+    async def requests_per_target() -> float:
+        before = session.admin_requests_sent
+        snapshot = await session.poll_once()
+        assert all(t.reachable for t in snapshot.targets)
+        return (session.admin_requests_sent - before) / len(snapshot.targets)
+
+    await eventually(requests_per_target, lambda n: n == 3, timeout=15, what="3 admin requests per target")
+    snapshot = await session.poll_once()
+    for target in snapshot.targets:  # the last /certs report and server info are still handed on
+        assert target.fetch is not None and isinstance(target.fetch.certs, CertsReport)
+        assert isinstance(target.fetch.server, ServerInfo) and target.fetch.server.state == "LIVE"
+        assert target.fetch.server.version
 
 
 async def test_stop_closes_listeners_and_streams(lab: Lab) -> None:

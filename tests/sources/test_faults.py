@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -45,6 +46,25 @@ def _healthy(snapshot: FleetSnapshot, lab: Lab) -> bool:
 
 async def test_session_starts_healthy(lab: Lab, session: MonitorSession) -> None:
     await eventually(session.poll_once, lambda s: _healthy(s, lab), timeout=15, what="a healthy first poll")
+
+
+async def test_first_poll_of_a_new_session_reports_the_lagging_target(lab: Lab) -> None:
+    """The secret's last write time (managedFields) seeds the lag, so a one-shot check sees it."""
+    grace = 2 * 2.0  # 2 x the scenario's --rotation-duration=2s (policy default)
+
+    def written_ago() -> float:
+        assert lab.store.secret is not None
+        return (datetime.now(UTC) - lab.store.secret.updated).total_seconds()
+
+    await eventually(written_ago, lambda age: age > grace + 1.5, timeout=30, what="the lag to pass grace")
+    async with MonitorSession(lab_settings(lab)) as fresh:
+        snapshot = await fresh.poll_once()
+    assert snapshot.secret is not None and lab.store.secret is not None
+    updated = snapshot.secret.state.updated_at
+    assert updated == lab.store.secret.updated.astimezone(UTC).replace(microsecond=0)
+    assert snapshot.secret.content_since == updated
+    lagging = [f for f in snapshot.findings if f.code == "target-lagging"]
+    assert [f.pod for f in lagging] and all(f.pod in lab.pods(Component.GATEWAY_PROXY) for f in lagging)
 
 
 async def test_cut_port_forwards_recover(lab: Lab, session: MonitorSession) -> None:

@@ -195,3 +195,61 @@ def test_sources_never_load_textual_and_load_kubernetes_lazily() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_secret_updated_at_is_the_latest_managed_fields_time() -> None:
+    cert_pem, _ = _pem_pair()
+    obj = {
+        "metadata": {
+            "name": "gloo-mtls-certs",
+            "creationTimestamp": "2026-11-01T08:00:00Z",
+            "managedFields": [
+                {"manager": "helm", "operation": "Update", "time": "2026-11-20T10:00:00Z"},
+                {"manager": "certgen", "operation": "Update", "time": "2026-11-25T20:52:32Z"},
+                {"manager": "kubectl", "operation": "Update", "time": "not a time"},
+                {"manager": "no-time", "operation": "Apply"},
+            ],
+        },
+        "data": {"ca.crt": _b64(cert_pem), "tls.crt": _b64(cert_pem)},
+    }
+    state = kube_objects.secret_state(obj, context="c", namespace="n", read_at=datetime.now(UTC))
+    assert state.updated_at == datetime(2026, 11, 25, 20, 52, 32, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"creationTimestamp": "2026-11-01T08:00:00Z"}, datetime(2026, 11, 1, 8, tzinfo=UTC)),
+        (
+            {"creationTimestamp": "2026-11-01T08:00:00Z", "managedFields": [{"time": "garbage"}]},
+            datetime(2026, 11, 1, 8, tzinfo=UTC),
+        ),
+        ({"managedFields": "not a list"}, None),
+        ({}, None),
+    ],
+)
+def test_secret_updated_at_falls_back_to_creation(
+    metadata: dict[str, object], expected: datetime | None
+) -> None:
+    assert kube_objects.secret_updated_at({"metadata": metadata}) == expected
+
+
+def test_one_pod_list_is_split_by_component_and_certgen() -> None:
+    def pod(name: str, gloo: str) -> dict[str, object]:
+        return {"metadata": {"name": name, "labels": {"gloo": gloo}}, "status": {"phase": "Running"}}
+
+    listed = {
+        "items": [
+            pod("gateway-proxy-b", "gateway-proxy"),
+            pod("gloo-1", "gloo"),
+            pod("gateway-proxy-a", "gateway-proxy"),
+            pod("gloo-mtls-certgen-x", "gloo-mtls-certs"),
+            pod("stranger", "something-else"),
+        ]
+    }
+    by_component, certgen = kube_objects.split_pods(listed)
+    assert [p.name for p in by_component[Component.GATEWAY_PROXY]] == ["gateway-proxy-a", "gateway-proxy-b"]
+    assert [p.name for p in by_component[Component.GLOO]] == ["gloo-1"]
+    assert by_component[Component.EXTAUTH] == [] and set(by_component) == set(Component)
+    assert [(p.name, p.component) for p in certgen] == [("gloo-mtls-certgen-x", None)]
+    assert kube_objects.ALL_PODS_SELECTOR == "gloo in (gloo,gateway-proxy,extauth,rate-limit,gloo-mtls-certs)"
