@@ -1,9 +1,12 @@
 """Render the dashboard's main states to SVG and PNG in ``screenshots/`` (``make screenshots``).
 
-Today from the deterministic snapshots of ``tests/ui/fixtures.py`` (the same data as the snapshot
-tests). ``--lab`` is reserved for rendering from a running lab instead, once the lab and sources are
-wired; it exits with a message until then. PNGs need ``rsvg-convert`` (apt: librsvg2-bin, and
-fonts-firacode for the intended font); without it only SVGs are written.
+By default from real labs (``--lab``, what the README shows): the dashboard runs headless on the real
+MonitorSession against a lab per scenario — healthy (steady, details, expiry, logs, 80×24, 160×48, a
+restarted pod, an API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation),
+lagging, untrusted (and the findings view), sds-down, expiring. States no lab produces (no mTLS, an
+expired leaf) come from the deterministic snapshots of ``tests/ui/fixtures.py``, and so does every shot
+with ``--fixtures`` (or when the lab cannot start: no Envoy binary). PNGs need ``rsvg-convert`` (apt:
+librsvg2-bin, and fonts-firacode for the intended font); without it only SVGs are written.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gloomon.domain.models import FleetSnapshot  # noqa: E402
+from gloomon.domain.models import Component, FleetSnapshot, Severity, TargetStatus  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
+from gloomon.ui.widgets.fleet_table import FleetTable  # noqa: E402
 from tests.ui import fixtures as fx  # noqa: E402
+
+SIZE = (120, 40)
 
 
 @dataclass(frozen=True)
@@ -30,15 +36,15 @@ class Shot:
     name: str
     snapshots: Callable[[], list[FleetSnapshot]]
     keys: tuple[str, ...] = ()
-    size: tuple[int, int] = (120, 40)
+    size: tuple[int, int] = SIZE
     logs: bool = True
     certgen: bool = False
 
 
-SHOTS = (
+FIXTURE_SHOTS = (
     Shot("steady", lambda: [fx.steady()]),
     Shot("ca-added", lambda: [fx.ca_added()]),
-    Shot("leaf-rotated", lambda: [fx.leaf_rotated()]),
+    Shot("rotating", lambda: [fx.leaf_rotated()]),
     Shot("lagging", lambda: [fx.lagging()], keys=("down", "down", "down")),
     Shot("expired", lambda: [fx.expired()]),
     Shot("untrusted", lambda: [fx.untrusted()], keys=("down", "down", "down", "down")),
@@ -53,10 +59,12 @@ SHOTS = (
     Shot("findings", lambda: [fx.untrusted()], keys=("i",)),
     Shot("logs", lambda: [fx.steady()], keys=("l",)),
 )
+#: what no lab scenario shows; rendered from the fixtures alongside the lab's shots
+FIXTURE_ONLY = ("no-mtls", "expired")
 
 
-async def render(shot: Shot) -> str:
-    """Drive the app headless through one state and return its SVG."""
+async def render_fixture(shot: Shot) -> str:
+    """Drive the app headless through one deterministic state and return its SVG."""
     app = GloomonApp(clock=fx.CLOCK)
     async with app.run_test(size=shot.size) as pilot:
         for snapshot in shot.snapshots():
@@ -65,6 +73,7 @@ async def render(shot: Shot) -> str:
             app.add_log_events(fx.certgen_events())
         if shot.logs:
             app.add_log_events(fx.log_events())
+        await pilot.pause()  # notify() posts a message: let the toasts arrive, then clear them
         app.clear_notifications()
         await pilot.pause()
         for key in shot.keys:
@@ -86,23 +95,215 @@ def to_png(svg: Path) -> Path | None:
     return png
 
 
+def save(out: Path, name: str, svg: str, source: str) -> None:
+    path = out / f"{name}.svg"
+    path.write_text(svg)
+    png = to_png(path)
+    print(f"{source:8} {path}" + (f"  {png.name}" if png else "  (no rsvg-convert: SVG only)"), flush=True)
+
+
+# ------------------------------------------------------------------------------------------------ lab
+
+
+class LabCamera:
+    """The dashboard on one lab: wait for a state, put the cursor on a pod, open a view, shoot."""
+
+    def __init__(self, app: GloomonApp, pilot, out: Path, wanted: set[str] | None) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.pilot, self.out, self.wanted = app, pilot, out, wanted
+
+    @property
+    def snapshot(self) -> FleetSnapshot | None:
+        return self.app.state.snapshot
+
+    async def wait(self, what: str, condition: Callable[[FleetSnapshot], bool], timeout: float = 40) -> None:
+        """Until the latest snapshot satisfies ``condition``; on timeout say so and shoot what there is."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.snapshot is None or not condition(self.snapshot):
+            if loop.time() > deadline:
+                print(f"  (waited {timeout:.0f} s for {what}; shooting the current state)", flush=True)
+                return
+            await asyncio.sleep(0.2)
+
+    async def select(self, matches: Callable[[TargetStatus], bool]) -> None:
+        """Put the table's cursor on the first target that matches."""
+        if self.snapshot is None:
+            return
+        target = next((t for t in self.snapshot.targets if matches(t)), None)
+        if target is not None:
+            self.app.screen.query_one(FleetTable).select_key(target.key)
+            await self.pilot.pause()
+
+    async def shoot(self, name: str, *keys: str, size: tuple[int, int] | None = None) -> None:
+        """Open a view with ``keys`` (and/or resize), save the screen, come back to the dashboard."""
+        if self.wanted is not None and name not in self.wanted:
+            return
+        if size is not None:
+            await self.pilot.resize_terminal(*size)
+        for key in keys:
+            await self.pilot.press(key)
+        await self.pilot.pause(0.3)
+        self.app.clear_notifications()  # the toasts of the moment would hide part of the screen
+        await self.pilot.pause()
+        save(self.out, name, self.app.export_screenshot(title=f"gloomon · {name}"), "lab")
+        if keys:
+            await self.pilot.press("escape")
+        if size is not None:
+            await self.pilot.resize_terminal(*SIZE)
+        await self.pilot.pause()
+
+
+def all_up(snapshot: FleetSnapshot) -> bool:
+    return bool(snapshot.targets) and all(t.reachable for t in snapshot.targets)
+
+
+def calm(snapshot: FleetSnapshot) -> bool:
+    return all_up(snapshot) and all(f.severity is Severity.INFO for f in snapshot.findings)
+
+
+def has_finding(*codes: str) -> Callable[[FleetSnapshot], bool]:
+    return lambda snapshot: any(f.code in codes for f in snapshot.findings)
+
+
+def phase_words(words: str) -> Callable[[FleetSnapshot], bool]:
+    from gloomon.ui.format import PHASE_WORDS
+
+    return lambda s: s.secret is not None and PHASE_WORDS[s.secret.verdict.phase].startswith(words)
+
+
+async def healthy(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("every pod reachable and in sync", calm)
+    await asyncio.sleep(2)  # a few polls: sds versions and log lines settle
+    await camera.shoot("steady")
+    await camera.select(lambda t: t.ref.component is Component.GATEWAY_PROXY)
+    await camera.shoot("details", "enter")
+    await camera.shoot("expiry", "e")
+    await camera.shoot("logs", "l")
+    await camera.shoot("small-80x24", size=(80, 24))
+    await camera.shoot("wide-160x48", size=(160, 48))
+    old = lab.pods(Component.EXTAUTH)[0]
+    await lab.restart_pod(old)
+    await camera.wait(
+        "the restarted pod's old row unreachable", lambda s: any(not t.reachable for t in s.targets)
+    )
+    await camera.select(lambda t: not t.reachable)
+    await camera.shoot("unreachable")
+    await lab.api_outage(12)
+    await camera.wait("the API outage on screen", lambda s: bool(s.errors))
+    await camera.select(lambda t: t.ref.component is Component.GLOO)
+    await camera.shoot("api-down")
+
+
+async def rotating(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("phase 1/3", phase_words("rotation · phase 1/3"), timeout=60)
+    await asyncio.sleep(2)
+    await camera.shoot("ca-added")
+    await camera.wait("phase 2/3", phase_words("rotation · phase 2/3"), timeout=60)
+    await asyncio.sleep(2)
+    await camera.shoot("rotating")
+    await camera.wait("steady again", lambda s: phase_words("steady")(s) and all_up(s), timeout=60)
+    await asyncio.sleep(6)  # the new steady state shows on the timeline too
+    await camera.shoot("timeline", "t")
+
+
+async def lagging(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("the lagging finding", has_finding("target-lagging"))
+    await camera.select(lambda t: t.in_sync_with_secret is False)
+    await camera.shoot("lagging")
+
+
+async def untrusted(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("the untrusted findings", has_finding("peer-untrusted", "leaf-untrusted"))
+    await asyncio.sleep(3)  # handshake failures accumulate
+    await camera.select(lambda t: t.ref.component is Component.EXTAUTH)
+    await camera.shoot("untrusted")
+    await camera.shoot("findings", "i")
+
+
+async def sds_down(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("the sds finding", has_finding("sds-not-delivered"))
+    await camera.select(lambda t: t.ref.component is Component.RATE_LIMIT)
+    await camera.shoot("sds-down")
+
+
+async def expiring(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("the expiry finding", has_finding("leaf-expiring"))
+    await asyncio.sleep(2)
+    await camera.shoot("expiring")
+
+
+#: scenario → (Lab keyword arguments, the script that shoots it, the shots it makes)
+LAB_SCRIPTS = {
+    "healthy": (
+        {},
+        healthy,
+        ("steady", "details", "expiry", "logs", "small-80x24", "wide-160x48", "unreachable", "api-down"),
+    ),
+    "rotating": (
+        {"rotation_duration": 10.0, "first_run_after": 8.0},
+        rotating,
+        ("ca-added", "rotating", "timeline"),
+    ),
+    "lagging": ({}, lagging, ("lagging",)),
+    "untrusted": ({}, untrusted, ("untrusted", "findings")),
+    "sds-down": ({}, sds_down, ("sds-down",)),
+    "expiring": ({}, expiring, ("expiring",)),
+}
+
+
+async def shoot_lab(scenario: str, out: Path, wanted: set[str] | None) -> None:
+    from gloomon.lab import Lab
+    from gloomon.settings import Settings
+    from gloomon.sources.session import MonitorSession
+
+    kwargs, script, _ = LAB_SCRIPTS[scenario]
+    async with Lab(scenario=scenario, **kwargs) as lab:
+        settings = Settings(
+            kubeconfig=str(lab.kubeconfig_path),
+            contexts=(lab.context,),
+            namespace=lab.namespace,
+            interval=1.0,
+        )
+        app = GloomonApp(session=MonitorSession(settings), settings=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await script(LabCamera(app, pilot, out, wanted), lab)
+            await app.action_quit()
+
+
+def lab_available() -> str | None:
+    """Why the lab cannot run here, or None."""
+    try:
+        from gloomon.lab.envoy import envoy_binary
+
+        envoy_binary()
+    except Exception as error:  # ImportError (no lab extra) or no Envoy binary
+        return str(error) or type(error).__name__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="output directory")
-    parser.add_argument("--lab", action="store_true", help="render from a running lab (not wired yet)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--lab", action="store_true", help="from real labs (the default)")
+    source.add_argument("--fixtures", action="store_true", help="only from the deterministic fixtures")
     parser.add_argument("--only", nargs="*", help="names of the shots to render")
     args = parser.parse_args(argv)
-    if args.lab:
-        print("--lab is not wired yet: rendering from a lab needs the sources session; use the fixtures.")
-        return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    for shot in SHOTS:
-        if args.only and shot.name not in args.only:
-            continue
-        svg = args.out / f"{shot.name}.svg"
-        svg.write_text(asyncio.run(render(shot)))
-        png = to_png(svg)
-        print(f"{svg}" + (f"  {png}" if png else "  (no rsvg-convert: SVG only)"))
+    wanted = set(args.only) if args.only else None
+    fixture_names = {shot.name for shot in FIXTURE_SHOTS}
+    if not args.fixtures:
+        problem = lab_available()
+        if problem is None:
+            for scenario, (_, _, names) in LAB_SCRIPTS.items():
+                if wanted is None or wanted & set(names):
+                    asyncio.run(shoot_lab(scenario, args.out, wanted))
+            fixture_names = set(FIXTURE_ONLY)
+        else:
+            print(f"the lab cannot run here ({problem}): rendering every shot from the fixtures")
+    for shot in FIXTURE_SHOTS:
+        if shot.name in fixture_names and (wanted is None or shot.name in wanted):
+            save(args.out, shot.name, asyncio.run(render_fixture(shot)), "fixture")
     return 0
 
 

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from gloomon.clock import Clock, system_clock
+from gloomon.domain.health import HealthPolicy
 from gloomon.domain.models import FleetSnapshot, LogEvent
 from gloomon.ui import actions
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
@@ -50,6 +51,7 @@ class GloomonApp(App[None]):
             "slash", "filter_logs", "Filter", key_display="/", tooltip="Filter the logs", id="gloomon.filter"
         ),
         Binding("f", "toggle_follow", "Follow", tooltip="Follow the logs on/off", id="gloomon.follow"),
+        Binding("w", "toggle_wrap", "Wrap", tooltip="Wrap long log lines on/off", id="gloomon.wrap"),
         Binding("t", "view('timeline')", "Timeline", tooltip="Rotation timeline", id="gloomon.timeline"),
         Binding(
             "e", "view('expiry')", "Expiry", tooltip="Time left of every certificate", id="gloomon.expiry"
@@ -82,7 +84,8 @@ class GloomonApp(App[None]):
         self.clock = clock
         self.settings = settings
         capacity = settings.log_buffer if settings is not None else 5000
-        self.state = ViewState(log_capacity=capacity)
+        policy = settings.policy if settings is not None and settings.policy is not None else HealthPolicy()
+        self.state = ViewState(log_capacity=capacity, policy=policy)
         self._log_lines = min(capacity, 5000)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -208,6 +211,13 @@ class GloomonApp(App[None]):
         pane = self._log_pane()
         if pane is not None:
             pane.set_following(not pane.following)
+
+    def action_toggle_wrap(self) -> None:
+        """Wrap long log lines on every open logs pane (the choice carries to the full-screen logs)."""
+        self.state.log_wrap = not self.state.log_wrap
+        for screen in self.screen_stack:
+            for pane in screen.query(LogPane):
+                pane.set_wrap(self.state.log_wrap)
 
     async def action_refresh_now(self) -> None:
         if self.session is None:

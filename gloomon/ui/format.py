@@ -15,6 +15,7 @@ from rich.style import Style
 from rich.text import Text
 
 from gloomon.domain.durations import human_duration, human_time_left
+from gloomon.domain.health import HealthPolicy, expiry_severity
 from gloomon.domain.models import CertInfo, Phase, Severity, TargetStatus, TrustBundle
 
 __all__ = ["human_duration", "human_time_left"]
@@ -112,30 +113,23 @@ def short_version(version: str | None, width: int = 8) -> str:
 # ---------------------------------------------------------------------------------------------- expiry
 
 
-def expiry_severity(cert: CertInfo, now: datetime) -> Severity | None:
-    """How urgent a certificate's expiry is, by the default policy: min(30d, 20%) and min(7d, 5%)."""
-    left = cert.seconds_left(now)
-    lifetime = max(cert.lifetime_seconds, 1.0)
-    if left <= min(7 * 86400, 0.05 * lifetime):
-        return Severity.CRITICAL
-    if left <= min(30 * 86400, 0.20 * lifetime):
-        return Severity.WARNING
-    return None
-
-
-def time_left(cert: CertInfo | None, now: datetime, palette: Palette) -> Text:
+def time_left(cert: CertInfo | None, now: datetime, palette: Palette, policy: HealthPolicy) -> Text:
+    """``45d`` / ``6h12m`` / ``expired 3d ago``, coloured by the policy's expiry thresholds."""
     if cert is None:
         return Text("—", style=palette.muted)
-    return Text(human_time_left(cert.seconds_left(now)), style=palette.severity(expiry_severity(cert, now)))
+    severity = expiry_severity(cert, now, policy)
+    return Text(human_time_left(cert.seconds_left(now)), style=palette.severity(severity))
 
 
-def validity_bar(cert: CertInfo, now: datetime, palette: Palette, width: int = 28) -> Text:
+def validity_bar(
+    cert: CertInfo, now: datetime, palette: Palette, policy: HealthPolicy, width: int = 28
+) -> Text:
     """``2025-11-25 ━━━━━━━━┃──────── 2026-11-25``: elapsed part dim, ``┃`` is now, rest by urgency."""
     total = max(cert.lifetime_seconds, 1.0)
     elapsed = (now - cert.not_before).total_seconds()
     fraction = min(max(elapsed / total, 0.0), 1.0)
     marker = min(round(fraction * (width - 1)), width - 1)
-    style = palette.severity(expiry_severity(cert, now))
+    style = palette.severity(expiry_severity(cert, now, policy))
     bar = Text()
     bar.append(cert.not_before.strftime("%Y-%m-%d "), style=palette.muted)
     bar.append("━" * marker, style=palette.muted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from gloomon.domain.health import HealthPolicy
 from gloomon.domain.models import Finding, FleetSnapshot, LogEvent, Severity, TargetStatus
 from gloomon.ui.history import RotationHistory
 
@@ -17,9 +18,13 @@ MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
 
 @dataclass
 class ViewState:
-    """The latest snapshot, the last session failure, the rotation history and the log ring."""
+    """The latest snapshot, the last session failure, the rotation history and the log ring, and the
+    health policy the session judges by (expiry colours follow the same thresholds as the findings)."""
 
     log_capacity: int = 5000
+    policy: HealthPolicy = field(default_factory=HealthPolicy)
+    #: fold long log lines (``w``), shared by the dashboard's and the full-screen logs pane
+    log_wrap: bool = False
     snapshot: FleetSnapshot | None = None
     failure: str | None = None
     history: RotationHistory = field(default_factory=RotationHistory)

@@ -24,7 +24,7 @@ from tests.ui import fixtures as fx
 SIZE = (120, 40)
 
 
-async def until(condition: Callable[[], bool], pilot, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def until(condition: Callable[[], bool], pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     """Wait for ``condition`` with a deadline (never a bare sleep)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -180,7 +180,10 @@ async def test_follow_pause_counts_new_lines_and_resumes() -> None:
         app.add_log_events(fx.log_events(120))
         pane = app.screen.query_one(LogPane)
         await until(
-            lambda: pane.log_view.max_scroll_y > 0 and pane.log_view.scroll_y == pane.log_view.max_scroll_y,
+            lambda: (
+                pane.log_view.allow_vertical_scroll  # laid out: the user can scroll it
+                and pane.log_view.scroll_y == pane.log_view.max_scroll_y > 0
+            ),
             pilot,
         )
         pane.log_view.scroll_home(animate=False, immediate=True)

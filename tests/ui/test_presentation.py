@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gloomon.domain.health import HealthPolicy
 from gloomon.domain.models import Component, Severity
 from gloomon.ui.format import Palette, bundle_cell, keep_end, sanitize, time_left
 from gloomon.ui.history import RotationHistory
@@ -75,6 +76,6 @@ def test_history_records_changes_and_pickup_lags() -> None:
 
 def test_cells() -> None:
     assert keep_end("7d9f8b6c5-x2k4p", 11) == "…b6c5-x2k4p"
-    assert time_left(fx.LEAF_EXPIRED, fx.NOW, PALETTE).plain == "expired 3d ago"
+    assert time_left(fx.LEAF_EXPIRED, fx.NOW, PALETTE, HealthPolicy()).plain == "expired 3d ago"
     cell = bundle_cell(fx.LEAF_ROTATED[0], 1, PALETTE)
     assert cell.plain == f"2× {fx.CA_OLD.sha256[:6]} ◆{fx.CA_NEW.sha256[:6]}"  # type: ignore[index]

@@ -30,6 +30,7 @@ def feed(
             app.add_log_events(fx.certgen_events())
         if logs:
             app.add_log_events(fx.log_events())
+        await pilot.pause()  # notify() posts a message: let the toasts arrive, then clear them
         app.clear_notifications()
         await pilot.pause()
 

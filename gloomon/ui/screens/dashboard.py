@@ -35,7 +35,7 @@ class DashboardScreen(Screen[None]):
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "details", "Details", tooltip="Full details of the selected target"),
-        Binding("tab", "app.focus_next", "Next pane", tooltip="Move focus to the next pane"),
+        Binding("tab", "app.focus_next", "Next pane", tooltip="Move focus to the next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
     ]
 
@@ -54,7 +54,7 @@ class DashboardScreen(Screen[None]):
         yield FleetTable(id="fleet")
         with Horizontal(id="lower"):
             yield DetailPane(id="detail")
-            yield LogPane(self.state.logs, max_lines=self._log_lines, id="logs")
+            yield LogPane(self.state.logs, max_lines=self._log_lines, wrap=self.state.log_wrap, id="logs")
         yield Footer(compact=True)
 
     @property
@@ -86,7 +86,8 @@ class DashboardScreen(Screen[None]):
             empty.display = is_empty
             self.table.display = not is_empty
         if snapshot is not None:
-            self.table.show_targets(snapshot.targets, now, Palette.from_variables(self.app.theme_variables))
+            palette = Palette.from_variables(self.app.theme_variables)
+            self.table.show_targets(snapshot.targets, now, palette, state.policy)
         self._show_detail()
 
     def tick(self, now: datetime) -> None:
@@ -109,7 +110,9 @@ class DashboardScreen(Screen[None]):
         if self._now is None:
             return
         key = self.table.selected_key
-        self.query_one(DetailPane).show(self.state.target(key), self.state.snapshot, self._now)
+        self.query_one(DetailPane).show(
+            self.state.target(key), self.state.snapshot, self._now, self.state.policy
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()

@@ -76,13 +76,19 @@ class DetailScreen(OverlayScreen):
         self.query_one(DetailPane).focus()
 
     def draw(self, now: datetime) -> None:
-        self.query_one(DetailPane).show(self.state.target(self.key), self.state.snapshot, now)
+        self.query_one(DetailPane).show(
+            self.state.target(self.key), self.state.snapshot, now, self.state.policy
+        )
 
 
 class TimelineScreen(OverlayScreen):
+    """The rotation timeline; it scrolls itself (line API), so 200 pods cost what is on screen."""
+
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="view-body"):
-            yield RotationTimeline()
+        yield RotationTimeline(id="view-body")
+
+    def on_mount(self) -> None:
+        self.query_one(RotationTimeline).focus()
 
     def draw(self, now: datetime) -> None:
         self.query_one(RotationTimeline).show(self.state.history, self.state.snapshot, now)
@@ -94,7 +100,7 @@ class ExpiryScreen(OverlayScreen):
             yield ExpiryChart()
 
     def draw(self, now: datetime) -> None:
-        self.query_one(ExpiryChart).show(self.state.snapshot, now)
+        self.query_one(ExpiryChart).show(self.state.snapshot, now, self.state.policy)
 
 
 class FindingsScreen(OverlayScreen):
@@ -114,7 +120,7 @@ class LogsScreen(OverlayScreen):
         self._log_lines = log_lines
 
     def compose_body(self) -> ComposeResult:
-        yield LogPane(self.state.logs, max_lines=self._log_lines, id="logs-full")
+        yield LogPane(self.state.logs, max_lines=self._log_lines, wrap=self.state.log_wrap, id="logs-full")
 
     def on_mount(self) -> None:
         self.query_one(LogPane).log_view.focus()

@@ -17,7 +17,15 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.models import CertInfo, ClustersReport, FleetSnapshot, TargetStatus, TrustBundle
+from gloomon.domain.health import HealthPolicy
+from gloomon.domain.models import (
+    CertInfo,
+    ClustersReport,
+    Finding,
+    FleetSnapshot,
+    TargetStatus,
+    TrustBundle,
+)
 from gloomon.ui.format import Palette, ca_label, human_time_left, literal, phase_cell, sync_cell, validity_bar
 
 _BOLD = Style(bold=True)
@@ -26,8 +34,9 @@ _BOLD = Style(bold=True)
 class Sheet:
     """Headings and aligned ``name value`` rows; values wrap inside their own column."""
 
-    def __init__(self, palette: Palette) -> None:
+    def __init__(self, palette: Palette, policy: HealthPolicy) -> None:
         self.palette = palette
+        self.policy = policy
         self.parts: list[RenderableType] = []
         self._rows: list[tuple[Text, Text]] = []
 
@@ -48,7 +57,7 @@ class Sheet:
             return
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=9, no_wrap=True)
-        grid.add_column(ratio=1)
+        grid.add_column(ratio=1, overflow="fold")  # long commands in hints stay whole (copyable)
         for name, value in self._rows:
             grid.add_row(name, value)
         self.parts.append(grid)
@@ -69,7 +78,7 @@ def cert_fields(sheet: Sheet, cert: CertInfo, now: datetime) -> None:
     sheet.field("serial", cert.serial)
     if cert.sha256:
         sheet.field("sha256", cert.sha256[:16] + "…")
-    sheet.field("validity", validity_bar(cert, now, palette, width=14))
+    sheet.field("validity", validity_bar(cert, now, palette, sheet.policy, width=14))
     left = cert.seconds_left(now)
     words = (
         f"{human_time_left(left)}"
@@ -87,7 +96,7 @@ def _bundle(
     for index, ca in enumerate(bundle.cas):
         head = Text(f"CA #{index + 1} ", style=_BOLD)
         head.append(ca_label(ca), style=palette.accent)
-        if ca.common_name:
+        if ca.common_name and ca.common_name not in (ca.subject or ""):  # else the subject says it
             head.append("  ")
             head.append_text(literal(ca.common_name))
         if index == signer:
@@ -143,32 +152,30 @@ def _clusters(sheet: Sheet, target: TargetStatus) -> None:
 
 
 def detail_renderable(
-    target: TargetStatus, snapshot: FleetSnapshot, now: datetime, palette: Palette
+    target: TargetStatus, snapshot: FleetSnapshot, now: datetime, palette: Palette, policy: HealthPolicy
 ) -> RenderableType:
     """The whole pane for one target as one Rich renderable."""
-    sheet = Sheet(palette)
+    sheet = Sheet(palette, policy)
     title = Text.assemble((target.ref.component.value, palette.accent + _BOLD), "  ")
     title.append_text(literal(target.ref.pod))
     sheet.line(title)
     place = literal(f"{target.ref.context} / {target.ref.namespace}")
     place.stylize(palette.muted)
     sheet.line(place)
-    forward = target.ref.forward
-    if forward is not None and forward.local_address:
-        sheet.field("forward", literal(forward.local_address))
-        sheet.field("curl", literal(f"curl -s http://{forward.local_address}/certs"))
-    elif target.ref.admin_url:
-        sheet.field("admin", target.ref.admin_url)
-    if forward is not None and forward.error:
-        sheet.field("forward", Text(f"{forward.status.value}: ", style=palette.warn) + literal(forward.error))
-    if not target.reachable:
-        reason = (target.fetch.error if target.fetch else None) or "no data yet"
-        sheet.field("reach", Text("unreachable: ", style=palette.error + _BOLD) + literal(reason))
-    sheet.field("phase", Text.assemble(phase_cell(target, palette), "  ", literal(target.verdict.reason)))
+    _reach(sheet, target)
+    phase = phase_cell(target, palette)
+    if target.reachable:
+        phase.append("  ")
+        phase.append_text(literal(target.verdict.reason))
+    sheet.field("phase", phase)
     sheet.field("in sync", sync_cell(target, palette))
     sheet.field("sds ver", target.sds_version or "—")
     sheet.field("envoy", target.envoy_version or "—")
     _findings(sheet, target, snapshot)
+    if not target.reachable and target.leaf is None and not target.bundle.cas:
+        sheet.heading("Certificates")
+        sheet.line(Text("unknown while its admin endpoint is unreachable", style=palette.muted))
+        return sheet.render()
     secret = snapshot.secret.state if snapshot.secret else None
     sheet.heading("Leaf · server_cert")
     if target.leaf is None:
@@ -193,19 +200,56 @@ def detail_renderable(
     return sheet.render()
 
 
-def _findings(sheet: Sheet, target: TargetStatus, snapshot: FleetSnapshot) -> None:
+def _reach(sheet: Sheet, target: TargetStatus) -> None:
+    """Where to reach the admin endpoint (the port-forward to ``curl``), or why it cannot be reached."""
     palette = sheet.palette
-    findings = [f for f in snapshot.findings if f.pod == target.ref.pod]
-    if not findings:
+    forward = target.ref.forward
+    if forward is not None and forward.local_address:
+        sheet.field("forward", literal(forward.local_address))
+        sheet.field("curl", literal(f"curl -s http://{forward.local_address}/certs"))
+    elif target.ref.admin_url:
+        sheet.field("admin", target.ref.admin_url)
+    if forward is not None and forward.error:
+        sheet.field("forward", Text(f"{forward.status.value}: ", style=palette.warn) + literal(forward.error))
+    if not target.reachable:
+        reason = (target.fetch.error if target.fetch else None) or "no data yet"
+        if forward is None or not forward.error or forward.error not in reason:  # else said just above
+            sheet.field("reach", Text("unreachable: ", style=palette.error + _BOLD) + literal(reason))
+
+
+def concerns(finding: Finding, target: TargetStatus) -> bool:
+    """Whether a fleet-level finding (``pod=None``) is about this target: it names the pod, or the serial
+    of a certificate the pod holds (the secret's own leaf/CA expiry is reported once, for the secret)."""
+    if finding.pod is not None:
+        return False
+    if target.ref.pod in finding.message:
+        return True
+    certs = ([target.leaf] if target.leaf is not None else []) + list(target.bundle.cas)
+    return any(f"serial {cert.short_serial}" in finding.message for cert in certs)
+
+
+def _findings(sheet: Sheet, target: TargetStatus, snapshot: FleetSnapshot) -> None:
+    """This pod's findings, then the fleet's that concern it (under "secret / fleet")."""
+    palette = sheet.palette
+    own = [f for f in snapshot.findings if f.pod == target.ref.pod]
+    shared = [f for f in snapshot.findings if concerns(f, target)]
+    if not own and not shared:
         sheet.field("findings", Text("none", style=palette.ok))
         return
-    sheet.heading(f"Findings · {len(findings)}")
-    for finding in findings:
-        sheet.field(
-            finding.severity.value, literal(finding.message), palette.severity(finding.severity) + _BOLD
-        )
-        if finding.hint:
-            sheet.field("", Text.assemble(("hint: ", palette.muted), literal(finding.hint)))
+    sheet.heading(f"Findings · {len(own) + len(shared)}")
+    for finding in own:
+        _finding(sheet, finding)
+    if shared:
+        sheet.line(Text("secret / fleet", style=palette.muted + _BOLD))
+        for finding in shared:
+            _finding(sheet, finding)
+
+
+def _finding(sheet: Sheet, finding: Finding) -> None:
+    palette = sheet.palette
+    sheet.field(finding.severity.value, literal(finding.message), palette.severity(finding.severity) + _BOLD)
+    if finding.hint:
+        sheet.field("", Text.assemble(("hint: ", palette.muted), literal(finding.hint)))
 
 
 class DetailPane(VerticalScroll):
@@ -221,7 +265,13 @@ class DetailPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("select a target"), id="detail-body")
 
-    def show(self, target: TargetStatus | None, snapshot: FleetSnapshot | None, now: datetime) -> None:
+    def show(
+        self,
+        target: TargetStatus | None,
+        snapshot: FleetSnapshot | None,
+        now: datetime,
+        policy: HealthPolicy,
+    ) -> None:
         body = self.query_one("#detail-body", Static)
         if target is None or snapshot is None:
             self.shown_key = None
@@ -230,6 +280,5 @@ class DetailPane(VerticalScroll):
         if target.key != self.shown_key:
             self.scroll_home(animate=False)
         self.shown_key = target.key
-        body.update(
-            detail_renderable(target, snapshot, now, Palette.from_variables(self.app.theme_variables))
-        )
+        palette = Palette.from_variables(self.app.theme_variables)
+        body.update(detail_renderable(target, snapshot, now, palette, policy))

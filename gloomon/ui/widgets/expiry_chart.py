@@ -14,10 +14,11 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from gloomon.domain.health import HealthPolicy, expiry_severity
 from gloomon.domain.models import CertInfo, FleetSnapshot
-from gloomon.ui.format import Palette, ca_label, expiry_severity, human_time_left, literal
+from gloomon.ui.format import Palette, ca_label, human_time_left, literal
 
-LABEL_WIDTH = 34
+LABEL_WIDTH = 36
 LEFT_WIDTH = 16
 
 
@@ -53,7 +54,7 @@ def expiry_rows(snapshot: FleetSnapshot) -> list[ExpiryRow]:
 
 
 def expiry_renderable(
-    snapshot: FleetSnapshot | None, now: datetime, width: int, palette: Palette
+    snapshot: FleetSnapshot | None, now: datetime, width: int, palette: Palette, policy: HealthPolicy
 ) -> RenderableType:
     if snapshot is None:
         return Text("no data yet", style=palette.muted)
@@ -72,7 +73,7 @@ def expiry_renderable(
     ]
     for row in rows:
         left = row.cert.seconds_left(now)
-        style = palette.severity(expiry_severity(row.cert, now))
+        style = palette.severity(expiry_severity(row.cert, now, policy))
         line = Text(f"{row.kind:>4} ", style=palette.muted)
         line.append_text(literal(f"{row.label[: LABEL_WIDTH - 1]:<{LABEL_WIDTH}}"))
         filled = 0 if left <= 0 else max(1, round(bar_width * left / longest))
@@ -89,10 +90,10 @@ class ExpiryChart(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._args: tuple[FleetSnapshot | None, datetime] | None = None
+        self._args: tuple[FleetSnapshot | None, datetime, HealthPolicy] | None = None
 
-    def show(self, snapshot: FleetSnapshot | None, now: datetime) -> None:
-        self._args = (snapshot, now)
+    def show(self, snapshot: FleetSnapshot | None, now: datetime, policy: HealthPolicy) -> None:
+        self._args = (snapshot, now, policy)
         self._redraw()
 
     def on_resize(self) -> None:
@@ -102,4 +103,5 @@ class ExpiryChart(Static):
         if self._args is None or not self.size.width:
             return
         palette = Palette.from_variables(self.app.theme_variables)
-        self.update(expiry_renderable(*self._args, self.size.width, palette))
+        snapshot, now, policy = self._args
+        self.update(expiry_renderable(snapshot, now, self.size.width, palette, policy))

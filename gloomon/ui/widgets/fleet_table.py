@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from gloomon.domain.health import HealthPolicy
 from gloomon.domain.models import COMPONENT_ORDER, ForwardStatus, TargetStatus
 from gloomon.ui.format import (
     Palette,
@@ -83,7 +84,7 @@ def sort_key(target: TargetStatus) -> tuple[int, str, str]:
     return (order, target.ref.pod, target.ref.context)
 
 
-def row_cells(target: TargetStatus, now: datetime, palette: Palette) -> dict[str, Text]:
+def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: HealthPolicy) -> dict[str, Text]:
     """Every cell of one target's row, as Rich Text (remote strings stay literal)."""
     forward = target.ref.forward
     forward_text = Text(_FORWARD_WORDS.get(forward.status, forward.status.value) if forward else "—")
@@ -101,7 +102,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette) -> dict[str
         "forward": forward_text,
         "envoy": Text(target.envoy_version or "—", style=palette.muted if not target.envoy_version else ""),
         "serial": Text(target.leaf.short_serial if target.leaf else "—"),
-        "left": time_left(target.leaf, now, palette),
+        "left": time_left(target.leaf, now, palette, policy),
         "bundle": bundle_cell(target.bundle, target.leaf_signed_by, palette),
         "phase": phase_cell(target, palette),
         "sync": sync_cell(target, palette),
@@ -207,12 +208,14 @@ class FleetTable(DataTable[Text]):
             return
         self.move_cursor(row=index, animate=False, scroll=False)
 
-    def show_targets(self, targets: tuple[TargetStatus, ...], now: datetime, palette: Palette) -> None:
+    def show_targets(
+        self, targets: tuple[TargetStatus, ...], now: datetime, palette: Palette, policy: HealthPolicy
+    ) -> None:
         """Diff the new targets into the table: remove, update changed cells, add, re-sort if needed."""
         if not self._layout:
             self.set_layout("wide")
         ordered = sorted(targets, key=sort_key)
-        new_rows = {target.key: row_cells(target, now, palette) for target in ordered}
+        new_rows = {target.key: row_cells(target, now, palette, policy) for target in ordered}
         new_order = list(new_rows)
         selected = self.selected_key
         visible = self._visible_columns()

@@ -6,7 +6,7 @@ when a finding is warning or critical.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.console import RenderableType
 from rich.style import Style
@@ -18,8 +18,13 @@ from gloomon.domain.cron import next_run
 from gloomon.domain.models import FleetSnapshot, Phase, Severity
 from gloomon.ui.format import PHASE_WORDS, Palette, human_duration, literal
 
+#: Narrow terminals (under 100 columns): the same facts in fewer words.
+SHORT_PHASE_WORDS = {Phase.CA_ADDED: "phase 1/3 · CAs added", Phase.LEAF_ROTATED: "phase 2/3 · new leaf"}
 
-def phase_badge_words(snapshot: FleetSnapshot, now: datetime) -> tuple[str, Severity | None]:
+
+def phase_badge_words(
+    snapshot: FleetSnapshot, now: datetime, *, short: bool = False
+) -> tuple[str, Severity | None]:
     """The secret's phase in words, and how loud to say it."""
     secret = snapshot.secret
     if secret is None or secret.state.missing:
@@ -31,13 +36,18 @@ def phase_badge_words(snapshot: FleetSnapshot, now: datetime) -> tuple[str, Seve
         plural = "" if verdict.ca_count == 1 else "s"
         return f"steady · {verdict.ca_count} CA{plural}", None
     if verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED):
-        words = PHASE_WORDS[verdict.phase]
+        words = (SHORT_PHASE_WORDS if short else PHASE_WORDS)[verdict.phase]
         grace = snapshot.cronjob.rotation_duration_seconds if snapshot.cronjob else None
         if secret.content_since is not None:
             elapsed = max((now - secret.content_since).total_seconds(), 0.0)
-            words += (
-                f" · {elapsed:.0f} s of {grace:.0f} s grace" if grace else f" · {human_duration(elapsed)}"
-            )
+            if grace:
+                words += (
+                    f" · {elapsed:.0f}/{grace:.0f} s"
+                    if short
+                    else f" · {elapsed:.0f} s of {grace:.0f} s grace"
+                )
+            else:
+                words += f" · {human_duration(elapsed)}"
             if grace and elapsed > 2 * grace:
                 return words, Severity.WARNING
         return words, Severity.INFO
@@ -48,18 +58,28 @@ def phase_badge_words(snapshot: FleetSnapshot, now: datetime) -> tuple[str, Seve
     return f"unknown · {verdict.reason}", Severity.WARNING
 
 
-def cron_words(snapshot: FleetSnapshot, now: datetime) -> str:
+def cron_words(snapshot: FleetSnapshot, now: datetime, *, short: bool = False) -> str:
     cronjob = snapshot.cronjob
     if cronjob is None or cronjob.missing:
         return "no certgen CronJob"
     if cronjob.suspended:
         return "certgen suspended"
-    running = " · certgen running" if cronjob.active_jobs else ""
+    running = "certgen running · " if cronjob.active_jobs else ""  # first: it matters more than the next run
     upcoming = next_run(cronjob.schedule, now)
     if upcoming is None:
-        return f"schedule {cronjob.schedule!r}{running}"
+        return f"{running}schedule {cronjob.schedule!r}"
     wait = human_duration((upcoming - now).total_seconds())
-    return f"next run {upcoming:%H:%M:%S} (in {wait}){running}"
+    if short:
+        return f"{running}next run in {wait}"
+    return f"{running}next run {clock_time(upcoming, now)} (in {wait})"
+
+
+def clock_time(at: datetime, now: datetime) -> str:
+    """``23:00 UTC`` today, ``Thu 26 Nov 00:00 UTC`` another day (cron runs on whole minutes, in UTC)."""
+    at, now = at.astimezone(UTC), now.astimezone(UTC)
+    if at.date() == now.date():
+        return f"{at:%H:%M} UTC"
+    return f"{at:%a %d %b %H:%M} UTC"
 
 
 def findings_words(snapshot: FleetSnapshot, palette: Palette) -> Text:
@@ -112,7 +132,8 @@ class HeaderBar(Widget):
         count = len(snapshot.targets)
         title.append(f" · {count} target{'' if count == 1 else 's'}", style=palette.muted)
         grid.add_row(title, self._status(snapshot, now, palette))
-        words, loudness = phase_badge_words(snapshot, now)
+        short = self.size.width < 100
+        words, loudness = phase_badge_words(snapshot, now, short=short)
         badge = Text.assemble(("secret ", palette.muted))
         if loudness in (Severity.WARNING, Severity.CRITICAL):
             color = (palette.severity(loudness)).color
@@ -120,7 +141,7 @@ class HeaderBar(Widget):
         else:
             badge.append(words, style=palette.severity(loudness) + Style(bold=True))
         badge.append("  ")
-        badge.append(cron_words(snapshot, now), style=palette.muted)
+        badge.append(cron_words(snapshot, now, short=short), style=palette.muted)
         grid.add_row(badge, self._poll_age(snapshot, now, palette))
         return grid
 

@@ -1,9 +1,10 @@
 """The logs pane: merged sds / envoy-sidecar / certgen events, newest at the bottom.
 
 Follows by default; scrolling up pauses and counts "+N new" until the bottom is reached again (or
-``f``). ``/`` opens a filter: words match message, pod, container and kind; ``@name`` keeps one
-component (or ``@certgen``). Every remote string goes through :func:`format.literal` (no markup, no
-escapes). Bounded: the pane keeps ``max_lines``; the App keeps the event ring it is replayed from.
+``f``); ``w`` folds long messages instead of cutting them. ``/`` opens a filter: words match message,
+pod, container and kind; ``@name`` keeps one component (``@gw``, ``@certgen``). Every remote string
+goes through :func:`format.sanitize` (no markup, no escapes). Bounded: the pane keeps ``max_lines``;
+the App keeps the event ring it is replayed from.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from textual.widgets import Input
 
 from gloomon.domain.models import LogEvent
 from gloomon.ui.format import Palette, sanitize
-from gloomon.ui.widgets.log_view import LogView
+from gloomon.ui.widgets.log_view import LogView, source_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,10 @@ class LogFilter:
     def matches(self, event: LogEvent) -> bool:
         if self.components:
             origin = (event.component.value if event.component else event.container).lower()
+            short = source_label(event).split("/", 1)[0].lower()
             if not any(
-                origin.startswith(name) or event.container.lower() == name for name in self.components
+                origin.startswith(name) or short.startswith(name) or event.container.lower() == name
+                for name in self.components
             ):
                 return False
         if self.words:
@@ -86,8 +89,11 @@ class FilterInput(Input):
 class LogPane(Vertical):
     """A filter line, a bounded RichLog, and a status line (following / paused +N new)."""
 
-    def __init__(self, ring: Sequence[LogEvent], *, max_lines: int = 5000, id: str | None = None) -> None:
+    def __init__(
+        self, ring: Sequence[LogEvent], *, max_lines: int = 5000, wrap: bool = False, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
+        self._wrap = wrap
         self._ring = ring
         self.border_title = "Logs"
         self.max_lines = max_lines
@@ -110,6 +116,7 @@ class LogPane(Vertical):
         self.filter_input.cursor_blink = False
         self.watch(self.log_view, "scroll_y", self._scrolled, init=False)
         self._mounted = True
+        self.log_view.set_wrap(self._wrap)
         self.replay(self._ring)
 
     @property
@@ -167,8 +174,17 @@ class LogPane(Vertical):
         self.log_view.append((), follow=following)
         if following:
             self.pending = 0
-            self.log_view.scroll_end(animate=False, immediate=True)
+            self.log_view.follow_end()
         self._update_status()
+
+    def set_wrap(self, wrap: bool) -> None:
+        """Fold long messages onto continuation rows (``w``), or cut them at the edge."""
+        self.log_view.set_wrap(wrap)
+        self._update_status()
+
+    @property
+    def wrapping(self) -> bool:
+        return self.log_view.wrap
 
     def open_filter(self) -> None:
         self.filter_input.display = True
@@ -186,6 +202,7 @@ class LogPane(Vertical):
             self.set_following(True)
         elif not at_bottom and self.following and view.max_scroll_y > 0:
             self.following = False
+            view.follow = False
             self._update_status()
 
     def _update_status(self) -> None:
@@ -199,6 +216,7 @@ class LogPane(Vertical):
                 status.append(f"  +{self.pending} new", style=palette.warn + Style(bold=True))
             status.append("  (f or scroll to the bottom to follow)", style=palette.muted)
         status.append(f"  · {min(self.shown, self.max_lines)} lines", style=palette.muted)
+        status.append("  · wrap" if self.wrapping else "  · w: wrap", style=palette.muted)
         if self.filter.active:
             status.append("  · filter: ", style=palette.muted)
             status.append(sanitize(self.filter_input.value), style=palette.accent)

@@ -3,12 +3,18 @@
 At 2,000 lines/s, rendering every arriving line (as ``RichLog`` does) costs more than the whole rest of
 the dashboard; here appending is a list extend and a virtual-size change, and each visible row is
 rendered once (cached by its absolute index) when it is first shown.
+
+Each event is one row, the message cut at the pane's edge; with wrapping on (``w``) a long message
+folds onto continuation rows indented under the message column, so the whole line can be read.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
+from rich.cells import chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -17,8 +23,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gloomon.domain.models import LogEvent, LogKind
-from gloomon.ui.format import Palette, pod_suffix, sanitize
+from gloomon.domain.models import Component, LogEvent, LogKind
+from gloomon.ui.format import Palette, keep_end, pod_suffix, sanitize
 
 HIGHLIGHTED_KINDS = {
     LogKind.SDS_UPDATE: "accent",
@@ -45,28 +51,68 @@ def level_style(level: str, palette: Palette) -> Style:
 
 
 _LEVEL_MARKS = {"error": "✖", "critical": "✖", "fatal": "✖", "panic": "✖", "warning": "▲", "warn": "▲"}
-_CONTAINERS = {"envoy-sidecar": "envoy", "gateway-proxy": "envoy"}
+#: Short names that keep the source column narrow; the others are short already.
+_COMPONENTS = {Component.GATEWAY_PROXY: "gw-proxy"}
+#: Container tags: the Envoy of a pod (sidecar or gateway-proxy itself) and its sds.
+_CONTAINERS = {"envoy-sidecar": "env", "gateway-proxy": "env", "sds": "sds"}
+SOURCE_WIDTH = 16
+TAG_WIDTH = 3
+#: time (9) + source + space + tag + space + level mark and space (2): where the message starts.
+PREFIX_WIDTH = 9 + SOURCE_WIDTH + 1 + TAG_WIDTH + 1 + 2
+#: wrapping never folds a message narrower than this
+_MIN_MESSAGE_WIDTH = 12
+
+
+def source_label(event: LogEvent) -> str:
+    """``gw-proxy/x2k4p``, ``rate-limit/h5j2l``, ``certgen/x7k2p``: short component, the pod's suffix."""
+    origin = _COMPONENTS.get(event.component, event.component.value) if event.component else event.container
+    return keep_end(sanitize(f"{origin}/{pod_suffix(event.pod)}"), SOURCE_WIDTH)
+
+
+def container_tag(event: LogEvent) -> str:
+    """``env`` or ``sds`` (blank for a certgen job, whose source already says so)."""
+    if event.component is None and event.container == "certgen":
+        return ""
+    return sanitize(_CONTAINERS.get(event.container, event.container))[:TAG_WIDTH]
+
+
+def event_prefix(event: LogEvent, palette: Palette) -> Text:
+    """``20:52:32 gw-proxy/x2k4p   sds ▲ ``: fixed columns, :data:`PREFIX_WIDTH` cells."""
+    line = Text(no_wrap=True)
+    line.append(event.ts.strftime("%H:%M:%S ") if event.ts else "--:--:-- ", style=palette.muted)
+    source_style = palette.accent if event.component else palette.muted
+    line.append(f"{source_label(event):<{SOURCE_WIDTH}} ", style=source_style)
+    line.append(f"{container_tag(event):<{TAG_WIDTH}} ", style=palette.muted)
+    level = event.level.lower()
+    line.append(f"{_LEVEL_MARKS.get(level, ' ')} ", style=level_style(level, palette) + Style(bold=True))
+    return line
+
+
+def message_style(event: LogEvent, palette: Palette) -> Style:
+    """Known kinds (SDS update, certgen phase, TLS verify failure…) by colour and weight, else the level."""
+    tone = HIGHLIGHTED_KINDS.get(event.kind)
+    return getattr(palette, tone) + Style(bold=True) if tone else level_style(event.level, palette)
 
 
 def event_line(event: LogEvent, palette: Palette) -> Text:
-    """``20:52:32 gateway-proxy/x2k4p sds   ▲ message``: fixed columns, the message kept literal.
-
-    Known kinds (SDS update, certgen phase, TLS verify failure, xDS stream closed…) are highlighted by
-    colour and weight; the level shows as a mark (▲ warning, ✖ error) and as the message's colour.
-    """
-    line = Text(no_wrap=True)
-    line.append(event.ts.strftime("%H:%M:%S ") if event.ts else "--:--:-- ", style=palette.muted)
-    origin = event.component.value if event.component else event.container
-    who = f"{origin}/{pod_suffix(event.pod)}"
-    line.append(f"{sanitize(who)[:21]:<21} ", style=palette.accent if event.component else palette.muted)
-    container = _CONTAINERS.get(event.container, event.container)
-    line.append(f"{sanitize(container)[:7]:<7} ", style=palette.muted)
-    level = event.level.lower()
-    line.append(f"{_LEVEL_MARKS.get(level, ' ')} ", style=level_style(level, palette) + Style(bold=True))
-    tone = HIGHLIGHTED_KINDS.get(event.kind)
-    style = getattr(palette, tone) + Style(bold=True) if tone else level_style(level, palette)
-    line.append(sanitize(event.message), style=style)
+    """The event on one line: the prefix columns, then the message kept literal (never markup)."""
+    line = event_prefix(event, palette)
+    line.append(sanitize(event.message), style=message_style(event, palette))
     return line
+
+
+def message_rows(message: str, width: int) -> list[str]:
+    """A sanitized message folded to ``width`` cells (at least one row, even when empty)."""
+    if len(message) <= width and message.isascii():
+        return [message]
+    return chop_cells(message, width) or [""]
+
+
+def _row_count(event: LogEvent, width: int) -> int:
+    message = sanitize(event.message)
+    if message.isascii():  # one cell per character (control characters are escaped by sanitize)
+        return max(1, -(-len(message) // width))
+    return len(message_rows(message, width))
 
 
 #: trim the list in chunks, not on every append
@@ -74,63 +120,144 @@ _SLACK = 512
 
 
 class LogView(ScrollView, can_focus=True):
-    """Bounded list of events; ``render_line`` formats visible rows with :func:`log_pane.event_line`."""
+    """Bounded list of events; ``render_line`` formats visible rows with :func:`event_line`."""
 
     def __init__(self, *, max_lines: int, id: str | None = None) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
         self.events: list[LogEvent] = []
         self._start = 0  # absolute index of events[0]
-        self._cache: LRUCache[int, Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
         self._palette: Palette | None = None
-        self._follow = True
+        #: keep the newest row in view (set by the pane: false while the user reads older lines)
+        self.follow = True
+        self.wrap = False
+        #: with wrapping: rows per event and their running total (row ends), for the current width
+        self._rows: list[int] = []
+        self._ends: list[int] = []
+        self._wrap_width = 0
+
+    # ------------------------------------------------------------------------------------ content
+
+    @property
+    def row_total(self) -> int:
+        return self._ends[-1] if self.wrap and self._ends else len(self.events)
 
     def append(self, events: Sequence[LogEvent], *, follow: bool) -> None:
-        self._follow = follow
+        self.follow = follow
         self.events.extend(events)
+        if self.wrap and events:
+            rows = [_row_count(event, self._wrap_width) for event in events]
+            base = self._ends[-1] if self._ends else 0
+            self._rows.extend(rows)
+            self._ends.extend(base + total for total in accumulate(rows))
         if len(self.events) > self.max_lines + _SLACK:
             removed = len(self.events) - self.max_lines
+            removed_rows = self._ends[removed - 1] if self.wrap else removed
             del self.events[:removed]
             self._start += removed
+            if self.wrap:
+                del self._rows[:removed]
+                self._ends = list(accumulate(self._rows))
             if not follow:
-                self.scroll_to(y=max(self.scroll_y - removed, 0), animate=False, immediate=True)
-        self.virtual_size = Size(self.size.width, len(self.events))
+                self.scroll_to(y=max(self.scroll_y - removed_rows, 0), animate=False, immediate=True)
+        self._resize_virtual()
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.follow_end()
         self.refresh()
+
+    def follow_end(self) -> None:
+        """Show the newest row now (forced: the scrollbar may not exist yet when the first rows arrive)."""
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     def clear(self) -> None:
         self._start += len(self.events)
         self.events = []
+        self._rows, self._ends = [], []
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, 0)
+        self._resize_virtual()
         self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
 
+    def set_wrap(self, wrap: bool) -> None:
+        """Fold long messages onto continuation rows (or cut them), keeping the top event in view."""
+        if wrap == self.wrap:
+            return
+        top = self._event_at(round(self.scroll_y))[0] if self.events else 0
+        self.wrap = wrap
+        self._measure()
+        self._resize_virtual()
+        if self.follow:
+            self.follow_end()
+        else:
+            self.scroll_to(y=self._first_row(top), animate=False, immediate=True)
+        self.refresh()
+
+    def _measure(self) -> None:
+        """Row counts of every event at the current width (only while wrapping)."""
+        self._cache.clear()
+        if not self.wrap:
+            self._rows, self._ends = [], []
+            return
+        self._wrap_width = max(self.size.width - PREFIX_WIDTH, _MIN_MESSAGE_WIDTH)
+        self._rows = [_row_count(event, self._wrap_width) for event in self.events]
+        self._ends = list(accumulate(self._rows))
+
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(self.size.width, self.row_total)
+
+    def _event_at(self, row: int) -> tuple[int, int]:
+        """(event index, row within the event) of a virtual row."""
+        if not self.wrap:
+            return row, 0
+        index = bisect_right(self._ends, row)
+        return index, row - (self._ends[index - 1] if index else 0)
+
+    def _first_row(self, index: int) -> int:
+        if not self.wrap or index <= 0:
+            return index
+        return self._ends[min(index, len(self._ends)) - 1]
+
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.events))
-        if self._follow:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+        if self.wrap and max(self.size.width - PREFIX_WIDTH, _MIN_MESSAGE_WIDTH) != self._wrap_width:
+            top = self._event_at(round(self.scroll_y))[0] if self.events else 0
+            self._measure()
+            if not self.follow:
+                self.scroll_to(y=self._first_row(top), animate=False, immediate=True)
+        self._resize_virtual()
+        if self.follow:
+            self.call_after_refresh(self.follow_end)
+
+    # ------------------------------------------------------------------------------------ drawing
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
         width = self.size.width
         style = self.rich_style
+        index, part = self._event_at(scroll_y + y)
         if index >= len(self.events):
             return Strip.blank(width, style)
-        key = self._start + index
+        key = (self._start + index, part)
         strip = self._cache.get(key)
         if strip is None:
-            if self._palette is None:
-                self._palette = Palette.from_variables(self.app.theme_variables)
-            text: Text = event_line(self.events[index], self._palette)
-            segments = [
-                Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)
-            ]
-            strip = Strip(segments, text.cell_len)
+            strip = self._render_row(self.events[index], part, style)
             self._cache[key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _render_row(self, event: LogEvent, part: int, style: Style) -> Strip:
+        if self._palette is None:
+            self._palette = Palette.from_variables(self.app.theme_variables)
+        palette = self._palette
+        if not self.wrap:
+            text = event_line(event, palette)
+        else:
+            rows = message_rows(sanitize(event.message), self._wrap_width)
+            text = event_prefix(event, palette) if part == 0 else Text(" " * PREFIX_WIDTH, no_wrap=True)
+            text.append(rows[min(part, len(rows) - 1)], style=message_style(event, palette))
+        segments = [
+            Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)
+        ]
+        return Strip(segments, text.cell_len)
 
     def visible_text(self) -> list[str]:
         """The rows on screen as plain text (what the user reads)."""

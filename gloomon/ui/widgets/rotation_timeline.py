@@ -2,18 +2,21 @@
 
 One row for the secret, one for certgen's phase log lines (▲), one per pod; each column is a slice of
 time coloured by the phase in effect. On the right, how long each pod took to pick up each change.
+Drawn with the line API: at 200 pods only the rows on screen are computed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.console import Group, RenderableType
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from gloomon.domain.models import FleetSnapshot, Phase
+from gloomon.domain.models import FleetSnapshot, Phase, TargetStatus
 from gloomon.ui.format import Palette, human_duration, literal
 from gloomon.ui.history import RotationHistory, SecretChange, TargetSample
 from gloomon.ui.widgets.header_bar import cron_words
@@ -28,6 +31,8 @@ GLYPHS = {
 }
 LABEL_WIDTH = 24
 LAG_WIDTH = 34
+#: the narrowest time axis (a history younger than this leaves the rest of the axis empty)
+MIN_SPAN_SECONDS = 10.0
 
 
 def _cell(phase: Phase | None, palette: Palette) -> tuple[str, Style]:
@@ -49,58 +54,100 @@ def _axis(times: list[datetime], palette: Palette) -> Text:
     return axis
 
 
-def timeline_renderable(
-    history: RotationHistory, snapshot: FleetSnapshot | None, now: datetime, width: int, palette: Palette
-) -> RenderableType:
-    """The whole timeline for ``width`` columns."""
-    start = history.start
-    if snapshot is None or start is None:
-        return Text("no history yet: the timeline fills in as snapshots arrive", style=palette.muted)
-    span = max((now - start).total_seconds(), 60.0)
-    columns = max(width - LABEL_WIDTH - LAG_WIDTH - 2, 10)
-    step = span / columns
-    times = [start + timedelta(seconds=step * (index + 1)) for index in range(columns)]
-    lines: list[Text] = []
-    title = Text.assemble(("Rotation timeline ", palette.accent + Style(bold=True)))
-    title.append(f"{start:%H:%M:%S} → {now:%H:%M:%S} ({human_duration(span)})   ", style=palette.muted)
-    title.append(cron_words(snapshot, now), style=palette.text)
-    lines.append(title)
-    axis = _axis(times, palette)
-    axis.append("  pickup lag, last changes", style=palette.muted)
-    lines.append(axis)
-    secret_row = Text(f"{'secret':<{LABEL_WIDTH}}", style=Style(bold=True))
-    _append_runs(secret_row, [_cell(phase, palette) for phase in history.secret_along(times)])
-    lines.append(secret_row)
-    certgen_row = Text(f"{'certgen':<{LABEL_WIDTH}}", style=palette.muted)
-    marks = [" "] * columns
-    for mark in history.certgen:
-        index = int((mark.at - start).total_seconds() / step)
-        if 0 <= index < columns:
-            marks[index] = "▲"
-    certgen_row.append("".join(marks), style=palette.accent)
-    lines.append(certgen_row)
-    changes = list(history.changes)[-3:]
-    for target in snapshot.targets:
+class TimelineLines:
+    """The timeline of one snapshot at one width, as lines; a pod's row is drawn when first asked for.
+
+    Header (title, axis, secret, certgen), one row per target, then the legend and the secret's changes.
+    Only the rows on screen are ever built, so opening the view costs the same for 6 targets or 200.
+    """
+
+    def __init__(
+        self,
+        history: RotationHistory,
+        snapshot: FleetSnapshot | None,
+        now: datetime,
+        width: int,
+        palette: Palette,
+    ) -> None:
+        self.history, self.snapshot, self.now, self.palette = history, snapshot, now, palette
+        self.width = width
+        self._rows: dict[int, Text] = {}
+        start = history.start
+        if snapshot is None or start is None:
+            self.head = [
+                Text("no history yet: the timeline fills in as snapshots arrive", style=palette.muted)
+            ]
+            self.targets: tuple[TargetStatus, ...] = ()
+            self.tail: list[Text] = []
+            return
+        self.start = start
+        span = max((now - start).total_seconds(), MIN_SPAN_SECONDS)
+        self.columns = max(width - LABEL_WIDTH - LAG_WIDTH - 2, 10)
+        self.step = span / self.columns
+        self.times = [start + timedelta(seconds=self.step * (index + 1)) for index in range(self.columns)]
+        self.changes = list(history.changes)[-3:]
+        self.targets = snapshot.targets
+        #: columns up to now; a young history (under a minute) leaves the rest of the axis empty
+        self.past = sum(1 for at in self.times if at <= now + timedelta(seconds=self.step / 2))
+        self.head = self._head(snapshot, (now - start).total_seconds())
+        self.tail = self._tail(snapshot)
+
+    def __len__(self) -> int:
+        return len(self.head) + len(self.targets) + len(self.tail)
+
+    def line(self, y: int) -> Text:
+        if y < len(self.head):
+            return self.head[y]
+        index = y - len(self.head)
+        if index < len(self.targets):
+            row = self._rows.get(index)
+            if row is None:
+                row = self._rows[index] = self._target_row(self.targets[index])
+            return row
+        index -= len(self.targets)
+        return self.tail[index] if index < len(self.tail) else Text()
+
+    def _head(self, snapshot: FleetSnapshot, span: float) -> list[Text]:
+        palette, history, now, start = self.palette, self.history, self.now, self.start
+        title = Text.assemble(("Rotation timeline ", palette.accent + Style(bold=True)))
+        title.append(f"{start:%H:%M:%S} → {now:%H:%M:%S} ({human_duration(span)})   ", style=palette.muted)
+        title.append(cron_words(snapshot, now), style=palette.text)
+        axis = _axis(self.times, palette)
+        axis.append("  pickup lag, last changes", style=palette.muted)
+        secret_row = Text(f"{'secret':<{LABEL_WIDTH}}", style=Style(bold=True))
+        phases = history.secret_along(self.times[: self.past])
+        _append_runs(secret_row, [_cell(phase, palette) for phase in phases])
+        certgen_row = Text(f"{'certgen':<{LABEL_WIDTH}}", style=palette.muted)
+        marks = [" "] * self.columns
+        for mark in history.certgen:
+            index = int((mark.at - start).total_seconds() / self.step)
+            if 0 <= index < self.columns:
+                marks[index] = "▲"
+        certgen_row.append("".join(marks), style=palette.accent)
+        return [title, axis, secret_row, certgen_row]
+
+    def _target_row(self, target: TargetStatus) -> Text:
+        palette, history = self.palette, self.history
         label = f"{target.ref.component.value}/{target.ref.pod.rsplit('-', 1)[-1]}"
         row = literal(f"{label[: LABEL_WIDTH - 1]:<{LABEL_WIDTH}}")
-        _append_runs(
-            row, [_sample_cell(sample, palette) for sample in history.target_along(target.key, times)]
-        )
+        samples = history.target_along(target.key, self.times[: self.past])
+        samples += [None] * (self.columns - self.past)
+        _append_runs(row, [_sample_cell(sample, palette) for sample in samples])
         row.append("  ")
-        row.append_text(_lags(history, target.key, changes, now, palette))
-        lines.append(row)
-    lines.append(Text())
-    legend = Text("legend ", style=palette.muted)
-    for phase in (Phase.STEADY, Phase.CA_ADDED, Phase.LEAF_ROTATED, Phase.STALLED, Phase.BROKEN):
-        legend.append(GLYPHS[phase], style=palette.phase(phase))
-        legend.append(f" {phase.value}  ", style=palette.muted)
-    legend.append("✕ unreachable  ▲ certgen phase log line", style=palette.muted)
-    lines.append(legend)
-    lines.append(Text())
-    lines.append(Text("Secret changes", style=palette.accent + Style(bold=True)))
-    for change in reversed(history.changes):
-        lines.append(_change_line(history, change, snapshot, now, palette))
-    return Group(*lines)
+        row.append_text(_lags(history, target.key, self.changes, self.now, palette))
+        return row
+
+    def _tail(self, snapshot: FleetSnapshot) -> list[Text]:
+        palette, history = self.palette, self.history
+        legend = Text("legend ", style=palette.muted)
+        for phase in (Phase.STEADY, Phase.CA_ADDED, Phase.LEAF_ROTATED, Phase.STALLED, Phase.BROKEN):
+            legend.append(GLYPHS[phase], style=palette.phase(phase))
+            legend.append(f" {phase.value}  ", style=palette.muted)
+        legend.append("✕ unreachable  ▲ certgen phase log line", style=palette.muted)
+        lines = [Text(), legend, Text(), Text("Secret changes", style=palette.accent + Style(bold=True))]
+        for change in reversed(history.changes):
+            lines.append(_change_line(history, change, snapshot, self.now, palette))
+        return lines
 
 
 def _append_runs(row: Text, cells: list[tuple[str, Style]]) -> None:
@@ -170,23 +217,52 @@ def _change_line(
     return line
 
 
-class RotationTimeline(Static):
-    """Draws :func:`timeline_renderable` at the widget's width."""
+class RotationTimeline(ScrollView, can_focus=True):
+    """Draws :class:`TimelineLines` with the line API: only the rows on screen are built and rendered,
+    once per snapshot (a new snapshot, width or clock makes a new :class:`TimelineLines`)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._args: tuple[RotationHistory, FleetSnapshot | None, datetime] | None = None
+        self.lines: TimelineLines | None = None
+        self._strips: dict[int, Strip] = {}
 
     def show(self, history: RotationHistory, snapshot: FleetSnapshot | None, now: datetime) -> None:
+        if self._args is not None and self._args[1] is snapshot and self._args[2] == now:
+            return
         self._args = (history, snapshot, now)
-        self._redraw()
+        self._rebuild()
 
     def on_resize(self) -> None:
-        self._redraw()
+        if self.lines is None or self.lines.width != self.size.width:
+            self._rebuild()
 
-    def _redraw(self) -> None:
+    def _rebuild(self) -> None:
         if self._args is None or not self.size.width:
             return
         history, snapshot, now = self._args
         palette = Palette.from_variables(self.app.theme_variables)
-        self.update(timeline_renderable(history, snapshot, now, self.size.width, palette))
+        self.lines = TimelineLines(history, snapshot, now, self.size.width, palette)
+        self._strips = {}
+        self.virtual_size = Size(self.size.width, len(self.lines))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.rich_style
+        index = self.scroll_offset.y + y
+        if self.lines is None or index >= len(self.lines):
+            return Strip.blank(width, style)
+        strip = self._strips.get(index)
+        if strip is None:
+            text = self.lines.line(index)
+            text.no_wrap = True
+            segments = [
+                Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)
+            ]
+            strip = self._strips[index] = Strip(segments, text.cell_len)
+        return strip.crop_extend(0, width, style)
+
+    def visible_text(self) -> list[str]:
+        """The rows on screen as plain text (what the user reads)."""
+        return [self.render_line(y).text.rstrip() for y in range(self.size.height)]
