@@ -48,6 +48,9 @@ class CertgenConfig:
     active_deadline: float | None = None
     #: seconds between ``N seconds remaining`` lines during a grace period (certgen: 5).
     tick: float = 5.0
+    #: the CronJob's ``concurrencyPolicy``: Gloo's chart sets none (Allow), so with its every-minute default
+    #: runs overlap and each appends a CA; "Forbid" skips a scheduled run while one is still going.
+    concurrency_policy: str = "Allow"
 
     def args(self) -> tuple[str, ...]:
         args = [
@@ -71,7 +74,11 @@ class CertgenRunner:
         self._cleanup: set[asyncio.Task[None]] = set()
         if config.schedule:
             store.cronjob = CronJob(
-                name=CRONJOB_NAME, schedule=config.schedule, labels={"gloo": CRONJOB_NAME}, args=config.args()
+                name=CRONJOB_NAME,
+                schedule=config.schedule,
+                labels={"gloo": CRONJOB_NAME},
+                args=config.args(),
+                concurrency_policy=config.concurrency_policy,
             )
             store.cronjob.resource_version = store.next_rv()
 
@@ -106,6 +113,8 @@ class CertgenRunner:
                 return
             await asyncio.sleep(max(0.0, (due - now_utc()).total_seconds()))
             after = due
+            if self.config.concurrency_policy == "Forbid" and any(not run.done() for run in self.runs):
+                continue
             self.run_now(scheduled=due)
 
     def run_now(self, scheduled: datetime | None = None) -> asyncio.Task[None]:

@@ -366,7 +366,7 @@ def cronjob_json(store: ClusterStore, cron: CronJob) -> dict[str, Any]:
         ),
         "spec": {
             "schedule": cron.schedule,
-            "concurrencyPolicy": "Allow",
+            "concurrencyPolicy": cron.concurrency_policy,
             "suspend": cron.suspend,
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 1,

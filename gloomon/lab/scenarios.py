@@ -42,7 +42,12 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "rotating",
             "fast rotations (rotationDuration 20s, a run every 2 minutes, the first soon)",
-            CertgenConfig(rotation_duration=20.0, schedule="*/2 * * * *", first_run_after=15.0),
+            CertgenConfig(
+                rotation_duration=20.0,
+                schedule="*/2 * * * *",
+                first_run_after=15.0,
+                concurrency_policy="Forbid",
+            ),
         ),
         Scenario(
             "expiring",

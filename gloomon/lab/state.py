@@ -129,6 +129,7 @@ class CronJob:
     active: list[str] = field(default_factory=list)
     resource_version: int = 0
     suspend: bool = False
+    concurrency_policy: str = "Allow"
 
 
 SecretListener = Callable[[SecretData], None]
