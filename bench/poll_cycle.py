@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from gloomon.domain import envoy
 from gloomon.domain.models import Component, EnvoyStats
@@ -106,17 +106,19 @@ async def measure(session: MonitorSession, cycles: int, warmup: int) -> dict[str
 async def record(urls: list[tuple[Component, str]]) -> list[dict[str, Any]]:
     """Every admin response gloomon asks for, from each real Envoy (through its forward)."""
     recordings = []
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as client:
         for _, url in urls:
             recording: dict[str, Any] = {}
             for path in (*_PATHS, "/stats"):
                 params = {"filter": envoy.STATS_FILTER} if path == "/stats" else None
-                response = await client.get(url + path, params=params)
-                recording[path] = {
-                    "status": response.status_code,
-                    "type": response.headers.get("content-type", "text/plain"),
-                    "body_b64": base64.b64encode(response.content).decode(),
-                }
+                headers = {"Accept-Encoding": "identity"}
+                async with client.get(url + path, params=params, headers=headers) as response:
+                    recording[path] = {
+                        "status": response.status,
+                        "type": response.headers.get("content-type", "text/plain"),
+                        "body_b64": base64.b64encode(await response.read()).decode(),
+                    }
             recordings.append(recording)
     return recordings
 

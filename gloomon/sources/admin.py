@@ -1,4 +1,4 @@
-"""Poll Envoy admin endpoints: every target in parallel, one keep-alive ``httpx.AsyncClient`` per URL.
+"""Poll Envoy admin endpoints: every target in parallel, one keep-alive connection per URL (aiohttp).
 
 Per poll and target, over the target's single keep-alive connection (behind a port-forward that is one
 websocket per pod): ``/config_dump?resource=dynamic_active_secrets`` (leaf and bundle, with SDS versions),
@@ -15,10 +15,11 @@ something new, because each request costs CPU in gloomon (and, behind a port-for
 - ``/server_info`` is large, so it is fetched once per target (and again after the pod's containers
   restart); its uptime is aged locally (the ``server.uptime`` gauge is as stale as ``server.state``).
 
-A response body identical to the previous poll's is not parsed again, and each request is built once per
-connection and re-sent (httpx's URL parsing and header merging cost more than the request itself).
+A response body identical to the previous poll's is not parsed again, and each URL is parsed once per
+connection (see :mod:`gloomon.sources.admin_http` for the client). A non-200 answer is not parsed: it
+becomes a ``ParseError`` saying ``HTTP 503: …`` (the body sanitised and clipped).
 One dead target never delays the others: targets run concurrently, each request has its own timeout, and
-a target whose first request fails is not asked the rest.
+a target whose first request fails is not asked the rest (its error says why, in one line).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from gloomon.domain import envoy
 from gloomon.domain.models import (
@@ -45,7 +44,7 @@ from gloomon.domain.models import (
     ServerInfo,
     TargetRef,
 )
-from gloomon.sources.errors import describe_exception
+from gloomon.sources.admin_http import KEEPALIVE_SECONDS, AdminConnection, AdminHttpError, http_error
 
 SECRETS_PATH = "/config_dump?resource=dynamic_active_secrets"
 CLUSTERS_PATH = "/clusters?format=json"
@@ -58,26 +57,17 @@ CERTS_EVERY = 12
 #: Envoy's ``server.state`` gauge (envoy.admin.v3.ServerInfo.State) → the state name ``/ready`` gives
 SERVER_STATES = {0: "LIVE", 1: "DRAINING", 2: "PRE_INITIALIZING", 3: "INITIALIZING"}
 
-_RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.PoolTimeout)
+#: ParseError sources, as the parsers name them
+_SOURCES = {
+    SECRETS_PATH: "/config_dump",
+    CLUSTERS_PATH: "/clusters",
+    STATS_PATH: "/stats",
+    CERTS_PATH: "/certs",
+}
 
 
 class TargetUnreachable(Exception):
     """The first request to a target failed at the connection level."""
-
-
-@dataclass(slots=True)
-class _Connection:
-    """One admin URL's client and its requests, built once and re-sent every poll."""
-
-    client: httpx.AsyncClient
-    requests: dict[str, httpx.Request] = field(default_factory=dict)
-
-    def request(self, path: str) -> httpx.Request:
-        request = self.requests.get(path)
-        if request is None:
-            request = self.requests[path] = self.client.build_request("GET", path)
-        return request
 
 
 @dataclass(slots=True)
@@ -94,27 +84,28 @@ class _TargetCache:
 
 
 class AdminPoller:
-    """Owns the HTTP clients and per-target caches; :meth:`fetch_all` is one poll of every target."""
+    """Owns the HTTP connections and per-target caches; :meth:`fetch_all` is one poll of every target."""
 
-    def __init__(self, *, request_timeout: float, clock: Callable[[], datetime]) -> None:
-        self._timeout = httpx.Timeout(request_timeout)
-        self._limits = httpx.Limits(max_connections=2, max_keepalive_connections=1)
+    def __init__(
+        self,
+        *,
+        request_timeout: float,
+        clock: Callable[[], datetime],
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
+    ) -> None:
+        self._timeout = request_timeout
+        self._keepalive = keepalive_seconds
         self._clock = clock
-        self._connections: dict[str, _Connection] = {}
+        self._connections: dict[str, AdminConnection] = {}
+        self._retired: list[AdminConnection] = []  # handed out by forget(); closed again by aclose()
         self._caches: dict[str, _TargetCache] = {}
         self.requests_sent = 0  # for tests and the benchmark: admin requests made so far
 
-    def _connection(self, base_url: str) -> _Connection:
+    def _connection(self, base_url: str) -> AdminConnection:
         connection = self._connections.get(base_url)
         if connection is None:
-            client = httpx.AsyncClient(
-                base_url=base_url,
-                timeout=self._timeout,
-                trust_env=False,
-                limits=self._limits,
-                headers={"Accept-Encoding": "identity"},
-            )
-            connection = self._connections[base_url] = _Connection(client)
+            connection = AdminConnection(base_url, timeout=self._timeout, keepalive=self._keepalive)
+            self._connections[base_url] = connection
         return connection
 
     async def fetch_all(self, targets: Sequence[TargetRef]) -> list[AdminFetch]:
@@ -133,42 +124,32 @@ class AdminPoller:
             cache = self._caches[target.key] = _TargetCache()
         results: dict[str, Any] = {}
         try:
-            _, body = await self._get(connection, SECRETS_PATH, first=True)
-            secrets = results["secrets"] = _parse(cache, "secrets", envoy.parse_secrets_dump, body)
-            _, body = await self._get(connection, CLUSTERS_PATH)
-            results["clusters"] = _parse(cache, "clusters", envoy.parse_clusters, body)
-            _, body = await self._get(connection, STATS_PATH)
-            stats = results["stats"] = _parse(cache, "stats", envoy.parse_stats, body)
+            response = await self._get(connection, SECRETS_PATH, first=True)
+            secrets = results["secrets"] = _parse(cache, SECRETS_PATH, envoy.parse_secrets_dump, response)
+            response = await self._get(connection, CLUSTERS_PATH)
+            results["clusters"] = _parse(cache, CLUSTERS_PATH, envoy.parse_clusters, response)
+            response = await self._get(connection, STATS_PATH)
+            stats = results["stats"] = _parse(cache, STATS_PATH, envoy.parse_stats, response)
             results["certs"] = await self._certs(connection, cache, secrets)
             results["server"] = await self._server(connection, cache, target, stats)
         except TargetUnreachable as exc:
             return AdminFetch(target, fetched_at, time.perf_counter() - started, error=str(exc))
-        except httpx.HTTPError as exc:
-            error = f"admin request failed: {describe_exception(exc)}"
-            return AdminFetch(target, fetched_at, time.perf_counter() - started, error=error, **results)
+        except _RequestFailed as exc:
+            return AdminFetch(target, fetched_at, time.perf_counter() - started, error=str(exc), **results)
         return AdminFetch(target, fetched_at, time.perf_counter() - started, **results)
 
-    async def _get(self, connection: _Connection, path: str, *, first: bool = False) -> tuple[int, bytes]:
-        """GET ``path`` once more if a reused keep-alive connection turned out to be dead."""
-        request = connection.request(path)
-        for attempt in (1, 2):
-            try:
-                self.requests_sent += 1
-                response = await connection.client.send(request)
-                return response.status_code, response.content
-            except _RETRYABLE as exc:
-                if attempt == 2:
-                    if first:
-                        raise TargetUnreachable(_unreachable(exc)) from None
-                    raise
-            except _UNREACHABLE as exc:
-                if first:
-                    raise TargetUnreachable(_unreachable(exc)) from None
-                raise
-        raise AssertionError("unreachable")
+    async def _get(self, connection: AdminConnection, path: str, *, first: bool = False) -> tuple[int, bytes]:
+        """GET ``path`` (aiohttp itself re-sends it once when a reused keep-alive connection was dead)."""
+        self.requests_sent += 1
+        try:
+            return await connection.get(path)
+        except AdminHttpError as exc:
+            if first:
+                raise TargetUnreachable(_unreachable(exc)) from None
+            raise _RequestFailed(f"admin request failed: {path.partition('?')[0]}: {exc.reason}") from None
 
     async def _certs(
-        self, connection: _Connection, cache: _TargetCache, secrets: SecretsDump | ParseError
+        self, connection: AdminConnection, cache: _TargetCache, secrets: SecretsDump | ParseError
     ) -> CertsReport | ParseError | None:
         """``/certs`` when config_dump cannot stand alone or changed, else the last poll's report."""
         key = certs_key(secrets)
@@ -179,15 +160,15 @@ class AdminPoller:
             or key != cache.certs_key
             or cache.polls_since_certs >= CERTS_EVERY
         ):
-            _, body = await self._get(connection, CERTS_PATH)
-            cache.certs = _parse(cache, "certs", envoy.parse_certs, body)
+            response = await self._get(connection, CERTS_PATH)
+            cache.certs = _parse(cache, CERTS_PATH, envoy.parse_certs, response)
             cache.certs_key = key
             cache.polls_since_certs = 0
         return cache.certs
 
     async def _server(
         self,
-        connection: _Connection,
+        connection: AdminConnection,
         cache: _TargetCache,
         target: TargetRef,
         stats: EnvoyStats | ParseError,
@@ -212,16 +193,22 @@ class AdminPoller:
             uptime += time.monotonic() - cache.server_fetched
         return replace(cache.server_info, state=state, uptime_seconds=uptime)
 
-    def forget(self, keep_urls: set[str], keep_keys: set[str]) -> list[httpx.AsyncClient]:
-        """Drop caches of targets that are gone; return their clients for the caller to close."""
+    def forget(self, keep_urls: set[str], keep_keys: set[str]) -> list[AdminConnection]:
+        """Drop caches of targets that are gone; return their connections for the caller to ``aclose()``.
+
+        They are also remembered until closed, so :meth:`aclose` closes any the caller did not get to.
+        """
         for key in [k for k in self._caches if k not in keep_keys]:
             del self._caches[key]
-        gone = [url for url in self._connections if url not in keep_urls]
-        return [self._connections.pop(url).client for url in gone]
+        gone = [self._connections.pop(url) for url in list(self._connections) if url not in keep_urls]
+        self._retired = [c for c in self._retired if not c.closed] + gone
+        return gone
 
     async def aclose(self) -> None:
-        connections, self._connections = list(self._connections.values()), {}
-        await asyncio.gather(*(c.client.aclose() for c in connections), return_exceptions=True)
+        """Close every connection, including retired ones (closing twice is harmless)."""
+        connections = [*self._connections.values(), *self._retired]
+        self._connections, self._retired = {}, []
+        await asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True)
 
 
 def certs_key(secrets: SecretsDump | ParseError) -> object:
@@ -250,19 +237,32 @@ def _state_from_stats(stats: EnvoyStats | ParseError) -> str | None:
     return SERVER_STATES.get(gauge)
 
 
-def _parse(cache: _TargetCache, name: str, parser: Callable[[bytes], Any], body: bytes) -> Any:
-    """Parse ``body``, or return last poll's result when the bytes are the same."""
-    cached = cache.parsed.get(name)
+def _parse(
+    cache: _TargetCache, path: str, parser: Callable[[bytes], Any], response: tuple[int, bytes]
+) -> Any:
+    """Parse a 200 response's body, or return last poll's result when the bytes are the same.
+
+    Any other status is a ``ParseError`` naming it (``HTTP 503: …``): the body is not the resource.
+    """
+    status, body = response
+    if status != 200:
+        return ParseError(_SOURCES[path], http_error(status, body))
+    cached = cache.parsed.get(path)
     if cached is not None and cached[0] == body:
         return cached[1]
     result = parser(body)
-    cache.parsed[name] = (body, result)
+    cache.parsed[path] = (body, result)
     return result
 
 
-def _unreachable(exc: BaseException) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "admin endpoint timed out"
-    if isinstance(exc, httpx.RemoteProtocolError):
+class _RequestFailed(Exception):
+    """A request after the first one failed below HTTP; ``str()`` is the target's one-line error."""
+
+
+def _unreachable(exc: AdminHttpError) -> str:
+    """The error of a target whose first request got no HTTP response."""
+    if exc.kind == "timeout":
+        return f"admin endpoint {exc.reason}"  # "admin endpoint timed out after 3s"
+    if exc.kind == "closed":
         return "admin endpoint closed the connection"
-    return f"admin endpoint unreachable: {describe_exception(exc)}"
+    return f"admin endpoint unreachable: {exc.reason}"
