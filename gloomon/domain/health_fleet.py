@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gloomon.domain.durations import human_duration
-from gloomon.domain.fleet_sync import bundle_groups
+from gloomon.domain.fleet_sync import bundle_groups, bundle_key, cert_key
 from gloomon.domain.health_policy import Context
 from gloomon.domain.models import Component, Finding, LogEvent, LogKind, Phase, Severity, TargetStatus
 from gloomon.domain.x509 import find_signer
@@ -22,9 +22,10 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
         out.append(mismatch)
     servers = [t for t in reachable if t.ref.component is Component.GLOO and t.leaf is not None]
     clients = [t for t in reachable if t.ref.component is not Component.GLOO and t.leaf is not None]
+    verdicts: dict[tuple, str | None] = {}
     for client in clients:
         for server in servers:
-            problem = _trust_problem(client, server)
+            problem = _trust_problem(client, server, verdicts)
             if problem is not None:
                 out.append(
                     Finding(
@@ -86,17 +87,37 @@ def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding
     )
 
 
-def _trust_problem(client: TargetStatus, server: TargetStatus) -> str | None:
+def _trust_problem(
+    client: TargetStatus, server: TargetStatus, verdicts: dict[tuple, str | None]
+) -> str | None:
+    """Which side of a client/gloo pair fails to trust the other's leaf, if either.
+
+    ``verdicts`` caches the answer per (client leaf, client bundle, server leaf, server bundle): every
+    pod of a fleet in sync holds the same pair, so a fleet of hundreds verifies signatures only once.
+    """
     if client.leaf is None or server.leaf is None or client.leaf.der is None or server.leaf.der is None:
         return None
     if client.verdict.phase is Phase.BROKEN or server.verdict.phase is Phase.BROKEN:
         return None
+    key = (cert_key(client.leaf), bundle_key(client.bundle), cert_key(server.leaf), bundle_key(server.bundle))
+    if key not in verdicts:
+        verdicts[key] = _untrusted_side(client, server)
+    side = verdicts[key]
+    if side == "client":
+        return f"does not trust gloo's server cert ({server.ref.pod}): xDS handshakes fail"
+    if side == "server":
+        return f"its client cert is not trusted by gloo ({server.ref.pod}): xDS handshakes fail"
+    return None
+
+
+def _untrusted_side(client: TargetStatus, server: TargetStatus) -> str | None:
+    assert client.leaf is not None and server.leaf is not None
     client_ok = client.bundle.complete and all(ca.der for ca in client.bundle.cas)
     if client_ok and find_signer(server.leaf, client.bundle) is None:
-        return f"does not trust gloo's server cert ({server.ref.pod}): xDS handshakes fail"
+        return "client"
     server_ok = server.bundle.complete and all(ca.der for ca in server.bundle.cas)
     if server_ok and find_signer(client.leaf, server.bundle) is None:
-        return f"its client cert is not trusted by gloo ({server.ref.pod}): xDS handshakes fail"
+        return "server"
     return None
 
 
