@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -94,7 +95,8 @@ class GloomonApp(App[None]):
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
         if self.session is not None:
-            self._run_session()
+            # After the first refresh, so the dashboard is fully mounted before the session can fail.
+            self.call_after_refresh(self._run_session)
 
     # ---------------------------------------------------------------- feeding (tests and the session)
 
@@ -112,7 +114,10 @@ class GloomonApp(App[None]):
         try:
             await self.session.start()
         except Exception as error:  # the session's own errors carry a clear message
-            self.post_message(SessionFailed("start", actions.describe(error)))
+            # Nothing to show yet and nothing that retrying would fix by itself (no cluster, a bad
+            # kubeconfig, a missing namespace): leave with the reason and exit code 3, as `check` does.
+            self.state.failure = f"Cannot start: {actions.describe(error)}"
+            self.exit(return_code=3, message=Text(f"gloomon: {self.state.failure}"))
             return
         self._follow_snapshots()
         self._follow_logs()

@@ -297,11 +297,14 @@ async def test_session_streams_feed_the_app_and_errors_stay_calm() -> None:
     assert session.stopped
 
 
-async def test_session_that_cannot_start_says_so() -> None:
-    app = GloomonApp(
-        session=FakeSession([], [], fail="no kubeconfig found at ~/.kube/config"), clock=fx.CLOCK
-    )
+async def test_session_that_cannot_start_exits_3_with_the_reason(tmp_path) -> None:
+    from gloomon.settings import Settings
+    from gloomon.sources.session import MonitorSession
+
+    session = MonitorSession(Settings(kubeconfig=str(tmp_path / "absent")))
+    app = GloomonApp(session=session, clock=fx.CLOCK)
     async with app.run_test(size=SIZE) as pilot:
-        await until(lambda: app.state.failure is not None, pilot)
-        assert "no kubeconfig found" in str(app.screen.query_one("#banner").render())
-        assert isinstance(app.screen, DashboardScreen)
+        await until(lambda: app.return_code is not None, pilot)
+    assert app.return_code == 3
+    assert app.state.failure is not None
+    assert "kubeconfig: file not found" in app.state.failure
