@@ -29,7 +29,8 @@ from gloomon.domain.models import (
 )
 from gloomon.domain.x509 import parse_pem_bundle
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "envoy"
+#: Real Envoy outputs from public repositories (origins in the folder's README.md).
+REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -50,7 +51,6 @@ CERTS_SAMPLES = [
 ]
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared reference samples not present")
 @pytest.mark.parametrize(("name", "contexts", "leaves", "first_ca"), CERTS_SAMPLES)
 def test_reference_certs(name: str, contexts: int, leaves: list[str], first_ca: str | None) -> None:
     report = parse_certs(ref(name))
@@ -86,7 +86,6 @@ def test_certs_days_as_int_and_dedupe() -> None:
     assert report.contexts[0].cert_chain[0].sans == ("DNS:gloo", "IP:10.0.0.1")
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared reference samples not present")
 @pytest.mark.parametrize(
     ("name", "clusters", "unhealthy", "connect_fails"),
     [

@@ -8,7 +8,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_no_private_keys_in_fixtures() -> None:
-    files = list(FIXTURES.iterdir())
+    files = [path for path in FIXTURES.rglob("*") if path.is_file()]
     assert files
     for path in files:
         text = path.read_bytes()

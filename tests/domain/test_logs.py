@@ -11,7 +11,8 @@ import pytest
 from gloomon.domain.logs import parse_log_line
 from gloomon.domain.models import Component, LogKind
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "envoy"
+#: Real Envoy outputs from public repositories (origins in the folder's README.md).
+REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 
 
 def parse(line: str | bytes, component: Component | None = Component.GATEWAY_PROXY, container: str = "sds"):  # type: ignore[no-untyped-def]
@@ -161,7 +162,6 @@ def test_envoy_lines(line: str, kind: LogKind, level: str) -> None:
     assert not event.message.startswith("[") or event.message.startswith("[Tags")
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared reference samples not present")
 def test_reference_tls_log_sample() -> None:
     lines = (REFERENCE / "carlossg_log_tls_unknown_ca_verify_failed.txt").read_text().splitlines()
     events = [parse(line.split(" | ", 1)[1]) for line in lines if " | [" in line]
