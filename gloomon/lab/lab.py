@@ -28,9 +28,10 @@ from gloomon.lab.apiserver import ApiServer
 from gloomon.lab.certgen import SecretData
 from gloomon.lab.certjob import CRONJOB_NAME, CertgenConfig, CertgenRunner
 from gloomon.lab.envoy import envoy_binary
-from gloomon.lab.pods import SPECS, PodRuntime, PodTraits, make_deployment
+from gloomon.lab.pods import SPECS, PodRuntime, PodTraits, gloo_service_ports, make_deployment
+from gloomon.lab.process import LabStartError
 from gloomon.lab.state import ClusterStore, CronJob
-from gloomon.lab.util import free_port, make_workdir, now_utc, remove_stale_workdirs
+from gloomon.lab.util import make_workdir, now_utc, remove_stale_workdirs
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
@@ -77,6 +78,8 @@ class Lab:
         self.runtimes: dict[str, PodRuntime] = {}
         self._traits: dict[tuple[Component, int], PodTraits] = {}
         self._gloo_ports: dict[int, int] = {}
+        #: why ``_all_serving`` last said no (for the start error).
+        self._not_serving = ""
         self._started = False
         self._stopped = False
 
@@ -99,15 +102,21 @@ class Lab:
         return self.api.url
 
     async def start(self) -> None:
-        """Start everything; returns when every pod's Envoy serves certificates (sds-down excepted)."""
+        """Start everything; returns when every pod's Envoy serves certificates (sds-down excepted).
+
+        On failure every process started so far is stopped and one :class:`LabStartError` says which pod
+        failed and why (with Envoy's last stderr line).
+        """
         envoy_binary()  # fail early and clearly when the lab extra is missing
         remove_stale_workdirs()
         if self._own_workdir:
             self.workdir = make_workdir()
         try:
             await self._start()
-        except BaseException:
+        except BaseException as exc:
             await self.stop()
+            if isinstance(exc, LabStartError):
+                raise LabStartError(f"the lab ({self.scenario}) did not start: {exc}") from exc
             raise
 
     async def _start(self) -> None:
@@ -129,16 +138,29 @@ class Lab:
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
         if self.spec.sds_down:
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
-        self._gloo_ports = {9977: free_port(), 9976: free_port()}
-        starts = []
+        self._gloo_ports = gloo_service_ports()
+        runtimes = []
         for component, replicas in REPLICAS.items():
             deployment = make_deployment(self.store, SPECS[component], replicas)
-            for slot in range(replicas):
-                runtime = self._runtime(deployment.component, slot)
-                starts.append(runtime.start(initial))
-        await asyncio.gather(*starts)
+            runtimes += [self._runtime(deployment.component, slot) for slot in range(replicas)]
+        # gloo first: if its service ports were taken it moves them, before any client's bootstrap names them.
+        gloo, clients = runtimes[0], runtimes[1:]
+        await gloo.start(initial, move_gloo_ports=True)
+        # Every start runs to its end (no Envoy left starting behind our back) before a failure is raised.
+        results = await asyncio.gather(*(r.start(initial) for r in clients), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            more = f" (and {len(failures) - 1} more pod(s) failed)" if len(failures) > 1 else ""
+            if isinstance(failures[0], LabStartError):
+                raise LabStartError(f"{failures[0]}{more}") from failures[0]
+            raise failures[0]
         self._started = True
-        await self.wait_for(self._all_serving, timeout=30.0)
+        try:
+            await self.wait_for(self._all_serving, timeout=30.0)
+        except TimeoutError:
+            raise LabStartError(
+                f"not every pod serves certificates within 30s: {self._not_serving}"
+            ) from None
         if self.spec.lagging:
             await self._make_lagging()
         self.certgen.start()
@@ -197,16 +219,25 @@ class Lab:
         await self.wait_for(lambda: all(r.sds.delivered == secret.data for r in others), timeout=30.0)
 
     async def _all_serving(self) -> bool:
+        """Every pod's Envoy serves a certificate (sds-down pods excepted); an Envoy that died fails now."""
+        self._not_serving = ""
         async with aiohttp.ClientSession() as session:
             for runtime in list(self.runtimes.values()):
+                envoy = runtime.envoy
+                if envoy is not None and not envoy.running:
+                    code = envoy.process.returncode if envoy.process else None
+                    last = f": {envoy.last_line}" if envoy.last_line else ""
+                    raise LabStartError(f"envoy of pod {runtime.name} exited with code {code}{last}")
                 if runtime.sds.down:
                     continue
                 try:
                     async with session.get(f"{self.admin_url(runtime.name)}/certs") as resp:
                         body = await resp.json(content_type=None)
-                except (aiohttp.ClientError, ValueError):
+                except (aiohttp.ClientError, ValueError) as exc:
+                    self._not_serving = f"pod {runtime.name}: admin /certs failed: {exc!r}"
                     return False
                 if not any(c.get("cert_chain") for c in body.get("certificates", [])):
+                    self._not_serving = f"pod {runtime.name}: no certificate loaded yet"
                     return False
         return True
 
@@ -300,7 +331,13 @@ class Lab:
         self.store.remove_pod(pod)
         assert self.store.secret is not None
         new = self._runtime(old.spec.component, old.slot)
-        await new.start(self.store.secret.data)
+        try:
+            await new.start(self.store.secret.data)
+        except BaseException:
+            await new.stop()
+            del self.runtimes[new.name]
+            self.store.remove_pod(new.name)
+            raise
         return new.name
 
     async def restart_container(self, pod: str) -> None:

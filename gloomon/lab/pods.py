@@ -2,24 +2,45 @@
 
 Labels, container names and ports follow reference/gloo-mtls.md §1; each pod's ``port_map`` ties the
 pod's port numbers (admin 8001/19000, gloo's 9977/9976…) to the loopback ports really used.
+
+Ports other processes must know in advance are picked in Python just before use, so another process may
+take one in between: an Envoy (or gloo's xDS stand-in) that finds its port taken is retried with fresh
+ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (port 0), never raced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from gloomon.domain.models import DEFAULT_ADMIN_PORTS, Component
+from gloomon.lab import util
 from gloomon.lab.certgen import SecretData
-from gloomon.lab.envoy import EnvoyProcess, bootstrap
+from gloomon.lab.envoy import bootstrap
+from gloomon.lab.process import EnvoyProcess, EnvoyStartError, LabStartError
 from gloomon.lab.sds import GLOO_VERSION, SdsStandIn
 from gloomon.lab.state import ClusterStore, Container, Deployment, Pod
-from gloomon.lab.util import free_port, name_suffix
+from gloomon.lab.util import name_suffix
 
 _REGISTRY = "quay.io/solo-io"
+#: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
+START_ATTEMPTS = 3
+#: gloo's service ports, whose loopback stand-ins every client's bootstrap names.
+GLOO_SERVICE_PORTS = (9977, 9976)
+
+
+def free_port() -> int:
+    """The lab's one free-port picker (tests replace it to force a port to be taken before use)."""
+    return util.free_port()
+
+
+def gloo_service_ports() -> dict[int, int]:
+    """Fresh loopback ports for gloo's TLS listeners, keyed by gloo's pod port."""
+    return {port: free_port() for port in GLOO_SERVICE_PORTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +127,13 @@ class XdsStandIn:
         self.servers: list[asyncio.Server] = []
 
     async def start(self, ports: list[int]) -> None:
-        for port in ports:
-            self.servers.append(await asyncio.start_server(self._handle, "127.0.0.1", port))
+        """Listen on ``ports``; on failure (OSError) nothing is left listening."""
+        try:
+            for port in ports:
+                self.servers.append(await asyncio.start_server(self._handle, "127.0.0.1", port))
+        except BaseException:
+            await self.stop()
+            raise
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(Exception):
@@ -200,38 +226,83 @@ class PodRuntime:
     def admin_port(self) -> int | None:
         return self.envoy.admin_port if self.envoy else None
 
-    async def start(self, secret: SecretData) -> None:
-        """Pod start: secret volume mounted → sds serves it → Envoy starts and loads it."""
+    async def start(self, secret: SecretData, *, move_gloo_ports: bool = False) -> None:
+        """Pod start: secret volume mounted → sds serves it → Envoy starts and loads it.
+
+        ``move_gloo_ports``: gloo's pod may pick new service ports if its own are taken (only before any
+        client's bootstrap names them, i.e. at the lab's start). Raises :class:`LabStartError`.
+        """
         self.store.add_pod(self.pod)
         self.store.on_secret(self.sds.on_secret)
         self.sds.start(secret)
         if self.sds.down:
             self.pod.container("sds").ready = False  # type: ignore[union-attr]
         if self.xds is not None:
-            await self.xds.start([self.local_ports[9999], self.local_ports[9998]])
+            await self._start_xds(self.xds)
             self._log_main()
         elif self.spec.component in (Component.EXTAUTH, Component.RATE_LIMIT):
             self._log_main()
-        await self.start_envoy()
+        await self.start_envoy(move_gloo_ports=move_gloo_ports)
 
-    async def start_envoy(self) -> None:
-        config = bootstrap(
-            self.spec.component,
-            pod=self.name,
-            namespace=self.store.namespace,
-            sds_dir=self.workdir / "sds",
-            gloo_ports=self.gloo_ports,
-            local_ports=self.local_ports,
-        )
+    async def _start_xds(self, xds: XdsStandIn) -> None:
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                await xds.start([self.local_ports[9999], self.local_ports[9998]])
+                return
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or attempt == START_ATTEMPTS:
+                    raise LabStartError(
+                        f"gloo's xDS stand-in of pod {self.name} could not listen"
+                        f" (attempt {attempt} of {START_ATTEMPTS}): {exc}"
+                    ) from exc
+            self.local_ports.update({9999: free_port(), 9998: free_port()})
+
+    async def start_envoy(self, *, move_gloo_ports: bool = False) -> None:
+        """Start the pod's Envoy; when a listener port was taken meanwhile, retry with fresh ports.
+
+        gloo's service ports are only moved when ``move_gloo_ports`` (clients' bootstraps name them);
+        otherwise gloo retries the same ones after a short pause. The port map follows the ports used.
+        """
         envoy_container = self.spec.envoy_container
-        self.envoy = EnvoyProcess(
-            self.name,
-            config,
-            self.workdir / "envoy",
-            sink=lambda line: self._container(envoy_container).log.append(line),
-        )
-        await self.envoy.start()
+        for attempt in range(1, START_ATTEMPTS + 1):
+            config = bootstrap(
+                self.spec.component,
+                pod=self.name,
+                namespace=self.store.namespace,
+                sds_dir=self.workdir / "sds",
+                gloo_ports=self.gloo_ports,
+                local_ports=self.local_ports,
+            )
+            self.envoy = EnvoyProcess(
+                self.name,
+                config,
+                self.workdir / "envoy",
+                sink=lambda line: self._container(envoy_container).log.append(line),
+            )
+            try:
+                await self.envoy.start()
+                break
+            except EnvoyStartError as exc:
+                if not exc.address_in_use or attempt == START_ATTEMPTS:
+                    reason = (
+                        f"{exc.reason} (attempt {attempt} of {START_ATTEMPTS})" if attempt > 1 else exc.reason
+                    )
+                    raise EnvoyStartError(
+                        self.name, reason, exc.last_line, address_in_use=exc.address_in_use
+                    ) from None
+            await self._fresh_envoy_ports(move_gloo_ports)
         self._update_port_map()
+
+    async def _fresh_envoy_ports(self, move_gloo_ports: bool) -> None:
+        """New loopback ports for the listeners this pod's Envoy binds (gloo: its service ports)."""
+        if self.spec.component is Component.GLOO:
+            if move_gloo_ports:
+                self.gloo_ports.update(gloo_service_ports())  # in place: shared with later clients
+                self.local_ports.update(self.gloo_ports)
+            else:
+                await asyncio.sleep(0.5)  # the holder may be gone by then; clients cannot follow a move
+        else:
+            self.local_ports = {port: free_port() for port in self.spec.local_ports}
 
     def _update_port_map(self) -> None:
         port_map = dict(self.local_ports)

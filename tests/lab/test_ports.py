@@ -1,0 +1,115 @@
+"""Ports taken between the lab's pick and Envoy's bind: the pod retries with fresh ports, or fails clearly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from gloomon.domain.models import DEFAULT_ADMIN_PORTS, Component
+from gloomon.lab import Lab, pods
+from gloomon.lab.process import LabStartError
+from gloomon.lab.util import free_port
+from tests.lab.conftest import admin_get, admin_json
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+XDS = "gloo.gloo-system.svc.cluster.local:9977"
+
+
+@pytest.fixture
+def held() -> Iterator[Callable[[], int]]:
+    """Listening sockets held by the test (another process's listener, for the lab): ``held()`` opens one."""
+    socks: list[socket.socket] = []
+
+    def hold() -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        socks.append(sock)
+        return int(sock.getsockname()[1])
+
+    yield hold
+    for sock in socks:
+        sock.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_ports_taken_before_use_are_replaced_and_the_lab_serves(
+    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int]
+) -> None:
+    # The picker's calls, in order: gloo's service ports (9977, 9976), gloo's xDS stand-in (9999, 9998),
+    # extauth (9955, 8083, 8084), rate-limit (9955). Taken: gloo's TLS listener 9977 (its Envoy),
+    # the stand-in's 9999 (Python) and extauth's listener 9955 (its Envoy).
+    taken = {0: held(), 2: held(), 4: held()}
+    calls: list[int] = []
+
+    def racy_free_port() -> int:
+        calls.append(len(calls))
+        return taken.get(len(calls) - 1) or free_port()
+
+    monkeypatch.setattr(pods, "free_port", racy_free_port)
+    async with Lab("healthy", kubelet_delay=(0.05, 0.2)) as lab:
+        assert len(calls) > 8  # retries picked fresh ports
+        for pod in lab.pods():
+            runtime = lab.runtime(pod)
+            port_map = runtime.pod.port_map
+            assert not set(port_map.values()) & set(taken.values()), pod
+            # The port-forward target follows the admin port Envoy picked.
+            assert port_map[DEFAULT_ADMIN_PORTS[runtime.spec.component]] == runtime.admin_port
+            certs = await admin_json(lab, pod, "/certs")
+            assert any(c["cert_chain"] for c in certs["certificates"]), pod
+            # A failed attempt's lines stay out of the container log.
+            container = runtime.pod.container(runtime.spec.envoy_container)
+            assert container is not None
+            log = [line.text for line in container.log.snapshot()[0]]
+            assert log and not [line for line in log if "Address already in use" in line], pod
+        assert lab._gloo_ports[9977] != taken[0]
+
+        # Clients reach gloo on its moved port: their health checks (real mTLS handshakes) succeed.
+        async def linked() -> bool:
+            for pod in lab.pods(Component.GATEWAY_PROXY) + lab.pods(Component.EXTAUTH):
+                text = await admin_get(lab, pod, "/clusters")
+                flags = [ln for ln in text.splitlines() if ln.startswith(XDS) and "::health_flags::" in ln]
+                if not flags or not flags[0].endswith("::healthy"):
+                    return False
+            return True
+
+        await lab.wait_for(linked, timeout=15, interval=0.2)
+
+
+async def test_a_port_that_stays_taken_fails_with_one_clear_error_and_no_envoy_left(
+    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int]
+) -> None:
+    port = held()
+    calls: list[int] = []
+
+    def taken_for_extauth_and_rate_limit() -> int:
+        calls.append(len(calls))
+        return port if len(calls) > 4 else free_port()
+
+    monkeypatch.setattr(pods, "free_port", taken_for_extauth_and_rate_limit)
+    lab = Lab("healthy", kubelet_delay=(0.05, 0.2))
+    with pytest.raises(LabStartError) as info:
+        await lab.start()
+    message = str(info.value)
+    assert "extauth-" in message or "rate-limit-" in message
+    assert "attempt 3 of 3" in message
+    assert f"cannot bind '127.0.0.1:{port}': Address already in use" in message
+    pids = [r.envoy.pid for r in lab.runtimes.values() if r.envoy is not None and r.envoy.pid is not None]
+    assert len(pids) >= 3
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while any(_alive(p) for p in pids) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    assert not [p for p in pids if _alive(p)]
+    assert not lab.workdir.exists()
