@@ -20,12 +20,20 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
     mismatch = _bundle_mismatch(reachable, ctx)
     if mismatch is not None:
         out.append(mismatch)
-    servers = [t for t in reachable if t.ref.component is Component.GLOO and t.leaf is not None]
-    clients = [t for t in reachable if t.ref.component is not Component.GLOO and t.leaf is not None]
-    verdicts: dict[tuple, str | None] = {}
+    servers = [t for t in reachable if t.ref.component is Component.GLOO and _verifiable(t)]
+    clients = [t for t in reachable if t.ref.component is not Component.GLOO and _verifiable(t)]
+    # Pods in sync hold the same (leaf, bundle): check each distinct client/gloo pair of them once.
+    server_groups: dict[tuple[object, ...], list[TargetStatus]] = {}
+    for server in servers:
+        server_groups.setdefault(_pair_key(server), []).append(server)
+    verdicts: dict[tuple[object, ...], str | None] = {}
     for client in clients:
-        for server in servers:
-            problem = _trust_problem(client, server, verdicts)
+        client_key = _pair_key(client)
+        for server_key, group in server_groups.items():
+            key = (client_key, server_key)
+            if key not in verdicts:
+                verdicts[key] = _untrusted_side(client, group[0])
+            problem = _describe(verdicts[key], group)
             if problem is not None:
                 out.append(
                     Finding(
@@ -87,30 +95,29 @@ def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding
     )
 
 
-def _trust_problem(
-    client: TargetStatus, server: TargetStatus, verdicts: dict[tuple, str | None]
-) -> str | None:
-    """Which side of a client/gloo pair fails to trust the other's leaf, if either.
+def _verifiable(target: TargetStatus) -> bool:
+    """A leaf with its DER, and not already judged broken (that has its own finding)."""
+    return (
+        target.leaf is not None and target.leaf.der is not None and target.verdict.phase is not Phase.BROKEN
+    )
 
-    ``verdicts`` caches the answer per (client leaf, client bundle, server leaf, server bundle): every
-    pod of a fleet in sync holds the same pair, so a fleet of hundreds verifies signatures only once.
-    """
-    if client.leaf is None or server.leaf is None or client.leaf.der is None or server.leaf.der is None:
+
+def _pair_key(target: TargetStatus) -> tuple[object, ...]:
+    assert target.leaf is not None
+    return (cert_key(target.leaf), bundle_key(target.bundle))
+
+
+def _describe(side: str | None, servers: list[TargetStatus]) -> str | None:
+    if side is None:
         return None
-    if client.verdict.phase is Phase.BROKEN or server.verdict.phase is Phase.BROKEN:
-        return None
-    key = (cert_key(client.leaf), bundle_key(client.bundle), cert_key(server.leaf), bundle_key(server.bundle))
-    if key not in verdicts:
-        verdicts[key] = _untrusted_side(client, server)
-    side = verdicts[key]
+    names = servers[0].ref.pod + (f" and {len(servers) - 1} more" if len(servers) > 1 else "")
     if side == "client":
-        return f"does not trust gloo's server cert ({server.ref.pod}): xDS handshakes fail"
-    if side == "server":
-        return f"its client cert is not trusted by gloo ({server.ref.pod}): xDS handshakes fail"
-    return None
+        return f"does not trust gloo's server cert ({names}): xDS handshakes fail"
+    return f"its client cert is not trusted by gloo ({names}): xDS handshakes fail"
 
 
 def _untrusted_side(client: TargetStatus, server: TargetStatus) -> str | None:
+    """Which side of a client/gloo pair fails to trust the other's leaf: "client", "server" or None."""
     assert client.leaf is not None and server.leaf is not None
     client_ok = client.bundle.complete and all(ca.der for ca in client.bundle.cas)
     if client_ok and find_signer(server.leaf, client.bundle) is None:
