@@ -21,11 +21,12 @@ if TYPE_CHECKING:
     from gloomon.lab import RunningLab
     from gloomon.settings import Settings
 
-#: ``gloomon check`` exit codes (README "Exit codes").
-EXIT_OK = 0
-EXIT_WARNING = 1
-EXIT_CRITICAL = 2
+#: ``gloomon check`` exit code when the check could not run (bad flag, no cluster, no lab); the
+#: others (0 ok, 1 warning, 2 critical) come from the findings, in ``report.exit_code``.
 EXIT_ERROR = 3
+
+#: Shortest poll interval: each poll lists pods and makes three admin requests per Envoy.
+MIN_INTERVAL_SECONDS = 1.0
 
 SCENARIOS = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
 COMPONENTS = ("gloo", "gateway-proxy", "extauth", "rate-limit")
@@ -209,12 +210,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.lag_grace is not None:
         policy_kwargs["lag_grace_seconds"] = duration("--lag-grace", args.lag_grace)
 
+    interval = duration("--interval", args.interval)
+    if interval < MIN_INTERVAL_SECONDS:
+        raise UsageError(
+            f"--interval {args.interval!r}: at least {MIN_INTERVAL_SECONDS:g}s "
+            "(every poll lists pods and fetches from every Envoy)"
+        )
     defaults = Settings()
     return Settings(
         namespace=args.namespace,
         kubeconfig=args.kubeconfig,
         contexts=tuple(args.context),
-        interval=duration("--interval", args.interval),
+        interval=interval,
         admin_ports={**defaults.admin_ports, **admin_ports},
         targets=tuple(targets),
         policy=HealthPolicy(**policy_kwargs),  # type: ignore[arg-type]
@@ -255,7 +262,7 @@ class CheckFailed(Exception):
 
 async def _check_once(settings: Settings) -> FleetSnapshot:
     """Start a session, poll once (the first poll reads the last ``log_since_seconds`` of logs), stop."""
-    from gloomon.sources.errors import SourceError
+    from gloomon.sources.errors import SourceError, describe_exception
     from gloomon.sources.session import MonitorSession
 
     session = MonitorSession(settings)
@@ -264,6 +271,8 @@ async def _check_once(settings: Settings) -> FleetSnapshot:
         return await session.poll_once()
     except SourceError as exc:
         raise CheckFailed(str(exc)) from None
+    except Exception as exc:  # anything else is still "the check could not run", never a traceback
+        raise CheckFailed(f"unexpected error: {describe_exception(exc)}") from None
     finally:
         await session.stop()
 

@@ -29,7 +29,8 @@ from gloomon.domain.models import (
 #: C0 controls (but tab and newline), DEL and C1 controls: an ESC in a pod name must not reach the terminal.
 _CONTROL_CHARS = {code: None for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
 
-EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_ERROR = 0, 1, 2, 3
+#: ``gloomon check`` exit codes (README "Exit codes"); 3, "could not run", is decided by the CLI.
+EXIT_OK, EXIT_WARNING, EXIT_CRITICAL = 0, 1, 2
 
 _SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _SEVERITY_GLYPH = {Severity.CRITICAL: "✗", Severity.WARNING: "‼", Severity.INFO: "i"}

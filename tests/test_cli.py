@@ -38,6 +38,7 @@ def test_version():
         (("check", "-o", "xml"), "invalid choice"),
         (("check", "--interval", "soon"), "--interval 'soon'"),
         (("check", "--interval", "-5s"), "--interval"),
+        (("check", "--interval", "10ms"), "at least 1s"),
         (("check", "--since", "yesterday"), "--since 'yesterday'"),
         (("check", "--admin-port", "gateway-proxy=http"), "--admin-port"),
         (("check", "--admin-port", "envoy=19000"), "COMPONENT one of"),
@@ -66,3 +67,10 @@ def test_cli_module_imports_no_heavy_packages():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_scenario_choices_match_the_lab():
+    from gloomon.cli import SCENARIOS
+    from gloomon.lab import SCENARIO_NAMES
+
+    assert tuple(SCENARIOS) == tuple(SCENARIO_NAMES)
