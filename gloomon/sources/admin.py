@@ -99,12 +99,17 @@ class AdminPoller:
         self._connections: dict[str, AdminConnection] = {}
         self._retired: list[AdminConnection] = []  # handed out by forget(); closed again by aclose()
         self._caches: dict[str, _TargetCache] = {}
+        #: shown admin URL → the URL actually requested (``--target`` URLs keep their ``user:password@``
+        #: here only, so the credentials are never displayed or exported)
+        self.request_urls: dict[str, str] = {}
+        self._closed = False
         self.requests_sent = 0  # for tests and the benchmark: admin requests made so far
 
     def _connection(self, base_url: str) -> AdminConnection:
         connection = self._connections.get(base_url)
         if connection is None:
-            connection = AdminConnection(base_url, timeout=self._timeout, keepalive=self._keepalive)
+            url = self.request_urls.get(base_url, base_url)
+            connection = AdminConnection(url, timeout=self._timeout, keepalive=self._keepalive)
             self._connections[base_url] = connection
         return connection
 
@@ -118,6 +123,8 @@ class AdminPoller:
         if not target.admin_url:
             reason = (target.forward.error if target.forward else None) or "no admin address"
             return AdminFetch(target, fetched_at, 0.0, error=reason)
+        if self._closed:  # a poll still running when the session stopped: open no new connection
+            return AdminFetch(target, fetched_at, 0.0, error="monitoring stopped")
         connection = self._connection(target.admin_url)
         cache = self._caches.get(target.key)
         if cache is None:
@@ -206,6 +213,7 @@ class AdminPoller:
 
     async def aclose(self) -> None:
         """Close every connection, including retired ones (closing twice is harmless)."""
+        self._closed = True
         connections = [*self._connections.values(), *self._retired]
         self._connections, self._retired = {}, []
         await asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True)

@@ -77,6 +77,8 @@ class AdminConnection:
 
     async def get(self, path: str) -> tuple[int, bytes]:
         """GET ``path``: the status and the whole body, whatever the status (redirects are not followed)."""
+        if self._session.closed:  # the session was stopped while a poll was still running
+            raise AdminHttpError("closed", "connection closed (monitoring stopped)")
         try:
             async with self._session.get(self.url(path), allow_redirects=False) as response:
                 return response.status, await response.read()
@@ -92,6 +94,10 @@ class AdminConnection:
             raise AdminHttpError("other", "response body cut short") from exc
         except aiohttp.ClientError as exc:
             raise AdminHttpError("other", describe_exception(exc)) from exc
+        except RuntimeError as exc:  # aiohttp: "Session is closed" (closed during the request)
+            if not self._session.closed:
+                raise
+            raise AdminHttpError("closed", "connection closed (monitoring stopped)") from exc
 
     async def aclose(self) -> None:
         await self._session.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import re
 import ssl
 
 _MAX_DETAIL = 160
@@ -29,9 +30,20 @@ class SourceError(Exception):
         return self.message
 
 
+#: a whole ANSI/VT escape sequence (CSI ``ESC [ … final``, OSC ``ESC ] … BEL|ST``, or ``ESC`` + one char)
+_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
+
+
 def clip(text: str, limit: int = _MAX_DETAIL) -> str:
-    """First line of ``text``, at most ``limit`` characters: remote text is kept short and flat."""
-    line = " ".join(str(text).split())
+    """``text`` as one clean line of at most ``limit`` characters: remote text is kept short and flat.
+
+    Escape sequences are dropped whole; every other non-printable character (C0 controls, DEL, C1
+    controls, bidi overrides and other format characters) becomes a blank; blanks collapse.
+    """
+    text = _ESCAPE.sub("", str(text))
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gloomon.domain.models import Component, ForwardState, ForwardStatus, PodInfo, TargetRef
+from gloomon.sources.errors import describe_exception
 from gloomon.sources.kube import ApiError, KubeReader
 from gloomon.sources.portforward import PodForward
 
@@ -66,6 +67,8 @@ class ForwardSet:
         self._healing: dict[Component, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
         self._closed = False
+        #: why the last reconcile could not open a loopback listener, if it could not
+        self.listen_error: str | None = None
 
     @property
     def context(self) -> str:
@@ -76,8 +79,18 @@ class ForwardSet:
         return self.reader.namespace
 
     async def reconcile(self, pods: Mapping[Component, list[PodInfo]]) -> None:
-        """Make the forwards match ``pods`` (every component listed; an absent one keeps its forwards)."""
+        """Make the forwards match ``pods`` (every component listed; an absent one keeps its forwards).
+
+        A no-op once closed: a discovery finishing after ``close()`` must not open new listeners. A
+        listener that cannot be opened (``EMFILE``, …) leaves that pod unforwarded until the next call and
+        its reason in :attr:`listen_error`.
+        """
+        if self._closed:
+            return
         async with self._lock:
+            if self._closed:
+                return
+            self.listen_error = None
             for component, component_pods in pods.items():
                 await self._reconcile_component(component, component_pods)
 
@@ -109,7 +122,11 @@ class ForwardSet:
                     connect_timeout=max(self._timeout, 2.0),
                     on_pod_gone=self._pod_gone,
                 )
-                await forward.start()
+                try:
+                    await forward.start()
+                except OSError as exc:  # EMFILE, EADDRNOTAVAIL…: retried at the next reconcile
+                    self.listen_error = f"port-forward: cannot listen on 127.0.0.1: {describe_exception(exc)}"
+                    continue
             self.forwards[pod.name] = forward
             self._components[pod.name] = component
         expired = [spare for spare in spares if spare.until <= now]
@@ -184,12 +201,12 @@ class ForwardSet:
         return self.forwards.get(pod)
 
     async def close(self) -> None:
+        self._closed = True
         for task in list(self._healing.values()):
             task.cancel()
         for task in list(self._healing.values()):
             with contextlib.suppress(BaseException):
                 await task
-        self._closed = True
         forwards, self.forwards = list(self.forwards.values()), {}
         forwards += [spare.forward for spares in self._spares.values() for spare in spares]
         self._spares.clear()

@@ -5,6 +5,10 @@ Followed: ``sds`` and ``envoy-sidecar`` of every component pod (gateway-proxy: i
 ``timestamps=true``; the timestamp of the last line seen (and which lines carried it) is kept per container,
 so after a dropped stream or a container restart the follower asks again with ``sinceSeconds`` reaching a
 little before that instant and drops what it already has: nothing lost, nothing repeated.
+
+Events are held briefly and released in timestamp order, late ones merged into the ring at their place
+(:mod:`gloomon.sources.logbuffer`), so the buffer reads in time order across pods and batches. A 401/403
+on ``pods/log`` is reported (:meth:`LogSet.errors`) and retried only every :data:`AUTH_BACKOFF` seconds.
 """
 
 from __future__ import annotations
@@ -12,19 +16,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from gloomon.domain.logs import parse_log_line
 from gloomon.domain.models import Component, LogEvent, PodInfo
+from gloomon.sources.errors import clip, status_message
+from gloomon.sources.logbuffer import REORDER_HOLD, LogBuffer
+
+__all__ = ["REORDER_HOLD", "ContainerFollower", "Cursor", "LogBuffer", "LogSet", "containers_to_follow"]
 
 #: extra seconds asked for on resume, for clock skew between us and the node; duplicates are dropped
 RESUME_MARGIN = 5
 BACKOFF_START = 0.2
 BACKOFF_CAP = 5.0
+#: retry delay after the API refused the log (401/403): permissions rarely change within seconds
+AUTH_BACKOFF = 60.0
 #: a stream silent this long after opening has delivered its backlog (see ``LogSet.wait_settled``)
 IDLE_SETTLED = 0.3
 MAX_LINE = 64 * 1024
@@ -103,58 +113,6 @@ class Cursor:
         return max(1, math.ceil(age) + RESUME_MARGIN)
 
 
-class LogBuffer:
-    """The bounded ring of events, and the subscribers waiting for merged batches."""
-
-    def __init__(self, capacity: int) -> None:
-        self.events: deque[LogEvent] = deque(maxlen=max(capacity, 1))
-        self._pending: list[LogEvent] = []
-        self._subscribers: list[asyncio.Queue[list[LogEvent] | None]] = []
-        self._wake = asyncio.Event()
-        self._closed = False
-
-    def add(self, event: LogEvent) -> None:
-        self._pending.append(event)
-        self._wake.set()
-
-    def flush(self) -> list[LogEvent]:
-        """Move pending events into the ring, ordered by timestamp, and hand them to subscribers."""
-        if not self._pending:
-            return []
-        batch, self._pending = self._pending, []
-        batch.sort(key=lambda e: e.ts or _EPOCH)
-        self.events.extend(batch)
-        for queue in self._subscribers:
-            queue.put_nowait(batch)
-        return batch
-
-    async def run_flusher(self, period: float) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            await asyncio.sleep(period)
-            self.flush()
-
-    async def batches(self, *, backlog: bool) -> AsyncIterator[list[LogEvent]]:
-        """Every flushed batch from now on (first, with ``backlog``, what the ring holds); ends on close."""
-        queue: asyncio.Queue[list[LogEvent] | None] = asyncio.Queue()
-        self._subscribers.append(queue)
-        if backlog and self.events:
-            queue.put_nowait(list(self.events))
-        if self._closed:
-            queue.put_nowait(None)
-        try:
-            while (batch := await queue.get()) is not None:
-                yield batch
-        finally:
-            self._subscribers.remove(queue)
-
-    def close(self) -> None:
-        self._closed = True
-        for queue in self._subscribers:
-            queue.put_nowait(None)
-
-
 class ContainerFollower:
     """Follows one container until it is stopped or its pod is gone (404)."""
 
@@ -180,6 +138,8 @@ class ContainerFollower:
         self._first_since = first_since
         self.settled = asyncio.Event()
         self.error: str | None = None
+        #: HTTP status behind ``error`` (0: the API was not reached)
+        self.error_status: int | None = None
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -194,6 +154,9 @@ class ContainerFollower:
                     return  # the pod is gone; a new pod gets its own follower
                 if status == 200:
                     delay = BACKOFF_START
+                if status in (401, 403):  # no permission: asking again soon would only hammer the API
+                    await asyncio.sleep(AUTH_BACKOFF)
+                    continue
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_CAP)
         finally:
@@ -212,16 +175,20 @@ class ContainerFollower:
                 since_seconds=since,
                 _request_timeout=STREAM_TIMEOUT,
             )
-        except Exception as exc:  # unreachable API: retried with backoff
-            self.error = f"log stream: {type(exc).__name__}"
+        except Exception as exc:  # unreachable API (retried with backoff), or an ApiException
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and status >= 400:
+                body = getattr(exc, "body", None)
+                return self._refused(status, body.encode() if isinstance(body, str) else body)
+            self.error, self.error_status = f"log stream: {type(exc).__name__}", 0
             return 0
         try:
             if response.status != 200:
-                self.error = f"log stream: HTTP {response.status}"
-                if response.status != 404:
-                    self.settled.set()  # e.g. container not started yet: nothing to wait for
-                return int(response.status)
-            self.error = None
+                body = b""
+                with contextlib.suppress(Exception):
+                    body = await response.content.read(4096)
+                return self._refused(int(response.status), body)
+            self.error, self.error_status = None, None
             self.cursor.resume()
             await self._read(response.content)
             return 200
@@ -229,6 +196,20 @@ class ContainerFollower:
             return 200
         finally:
             response.release()
+
+    def _refused(self, status: int, body: bytes | None) -> int:
+        """Record a non-200 answer as one line ("logs: forbidden (403): …") and return its status."""
+        message = status_message(status, body if isinstance(body, bytes) else None)
+        if status == 401:
+            self.error = clip(f"logs: unauthorized (401): {message}")
+        elif status == 403:
+            self.error = clip(f"logs: forbidden (403): {message}")
+        else:
+            self.error = clip(f"logs: {self.pod.name}/{self.container}: {message} ({status})")
+        self.error_status = status
+        if status != 404:
+            self.settled.set()  # e.g. container not started yet: nothing to wait for
+        return status
 
     async def _read(self, content: Any) -> None:
         partial = b""
@@ -281,9 +262,16 @@ class LogSet:
         self._followers: dict[tuple[str, str, str], ContainerFollower] = {}
         self._cursors: dict[tuple[str, str, str], Cursor] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()  # followers being stopped (strong references)
+        self._closed = False
 
     def reconcile(self, context: str, core: Any, namespace: str, pods: Iterable[PodInfo]) -> None:
-        """Follow every wanted container of ``pods``; stop following pods of ``context`` no longer listed."""
+        """Follow every wanted container of ``pods``; stop following pods of ``context`` no longer listed.
+
+        A no-op once closed: a discovery finishing after ``close()`` must not start followers.
+        """
+        if self._closed:
+            return
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self.buffer.run_flusher(0.2))
         wanted: set[tuple[str, str, str]] = set()
@@ -312,7 +300,20 @@ class LogSet:
         for key in [k for k in self._followers if k[0] == context and k not in wanted]:
             follower = self._followers.pop(key)
             self._cursors.pop(key, None)
-            asyncio.get_running_loop().create_task(follower.stop())
+            task = asyncio.get_running_loop().create_task(follower.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
+    def errors(self) -> list[tuple[str, str]]:
+        """``(context, line)`` per distinct refusal of a log request (401/403, 5xx) by a current follower."""
+        lines = (
+            (key[0], follower.error)
+            for key, follower in self._followers.items()
+            if follower.error
+            and follower.error_status is not None
+            and (follower.error_status in (401, 403) or follower.error_status >= 500)
+        )
+        return list(dict.fromkeys(lines))
 
     async def wait_settled(self, timeout: float) -> None:
         """Wait (bounded) until every stream delivered its backlog, then flush it into the buffer."""
@@ -321,18 +322,20 @@ class LogSet:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await asyncio.gather(*waits)
-        self.buffer.flush()
+        self.buffer.flush(force=True)
 
     def recent(self) -> list[LogEvent]:
         return list(self.buffer.events)
 
     async def close(self) -> None:
+        self._closed = True
         followers, self._followers = list(self._followers.values()), {}
-        await asyncio.gather(*(f.stop() for f in followers), return_exceptions=True)
+        await asyncio.gather(*(f.stop() for f in followers), *self._stopping, return_exceptions=True)
+        self._stopping.clear()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(BaseException):
                 await self._flusher
             self._flusher = None
-        self.buffer.flush()
+        self.buffer.flush(force=True)
         self.buffer.close()

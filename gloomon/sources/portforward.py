@@ -78,7 +78,10 @@ class PodForward:
         address = self.local_address
         return f"http://{address}" if address else None
 
-    def _set(self, status: ForwardStatus, error: str | None = None) -> None:
+    def _set(self, status: ForwardStatus, error: str | None = None, *, pod: str | None = None) -> None:
+        """Record the forward's state; an outcome of a bridge to ``pod`` is ignored once re-targeted away."""
+        if pod is not None and pod != self.pod:
+            return
         if status != self._state.status or error != self._state.error:
             since = self._state.since if status == self._state.status else self._clock()
             self._state = ForwardState(status, self._state.local_address, since, error)
@@ -151,13 +154,14 @@ class PodForward:
             self._handshake_failed(pod, exc.status)
             return
         except Exception as exc:  # unreachable API, TLS, timeout: all transient
-            self._set(self._failing(), f"cannot reach the Kubernetes API: {describe_exception(exc)}")
+            reason = f"cannot reach the Kubernetes API: {describe_exception(exc)}"
+            self._set(self._failing(), reason, pod=pod)
             return
         try:
-            if not await self._read_port_frames(ws, port):
+            if not await self._read_port_frames(ws, pod, port):
                 return
-            self._set(ForwardStatus.UP)
-            await self._pump(reader, writer, ws)
+            self._set(ForwardStatus.UP, pod=pod)
+            await self._pump(reader, writer, ws, pod)
         finally:
             with contextlib.suppress(Exception):
                 await ws.close()
@@ -170,6 +174,8 @@ class PodForward:
         )
 
     def _handshake_failed(self, pod: str, status: int) -> None:
+        if pod != self.pod:
+            return  # a bridge accepted before retarget(): its pod is not this forward's any more
         if status == 404:
             self._set(ForwardStatus.RECONNECTING, f"pod {pod} not found")
             if self._on_pod_gone is not None and self._gone_reported != pod:
@@ -182,7 +188,7 @@ class PodForward:
         else:
             self._set(self._failing(), f"port-forward refused by the API (HTTP {status})")
 
-    async def _read_port_frames(self, ws: object, port: int) -> bool:
+    async def _read_port_frames(self, ws: object, pod: str, port: int) -> bool:
         """Consume the two ``[channel, port lo, port hi]`` frames; False (state set) when they are wrong."""
         import aiohttp
 
@@ -192,18 +198,21 @@ class PodForward:
                 for expected in (_DATA, _ERROR):
                     message = await ws.receive()
                     if message.type != aiohttp.WSMsgType.BINARY:
-                        self._set(self._failing(), "port-forward closed before it started")
+                        self._set(self._failing(), "port-forward closed before it started", pod=pod)
                         return False
                     frame = bytes(message.data)
                     if len(frame) != 3 or frame[0] != expected or int.from_bytes(frame[1:], "little") != port:
-                        self._set(ForwardStatus.DOWN, "port-forward: unexpected first frame (not v4.channel)")
+                        reason = "port-forward: unexpected first frame (not v4.channel)"
+                        self._set(ForwardStatus.DOWN, reason, pod=pod)
                         return False
         except TimeoutError:
-            self._set(self._failing(), "port-forward: no answer from the API server")
+            self._set(self._failing(), "port-forward: no answer from the API server", pod=pod)
             return False
         return True
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ws: object) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ws: object, pod: str
+    ) -> None:
         """Copy bytes both ways until either side ends; an error-channel frame is recorded as the reason."""
         import aiohttp
 
@@ -223,11 +232,12 @@ class PodForward:
                     await writer.drain()
                 elif channel == _ERROR and payload:
                     text = clip(bytes(payload).decode("utf-8", "replace"))
-                    self._set(ForwardStatus.RECONNECTING, f"pod {self.pod}: {text}")
+                    self._set(ForwardStatus.RECONNECTING, f"pod {pod}: {text}", pod=pod)
                     return
             else:
                 if not reader.at_eof():  # the API (not our client) ended the stream
-                    self._set(ForwardStatus.RECONNECTING, "port-forward stream closed by the API server")
+                    reason = "port-forward stream closed by the API server"
+                    self._set(ForwardStatus.RECONNECTING, reason, pod=pod)
 
         tasks = [asyncio.create_task(upstream()), asyncio.create_task(downstream())]
         try:

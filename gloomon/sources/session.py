@@ -33,7 +33,7 @@ from gloomon.domain.models import (
 )
 from gloomon.sources.admin import AdminPoller
 from gloomon.sources.direct import direct_targets
-from gloomon.sources.errors import SourceError
+from gloomon.sources.errors import SourceError, clip, describe_exception
 from gloomon.sources.forwards import ForwardSet
 from gloomon.sources.kube import ApiError, KubeReader
 from gloomon.sources.kubeconfig import KubeConnection, connect
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 MIN_GHOST_SECONDS = 15.0
 #: bound on waiting for the log backlog before the first snapshot (the ``check`` command reads it)
 FIRST_POLL_LOG_WAIT = 2.0
+#: longest line of ``snapshot.errors`` (a whole API message with the server's address fits)
+_ERROR_CHARS = 400
 
 
 @dataclass(eq=False)
@@ -79,6 +81,7 @@ class MonitorSession:
         self._started = False
         self._stopped = False
         self._polls = 0
+        self._closing: set[asyncio.Task[None]] = set()  # retired admin clients being closed
 
     @property
     def admin_requests_sent(self) -> int:
@@ -97,7 +100,9 @@ class MonitorSession:
             return
         self._started = True
         if self.settings.direct:
-            self._direct = direct_targets(self.settings.targets, self.settings.namespace)
+            self._direct = direct_targets(
+                self.settings.targets, self.settings.namespace, self._admin.request_urls
+            )
             return
         connections = await connect(self.settings)
         ghost_seconds = max(MIN_GHOST_SECONDS, 3 * self.settings.interval)
@@ -131,6 +136,8 @@ class MonitorSession:
         await asyncio.gather(
             *(cluster.forwards.close() for cluster in self._clusters), return_exceptions=True
         )
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        self._closing.clear()
         await self._admin.aclose()
         await asyncio.gather(*(c.connection.close() for c in self._clusters), return_exceptions=True)
 
@@ -144,15 +151,23 @@ class MonitorSession:
     # ------------------------------------------------------------------ one poll
 
     async def _discover(self, cluster: _Cluster) -> None:
-        """List pods (components and certgen), reconcile forwards and log followers."""
+        """List pods (components and certgen), reconcile forwards and log followers (not once stopped)."""
+        if self._stopped:
+            return
         try:
             pods, certgen = await cluster.reader.all_pods()
         except ApiError as error:
             cluster.error = error.message
             return
+        if self._stopped:
+            return
         cluster.error = None
         cluster.pods = pods
-        await cluster.forwards.reconcile(pods)
+        try:
+            await cluster.forwards.reconcile(pods)
+        except OSError as exc:  # a listener could not be opened (EMFILE…): the next poll tries again
+            cluster.error = f"port-forward: cannot listen on 127.0.0.1: {describe_exception(exc)}"
+        cluster.error = cluster.error or cluster.forwards.listen_error
         all_pods = [pod for component_pods in pods.values() for pod in component_pods] + certgen
         self._logs.reconcile(
             cluster.connection.context, cluster.connection.core(), cluster.reader.namespace, all_pods
@@ -171,6 +186,8 @@ class MonitorSession:
         for result in results:
             if isinstance(result, ApiError):
                 cluster.error = cluster.error or result.message
+            elif isinstance(result, Exception):  # a bug or an odd answer: reported, the poll goes on
+                cluster.error = cluster.error or f"reading cluster state: {describe_exception(result)}"
             elif isinstance(result, BaseException):
                 raise result
         if isinstance(secret, SecretState):
@@ -195,6 +212,8 @@ class MonitorSession:
             return await self._poll()
 
     async def _poll(self) -> FleetSnapshot:
+        if self._stopped:  # a poll after stop() opens nothing again: the last snapshot stands
+            return self._previous or self._empty_snapshot()
         started = time.perf_counter()
         if self._polls > 0:
             await asyncio.gather(*(self._discover(cluster) for cluster in self._clusters))
@@ -230,6 +249,18 @@ class MonitorSession:
         self._previous = snapshot
         return snapshot
 
+    def _empty_snapshot(self) -> FleetSnapshot:
+        return fleet.build_snapshot(
+            taken_at=self.clock(),
+            namespace=self.settings.namespace,
+            contexts=self.contexts,
+            fetches=[],
+            secrets=[],
+            cronjob=None,
+            policy=self._policy(),
+            errors=("monitoring stopped",),
+        )
+
     def _with_forward_state(self, fetch: AdminFetch) -> AdminFetch:
         """The forward's state after this fetch, and its reason when the fetch failed because of it."""
         ref = fetch.target
@@ -250,7 +281,9 @@ class MonitorSession:
         urls = {ref.admin_url for ref in targets if ref.admin_url}
         stale = self._admin.forget(urls, {ref.key for ref in targets})
         for client in stale:
-            asyncio.get_running_loop().create_task(client.aclose())
+            task = asyncio.get_running_loop().create_task(client.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _recent_log_events(self) -> list[LogEvent]:
         """The buffered events of the last ``settings.log_since_seconds`` (what ``check --since`` reads)."""
@@ -258,12 +291,16 @@ class MonitorSession:
         return [event for event in self._logs.recent() if event.ts is None or event.ts >= horizon]
 
     def _errors(self) -> tuple[str, ...]:
+        """One clean line per problem: each context's API error, then each distinct log refusal."""
+        many = len(self._clusters) > 1
         errors = []
         for cluster in self._clusters:
             if cluster.error:
-                prefix = f"{cluster.connection.context}: " if len(self._clusters) > 1 else ""
+                prefix = f"{cluster.connection.context}: " if many else ""
                 errors.append(prefix + cluster.error)
-        return tuple(errors)
+        for context, line in self._logs.errors():
+            errors.append(f"{context}: {line}" if many else line)
+        return tuple(dict.fromkeys(clip(line, _ERROR_CHARS) for line in errors))
 
     def _policy(self) -> HealthPolicy:
         if self.settings.policy is not None:

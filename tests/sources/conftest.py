@@ -7,7 +7,7 @@ import dataclasses
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from gloomon.settings import Settings
 
@@ -27,9 +27,17 @@ def lab_settings(lab: Any, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@overload
 async def eventually(
-    probe: Callable[[], Awaitable[T] | T], accept: Callable[[T], bool], *, timeout: float, what: str
-) -> T:
+    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, timeout: float, what: str
+) -> T: ...
+@overload
+async def eventually(
+    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float, what: str
+) -> T: ...
+async def eventually(
+    probe: Callable[[], Any], accept: Callable[[Any], bool], *, timeout: float, what: str
+) -> Any:
     """Call ``probe`` until ``accept`` holds for its result; fail with ``what`` after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

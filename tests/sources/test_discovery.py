@@ -116,6 +116,24 @@ async def test_direct_targets_are_polled_without_kubernetes(lab: Lab) -> None:
     assert snapshot.secrets == ()
 
 
+async def test_direct_target_credentials_are_used_but_never_shown_or_exported(lab: Lab) -> None:
+    import json
+
+    from gloomon.domain.export import snapshot_to_dict
+
+    pod = lab.pods(Component.GLOO)[0]
+    url = lab.admin_url(pod).replace("://", "://watcher:s3cr3t@", 1)
+    settings = lab_settings(lab, targets=(DirectTarget(pod, Component.GLOO, url),))
+    async with MonitorSession(settings) as direct:
+        snapshot = await direct.poll_once()
+    (target,) = snapshot.targets
+    assert target.reachable
+    assert target.ref.admin_url == lab.admin_url(pod).rstrip("/")
+    assert target.ref.forward is not None and "@" not in (target.ref.forward.local_address or "")
+    assert "s3cr3t" not in json.dumps(snapshot_to_dict(snapshot), default=str)
+    assert "s3cr3t" not in repr(snapshot)
+
+
 async def test_unknown_context_is_a_clear_source_error(lab: Lab) -> None:
     with pytest.raises(
         SourceError, match=r"^kubeconfig: context 'nope' not found \(contexts: gloomon-lab\)$"

@@ -131,11 +131,13 @@ async def test_restarted_pod_is_retargeted_within_interval_plus_backoff(
         what=f"a reachable target for the new pod {new}",
     )
     rows = {t.ref.pod: t for t in snapshot.targets}
-    assert rows[new].ref.forward is not None and rows[new].ref.forward.local_address == old_address
+    new_forward = rows[new].ref.forward
+    assert new_forward is not None and new_forward.local_address == old_address
     if old in rows:  # the old pod's row stays a little while, unreachable, saying why
         assert not rows[old].reachable
-        assert rows[old].ref.forward is not None and rows[old].ref.forward.status is ForwardStatus.DOWN
-        assert "gone" in (rows[old].ref.forward.error or "")
+        old_forward = rows[old].ref.forward
+        assert old_forward is not None and old_forward.status is ForwardStatus.DOWN
+        assert "gone" in (old_forward.error or "")
 
 
 async def test_api_outage_is_reported_then_recovers(lab: Lab, session: MonitorSession) -> None:
