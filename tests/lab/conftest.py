@@ -58,6 +58,8 @@ def bundle_state(secrets: dict[str, dict[str, Any]]) -> tuple[tuple[str, ...], s
     secrets, computed from the PEM Envoy really holds (signature check, not names)."""
     from cryptography import x509
 
+    from gloomon.domain.x509 import envoy_serial
+
     cas = x509.load_pem_x509_certificates(
         secrets["validation_context"]["validation_context"]["trusted_ca"]["inline_string"].encode()
     )
@@ -71,7 +73,8 @@ def bundle_state(secrets: dict[str, dict[str, Any]]) -> tuple[tuple[str, ...], s
             continue
         signer = i
         break
-    return tuple(f"{ca.serial_number:x}" for ca in cas), f"{leaf.serial_number:x}", signer
+    # Envoy's spelling (whole bytes: a leading 0 nibble is kept), so serials compare with /certs.
+    return tuple(envoy_serial(ca.serial_number) for ca in cas), envoy_serial(leaf.serial_number), signer
 
 
 def phase_of(state: tuple[tuple[str, ...], str, int | None]) -> str:
