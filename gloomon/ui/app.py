@@ -8,19 +8,22 @@ files or the clipboard in ``actions``. Without a session the app is fed by :meth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.worker import WorkerState
 
 from gloomon.clock import Clock, system_clock
 from gloomon.domain.health import HealthPolicy
 from gloomon.domain.models import FleetSnapshot, LogEvent
 from gloomon.ui import actions
+from gloomon.ui.format import literal, sanitize
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import (
@@ -36,8 +39,11 @@ from gloomon.ui.widgets.log_pane import LogPane
 if TYPE_CHECKING:
     from gloomon.settings import Settings
 
-_TOAST_SEVERITY = {"info": "information", "warning": "warning", "critical": "error"}
+_TOAST_SEVERITY: dict[str, SeverityLevel] = {"info": "information", "warning": "warning", "critical": "error"}
 _RETRY_SECONDS = 5.0
+#: the workers that read the session, cancelled (and awaited) before the session stops
+_SESSION_GROUPS = ("session", "snapshots", "logs")
+_STOP_WAIT_SECONDS = 5.0
 
 
 class GloomonApp(App[None]):
@@ -88,6 +94,7 @@ class GloomonApp(App[None]):
         policy = settings.policy if settings is not None and settings.policy is not None else HealthPolicy()
         self.state = ViewState(log_capacity=capacity, policy=policy)
         self._log_lines = min(capacity, 5000)
+        self._stopping: asyncio.Future[None] | None = None
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(self.state, self._log_lines)
@@ -117,7 +124,7 @@ class GloomonApp(App[None]):
             # Nothing to show yet and nothing that retrying would fix by itself (no cluster, a bad
             # kubeconfig, a missing namespace): leave with the reason and exit code 3, as `check` does.
             self.state.failure = f"Cannot start: {actions.describe(error)}"
-            self.exit(return_code=3, message=Text(f"gloomon: {self.state.failure}"))
+            self.exit(return_code=3, message=literal(f"gloomon: {self.state.failure}"))
             return
         self._follow_snapshots()
         self._follow_logs()
@@ -160,19 +167,19 @@ class GloomonApp(App[None]):
         what = "Cannot start" if message.stream == "start" else f"Lost the {message.stream}"
         text = f"{what}: {message.error}"
         if text != self.state.failure:
-            self.notify(text, title="gloomon", severity="error", timeout=8)
+            self.toast(text, title="gloomon", severity="error", timeout=8)
         self.state.failure = text
         self._redraw()
 
     def _apply_snapshot(self, snapshot: FleetSnapshot) -> None:
         previous = self.state.snapshot
         if self.state.failure is not None and previous is not None:
-            self.notify("connection recovered", title="gloomon", timeout=4)
+            self.toast("connection recovered", title="gloomon", timeout=4)
         self.state.failure = None
         self.state.snapshot = snapshot
         self.state.history.add_snapshot(snapshot)
         for text, severity in notices(previous, snapshot):
-            self.notify(text, severity=_TOAST_SEVERITY[severity.value], timeout=6)  # type: ignore[arg-type]
+            self.toast(text, severity=_TOAST_SEVERITY[severity.value], timeout=6)
         self._redraw()
 
     def _apply_logs(self, events: tuple[LogEvent, ...]) -> None:
@@ -226,23 +233,57 @@ class GloomonApp(App[None]):
 
     async def action_refresh_now(self) -> None:
         if self.session is None:
-            self.notify("no live session to refresh", timeout=3)
+            self.toast("no live session to refresh", timeout=3)
             return
         await actions.refresh(self.session)
-        self.notify("refreshing…", timeout=2)
+        self.toast("refreshing…", timeout=2)
 
     def action_copy_pem(self) -> None:
         target = self.state.target(actions.selected_key(self.screen_stack))
         pem, message = actions.leaf_pem(target)
         if pem is not None:
             self.copy_to_clipboard(pem)
-        self.notify(message, severity="information" if pem else "warning", timeout=4)
+        self.toast(message, severity="information" if pem else "warning", timeout=4)
 
     def action_save_snapshot(self) -> None:
         message, ok = actions.save_snapshot(self.state.snapshot, self.clock())
-        self.notify(message, severity="information" if ok else "error", timeout=6)
+        self.toast(message, severity="information" if ok else "error", timeout=6)
 
     async def action_quit(self) -> None:
-        if self.session is not None:
-            await actions.stop(self.session)
+        await self.stop_session()
         self.exit()
+
+    # ---------------------------------------------------------------- leaving
+
+    async def stop_session(self) -> None:
+        """Stop the session exactly once, whichever way the app ends (``q``, ``ctrl+q``, an exit on
+        failure, the test harness): first cancel the workers reading its streams and wait until they have
+        finished, so ``session.stop()`` never runs under a poll or a log read that is still in flight."""
+        if self.session is None:
+            return
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop_session())
+        await asyncio.shield(self._stopping)
+
+    async def _stop_session(self) -> None:
+        workers = [worker for group in _SESSION_GROUPS for worker in self.workers.cancel_group(self, group)]
+        pending = [worker.wait() for worker in workers if worker.state is not WorkerState.PENDING]
+        # A worker that ignores its cancellation must not keep gloomon from leaving.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), _STOP_WAIT_SECONDS)
+        await actions.stop(self.session)
+
+    async def on_unmount(self) -> None:
+        await self.stop_session()
+
+    # ---------------------------------------------------------------- toasts
+
+    def toast(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float = 5
+    ) -> None:
+        """A notification whose text is data: finding messages and errors carry remote text, so it is
+        never parsed as content markup (``[/x]`` would raise, ``[@click=…]`` would run an action) and
+        control characters are made visible."""
+        self.notify(
+            sanitize(message), title=sanitize(title), severity=severity, timeout=timeout, markup=False
+        )

@@ -104,21 +104,33 @@ def keep_end(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
 
 
-def short_version(version: str | None, width: int = 8) -> str:
+def short_version(version: str | None, width: int = 8) -> Text:
+    """The first ``width`` characters of a version (an SDS ``version_info`` is a long hash), literal;
+    the detail pane shows it whole."""
     if not version:
-        return "—"
-    return version if len(version) <= width else version[:width] + "…"
+        return Text("—")
+    return literal(version[:width])
 
 
 # ---------------------------------------------------------------------------------------------- expiry
 
 
-def time_left(cert: CertInfo | None, now: datetime, palette: Palette, policy: HealthPolicy) -> Text:
-    """``45d`` / ``6h12m`` / ``expired 3d ago``, coloured by the policy's expiry thresholds."""
+def time_left(
+    cert: CertInfo | None, now: datetime, palette: Palette, policy: HealthPolicy, *, compact: bool = False
+) -> Text:
+    """``45d`` / ``6h12m`` / ``expired 3d ago``, coloured by the policy's expiry thresholds.
+
+    ``compact`` (the fleet table's narrow column) drops "ago" and keeps the largest unit of an expiry
+    that has passed: ``expired 3d``, ``expired 6h`` (at most 11 cells up to 999 days).
+    """
     if cert is None:
         return Text("—", style=palette.muted)
     severity = expiry_severity(cert, now, policy)
-    return Text(human_time_left(cert.seconds_left(now)), style=palette.severity(severity))
+    left = cert.seconds_left(now)
+    words = human_time_left(left)
+    if compact and left < 0:
+        words = "expired " + re.split(r"(?<=[a-z])(?=\d)", human_duration(-left))[0]
+    return Text(words, style=palette.severity(severity))
 
 
 def validity_bar(
@@ -150,7 +162,7 @@ def bundle_cell(bundle: TrustBundle, signer: int | None, palette: Palette, digit
     for index, ca in enumerate(bundle.cas):
         if index:
             cell.append(" ")
-        label = (ca.sha256 or ca.serial)[:digits]
+        label = ca_label(ca, digits)
         if index == signer:
             cell.append("◆" + label, style=Style(bold=True))
         else:
@@ -161,7 +173,8 @@ def bundle_cell(bundle: TrustBundle, signer: int | None, palette: Palette, digit
 
 
 def ca_label(ca: CertInfo, digits: int = 8) -> str:
-    return (ca.sha256 or ca.serial)[:digits]
+    """A CA's short name: its fingerprint, else its serial (from Envoy's /certs: remote text, sanitized)."""
+    return sanitize((ca.sha256 or ca.serial)[:digits])
 
 
 # ---------------------------------------------------------------------------------------------- phase
@@ -192,13 +205,18 @@ def sync_cell(target: TargetStatus, palette: Palette) -> Text:
     return Text(lag, style=palette.warn)
 
 
-def xds_cell(target: TargetStatus, palette: Palette) -> Text:
+def xds_cell(target: TargetStatus, palette: Palette, width: int | None = None) -> Text:
+    """``healthy`` / ``failing ×3``; the connect-fail count is left out when it would not fit ``width``
+    (the counter only grows; the detail pane has it)."""
     if target.xds is None:
         return Text("—", style=palette.muted)
     if target.xds.healthy:
         return Text("healthy", style=palette.ok)
     count = f" ×{target.xds.cx_connect_fail}" if target.xds.cx_connect_fail else ""
-    return Text(f"failing{count}", style=palette.error)
+    words = f"failing{count}"
+    if width is not None and len(words) > width:
+        words = "failing"
+    return Text(words, style=palette.error)
 
 
 def count_cell(count: int, palette: Palette) -> Text:

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from gloomon.domain.models import Severity
-from gloomon.ui.format import Palette
+from gloomon.ui.format import Palette, literal
 from gloomon.ui.screens.overlays import DetailScreen
 from gloomon.ui.state import Banner, ViewState, banner_for
 from gloomon.ui.widgets.detail_pane import DetailPane
@@ -28,7 +28,7 @@ from gloomon.ui.widgets.log_pane import LogPane
 class DashboardScreen(Screen[None]):
     """Everything at a glance; the table's cursor picks the target the detail pane shows."""
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [  # noqa: RUF012 (declared so by Textual)
         (0, "-narrow"),
         (100, "-normal"),
         (140, "-wide"),
@@ -104,7 +104,7 @@ class DashboardScreen(Screen[None]):
         banner.display = found is not None
         banner.set_class(found is not None and found.severity is Severity.CRITICAL, "-error")
         if found is not None:
-            banner.update(Text(found.text))
+            banner.update(literal(found.text))  # errors and namespaces are remote text
 
     def _show_detail(self) -> None:
         if self._now is None:

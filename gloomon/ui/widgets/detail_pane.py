@@ -192,7 +192,9 @@ def detail_renderable(
             same = secret.leaf.identity() == target.leaf.identity()
             sheet.line(_compare(same, "leaf", palette))
             if not same:
-                sheet.field("secret", Text(f"serial {secret.leaf.serial}", style=palette.warn))
+                serial = literal(f"serial {secret.leaf.serial}")
+                serial.stylize(palette.warn)
+                sheet.field("secret", serial)
     sheet.heading(f"Bundle · validation_context · {len(target.bundle)} CA")
     _bundle(sheet, target.bundle, target.leaf_signed_by, secret.bundle if secret else None, now)
     sheet.heading("Clusters")

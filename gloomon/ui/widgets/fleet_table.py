@@ -7,6 +7,7 @@ scroll position survive every poll (dolphie's Processlist). Columns collapse wit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -45,18 +46,23 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("component", "component", 14, "compact"),
-    Column("pod", "pod", 12, "compact"),
-    Column("forward", "fwd", 6, "medium"),
-    Column("envoy", "envoy", 8, "wide"),
+    Column("pod", "pod", 11, "compact"),
+    Column("forward", "fwd", 6, "wide"),
+    Column("envoy", "envoy", 7, "wide"),
     Column("serial", "leaf", 9, "medium"),
-    Column("left", "time left", 15, "compact"),
-    Column("bundle", "bundle", 18, "medium"),
+    Column("left", "time left", 11, "compact"),
+    Column("bundle", "bundle", 14, "medium"),
     Column("phase", "phase", 13, "compact"),
     Column("sync", "in sync", 11, "compact"),
-    Column("sds", "sds ver", 10, "wide"),
-    Column("xds", "xDS", 12, "compact"),
-    Column("tls", "tls", 4, "medium"),
+    Column("sds", "sds ver", 9, "wide"),
+    Column("xds", "xDS", 11, "compact"),
+    Column("tls", "tls", 3, "medium"),
 )
+#: every column at 120 (the common terminal) with one cell to spare for the vertical scrollbar
+WIDE_WIDTH = 120
+MEDIUM_WIDTH = 100
+#: the bundle column's fingerprint digits (``2× 78cd ◆3bb5``): enough to tell two CAs apart
+BUNDLE_DIGITS = 4
 
 _LEVELS = {"compact": 0, "medium": 1, "wide": 2}
 
@@ -70,12 +76,18 @@ _FORWARD_WORDS = {
 
 
 def layout_for_width(width: int) -> str:
-    """Which columns fit: all at 140+, no versions at 100+, the essentials below."""
-    if width >= 140:
+    """Which columns fit: all at 120+; at 100+ all but the port-forward state and the two versions;
+    below, the essentials (component, pod, time left, phase, sync, xDS: 71 cells, fits 80)."""
+    if width >= WIDE_WIDTH:
         return "wide"
-    if width >= 100:
+    if width >= MEDIUM_WIDTH:
         return "medium"
     return "compact"
+
+
+def layout_width(layout: str) -> int:
+    """The cells the columns of a layout take together."""
+    return sum(column.width for column in COLUMNS if _LEVELS[column.level] <= _LEVELS[layout])
 
 
 def sort_key(target: TargetStatus) -> tuple[int, str, str]:
@@ -98,16 +110,16 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         )
     cells = {
         "component": Text(target.ref.component.value),
-        "pod": Text(keep_end(short_pod(target.ref.pod, target.ref.component.value), 11)),
+        "pod": literal(keep_end(short_pod(target.ref.pod, target.ref.component.value), _width("pod") - 1)),
         "forward": forward_text,
-        "envoy": Text(target.envoy_version or "—", style=palette.muted if not target.envoy_version else ""),
-        "serial": Text(target.leaf.short_serial if target.leaf else "—"),
-        "left": time_left(target.leaf, now, palette, policy),
-        "bundle": bundle_cell(target.bundle, target.leaf_signed_by, palette),
+        "envoy": envoy_cell(target.envoy_version, palette),
+        "serial": literal(target.leaf.short_serial) if target.leaf else Text("—"),
+        "left": time_left(target.leaf, now, palette, policy, compact=True),
+        "bundle": bundle_cell(target.bundle, target.leaf_signed_by, palette, digits=BUNDLE_DIGITS),
         "phase": phase_cell(target, palette),
         "sync": sync_cell(target, palette),
-        "sds": Text(short_version(target.sds_version, 8)),
-        "xds": xds_cell(target, palette),
+        "sds": short_version(target.sds_version, _width("sds") - 1),
+        "xds": xds_cell(target, palette, _width("xds") - 1),
         "tls": count_cell(target.tls_errors, palette),
     }
     if not target.reachable:
@@ -117,6 +129,22 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         cells[REASON] = literal(f"unreachable: {reason or 'no data yet'}")
         cells[REASON].stylize(palette.muted)
     return cells
+
+
+def envoy_cell(version: str | None, palette: Palette) -> Text:
+    """``1.40.0``: the release without a build suffix (``1.40.0-dev`` → ``1.40.0``); anything else is
+    shown literally and cut with "…" by the column (never silently, a cut version would read as another)."""
+    if not version:
+        return Text("—", style=palette.muted)
+    release = _RELEASE.match(version)
+    return literal(release.group() if release else version)
+
+
+_RELEASE = re.compile(r"\d+\.\d+\.\d+")
+
+
+def _width(key: str) -> int:
+    return next(column.width for column in COLUMNS if column.key == key)
 
 
 REASON = "_reason"

@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from gloomon.domain.cron import next_run
 from gloomon.domain.models import FleetSnapshot, Phase, Severity
-from gloomon.ui.format import PHASE_WORDS, Palette, human_duration, literal
+from gloomon.ui.format import PHASE_WORDS, Palette, human_duration, literal, sanitize
 
 #: Narrow terminals (under 100 columns): the same facts in fewer words.
 SHORT_PHASE_WORDS = {Phase.CA_ADDED: "phase 1/3 · CAs added", Phase.LEAF_ROTATED: "phase 2/3 · new leaf"}
@@ -66,8 +66,8 @@ def cron_words(snapshot: FleetSnapshot, now: datetime, *, short: bool = False) -
         return "certgen suspended"
     running = "certgen running · " if cronjob.active_jobs else ""  # first: it matters more than the next run
     upcoming = next_run(cronjob.schedule, now)
-    if upcoming is None:
-        return f"{running}schedule {cronjob.schedule!r}"
+    if upcoming is None:  # the schedule is the CronJob's own text: kept literal, escapes made visible
+        return sanitize(f"{running}schedule {cronjob.schedule!r}")
     wait = human_duration((upcoming - now).total_seconds())
     if short:
         return f"{running}next run in {wait}"
@@ -123,7 +123,9 @@ class HeaderBar(Widget):
         title = Text.assemble(("gloomon", Style(bold=True)), " ")
         if snapshot is None or now is None:
             title.append("connecting…", style=palette.muted)
-            grid.add_row(title, Text(self._failure or "", style=palette.error))
+            failure = literal(self._failure)
+            failure.stylize(palette.error)
+            grid.add_row(title, failure)
             grid.add_row("", "")
             return grid
         title.append_text(literal(", ".join(snapshot.contexts) or "no context"))
@@ -134,6 +136,7 @@ class HeaderBar(Widget):
         grid.add_row(title, self._status(snapshot, now, palette))
         short = self.size.width < 100
         words, loudness = phase_badge_words(snapshot, now, short=short)
+        words = sanitize(words)  # the verdict's reason can quote remote text
         badge = Text.assemble(("secret ", palette.muted))
         if loudness in (Severity.WARNING, Severity.CRITICAL):
             color = (palette.severity(loudness)).color

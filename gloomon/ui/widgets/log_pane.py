@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widget import Widget
 from textual.widgets import Input
 
 from gloomon.domain.models import LogEvent
 from gloomon.ui.format import Palette, sanitize
+from gloomon.ui.widgets.filter_input import FilterInput
 from gloomon.ui.widgets.log_view import LogView, source_label
+from gloomon.ui.widgets.status_line import StatusLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,32 +57,6 @@ class LogFilter:
             haystack = f"{event.message} {event.pod} {event.container} {event.kind.value}".lower()
             return all(word in haystack for word in self.words)
         return True
-
-
-class StatusLine(Widget):
-    """One line of status, repainted without a layout pass (it changes with every log batch)."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._text = Text()
-
-    def show(self, text: Text) -> None:
-        if text.plain != self._text.plain or text.spans != self._text.spans:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> Text:
-        return self._text
-
-
-class FilterInput(Input):
-    """The filter line; escape closes it (and keeps the filter), so escape never leaves the screen here."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close filter", show=False)]
-
-    def action_close(self) -> None:
-        pane = next(ancestor for ancestor in self.ancestors if isinstance(ancestor, LogPane))
-        pane.close_filter()
 
 
 class LogPane(Vertical):
@@ -166,6 +139,10 @@ class LogPane(Vertical):
         self.set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.close_filter()
+
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
         event.stop()
         self.close_filter()
 
