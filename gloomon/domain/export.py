@@ -53,6 +53,9 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
         "namespace": snapshot.namespace,
         "contexts": list(snapshot.contexts),
         "secret": _secret(snapshot.secret, now),
+        "secrets": [
+            {"context": item.state.context, **(_secret(item, now) or {})} for item in snapshot.secrets
+        ],
         "cronjob": _cronjob(snapshot.cronjob, now),
         "targets": [_target(target, now) for target in snapshot.targets],
         "findings": [finding_to_dict(item) for item in snapshot.findings],

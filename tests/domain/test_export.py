@@ -45,10 +45,13 @@ def test_schema_1() -> None:
         "namespace",
         "contexts",
         "secret",
+        "secrets",
         "cronjob",
         "targets",
         "findings",
     }
+    # every context's secret (the control plane's is also "secret"), each naming its context
+    assert doc["secrets"] == [{"context": "lab", **doc["secret"]}]
     assert (doc["schema"], doc["status"], doc["namespace"], doc["contexts"]) == (
         1,
         "warning",
