@@ -33,7 +33,7 @@ from gloomon.ui.screens.overlays import (
     OverlayScreen,
     TimelineScreen,
 )
-from gloomon.ui.state import ViewState, notices
+from gloomon.ui.state import ViewState, notices, sorted_by_time
 from gloomon.ui.widgets.log_pane import LogPane
 
 if TYPE_CHECKING:
@@ -183,11 +183,22 @@ class GloomonApp(App[None]):
         self._redraw()
 
     def _apply_logs(self, events: tuple[LogEvent, ...]) -> None:
-        self.state.logs.extend(events)
+        logs = self.state.logs
+        newest = next((event.ts for event in reversed(logs) if event.ts is not None), None)
+        late = newest is not None and any(event.ts is not None and event.ts < newest for event in events)
+        logs.extend(events)
         self.state.history.add_log_events(events)
+        if late:
+            # A resumed stream's catch-up lines are older than what is shown: merge them in place.
+            ordered = sorted_by_time(logs)
+            logs.clear()
+            logs.extend(ordered)
         for screen in self.screen_stack:
             for pane in screen.query(LogPane):
-                pane.add_events(events)
+                if late:
+                    pane.merge(logs, events)
+                else:
+                    pane.add_events(events)
 
     def _redraw(self) -> None:
         now = self.clock()

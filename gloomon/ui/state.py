@@ -7,6 +7,7 @@ deserve a toast (a finding appeared or cleared, a phase moved — never merely "
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gloomon.domain.health import HealthPolicy
@@ -109,3 +110,13 @@ def notices(previous: FleetSnapshot | None, current: FleetSnapshot) -> list[tupl
     else:
         result.extend((f"cleared: {f.message}", Severity.INFO) for f in cleared)
     return result
+
+
+def sorted_by_time(events: Iterable[LogEvent]) -> list[LogEvent]:
+    """Events in timestamp order; one without a timestamp stays right after the event before it."""
+    keyed = []
+    last = None
+    for index, event in enumerate(events):
+        last = event.ts or last
+        keyed.append(((last.timestamp() if last else float("-inf")), index, event))
+    return [event for *_, event in sorted(keyed, key=lambda item: (item[0], item[1]))]

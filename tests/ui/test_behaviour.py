@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,19 @@ async def test_session_that_cannot_start_exits_3_with_the_reason(tmp_path) -> No
     assert app.return_code == 3
     assert app.state.failure is not None
     assert "kubeconfig: file not found" in app.state.failure
+
+
+async def test_late_log_lines_are_merged_in_time_order() -> None:
+    """A resumed stream's catch-up lines (older than what is shown) land in place, not at the bottom."""
+    app = GloomonApp(clock=fx.CLOCK)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        shown = fx.log_events(6, start=fx.NOW - timedelta(seconds=30))
+        app.add_log_events(shown[3:])
+        app.add_log_events(shown[:3])  # older: arrives after a dropped stream resumed
+        await pilot.pause()
+        assert [event.ts for event in app.state.logs] == [event.ts for event in shown]
+        pane = app.screen.query_one(LogPane)
+        visible = "\n".join(pane.log_view.visible_text())
+        positions = [visible.find(event.ts.strftime("%H:%M:%S")) for event in shown if event.ts]
+        assert positions == sorted(positions) and -1 not in positions

@@ -120,6 +120,16 @@ class LogPane(Vertical):
         self._write([event for event in events if self.filter.matches(event)][-self.max_lines :])
         self._update_status()
 
+    def merge(self, ring: Iterable[LogEvent], added: Iterable[LogEvent]) -> None:
+        """Re-render from the ring after late (older) events were merged into it; "+N new" keeps
+        counting what arrived while paused."""
+        following = self.following
+        pending = self.pending + sum(1 for event in added if self.filter.matches(event))
+        self.replay(ring)
+        if not following:
+            self.pending = pending
+            self._update_status()
+
     def _write(self, events: list[LogEvent]) -> None:
         if not events:
             return
