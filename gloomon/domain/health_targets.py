@@ -28,6 +28,7 @@ from gloomon.domain.models import (
     CertsReport,
     EnvoyStats,
     Finding,
+    ForwardStatus,
     ParseError,
     Phase,
     SecretsDump,
@@ -44,6 +45,8 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
     ref = target.ref
     component, pod, ns = ref.component, ref.pod, ref.namespace or ctx.namespace
     port = DEFAULT_ADMIN_PORTS[component]
+    # --target URLs: no pod to port-forward to; the hint curls the URL the user gave.
+    direct = ref.admin_url if ref.forward is not None and ref.forward.status is ForwardStatus.DIRECT else None
     fetch = target.fetch
     if fetch is None or not fetch.reachable:
         reason = (fetch.error if fetch is not None else None) or (ref.forward.error if ref.forward else None)
@@ -54,7 +57,9 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 component,
                 pod,
                 f"Envoy admin API unreachable: {(reason or 'not polled')[:200]}",
-                f"kubectl -n {ns} get pod {pod}; kubectl -n {ns} port-forward pod/{pod} {port} and curl "
+                f"curl {direct}/ready (is the URL right, is Envoy running?)"
+                if direct
+                else f"kubectl -n {ns} get pod {pod}; kubectl -n {ns} port-forward pod/{pod} {port} and curl "
                 f"localhost:{port}/ready",
             )
         ]
@@ -74,7 +79,9 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                     component,
                     pod,
                     f"{what}: {value.message[:200]}",
-                    f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
+                    f"see the raw body: curl {direct}{what}"
+                    if direct
+                    else f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
                     f"and curl localhost:{port}{what}",
                 )
             )

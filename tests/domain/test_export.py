@@ -111,3 +111,19 @@ def test_no_key_material() -> None:
         assert secret_line not in text
     assert "PRIVATE" not in text and "BEGIN" not in text
     assert rot.leaf_new.pem.splitlines()[1] not in text  # not even the public PEM
+
+
+def test_direct_targets_get_curl_hints_not_kubectl() -> None:
+    """A --target URL has no pod to port-forward to: hints curl the URL the user gave."""
+    from dataclasses import replace
+
+    from gloomon.domain.models import ForwardState, ForwardStatus
+
+    dead = fetch("gateway-proxy-1", None, [], error="connection refused")
+    direct_ref = replace(
+        dead.target, admin_url="http://10.1.2.3:19000", forward=ForwardState(ForwardStatus.DIRECT)
+    )
+    result = snap([replace(dead, target=direct_ref)])
+    unreachable = next(f for f in result.findings if f.code == "admin-unreachable")
+    assert unreachable.hint.startswith("curl http://127.0.0.1:19000/ready")
+    assert "kubectl" not in unreachable.hint
