@@ -121,7 +121,7 @@ def test_direct_targets_get_curl_hints_not_kubectl() -> None:
 
     dead = fetch("gateway-proxy-1", None, [], error="connection refused")
     direct_ref = replace(
-        dead.target, admin_url="http://10.1.2.3:19000", forward=ForwardState(ForwardStatus.DIRECT)
+        dead.target, admin_url="http://127.0.0.1:19000", forward=ForwardState(ForwardStatus.DIRECT)
     )
     result = snap([replace(dead, target=direct_ref)])
     unreachable = next(f for f in result.findings if f.code == "admin-unreachable")
