@@ -209,7 +209,11 @@ def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Findi
                 component,
                 pod,
                 f"link to gloo ({target.xds.cluster}) unhealthy: "
-                f"{target.xds.cx_connect_fail} failed connects",
+                + (
+                    f"{target.xds.cx_connect_fail} failed connects"
+                    if target.xds.cx_connect_fail
+                    else "health checks fail though TCP connects succeed (a TLS or protocol failure)"
+                ),
                 f"{logs} {envoy_container(component)} | grep 'gRPC config stream'; "
                 f"kubectl -n {ctx.namespace} get pods "
                 f"-l gloo=gloo",
