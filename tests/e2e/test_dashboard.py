@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import pytest_asyncio
 from rich.console import Console
+from rich.text import Text
+from textual.content import Content
+from textual.widgets import Static
 
 from gloomon.domain.models import Component
 from gloomon.lab import Lab
@@ -152,3 +155,92 @@ async def test_restarted_pod_gets_a_new_row(lab: Lab) -> None:
         assert app.state.failure is None
         assert_calm(app)
         await app.action_quit()
+
+
+def banner_text(app: GloomonApp) -> str:
+    """The banner line under the header as the user reads it ("" while it is hidden)."""
+    banner = app.screen.query_one("#banner", Static)
+    if not banner.display:
+        return ""
+    content = banner.content
+    return content.plain if isinstance(content, Text | Content) else str(content)
+
+
+def findings_codes(app: GloomonApp) -> set[str]:
+    snapshot = app.state.snapshot
+    return {finding.code for finding in snapshot.findings} if snapshot is not None else set()
+
+
+def all_forwarded_and_reachable(app: GloomonApp, pods: set[str]) -> bool:
+    snapshot = app.state.snapshot
+    return (
+        app.state.failure is None
+        and snapshot is not None
+        and not snapshot.errors
+        and forward_states(app) == dict.fromkeys(pods, "up")
+        and len(snapshot.targets) == len(pods)
+        and all(target.reachable for target in snapshot.targets)
+    )
+
+
+def api_trouble_shown(app: GloomonApp) -> bool:
+    """The outage is on screen: a session failure or a snapshot error, and the banner says so."""
+    snapshot = app.state.snapshot
+    trouble = app.state.failure is not None or (snapshot is not None and bool(snapshot.errors))
+    return trouble and banner_text(app) != ""
+
+
+async def test_survives_the_labs_faults_and_says_what_is_wrong() -> None:
+    """Issue 5: a 403 on the secret, cut port-forwards and an API outage, one after the other. Each
+    time the screen says what is wrong, the dashboard recovers by itself and never shows a traceback."""
+    async with Lab(scenario="healthy") as healthy:
+        app = dashboard(healthy)
+        async with app.run_test(size=SIZE):
+            pods = set(healthy.pods())
+            await until(lambda: all_forwarded_and_reachable(app, pods), app, 30, "every pod forwarded")
+            assert "secret-forbidden" not in findings_codes(app)
+
+            # (1) 403 on secrets: a finding, the header says the secret is not readable, then it clears.
+            healthy.forbid_secrets(True)
+            await until(
+                lambda: (
+                    "secret-forbidden" in findings_codes(app)
+                    and "not readable (403)" in header_text(app)
+                    and "warning" in header_text(app)
+                ),
+                app,
+                15,
+                "the secret-forbidden finding on screen",
+            )
+            healthy.forbid_secrets(False)
+            await until(
+                lambda: (
+                    "secret-forbidden" not in findings_codes(app) and "not readable" not in header_text(app)
+                ),
+                app,
+                15,
+                "the secret-forbidden finding cleared",
+            )
+            assert_calm(app)
+            assert app.is_running
+
+            # (2) every port-forward cut: they come back by themselves.
+            assert await healthy.cut_port_forwards() > 0
+            await until(lambda: all_forwarded_and_reachable(app, pods), app, 20, "port-forwards back up")
+            assert_calm(app)
+            assert app.is_running
+
+            # (3) the API refuses connections for 5 s: the banner says so, then clears on its own.
+            await healthy.api_outage(5.0)
+            await until(lambda: api_trouble_shown(app), app, 15, "the API outage in the banner")
+            shown = banner_text(app)
+            assert "API" in shown or "api" in shown.lower(), shown
+            await until(
+                lambda: all_forwarded_and_reachable(app, pods) and banner_text(app) == "",
+                app,
+                30,
+                "recovered from the API outage",
+            )
+            assert_calm(app)
+            assert app.is_running
+            await app.action_quit()
