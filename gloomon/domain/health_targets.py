@@ -64,27 +64,33 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
             )
         ]
     out: list[Finding] = []
-    for what, value in (
-        ("/server_info", fetch.server),
-        ("/certs", fetch.certs),
-        ("/config_dump", fetch.secrets),
-        ("/clusters", fetch.clusters),
-        ("/stats", fetch.stats),
-    ):
-        if isinstance(value, ParseError):
-            out.append(
-                Finding(
-                    Severity.WARNING,
-                    "admin-bad-response",
-                    component,
-                    pod,
-                    f"{what}: {value.message[:200]}",
-                    f"see the raw body: curl {direct}{what}"
-                    if direct
-                    else f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
-                    f"and curl localhost:{port}{what}",
-                )
+    bad = [
+        (what, value)
+        for what, value in (
+            ("/server_info", fetch.server),
+            ("/certs", fetch.certs),
+            ("/config_dump", fetch.secrets),
+            ("/clusters", fetch.clusters),
+            ("/stats", fetch.stats),
+        )
+        if isinstance(value, ParseError)
+    ]
+    if bad:
+        # One finding per pod: a proxy in front of the admin port garbles every endpoint at once.
+        first = bad[0][0]
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "admin-bad-response",
+                component,
+                pod,
+                "; ".join(f"{what}: {value.message[:120]}" for what, value in bad)[:400],
+                f"see the raw body: curl {direct}{first}"
+                if direct
+                else f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
+                f"and curl localhost:{port}{first}",
             )
+        )
     logs = f"kubectl -n {ns} logs {pod} -c"
     if target.leaf is None and (
         isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump)

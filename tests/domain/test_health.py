@@ -292,6 +292,13 @@ def test_admin_findings() -> None:
     found = codes(result)
     assert found["admin-unreachable"] == [("warning", "gloo-1")]
     assert found["admin-bad-response"] == [("warning", "gateway-proxy-1")]
+    # several garbled endpoints of one pod make one finding that names them all
+    both = replace(
+        fetch("gateway-proxy-1", leaf, ca, bad="stats"), clusters=ParseError("/clusters", "not JSON")
+    )
+    grouped = [f for f in snap([both], [secret(leaf, ca)]).findings if f.code == "admin-bad-response"]
+    assert len(grouped) == 1
+    assert "/clusters: not JSON" in grouped[0].message and "/stats: not valid JSON" in grouped[0].message
     unreachable = next(t for t in result.targets if t.ref.pod == "gloo-1")
     assert unreachable.verdict.phase.value == "unknown" and not unreachable.reachable
     hint = next(f.hint for f in result.findings if f.code == "admin-unreachable")
