@@ -196,7 +196,7 @@ def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
             xds = Text(f"failing ×{fails}" if fails else "failing", "red")
         table.add_row(
             Text(str(target.ref.component)),
-            _t(_short_pod(target)),
+            _t(target.ref.short_pod),
             reach,
             Text(leaf.short_serial if leaf else "—"),
             left,
@@ -222,13 +222,6 @@ def _findings(findings: Iterable[Finding]) -> RenderableType:
     if not grid.rows:
         return Group(Text("Findings", style="bold"), Text(" √ no findings", style="green"))
     return Group(Text("Findings", style="bold"), grid)
-
-
-def _short_pod(target: TargetStatus) -> str:
-    """The pod name without its component prefix (the column beside it says the component)."""
-    prefix = f"{target.ref.component}-"
-    pod = target.ref.pod
-    return pod[len(prefix) :] if pod.startswith(prefix) and len(pod) > len(prefix) else pod
 
 
 def _t(text: str, style: str = "") -> Text:

@@ -87,13 +87,6 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\t", "    "))
 
 
-def short_pod(pod: str, component: str | None) -> str:
-    """The part of a pod name that tells replicas apart: ``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``."""
-    if component and pod.startswith(component + "-") and len(pod) > len(component) + 1:
-        return pod[len(component) + 1 :]
-    return pod
-
-
 def pod_suffix(pod: str) -> str:
     """The replica's own suffix: ``gateway-proxy-7d9f8b6c5-x2k4p`` → ``x2k4p``."""
     return pod.rsplit("-", 1)[-1] if "-" in pod else pod

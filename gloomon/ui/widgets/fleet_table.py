@@ -27,7 +27,6 @@ from gloomon.ui.format import (
     keep_end,
     literal,
     phase_cell,
-    short_pod,
     short_version,
     sync_cell,
     time_left,
@@ -110,7 +109,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         )
     cells = {
         "component": Text(target.ref.component.value),
-        "pod": literal(keep_end(short_pod(target.ref.pod, target.ref.component.value), _width("pod") - 1)),
+        "pod": literal(keep_end(target.ref.short_pod, _width("pod") - 1)),
         "forward": forward_text,
         "envoy": envoy_cell(target.envoy_version, palette),
         "serial": literal(target.leaf.short_serial) if target.leaf else Text("—"),
