@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -173,13 +174,7 @@ _SAMPLE_RUNS = 60
 
 def typical_interval_seconds(schedule: str) -> float | None:
     """The median gap between successive runs (a weekday schedule is "1 day"), None if it never runs."""
-    parsed = parse_schedule(schedule)
-    if isinstance(parsed, ParseError):
-        return None
-    if parsed.every_seconds is not None:
-        return parsed.every_seconds
-    gaps = _gaps(parsed)
-    return statistics.median(gaps) if gaps else None
+    return _interval(schedule, statistics.median)
 
 
 def shortest_interval_seconds(schedule: str) -> float | None:
@@ -187,24 +182,23 @@ def shortest_interval_seconds(schedule: str) -> float | None:
 
     ``0,1 0 * * *`` runs once a day but twice within a minute: what decides whether runs overlap.
     """
-    parsed = parse_schedule(schedule)
-    if isinstance(parsed, ParseError):
-        return None
-    if parsed.every_seconds is not None:
-        return parsed.every_seconds
-    gaps = _gaps(parsed)
-    return min(gaps) if gaps else None
+    return _interval(schedule, min)
 
 
 def longest_interval_seconds(schedule: str) -> float | None:
     """The longest gap between successive runs over a sample of runs, None if it never runs."""
+    return _interval(schedule, max)
+
+
+def _interval(schedule: str, pick: Callable[[Sequence[float]], float]) -> float | None:
+    """One figure of the gaps between runs (``@every`` has one gap), None if it never runs."""
     parsed = parse_schedule(schedule)
     if isinstance(parsed, ParseError):
         return None
     if parsed.every_seconds is not None:
         return parsed.every_seconds
     gaps = _gaps(parsed)
-    return max(gaps) if gaps else None
+    return pick(gaps) if gaps else None
 
 
 @lru_cache(maxsize=64)
