@@ -31,8 +31,8 @@ from typing import Any
 
 import aiohttp
 
-from gloomon.domain import envoy
-from gloomon.domain.models import Component, EnvoyStats
+from gloomon.domain.model import Component, EnvoyStats
+from gloomon.domain.parse import envoy
 from gloomon.settings import DirectTarget, Settings
 from gloomon.sources.session import MonitorSession
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gloomon.domain.models import Component, FleetSnapshot, LogEvent  # noqa: E402
+from gloomon.domain.model import Component, FleetSnapshot, LogEvent  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
 from gloomon.ui.messages import LogsArrived, SnapshotArrived  # noqa: E402
 from gloomon.ui.screens.dashboard import DashboardScreen  # noqa: E402

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 from gloomon import __version__
 
 if TYPE_CHECKING:
-    from gloomon.domain.models import FleetSnapshot
+    from gloomon.domain.model import FleetSnapshot
     from gloomon.lab import RunningLab
     from gloomon.settings import Settings
 
@@ -152,9 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Validate flag values and build Settings; raise UsageError with a one-line reason."""
-    from gloomon.domain.durations import parse_duration
-    from gloomon.domain.health import HealthPolicy, Threshold
-    from gloomon.domain.models import Component, ParseError
+    from gloomon.domain.health.judge import HealthPolicy, Threshold
+    from gloomon.domain.model import Component, ParseError
+    from gloomon.domain.parse.durations import parse_duration
     from gloomon.settings import DirectTarget, Settings
 
     def duration(flag: str, text: str) -> float:
@@ -230,8 +230,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     """One poll and a report; exit 0 ok, 1 warning, 2 critical, 3 the check could not run."""
-    from gloomon.domain.durations import parse_duration
-    from gloomon.domain.models import ParseError
+    from gloomon.domain.model import ParseError
+    from gloomon.domain.parse.durations import parse_duration
 
     since = parse_duration(args.since)
     if isinstance(since, ParseError) or since < 0:

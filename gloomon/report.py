@@ -14,9 +14,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gloomon.domain.durations import human_duration, human_time_left
 from gloomon.domain.export import snapshot_to_dict
-from gloomon.domain.models import (
+from gloomon.domain.model import (
     CertInfo,
     Finding,
     FleetSnapshot,
@@ -25,6 +24,7 @@ from gloomon.domain.models import (
     Severity,
     TargetStatus,
 )
+from gloomon.domain.parse.durations import human_duration, human_time_left
 
 #: C0 controls (but tab and newline), DEL and C1 controls: an ESC in a pod name must not reach the terminal.
 _CONTROL_CHARS = {code: None for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}

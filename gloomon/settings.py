@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gloomon.domain.models import DEFAULT_ADMIN_PORTS, Component
+from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
 
 if TYPE_CHECKING:
-    from gloomon.domain.health import HealthPolicy
+    from gloomon.domain.health.judge import HealthPolicy
 
 
 @dataclass(frozen=True, slots=True)

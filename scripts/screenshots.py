@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gloomon.domain.models import Component, FleetSnapshot, Severity, TargetStatus  # noqa: E402
+from gloomon.domain.model import Component, FleetSnapshot, Severity, TargetStatus  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
 from gloomon.ui.widgets.fleet_table import FleetTable  # noqa: E402
 from tests.ui import fixtures as fx  # noqa: E402
@@ -273,7 +273,7 @@ async def shoot_lab(scenario: str, out: Path, wanted: set[str] | None) -> None:
 def lab_available() -> str | None:
     """Why the lab cannot run here, or None."""
     try:
-        from gloomon.lab.envoy import envoy_binary
+        from gloomon.lab.pods.bootstrap import envoy_binary
 
         envoy_binary()
     except Exception as error:  # ImportError (no lab extra) or no Envoy binary

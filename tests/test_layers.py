@@ -9,7 +9,7 @@ import pytest
 
 LAYERS = {
     # module imported -> packages that must not be loaded by it
-    "gloomon.domain.fleet, gloomon.domain.export, gloomon.domain.logs": (
+    "gloomon.domain.fleet, gloomon.domain.export, gloomon.domain.parse.logs": (
         "textual",
         "httpx",
         "kubernetes",

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gloomon.domain.cron import next_run
-from gloomon.domain.models import (
+from gloomon.domain.model import (
     CertInfo,
     CronJobState,
     Finding,
@@ -19,6 +18,7 @@ from gloomon.domain.models import (
     TargetStatus,
     TrustBundle,
 )
+from gloomon.domain.parse.cron import next_run
 
 SCHEMA = 1
 

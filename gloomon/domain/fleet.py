@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from gloomon.domain.envoy import xds_cluster_names
-from gloomon.domain.fleet_carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
-from gloomon.domain.fleet_sync import bundle_key, cert_key, compare_with_secret
-from gloomon.domain.health import HealthPolicy, judge
-from gloomon.domain.health_policy import rose_recently
-from gloomon.domain.models import (
+from gloomon.domain.compare.carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
+from gloomon.domain.compare.rotation import phase_of
+from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
+from gloomon.domain.health.judge import HealthPolicy, judge
+from gloomon.domain.health.policy import rose_recently
+from gloomon.domain.model import (
     COMPONENT_ORDER,
     SERVER_CERT_SECRET,
     VALIDATION_CONTEXT_SECRET,
@@ -39,7 +39,7 @@ from gloomon.domain.models import (
     TrustBundle,
     XdsLink,
 )
-from gloomon.domain.rotation import phase_of
+from gloomon.domain.parse.envoy import xds_cluster_names
 
 
 def build_snapshot(

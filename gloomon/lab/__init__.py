@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gloomon.lab.background import RunningLab
     from gloomon.lab.lab import Lab
-    from gloomon.lab.process import LabStartError
+    from gloomon.lab.pods.process import LabStartError
 
 __all__ = ["SCENARIO_NAMES", "Lab", "LabStartError", "RunningLab", "start_background"]
 
@@ -28,7 +28,7 @@ def __getattr__(name: str) -> Any:
 
         return RunningLab
     if name == "LabStartError":
-        from gloomon.lab.process import LabStartError
+        from gloomon.lab.pods.process import LabStartError
 
         return LabStartError
     raise AttributeError(name)

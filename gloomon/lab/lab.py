@@ -22,16 +22,17 @@ from typing import Any
 import aiohttp
 import yaml
 
-from gloomon.domain.models import Component
-from gloomon.lab import certgen, scenarios
-from gloomon.lab.apiserver import ApiServer
-from gloomon.lab.certgen import SecretData
-from gloomon.lab.certjob import CRONJOB_NAME, CertgenConfig, CertgenRunner
-from gloomon.lab.envoy import envoy_binary
-from gloomon.lab.pods import SPECS, PodRuntime, PodTraits, gloo_service_ports, make_deployment
-from gloomon.lab.process import LabStartError
-from gloomon.lab.state import ClusterStore, CronJob
-from gloomon.lab.util import make_workdir, now_utc, remove_stale_workdirs
+from gloomon.domain.model import Component
+from gloomon.lab import scenarios
+from gloomon.lab.api.server import ApiServer
+from gloomon.lab.cluster import certs as certgen
+from gloomon.lab.cluster.certs import SecretData
+from gloomon.lab.cluster.store import ClusterStore, CronJob
+from gloomon.lab.cluster.util import make_workdir, now_utc, remove_stale_workdirs
+from gloomon.lab.pods.bootstrap import envoy_binary
+from gloomon.lab.pods.certgen_job import CRONJOB_NAME, CertgenConfig, CertgenRunner
+from gloomon.lab.pods.process import LabStartError
+from gloomon.lab.pods.runtime import SPECS, PodRuntime, PodTraits, gloo_service_ports, make_deployment
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gloomon.lab.certjob import CertgenConfig
+from gloomon.lab.pods.certgen_job import CertgenConfig
 
 #: Weekly, like a cautious production install (any run rotates: forceRotation is Gloo's default).
 WEEKLY = "0 3 * * 0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from gloomon.domain.models import ForwardState, ForwardStatus, TargetRef
+from gloomon.domain.model import ForwardState, ForwardStatus, TargetRef
 from gloomon.settings import DirectTarget
 from gloomon.sources.errors import SourceError
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from gloomon.clock import system_clock
 from gloomon.domain import fleet
-from gloomon.domain.models import (
+from gloomon.domain.model import (
     AdminFetch,
     Component,
     CronJobState,
@@ -31,16 +31,16 @@ from gloomon.domain.models import (
     SecretState,
     TargetRef,
 )
-from gloomon.sources.admin import AdminPoller
+from gloomon.sources.admin.poller import AdminPoller
 from gloomon.sources.direct import direct_targets
 from gloomon.sources.errors import SourceError, clip, describe_exception
-from gloomon.sources.forwards import ForwardSet
-from gloomon.sources.kube import ApiError, KubeReader
-from gloomon.sources.kubeconfig import KubeConnection, connect
-from gloomon.sources.logs import LogSet
+from gloomon.sources.kube.client import ApiError, KubeReader
+from gloomon.sources.kube.config import KubeConnection, connect
+from gloomon.sources.kube.forwards import ForwardSet
+from gloomon.sources.logs.follow import LogSet
 
 if TYPE_CHECKING:
-    from gloomon.domain.health import HealthPolicy
+    from gloomon.domain.health.judge import HealthPolicy
     from gloomon.settings import Settings
 
 #: how long a vanished pod's row stays (as unreachable) at least
@@ -305,7 +305,7 @@ class MonitorSession:
     def _policy(self) -> HealthPolicy:
         if self.settings.policy is not None:
             return self.settings.policy
-        from gloomon.domain.health import HealthPolicy
+        from gloomon.domain.health.judge import HealthPolicy
 
         return HealthPolicy()
 

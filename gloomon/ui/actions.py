@@ -15,7 +15,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from gloomon.domain.models import FleetSnapshot, TargetStatus
+from gloomon.domain.model import FleetSnapshot, TargetStatus
 from gloomon.ui.format import sanitize
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import DetailScreen

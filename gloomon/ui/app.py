@@ -20,8 +20,8 @@ from textual.screen import Screen
 from textual.worker import WorkerState
 
 from gloomon.clock import Clock, system_clock
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import FleetSnapshot, LogEvent
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import FleetSnapshot, LogEvent
 from gloomon.ui import actions
 from gloomon.ui.format import literal, sanitize
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived

@@ -1,6 +1,6 @@
 """Domain values → Rich ``Text`` for every widget: colours, words, short names, validity bars.
 
-Pure presentation: no judgement lives here (that is ``gloomon.domain.health``), only how a judged value
+Pure presentation: no judgement lives here (that is ``gloomon.domain.health.judge``), only how a judged value
 looks. Colours come from the active Textual theme (:class:`Palette`), never from hex codes, and remote
 text is always wrapped in ``Text`` literally (never parsed as markup).
 """
@@ -14,9 +14,9 @@ from datetime import datetime
 from rich.style import Style
 from rich.text import Text
 
-from gloomon.domain.durations import human_duration, human_time_left
-from gloomon.domain.health import HealthPolicy, expiry_severity
-from gloomon.domain.models import CertInfo, Phase, Severity, TargetStatus, TrustBundle
+from gloomon.domain.health.judge import HealthPolicy, expiry_severity
+from gloomon.domain.model import CertInfo, Phase, Severity, TargetStatus, TrustBundle
+from gloomon.domain.parse.durations import human_duration, human_time_left
 
 __all__ = ["human_duration", "human_time_left"]
 

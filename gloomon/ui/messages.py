@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from gloomon.domain.models import FleetSnapshot, LogEvent
+from gloomon.domain.model import FleetSnapshot, LogEvent
 
 
 @dataclass

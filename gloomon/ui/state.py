@@ -10,9 +10,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import Finding, FleetSnapshot, LogEvent, Severity, TargetStatus
-from gloomon.ui.history import RotationHistory
+from gloomon.domain.compare.history import RotationHistory
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import Finding, FleetSnapshot, LogEvent, Severity, TargetStatus
 
 MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
 

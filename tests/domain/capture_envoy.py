@@ -22,7 +22,7 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-from gloomon.domain.envoy import STATS_FILTER
+from gloomon.domain.parse.envoy import STATS_FILTER
 from tests.domain.certs import NOW, make_ca, make_leaf
 
 FIXTURES = Path(__file__).parent / "fixtures"

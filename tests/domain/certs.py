@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gloomon.domain.models import CertInfo, TrustBundle
-from gloomon.domain.x509 import cert_info_from_der
+from gloomon.domain.model import CertInfo, TrustBundle
+from gloomon.domain.parse.x509 import cert_info_from_der
 
 CA_CN = "supergloo-webhook-cert-ca"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from gloomon.domain.fleet import build_snapshot
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import (
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import (
     AdminFetch,
     CertInfo,
     CertsContext,

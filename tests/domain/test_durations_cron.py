@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gloomon.domain.cron import (
+from gloomon.domain.model import ParseError
+from gloomon.domain.parse.cron import (
     longest_interval_seconds,
     next_run,
     parse_schedule,
     shortest_interval_seconds,
     typical_interval_seconds,
 )
-from gloomon.domain.durations import human_duration, human_time_left, parse_duration
-from gloomon.domain.models import ParseError
+from gloomon.domain.parse.durations import human_duration, human_time_left, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from gloomon.domain.envoy import (
+from gloomon.domain.model import (
+    CertsReport,
+    ClustersReport,
+    Component,
+    EnvoyStats,
+    ParseError,
+    SecretsDump,
+    ServerInfo,
+)
+from gloomon.domain.parse.envoy import (
     STATS_FILTER,
     parse_certs,
     parse_clusters,
@@ -18,16 +27,7 @@ from gloomon.domain.envoy import (
     parse_stats,
     xds_cluster_names,
 )
-from gloomon.domain.models import (
-    CertsReport,
-    ClustersReport,
-    Component,
-    EnvoyStats,
-    ParseError,
-    SecretsDump,
-    ServerInfo,
-)
-from gloomon.domain.x509 import parse_pem_bundle
+from gloomon.domain.parse.x509 import parse_pem_bundle
 
 #: Real Envoy outputs from public repositories (origins in the folder's README.md).
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 from gloomon.domain.export import snapshot_to_dict, status_of
-from gloomon.domain.models import FleetSnapshot
+from gloomon.domain.model import FleetSnapshot
 from tests.domain.certs import NOW, make_ca, rotation
 from tests.domain.fleet_helpers import CRON, fetch, secret, snap
 
@@ -117,7 +117,7 @@ def test_direct_targets_get_curl_hints_not_kubectl() -> None:
     """A --target URL has no pod to port-forward to: hints curl the URL the user gave."""
     from dataclasses import replace
 
-    from gloomon.domain.models import ForwardState, ForwardStatus
+    from gloomon.domain.model import ForwardState, ForwardStatus
 
     dead = fetch("gateway-proxy-1", None, [], error="connection refused")
     direct_ref = replace(

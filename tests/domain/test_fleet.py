@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from datetime import timedelta
 
-from gloomon.domain.models import CertsContext, CertsReport, Component, Phase, SecretsDump, ServerInfo
+from gloomon.domain.model import CertsContext, CertsReport, Component, Phase, SecretsDump, ServerInfo
 from tests.domain.certs import make_ca, make_leaf, rotation
 from tests.domain.fleet_helpers import CTX, fetch, secret, snap
 
@@ -133,9 +133,9 @@ def test_empty_secrets_dump() -> None:
 def test_domain_imports_no_io_or_ui() -> None:
     code = (
         "import sys\n"
-        "import gloomon.domain.fleet, gloomon.domain.export, gloomon.domain.envoy, gloomon.domain.logs, "
-        "gloomon.domain.x509, gloomon.domain.health, gloomon.domain.rotation, gloomon.domain.cron, "
-        "gloomon.domain.durations\n"
+        "import gloomon.domain.fleet, gloomon.domain.export, gloomon.domain.parse.envoy\n"
+        "import gloomon.domain.parse.logs, gloomon.domain.parse.x509, gloomon.domain.health.judge\n"
+        "import gloomon.domain.compare.rotation, gloomon.domain.parse.cron, gloomon.domain.parse.durations\n"
         "banned = ('textual', 'httpx', 'kubernetes', 'aiohttp', 'asyncio', 'rich')\n"
         "bad = [m for m in banned if m in sys.modules]\n"
         "print(','.join(bad))\n"

@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gloomon.domain.envoy import (
+from gloomon.domain.model import LogEvent, ParseError
+from gloomon.domain.parse.envoy import (
     parse_certs,
     parse_clusters,
     parse_ready,
@@ -16,9 +17,8 @@ from gloomon.domain.envoy import (
     parse_server_info,
     parse_stats,
 )
-from gloomon.domain.logs import parse_log_line
-from gloomon.domain.models import LogEvent, ParseError
-from gloomon.domain.x509 import parse_pem_bundle
+from gloomon.domain.parse.logs import parse_log_line
+from gloomon.domain.parse.x509 import parse_pem_bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

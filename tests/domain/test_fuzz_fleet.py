@@ -10,19 +10,19 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gloomon.domain.cron import next_run, shortest_interval_seconds, typical_interval_seconds
-from gloomon.domain.envoy import (
+from gloomon.domain.export import snapshot_to_dict
+from gloomon.domain.fleet import build_snapshot
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import AdminFetch, Component, CronJobState, SecretState, ServerInfo, TrustBundle
+from gloomon.domain.parse.cron import next_run, shortest_interval_seconds, typical_interval_seconds
+from gloomon.domain.parse.envoy import (
     parse_certs,
     parse_clusters,
     parse_secrets_dump,
     parse_server_info,
     parse_stats,
 )
-from gloomon.domain.export import snapshot_to_dict
-from gloomon.domain.fleet import build_snapshot
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import AdminFetch, Component, CronJobState, SecretState, ServerInfo, TrustBundle
-from gloomon.domain.x509 import parse_pem_bundle
+from gloomon.domain.parse.x509 import parse_pem_bundle
 from tests.domain.certs import NOW
 from tests.domain.fleet_helpers import CTX, NS, ref, snap
 from tests.domain.test_fuzz import json_values

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from gloomon.domain.health import HealthPolicy, Threshold, expiry_severity
-from gloomon.domain.models import Component, CronJobState, LogEvent, LogKind, ParseError, Severity
+from gloomon.domain.health.judge import HealthPolicy, Threshold, expiry_severity
+from gloomon.domain.model import Component, CronJobState, LogEvent, LogKind, ParseError, Severity
 from tests.domain.certs import NOW, make_ca, make_leaf, rotation
 from tests.domain.fleet_helpers import CRON, codes, fetch, secret, snap
 

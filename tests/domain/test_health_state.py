@@ -8,8 +8,8 @@ import sys
 from dataclasses import replace
 from datetime import timedelta
 
-from gloomon.domain import models
-from gloomon.domain.fleet_sync import cert_key, same_cert
+from gloomon.domain import model as models
+from gloomon.domain.compare.sync import cert_key, same_cert
 from tests.domain.certs import NOW, make_ca, make_leaf, rotation
 from tests.domain.fleet_helpers import codes, fetch, secret, snap
 
@@ -247,18 +247,22 @@ def test_leaf_not_yet_valid_is_a_warning_not_untrusted() -> None:
 def test_check_modules_import_no_cycle_and_models_reexport_everything() -> None:
     code = (
         "import sys\n"
-        "import gloomon.domain.health_targets, gloomon.domain.health_fleet, gloomon.domain.health_cron\n"
-        "print('gloomon.domain.health' in sys.modules)\n"
+        "import gloomon.domain.health.targets, gloomon.domain.health.fleet, gloomon.domain.health.cron\n"
+        "print('gloomon.domain.health.judge' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    from gloomon.domain import models_admin, models_certs, models_core, models_kube, models_snapshot
+    from gloomon.domain.model import admin as models_admin
+    from gloomon.domain.model import certs as models_certs
+    from gloomon.domain.model import cluster as models_kube
+    from gloomon.domain.model import snapshot as models_snapshot
+    from gloomon.domain.model import vocabulary as models_core
 
     for module in (models_admin, models_certs, models_core, models_kube, models_snapshot):
         for name in dir(module):
             value = getattr(module, name)
             if getattr(value, "__module__", None) == module.__name__:
                 assert getattr(models, name) is value, name
-    import gloomon.domain.logs as logs
+    import gloomon.domain.parse.logs as logs
 
     assert not hasattr(logs, "event_fields")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gloomon.domain.logs import parse_log_line
-from gloomon.domain.models import Component, LogKind
+from gloomon.domain.model import Component, LogKind
+from gloomon.domain.parse.logs import parse_log_line
 
 #: Real Envoy outputs from public repositories (origins in the folder's README.md).
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"

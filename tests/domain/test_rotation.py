@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from gloomon.domain import rotation as rotation_module
-from gloomon.domain.models import CertInfo, Phase, TrustBundle
-from gloomon.domain.rotation import not_yet_valid, phase_of, signer_of
+from gloomon.domain.compare import rotation as rotation_module
+from gloomon.domain.compare.rotation import not_yet_valid, phase_of, signer_of
+from gloomon.domain.model import CertInfo, Phase, TrustBundle
 from tests.domain.certs import NOW, bundle, make_ca, make_leaf, rotation
 
 

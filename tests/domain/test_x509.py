@@ -7,8 +7,8 @@ from datetime import UTC
 
 import pytest
 
-from gloomon.domain.models import CertInfo, ParseError, TrustBundle
-from gloomon.domain.x509 import cert_info_from_der, envoy_serial, find_signer, parse_pem_bundle
+from gloomon.domain.model import CertInfo, ParseError, TrustBundle
+from gloomon.domain.parse.x509 import cert_info_from_der, envoy_serial, find_signer, parse_pem_bundle
 from tests.domain.certs import CA_CN, bundle, make_ca, make_leaf, rotation
 
 

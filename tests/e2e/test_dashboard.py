@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import Static
 
-from gloomon.domain.models import Component
+from gloomon.domain.model import Component
 from gloomon.lab import Lab
 from gloomon.settings import Settings
 from gloomon.sources.session import MonitorSession

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gloomon.lab.envoy import envoy_binary
+from gloomon.lab.pods.bootstrap import envoy_binary
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,7 +58,7 @@ def bundle_state(secrets: dict[str, dict[str, Any]]) -> tuple[tuple[str, ...], s
     secrets, computed from the PEM Envoy really holds (signature check, not names)."""
     from cryptography import x509
 
-    from gloomon.domain.x509 import envoy_serial
+    from gloomon.domain.parse.x509 import envoy_serial
 
     cas = x509.load_pem_x509_certificates(
         secrets["validation_context"]["validation_context"]["trusted_ca"]["inline_string"].encode()

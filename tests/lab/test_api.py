@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from gloomon.domain.models import Component
+from gloomon.domain.model import Component
 from gloomon.lab import Lab
 from tests.lab.conftest import aio_core, reprs_showing_a_key
 

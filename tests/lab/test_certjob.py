@@ -6,11 +6,12 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from gloomon.domain.models import SECRET_NAME
-from gloomon.lab import certgen, objects
-from gloomon.lab.certgen import SecretData
-from gloomon.lab.certjob import CertgenConfig, CertgenRunner
-from gloomon.lab.state import ClusterStore
+from gloomon.domain.model import SECRET_NAME
+from gloomon.lab.api import objects
+from gloomon.lab.cluster import certs as certgen
+from gloomon.lab.cluster.certs import SecretData
+from gloomon.lab.cluster.store import ClusterStore
+from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
 from tests.lab.conftest import reprs_showing_a_key
 
 NS = "gloo-system"

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from gloomon.domain.models import DEFAULT_ADMIN_PORTS, Component
-from gloomon.lab import Lab, pods
-from gloomon.lab.process import LabStartError
-from gloomon.lab.util import free_port
+from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
+from gloomon.lab import Lab
+from gloomon.lab.cluster.util import free_port
+from gloomon.lab.pods import runtime as pods
+from gloomon.lab.pods.process import LabStartError
 from tests.lab.conftest import admin_get, admin_json
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gloomon.domain.models import Component
+from gloomon.domain.model import Component
 from gloomon.lab import Lab
 from tests.lab.conftest import active_secrets, aio_core, bundle_state, phase_of
 

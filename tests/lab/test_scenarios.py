@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gloomon.domain.models import Component
+from gloomon.domain.model import Component
 from gloomon.lab import Lab
-from gloomon.lab.certjob import CertgenConfig
+from gloomon.lab.pods.certgen_job import CertgenConfig
 from tests.lab.conftest import (
     active_secrets,
     admin_get,

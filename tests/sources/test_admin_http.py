@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import pytest_asyncio
 from aiohttp import web
 
-from gloomon.domain.models import Component, EnvoyStats, ParseError, ServerInfo, TargetRef
-from gloomon.sources import admin
-from gloomon.sources.admin_http import http_error, sanitise
+from gloomon.domain.model import Component, EnvoyStats, ParseError, ServerInfo, TargetRef
+from gloomon.sources.admin import poller as admin
+from gloomon.sources.admin.http import http_error, sanitise
 
 _STATS = b"server.state: 0\nserver.uptime: 12\nserver.live: 1\n"
 _SERVER_INFO = (

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gloomon.domain.models import (
+from gloomon.domain.model import (
     SERVER_CERT_SECRET,
     VALIDATION_CONTEXT_SECRET,
     CertInfo,
@@ -15,8 +15,8 @@ from gloomon.domain.models import (
     SdsSecret,
     SecretsDump,
 )
-from gloomon.domain.x509 import parse_pem_bundle
-from gloomon.sources import admin
+from gloomon.domain.parse.x509 import parse_pem_bundle
+from gloomon.sources.admin import poller as admin
 from tests.sources.test_units import _pem_pair
 
 

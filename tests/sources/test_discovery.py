@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from gloomon.domain.models import (
+from gloomon.domain.model import (
     CertsReport,
     ClustersReport,
     Component,

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from gloomon.domain.models import Component, FleetSnapshot, ForwardStatus, LogEvent
+from gloomon.domain.model import Component, FleetSnapshot, ForwardStatus, LogEvent
 from gloomon.lab import Lab
-from gloomon.sources.forwards import BACKOFF_CAP
+from gloomon.sources.kube.forwards import BACKOFF_CAP
 from gloomon.sources.session import MonitorSession
 from tests.sources.conftest import eventually, lab_settings
 

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gloomon.domain.models import Component, ForwardStatus, LogEvent, LogKind, PodInfo
+from gloomon.domain.model import Component, ForwardStatus, LogEvent, LogKind, PodInfo
 from gloomon.settings import DirectTarget, Settings
-from gloomon.sources import forwards as forwards_module
-from gloomon.sources import logs
-from gloomon.sources.admin import AdminPoller
-from gloomon.sources.admin_http import AdminConnection, AdminHttpError
+from gloomon.sources.admin.http import AdminConnection, AdminHttpError
+from gloomon.sources.admin.poller import AdminPoller
 from gloomon.sources.direct import direct_targets
 from gloomon.sources.errors import clip
-from gloomon.sources.forwards import ForwardSet
-from gloomon.sources.logbuffer import LogBuffer
-from gloomon.sources.portforward import PodForward
+from gloomon.sources.kube import forwards as forwards_module
+from gloomon.sources.kube.forwards import ForwardSet
+from gloomon.sources.kube.portforward import PodForward
+from gloomon.sources.logs import follow as logs
+from gloomon.sources.logs.buffer import LogBuffer
 from gloomon.sources.session import MonitorSession, _Cluster
 from tests.sources.conftest import eventually
 

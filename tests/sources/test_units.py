@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gloomon.domain.models import Component, PodInfo
-from gloomon.sources import kube_objects
+from gloomon.domain.model import Component, PodInfo
 from gloomon.sources.errors import describe_exception, status_message
-from gloomon.sources.logs import Cursor, containers_to_follow, kubelet_ts_ns
+from gloomon.sources.kube import objects as kube_objects
+from gloomon.sources.logs.follow import Cursor, containers_to_follow, kubelet_ts_ns
 
 
 def _pem_pair() -> tuple[bytes, bytes]:
@@ -190,7 +190,7 @@ def test_sources_never_load_textual_and_load_kubernetes_lazily() -> None:
     import sys
 
     code = (
-        "import sys, gloomon.sources.session, gloomon.sources.kube, gloomon.sources.logs;"
+        "import sys, gloomon.sources.session, gloomon.sources.kube.client, gloomon.sources.logs.follow;"
         "print('textual' in sys.modules, 'kubernetes' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
 from gloomon.clock import fixed_clock
-from gloomon.domain.models import (
+from gloomon.domain.model import (
     AdminFetch,
     CertInfo,
     ClustersReport,

@@ -13,7 +13,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import HelpPanel
 
-from gloomon.domain.models import FleetSnapshot, LogEvent
+from gloomon.domain.model import FleetSnapshot, LogEvent
 from gloomon.ui.app import GloomonApp
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import DetailScreen, ExpiryScreen, FindingsScreen, LogsScreen, TimelineScreen

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from textual.widgets._toast import Toast
 
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import FleetSnapshot, LogEvent, Severity
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import FleetSnapshot, LogEvent, Severity
 from gloomon.ui.app import GloomonApp
 from gloomon.ui.format import Palette
 from gloomon.ui.widgets.fleet_table import COLUMNS, FleetTable, layout_for_width, layout_width, row_cells

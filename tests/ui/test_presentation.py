@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import Component, Severity
+from gloomon.domain.compare.history import RotationHistory
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import Component, Severity
 from gloomon.ui.format import Palette, bundle_cell, keep_end, sanitize, time_left
-from gloomon.ui.history import RotationHistory
 from gloomon.ui.state import ViewState, banner_for, notices
 from gloomon.ui.widgets.header_bar import phase_badge_words
 from gloomon.ui.widgets.log_pane import LogFilter

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import pytest
 from textual.pilot import Pilot
 
-from gloomon.domain.models import FleetSnapshot
+from gloomon.domain.model import FleetSnapshot
 from gloomon.ui.app import GloomonApp
 from tests.ui import fixtures as fx
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 from rich.console import Console
 from rich.text import Text
 
-from gloomon.domain.health import HealthPolicy, Threshold
-from gloomon.domain.models import Component, CronJobState, FleetSnapshot, LogEvent, LogKind, Severity
+from gloomon.domain.health.judge import HealthPolicy, Threshold
+from gloomon.domain.model import Component, CronJobState, FleetSnapshot, LogEvent, LogKind, Severity
 from gloomon.settings import Settings
 from gloomon.ui.app import GloomonApp
 from gloomon.ui.format import Palette, time_left

@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from gloomon.domain.models import Severity
+from gloomon.domain.model import Severity
 from gloomon.ui.format import Palette, literal
 from gloomon.ui.screens.overlays import DetailScreen
 from gloomon.ui.state import Banner, ViewState, banner_for

@@ -17,8 +17,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import (
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import (
     CertInfo,
     ClustersReport,
     Finding,

@@ -14,8 +14,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from gloomon.domain.health import HealthPolicy, expiry_severity
-from gloomon.domain.models import CertInfo, FleetSnapshot
+from gloomon.domain.health.judge import HealthPolicy, expiry_severity
+from gloomon.domain.model import CertInfo, FleetSnapshot
 from gloomon.ui.format import Palette, ca_label, human_time_left, literal
 
 LABEL_WIDTH = 36

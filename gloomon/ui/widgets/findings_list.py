@@ -7,7 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from gloomon.domain.models import Finding, FleetSnapshot
+from gloomon.domain.model import Finding, FleetSnapshot
 from gloomon.ui.format import Palette, literal
 
 _MARKS = {"critical": "✖", "warning": "▲", "info": "●"}

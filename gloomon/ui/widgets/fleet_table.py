@@ -18,8 +18,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from gloomon.domain.health import HealthPolicy
-from gloomon.domain.models import COMPONENT_ORDER, ForwardStatus, TargetStatus
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import COMPONENT_ORDER, ForwardStatus, TargetStatus
 from gloomon.ui.format import (
     Palette,
     bundle_cell,

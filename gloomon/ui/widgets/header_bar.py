@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from gloomon.domain.cron import next_run
-from gloomon.domain.models import FleetSnapshot, Phase, Severity
+from gloomon.domain.model import FleetSnapshot, Phase, Severity
+from gloomon.domain.parse.cron import next_run
 from gloomon.ui.format import PHASE_WORDS, Palette, human_duration, literal, sanitize
 
 #: Narrow terminals (under 100 columns): the same facts in fewer words.

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input
 
-from gloomon.domain.models import LogEvent
+from gloomon.domain.model import LogEvent
 from gloomon.ui.format import Palette, sanitize
 from gloomon.ui.widgets.filter_input import FilterInput
 from gloomon.ui.widgets.log_view import LogView, source_label

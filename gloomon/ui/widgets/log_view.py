@@ -23,7 +23,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gloomon.domain.models import Component, LogEvent, LogKind
+from gloomon.domain.model import Component, LogEvent, LogKind
 from gloomon.ui.format import Palette, keep_end, pod_suffix, sanitize
 
 HIGHLIGHTED_KINDS = {

@@ -16,9 +16,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gloomon.domain.models import FleetSnapshot, Phase, TargetStatus
+from gloomon.domain.compare.history import RotationHistory, SecretChange, TargetSample
+from gloomon.domain.model import FleetSnapshot, Phase, TargetStatus
 from gloomon.ui.format import Palette, human_duration, literal
-from gloomon.ui.history import RotationHistory, SecretChange, TargetSample
 from gloomon.ui.widgets.header_bar import cron_words
 
 GLYPHS = {

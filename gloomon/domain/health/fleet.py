@@ -1,0 +1,160 @@
+"""Findings about the fleet as a whole (bundles that differ between targets, gloo/client pairs that do
+not trust each other) and from logs (cancelled rotations, failed SDS reloads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gloomon.domain.compare.sync import bundle_groups, bundle_key, cert_key
+from gloomon.domain.health.policy import Context
+from gloomon.domain.model import Component, Finding, LogEvent, LogKind, Phase, Severity, TargetStatus
+from gloomon.domain.parse.durations import human_duration
+from gloomon.domain.parse.x509 import find_signer
+
+
+def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
+    """Bundles that differ between targets, and gloo/client pairs that do not trust each other."""
+    out: list[Finding] = []
+    reachable = [t for t in targets if t.reachable and t.bundle.cas]
+    mismatch = _bundle_mismatch(reachable, ctx)
+    if mismatch is not None:
+        out.append(mismatch)
+    servers = [t for t in reachable if t.ref.component is Component.GLOO and _verifiable(t)]
+    clients = [t for t in reachable if t.ref.component is not Component.GLOO and _verifiable(t)]
+    # Pods in sync hold the same (leaf, bundle): check each distinct client/gloo pair of them once.
+    server_groups: dict[tuple[object, ...], list[TargetStatus]] = {}
+    for server in servers:
+        server_groups.setdefault(_pair_key(server), []).append(server)
+    verdicts: dict[tuple[object, ...], str | None] = {}
+    for client in clients:
+        client_key = _pair_key(client)
+        for server_key, group in server_groups.items():
+            key = (client_key, server_key)
+            if key not in verdicts:
+                verdicts[key] = _untrusted_side(client, group[0])
+            problem = _describe(verdicts[key], group)
+            if problem is not None:
+                out.append(
+                    Finding(
+                        Severity.CRITICAL,
+                        "peer-untrusted",
+                        client.ref.component,
+                        client.ref.pod,
+                        problem,
+                        f"both sides must trust the CA that signed the other's leaf; "
+                        f"restart the pod holding the "
+                        f"old bundle: kubectl -n {ctx.namespace} delete pod <pod>",
+                    )
+                )
+    return out
+
+
+def _excused(target: TargetStatus, ctx: Context) -> bool:
+    """A differing bundle is expected while a rotation propagates: the target holds the secret's
+    bundle, lags it within the grace, or (no secret to compare with) differs from its peers only since
+    less than the grace."""
+    if target.in_sync_with_secret is True:
+        return True
+    if target.in_sync_with_secret is False:
+        return not target.ahead_of_secret and (
+            target.lag_seconds is not None and target.lag_seconds <= ctx.grace
+        )
+    since = target.bundle_differs_since
+    return since is None or (ctx.now - since).total_seconds() <= ctx.grace
+
+
+def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding | None:
+    """``bundle-mismatch``: info while every target is excused (a rotation in progress), else a warning
+    naming the targets that are not."""
+    groups = bundle_groups(reachable)
+    if len(groups) < 2:
+        return None
+    stuck = [t for t in reachable if not _excused(t, ctx)]
+    if any(t.in_sync_with_secret is not None for t in reachable):
+        named = stuck or [t for t in reachable if t.in_sync_with_secret is False]
+        against = "the secret"
+    else:
+        named = stuck or [t for group in groups[1:] for t in group]
+        against = "the majority"
+    named = named or [t for group in groups[1:] for t in group]
+    names = ", ".join(t.ref.pod for t in named[:5]) + ("…" if len(named) > 5 else "")
+    state = (
+        f"beyond the grace ({human_duration(ctx.grace)})"
+        if stuck
+        else "within the grace while certificates propagate"
+    )
+    return Finding(
+        Severity.WARNING if stuck else Severity.INFO,
+        "bundle-mismatch",
+        None,
+        None,
+        f"{len(groups)} different CA bundles across targets, {state}; differing from {against}: {names}",
+        f"wait one rotationDuration for SDS to catch up, then restart the odd ones: kubectl -n "
+        f"{ctx.namespace} delete pod <pod>",
+    )
+
+
+def _verifiable(target: TargetStatus) -> bool:
+    """A leaf with its DER, and not already judged broken (that has its own finding)."""
+    return (
+        target.leaf is not None and target.leaf.der is not None and target.verdict.phase is not Phase.BROKEN
+    )
+
+
+def _pair_key(target: TargetStatus) -> tuple[object, ...]:
+    assert target.leaf is not None
+    return (cert_key(target.leaf), bundle_key(target.bundle))
+
+
+def _describe(side: str | None, servers: list[TargetStatus]) -> str | None:
+    if side is None:
+        return None
+    names = servers[0].ref.pod + (f" and {len(servers) - 1} more" if len(servers) > 1 else "")
+    if side == "client":
+        return f"does not trust gloo's server cert ({names}): xDS handshakes fail"
+    return f"its client cert is not trusted by gloo ({names}): xDS handshakes fail"
+
+
+def _untrusted_side(client: TargetStatus, server: TargetStatus) -> str | None:
+    """Which side of a client/gloo pair fails to trust the other's leaf: "client", "server" or None."""
+    assert client.leaf is not None and server.leaf is not None
+    client_ok = client.bundle.complete and all(ca.der for ca in client.bundle.cas)
+    if client_ok and find_signer(server.leaf, client.bundle) is None:
+        return "client"
+    server_ok = server.bundle.complete and all(ca.der for ca in server.bundle.cas)
+    if server_ok and find_signer(client.leaf, server.bundle) is None:
+        return "server"
+    return None
+
+
+def log_findings(events: Sequence[LogEvent], ctx: Context) -> list[Finding]:
+    """Cancelled rotations and failed SDS reloads seen in the logs: the latest one per pod and kind."""
+    latest: dict[tuple[LogKind, str], Finding] = {}
+    for event in events:
+        item = _log_finding(event, ctx)
+        if item is not None:
+            latest[(event.kind, event.pod)] = item
+    return list(latest.values())
+
+
+def _log_finding(event: LogEvent, ctx: Context) -> Finding | None:
+    if event.kind is LogKind.CERTGEN_CANCELLED:
+        return Finding(
+            Severity.WARNING,
+            "rotation-cancelled",
+            None,
+            event.pod or None,
+            f"certgen: {event.message[:200]}",
+            f"a rotation was cut short; run one more: {ctx.rerun_hint()}",
+        )
+    if event.kind is LogKind.SDS_UPDATE_FAILED:
+        return Finding(
+            Severity.WARNING,
+            "sds-update-failed",
+            event.component,
+            event.pod or None,
+            f"sds: {event.message[:200]}",
+            f"kubectl -n {ctx.namespace} logs {event.pod} -c sds --tail=30; check tls.crt/tls.key match",
+        )
+    return None

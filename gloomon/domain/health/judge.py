@@ -1,0 +1,191 @@
+"""All judgement: the findings (severity, stable code, pod, message, hint) of a snapshot.
+
+Codes are stable kebab-case strings the report, the JSON schema and tests rely on. Hints are concrete:
+a kubectl command or the Helm value to change. The policy and what every check shares live in
+:mod:`gloomon.domain.health.policy` (re-exported here); per-target findings in
+:mod:`gloomon.domain.health.targets`, fleet-wide and log findings in :mod:`gloomon.domain.health.fleet`,
+CronJob findings in :mod:`gloomon.domain.health.cron`; this module judges the secret and joins them all
+in :func:`judge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from gloomon.domain.health import cron as health_cron
+from gloomon.domain.health import fleet as health_fleet
+from gloomon.domain.health import targets as health_targets
+from gloomon.domain.health.policy import (
+    CRONJOB,
+    RENEW_WINDOW_SECONDS,
+    Context,
+    HealthPolicy,
+    Threshold,
+    cert_expiry_finding,
+    expiry_severity,
+    not_yet_valid_finding,
+    sort_findings,
+)
+from gloomon.domain.model import (
+    Component,
+    CronJobState,
+    Finding,
+    FleetSnapshot,
+    LogEvent,
+    Phase,
+    SecretStatus,
+    Severity,
+    TargetStatus,
+)
+
+__all__ = [
+    "CRONJOB",
+    "RENEW_WINDOW_SECONDS",
+    "Context",
+    "HealthPolicy",
+    "Threshold",
+    "cert_expiry_finding",
+    "expiry_severity",
+    "judge",
+    "sort_findings",
+]
+
+
+def judge(
+    *,
+    now: datetime,
+    namespace: str,
+    targets: Sequence[TargetStatus],
+    secrets: Sequence[SecretStatus],
+    cronjob: CronJobState | None,
+    policy: HealthPolicy,
+    previous: FleetSnapshot | None = None,
+    log_events: Sequence[LogEvent] = (),
+    missing_components: Sequence[Component] = (),
+    errors: Sequence[str] = (),
+) -> tuple[Finding, ...]:
+    """Every finding of one snapshot, most severe first, then by component and pod."""
+    ctx = Context(now, namespace, policy, cronjob, previous)
+    found: list[Finding] = []
+    for secret in secrets:
+        found.extend(_secret_findings(secret, ctx))
+    found.extend(health_cron.cronjob_findings(secrets, targets, ctx))
+    for target in targets:
+        found.extend(health_targets.target_findings(target, secrets, ctx))
+    found.extend(health_fleet.fleet_findings(targets, ctx))
+    found.extend(health_fleet.log_findings(log_events, ctx))
+    for component in missing_components:
+        found.append(
+            Finding(
+                Severity.WARNING,
+                "component-missing",
+                component,
+                None,
+                f"{component}: deployment has no ready pod",
+                f"kubectl -n {namespace} get deploy,pods -l gloo={component}",
+            )
+        )
+    for error in errors:
+        found.append(
+            Finding(
+                Severity.WARNING,
+                "source-error",
+                None,
+                None,
+                error[:300],
+                "check the kubeconfig/context and that the API server is reachable: kubectl get ns",
+            )
+        )
+    return sort_findings(_dedupe(found))
+
+
+def _dedupe(found: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str | None, str | None, str]] = set()
+    out: list[Finding] = []
+    for item in found:
+        key = (item.code, item.component, item.pod, item.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _secret_findings(secret: SecretStatus, ctx: Context) -> list[Finding]:
+    state = secret.state
+    ns = state.namespace or ctx.namespace
+    where = f"secret {state.name}" + (f" ({state.context})" if state.context else "")
+    if state.forbidden:
+        return [
+            Finding(
+                Severity.WARNING,
+                "secret-forbidden",
+                None,
+                None,
+                f"{where}: reading it is forbidden (403); phases and lag cannot be compared with it",
+                f"kubectl auth can-i get secrets -n {ns}; "
+                f"grant get on secrets/{state.name} with a Role and RoleBinding",
+            )
+        ]
+    if state.missing:
+        return [
+            Finding(
+                Severity.CRITICAL,
+                "secret-missing",
+                None,
+                None,
+                f"{where} not found in namespace {ns}: pods with mTLS cannot get certificates",
+                f"create it by running certgen "
+                f"(global.glooMtls.enabled=true runs the gloo-mtls-certgen Job): "
+                f"{ctx.rerun_hint()}",
+            )
+        ]
+    if state.error is not None:
+        return [
+            Finding(
+                Severity.WARNING,
+                "secret-unreadable",
+                None,
+                None,
+                f"{where}: {state.error[:200]}",
+                f"inspect it: kubectl -n {ns} get secret {state.name} -o yaml (ca.crt and tls.crt)",
+            )
+        ]
+    out: list[Finding] = []
+    if state.leaf is not None:
+        item = cert_expiry_finding(state.leaf, f"{where}: leaf", "leaf", None, None, ctx)
+        if item is not None:
+            out.append(item)
+    for index, ca in enumerate(state.bundle.cas if state.bundle else ()):
+        item = cert_expiry_finding(ca, f"{where}: CA #{index + 1}", "ca", None, None, ctx)
+        if item is not None:
+            out.append(item)
+    if state.leaf is not None:
+        early = not_yet_valid_finding(state.leaf, f"{where}: leaf", None, None, ctx)
+        if early is not None:
+            out.append(early)
+    verdict = secret.verdict
+    if verdict.phase is Phase.BROKEN and state.leaf is not None and state.leaf.seconds_left(ctx.now) >= 0:
+        out.append(
+            Finding(
+                Severity.CRITICAL,
+                "leaf-untrusted",
+                None,
+                None,
+                f"{where}: {verdict.reason}",
+                f"tls.crt is not signed by any CA in ca.crt; {ctx.rerun_hint()}",
+            )
+        )
+    if verdict.phase is Phase.STALLED:
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "rotation-stalled",
+                None,
+                None,
+                f"{where}: {verdict.reason}",
+                f"a certgen run died mid-rotation; run it again to finish: {ctx.rerun_hint()}; keep "
+                f"activeDeadlineSeconds ≥ 2×rotationDuration",
+            )
+        )
+    return out

@@ -1,0 +1,306 @@
+"""Findings about each target: its certificates, sync with the secret, SDS, TLS, xDS and admin API.
+
+Connection errors in an Envoy's first minute, or in the minute after new certificates arrived, are
+expected (Gloo's guide says so): they are ``info`` then, ``warning`` once they persist. Counters that
+rose keep their finding for a minute (``RISE_WINDOW_SECONDS``) so findings do not flap poll to poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gloomon.domain.compare.sync import cert_key, same_cert
+from gloomon.domain.health.policy import (
+    Context,
+    cert_expiry_finding,
+    envoy_container,
+    envoy_young,
+    not_yet_valid_finding,
+    rose_recently,
+    settling,
+)
+from gloomon.domain.model import (
+    DEFAULT_ADMIN_PORTS,
+    SERVER_CERT_SECRET,
+    VALIDATION_CONTEXT_SECRET,
+    AdminFetch,
+    CertsReport,
+    EnvoyStats,
+    Finding,
+    ForwardStatus,
+    ParseError,
+    Phase,
+    SecretsDump,
+    SecretStatus,
+    ServerInfo,
+    Severity,
+    TargetStatus,
+)
+from gloomon.domain.parse.durations import human_duration
+
+__all__ = ["envoy_container", "settling", "target_findings"]
+
+
+def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: Context) -> list[Finding]:
+    ref = target.ref
+    component, pod, ns = ref.component, ref.pod, ref.namespace or ctx.namespace
+    port = DEFAULT_ADMIN_PORTS[component]
+    # --target URLs: no pod to port-forward to; the hint curls the URL the user gave.
+    direct = ref.admin_url if ref.forward is not None and ref.forward.status is ForwardStatus.DIRECT else None
+    fetch = target.fetch
+    if fetch is None or not fetch.reachable:
+        reason = (fetch.error if fetch is not None else None) or (ref.forward.error if ref.forward else None)
+        return [
+            Finding(
+                Severity.WARNING,
+                "admin-unreachable",
+                component,
+                pod,
+                f"Envoy admin API unreachable: {(reason or 'not polled')[:200]}",
+                f"curl {direct}/ready (is the URL right, is Envoy running?)"
+                if direct
+                else f"kubectl -n {ns} get pod {pod}; kubectl -n {ns} port-forward pod/{pod} {port} and curl "
+                f"localhost:{port}/ready",
+            )
+        ]
+    out: list[Finding] = []
+    bad = [
+        (what, value)
+        for what, value in (
+            ("/server_info", fetch.server),
+            ("/certs", fetch.certs),
+            ("/config_dump", fetch.secrets),
+            ("/clusters", fetch.clusters),
+            ("/stats", fetch.stats),
+        )
+        if isinstance(value, ParseError)
+    ]
+    if bad:
+        # One finding per pod: a proxy in front of the admin port garbles every endpoint at once.
+        first = bad[0][0]
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "admin-bad-response",
+                component,
+                pod,
+                "; ".join(f"{what}: {value.message[:120]}" for what, value in bad)[:400],
+                f"see the raw body: curl {direct}{first}"
+                if direct
+                else f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
+                f"and curl localhost:{port}{first}",
+            )
+        )
+    logs = f"kubectl -n {ns} logs {pod} -c"
+    if target.leaf is None and (
+        isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump)
+    ):
+        out.append(_not_delivered(target, fetch, ctx, logs))
+    secret = next((s for s in secrets if s.state.context == ref.context), None)
+    out.extend(_cert_findings(target, secret, ctx))
+    verdict = target.verdict
+    if verdict.phase is Phase.BROKEN and target.leaf is not None and target.leaf.seconds_left(ctx.now) >= 0:
+        out.append(
+            Finding(
+                Severity.CRITICAL,
+                "leaf-untrusted",
+                component,
+                pod,
+                verdict.reason,
+                f"its bundle does not hold the CA that signed its leaf; compare with the secret "
+                f"(kubectl -n {ns} get secret gloo-mtls-certs -o jsonpath='{{.data.ca\\.crt}}' | base64 -d) "
+                f"and "
+                f"restart the pod if SDS is stuck: kubectl -n {ns} delete pod {pod}",
+            )
+        )
+    if verdict.phase is Phase.STALLED and secret is None:
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "rotation-stalled",
+                component,
+                pod,
+                verdict.reason,
+                f"a certgen run died mid-rotation; run it again: {ctx.rerun_hint()}",
+            )
+        )
+    if target.ahead_of_secret:
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "target-ahead",
+                component,
+                pod,
+                f"holds newer certificates than the secret: {target.sync_reason or 'secret rolled back?'}",
+                f"the secret was rolled back or restored; check it "
+                f"(kubectl -n {ns} get secret gloo-mtls-certs -o yaml) "
+                f"and rotate again: {ctx.rerun_hint()}",
+            )
+        )
+    elif target.in_sync_with_secret is False and (target.lag_seconds or 0.0) > ctx.grace:
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "target-lagging",
+                component,
+                pod,
+                f"has not picked up the secret for {human_duration(target.lag_seconds or 0.0)} (grace "
+                f"{human_duration(ctx.grace)}): {target.sync_reason or 'certificates differ'}",
+                f"{logs} sds --tail=30; if SDS is stuck: kubectl -n {ns} delete pod {pod}",
+            )
+        )
+    out.extend(_stats_findings(target, ctx, logs))
+    return out
+
+
+def _not_delivered(target: TargetStatus, fetch: AdminFetch, ctx: Context, logs: str) -> Finding:
+    """No server certificate held: expected in the Envoy's first minute, unknown age is a warning."""
+    ref = target.ref
+    young = envoy_young(target, ctx)
+    severity = Severity.INFO if young else (Severity.WARNING if young is None else Severity.CRITICAL)
+    warming = isinstance(fetch.secrets, SecretsDump) and (
+        fetch.secrets.get(SERVER_CERT_SECRET, warming=True) is not None
+    )
+    state = " (server_cert is still warming)" if warming else ""
+    age = " (Envoy start time unknown)" if young is None else ""
+    return Finding(
+        severity,
+        "sds-not-delivered",
+        ref.component,
+        ref.pod,
+        f"Envoy holds no server certificate from SDS yet{state}{age}: mTLS to and from this pod fails "
+        f"until it arrives",
+        f"{logs} sds --tail=30; is the secret mounted? kubectl -n {ref.namespace or ctx.namespace} "
+        f"describe pod {ref.pod}",
+    )
+
+
+def _cert_findings(target: TargetStatus, secret: SecretStatus | None, ctx: Context) -> list[Finding]:
+    """Expiry and not-yet-valid of what the target holds, except what the secret's findings already say."""
+    component, pod = target.ref.component, target.ref.pod
+    out: list[Finding] = []
+    secret_leaf = secret.state.leaf if secret is not None else None
+    if target.leaf is not None and not (secret_leaf is not None and same_cert(target.leaf, secret_leaf)):
+        for item in (
+            cert_expiry_finding(target.leaf, "leaf", "leaf", component, pod, ctx),
+            not_yet_valid_finding(target.leaf, "leaf", component, pod, ctx),
+        ):
+            if item is not None:
+                out.append(item)
+    secret_bundle = secret.state.bundle if secret is not None else None
+    secret_cas = {cert_key(ca) for ca in secret_bundle.cas} if secret_bundle is not None else set()
+    for index, ca in enumerate(target.bundle.cas):
+        if cert_key(ca) not in secret_cas:
+            item = cert_expiry_finding(ca, f"CA #{index + 1}", "ca", component, pod, ctx)
+            if item is not None:
+                out.append(item)
+    return out
+
+
+def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Finding]:
+    ref = target.ref
+    component, pod = ref.component, ref.pod
+    fetch = target.fetch
+    out: list[Finding] = []
+    soft = Severity.INFO if settling(target, ctx) else Severity.WARNING
+    stats = fetch.stats if fetch is not None else None
+    if isinstance(stats, EnvoyStats):
+        out.extend(_rejected_findings(target, stats, ctx, logs))
+    out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, logs, soft))
+    if target.xds is not None and not target.xds.healthy:
+        out.append(
+            Finding(
+                soft,
+                "xds-unhealthy",
+                component,
+                pod,
+                f"link to gloo ({target.xds.cluster}) unhealthy: "
+                + (
+                    f"{target.xds.cx_connect_fail} failed connects"
+                    if target.xds.cx_connect_fail
+                    else "health checks fail though TCP connects succeed (a TLS or protocol failure)"
+                ),
+                f"{logs} {envoy_container(component)} | grep 'gRPC config stream'; "
+                f"kubectl -n {ctx.namespace} get pods "
+                f"-l gloo=gloo",
+            )
+        )
+    server = fetch.server if fetch is not None else None
+    if isinstance(server, ServerInfo) and server.state not in ("LIVE", "unknown"):
+        out.append(
+            Finding(
+                soft,
+                "envoy-not-live",
+                component,
+                pod,
+                f"Envoy state is {server.state}",
+                f"{logs} {envoy_container(component)} --tail=50",
+            )
+        )
+    return out
+
+
+def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, logs: str) -> list[Finding]:
+    """``sds-update-rejected`` by state, not by poll-to-poll delta: rising (within the last minute) and
+    out of sync is critical, rising is a warning, a past rejection is info while the target is in sync."""
+    component, pod = target.ref.component, target.ref.pod
+    rising = rose_recently(target.sds_rejected_last_rise, ctx.now)
+    lagging = target.in_sync_with_secret is False
+    if rising:
+        severity = Severity.CRITICAL if lagging else Severity.WARNING
+    else:
+        severity = Severity.WARNING if lagging else Severity.INFO
+    out: list[Finding] = []
+    for name in (SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET):
+        sds = stats.sds_for(name)
+        if sds is None or sds.update_rejected == 0:
+            continue
+        when = " (rising in the last minute)" if rising else ""
+        sync = "; it does not hold the secret's certificates" if lagging else ""
+        out.append(
+            Finding(
+                severity,
+                "sds-update-rejected",
+                component,
+                pod,
+                f"Envoy rejected {sds.update_rejected} SDS update(s) of {name}{when}{sync}",
+                f"{logs} {envoy_container(component)} | grep -i rejected; "
+                f"bad PEM or a key/cert mismatch in gloo-mtls-certs",
+            )
+        )
+    return out
+
+
+def _tls_findings(
+    target: TargetStatus, stats: EnvoyStats | None, ctx: Context, logs: str, soft: Severity
+) -> list[Finding]:
+    """``tls-verify-failures`` while the failure counters rose in the last minute, or, from a single
+    poll, when a scope has verify failures and not one successful handshake."""
+    component, pod = target.ref.component, target.ref.pod
+    rising = rose_recently(target.tls_errors_last_rise, ctx.now)
+    failing = [
+        scope
+        for scope in (stats.tls if stats is not None else ())
+        if scope.handshake == 0 and scope.fail_verify_error + scope.fail_verify_no_cert > 0
+    ]
+    if not rising and not failing:
+        return []
+    if rising:
+        what = f"TLS handshake/verify failures rose in the last minute ({target.tls_errors} in total)"
+    else:
+        scope = failing[0]
+        count = scope.fail_verify_error + scope.fail_verify_no_cert
+        what = f"{count} TLS verify failure(s) and no successful handshake on {scope.scope[:80]}"
+    settle = " while certificates settle" if soft is Severity.INFO else ""
+    return [
+        Finding(
+            soft,
+            "tls-verify-failures",
+            component,
+            pod,
+            what + settle,
+            f"{logs} {envoy_container(component)} | "
+            f"grep -E 'CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error'; "
+            f"compare this pod's bundle with its peers",
+        )
+    ]

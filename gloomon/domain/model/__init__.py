@@ -1,0 +1,104 @@
+"""Immutable models of everything gloomon knows: certificates, Envoy admin data, the secret, findings.
+
+Every model is a frozen dataclass. Parsers (``envoy``, ``x509``, ``logs``) build them from untrusted
+bytes; ``fleet.build_snapshot`` joins one poll's worth of them into a :class:`FleetSnapshot`, which the
+UI and the report render and never mutate. Private keys never reach any model.
+
+The models live in ``models_core`` (vocabulary, parse errors, log events), ``models_certs``,
+``models_admin`` (Envoy admin data), ``models_kube`` (Kubernetes-side state) and ``models_snapshot``
+(judgement); this module re-exports every one of them so ``from gloomon.domain.model import X`` works.
+"""
+
+from __future__ import annotations
+
+from gloomon.domain.model.admin import (
+    CertsContext,
+    CertsReport,
+    ClustersReport,
+    ClusterStatus,
+    EnvoyStats,
+    HostStatus,
+    SdsSecret,
+    SdsStats,
+    SecretsDump,
+    ServerInfo,
+    TlsStats,
+)
+from gloomon.domain.model.certs import (
+    CertInfo,
+    PhaseVerdict,
+    TrustBundle,
+)
+from gloomon.domain.model.cluster import (
+    AdminFetch,
+    CronJobState,
+    ForwardState,
+    ForwardStatus,
+    JobState,
+    PodInfo,
+    SecretState,
+    TargetRef,
+)
+from gloomon.domain.model.snapshot import (
+    Finding,
+    FleetSnapshot,
+    PollTimings,
+    SecretStatus,
+    TargetStatus,
+    XdsLink,
+)
+from gloomon.domain.model.vocabulary import (
+    COMPONENT_ORDER,
+    DEFAULT_ADMIN_PORTS,
+    SECRET_NAME,
+    SERVER_CERT_SECRET,
+    VALIDATION_CONTEXT_SECRET,
+    Component,
+    LogEvent,
+    LogKind,
+    ParseError,
+    Phase,
+    Severity,
+)
+
+__all__ = [
+    "COMPONENT_ORDER",
+    "DEFAULT_ADMIN_PORTS",
+    "SECRET_NAME",
+    "SERVER_CERT_SECRET",
+    "VALIDATION_CONTEXT_SECRET",
+    "AdminFetch",
+    "CertInfo",
+    "CertsContext",
+    "CertsReport",
+    "ClusterStatus",
+    "ClustersReport",
+    "Component",
+    "CronJobState",
+    "EnvoyStats",
+    "Finding",
+    "FleetSnapshot",
+    "ForwardState",
+    "ForwardStatus",
+    "HostStatus",
+    "JobState",
+    "LogEvent",
+    "LogKind",
+    "ParseError",
+    "Phase",
+    "PhaseVerdict",
+    "PodInfo",
+    "PollTimings",
+    "SdsSecret",
+    "SdsStats",
+    "SecretState",
+    "SecretStatus",
+    "SecretsDump",
+    "ServerInfo",
+    "Severity",
+    "TargetRef",
+    "TargetStatus",
+    "TlsStats",
+    "TrustBundle",
+    "XdsLink",
+]

@@ -1,0 +1,158 @@
+"""Envoy admin data: ``/certs``, ``/config_dump`` secrets, ``/clusters``, ``/stats`` and ``/server_info``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gloomon.domain.model.certs import CertInfo
+
+# --------------------------------------------------------------------------------------------------
+# Envoy admin data
+
+
+@dataclass(frozen=True, slots=True)
+class CertsContext:
+    """One TLS context of ``/certs``."""
+
+    ca_certs: tuple[CertInfo, ...]
+    cert_chain: tuple[CertInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CertsReport:
+    """``/certs``: de-duplicated contexts. No contexts at all means no secret was delivered yet."""
+
+    contexts: tuple[CertsContext, ...]
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.contexts)
+
+
+@dataclass(frozen=True, slots=True)
+class SdsSecret:
+    """One secret of ``/config_dump`` (``dynamic_active_secrets`` or ``dynamic_warming_secrets``).
+
+    ``certs`` are the public certificates it carries: the chain of a ``tls_certificate`` (the private key
+    is dropped) or the CAs of a ``validation_context``.
+    """
+
+    name: str
+    kind: str  # "tls_certificate" | "validation_context" | "unknown"
+    version_info: str | None
+    last_updated: datetime | None
+    certs: tuple[CertInfo, ...]
+    warming: bool = False
+    error: str | None = None  # why the certificates could not be read (bad PEM in the secret)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsDump:
+    secrets: tuple[SdsSecret, ...]
+
+    def get(self, name: str, *, warming: bool = False) -> SdsSecret | None:
+        for secret in self.secrets:
+            if secret.name == name and secret.warming == warming:
+                return secret
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HostStatus:
+    address: str
+    health_flags: tuple[str, ...]  # () when healthy
+    cx_active: int = 0
+    cx_connect_fail: int = 0
+    cx_total: int = 0
+    rq_error: int = 0
+    rq_success: int = 0
+    rq_total: int = 0
+    rq_timeout: int = 0
+
+    @property
+    def healthy(self) -> bool:
+        return not self.health_flags
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    name: str
+    observability_name: str | None
+    hosts: tuple[HostStatus, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.hosts) and all(host.healthy for host in self.hosts)
+
+    @property
+    def cx_connect_fail(self) -> int:
+        return sum(host.cx_connect_fail for host in self.hosts)
+
+
+@dataclass(frozen=True, slots=True)
+class ClustersReport:
+    clusters: tuple[ClusterStatus, ...]
+
+    def get(self, name: str) -> ClusterStatus | None:
+        for cluster in self.clusters:
+            if name in (cluster.name, cluster.observability_name):
+                return cluster
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SdsStats:
+    secret: str
+    version: str | None = None
+    update_success: int = 0
+    update_rejected: int = 0
+    update_failure: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TlsStats:
+    """``ssl.*`` counters of one listener or cluster scope.
+
+    Scopes look like ``listener.0.0.0.0_9977`` or ``cluster.xds_cluster``.
+    """
+
+    scope: str
+    handshake: int = 0
+    fail_verify_error: int = 0
+    fail_verify_no_cert: int = 0
+    connection_error: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.fail_verify_error + self.fail_verify_no_cert + self.connection_error
+
+
+@dataclass(frozen=True, slots=True)
+class EnvoyStats:
+    """The filtered subset of ``/stats`` gloomon asks for."""
+
+    sds: tuple[SdsStats, ...] = ()
+    tls: tuple[TlsStats, ...] = ()
+    cert_expiry: Mapping[str, datetime] = field(default_factory=dict)
+    control_plane_connected: bool | None = None
+    raw: Mapping[str, int | str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def tls_errors(self) -> int:
+        return sum(scope.errors for scope in self.tls)
+
+    def sds_for(self, secret: str) -> SdsStats | None:
+        for item in self.sds:
+            if item.secret == secret:
+                return item
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    version: str | None  # semver, e.g. "1.40.0"
+    full_version: str | None
+    state: str  # LIVE | DRAINING | PRE_INITIALIZING | INITIALIZING | unknown
+    uptime_seconds: float | None = None

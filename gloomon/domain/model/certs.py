@@ -1,0 +1,85 @@
+"""Certificates and trust bundles as gloomon reads them (PEM or Envoy's ``/certs``), and phase verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gloomon.domain.model.vocabulary import Phase
+
+# --------------------------------------------------------------------------------------------------
+# Certificates
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """One X.509 certificate, from PEM (complete) or from Envoy's ``/certs`` (partial).
+
+    ``serial`` is lowercase hex spelled as Envoy spells it (BoringSSL ``BN_bn2hex``: whole bytes, no
+    colons). Fields ``/certs`` does not give (subject, issuer, fingerprint, key) are None there.
+    ``der`` is the public certificate's DER encoding when known, kept for signature checks and copying.
+    """
+
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    sans: tuple[str, ...] = ()
+    subject: str | None = None
+    issuer: str | None = None
+    common_name: str | None = None
+    sha256: str | None = None
+    key_type: str | None = None
+    key_bits: int | None = None
+    is_ca: bool | None = None
+    der: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def short_serial(self) -> str:
+        return self.serial[:8]
+
+    @property
+    def short_fingerprint(self) -> str:
+        return (self.sha256 or "")[:8]
+
+    @property
+    def lifetime_seconds(self) -> float:
+        return (self.not_after - self.not_before).total_seconds()
+
+    def seconds_left(self, now: datetime) -> float:
+        return (self.not_after - now).total_seconds()
+
+    def identity(self) -> str:
+        """What tells two certificates apart, whatever the source: serial and expiry.
+
+        Both PEM and Envoy's ``/certs`` give these (``/certs`` has no fingerprint), so the same certificate
+        read from ``/config_dump`` on one pod and from ``/certs`` on another has the same identity.
+        """
+        return f"{self.serial}@{self.not_after.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustBundle:
+    """The CAs a target trusts, in bundle order (certgen appends the new CA after the old one).
+
+    ``complete`` is False when the bundle came from ``/certs`` only, where older Envoys list just the
+    first CA (envoy#4661).
+    """
+
+    cas: tuple[CertInfo, ...] = ()
+    complete: bool = True
+
+    def __len__(self) -> int:
+        return len(self.cas)
+
+    def identities(self) -> tuple[str, ...]:
+        return tuple(ca.identity() for ca in self.cas)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseVerdict:
+    """A phase with the reason in words and the facts it was read from."""
+
+    phase: Phase
+    reason: str
+    ca_count: int = 0
+    signer_index: int | None = None

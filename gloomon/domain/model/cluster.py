@@ -1,0 +1,139 @@
+"""Kubernetes-side state (pods, port-forwards, the secret, the certgen CronJob) and what one poll fetched
+from one target.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from gloomon.domain.model.admin import CertsReport, ClustersReport, EnvoyStats, SecretsDump, ServerInfo
+from gloomon.domain.model.certs import CertInfo, TrustBundle
+from gloomon.domain.model.vocabulary import SECRET_NAME, Component, ParseError
+
+# --------------------------------------------------------------------------------------------------
+# Kubernetes-side state
+
+
+@dataclass(frozen=True, slots=True)
+class PodInfo:
+    name: str
+    namespace: str
+    component: Component | None
+    phase: str  # Pending | Running | Succeeded | Failed | Unknown
+    ready: bool
+    restarts: int
+    started_at: datetime | None = None
+    containers: tuple[str, ...] = ()
+    deleting: bool = False
+
+
+class ForwardStatus(enum.StrEnum):
+    CONNECTING = "connecting"
+    UP = "up"
+    RECONNECTING = "reconnecting"
+    DOWN = "down"
+    DIRECT = "direct"  # --target: no forward, the admin URL is polled as given
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardState:
+    status: ForwardStatus
+    local_address: str | None = None  # "127.0.0.1:40123"
+    since: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    """One Envoy admin endpoint: a pod's admin port, or a ``--target`` URL."""
+
+    context: str
+    namespace: str
+    component: Component
+    pod: str
+    admin_url: str | None
+    forward: ForwardState | None = None
+    pod_info: PodInfo | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable row key: ``context/namespace/pod``."""
+        return f"{self.context}/{self.namespace}/{self.pod}"
+
+    @property
+    def short_pod(self) -> str:
+        """The pod name without its component prefix (``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``):
+        what tells replicas apart where a column beside it already says the component."""
+        prefix = f"{self.component.value}-"
+        pod = self.pod
+        return pod[len(prefix) :] if pod.startswith(prefix) and len(pod) > len(prefix) else pod
+
+
+@dataclass(frozen=True, slots=True)
+class AdminFetch:
+    """What one poll fetched from one target, each response parsed (or the parse's error)."""
+
+    target: TargetRef
+    fetched_at: datetime
+    duration_seconds: float
+    error: str | None = None  # set when the admin endpoint could not be reached at all
+    server: ServerInfo | ParseError | None = None
+    certs: CertsReport | ParseError | None = None
+    secrets: SecretsDump | ParseError | None = None
+    clusters: ClustersReport | ParseError | None = None
+    stats: EnvoyStats | ParseError | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretState:
+    """The ``gloo-mtls-certs`` secret of one context. ``tls.key`` was dropped on receipt."""
+
+    context: str
+    namespace: str
+    name: str = SECRET_NAME
+    bundle: TrustBundle | None = None
+    leaf: CertInfo | None = None
+    resource_version: str | None = None
+    read_at: datetime | None = None
+    error: str | None = None  # "forbidden (403) …", "not found", "unreadable ca.crt: …"
+    forbidden: bool = False
+    missing: bool = False
+    #: When the secret last changed (latest ``metadata.managedFields[].time``, else
+    #: ``creationTimestamp``): seeds "content since" on a first poll, so a one-shot check sees lag.
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    name: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    active: bool
+    succeeded: bool
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CronJobState:
+    """The certgen CronJob (``gloo-mtls-certgen-cronjob``) and its Jobs."""
+
+    name: str
+    schedule: str
+    suspended: bool
+    last_schedule_time: datetime | None = None
+    last_successful_time: datetime | None = None
+    rotation_duration_seconds: float | None = None  # from --rotation-duration
+    force_rotation: bool = True
+    jobs: tuple[JobState, ...] = ()
+    missing: bool = False  # no CronJob in the namespace (cron.enabled=false)
+    error: str | None = None
+
+    @property
+    def active_jobs(self) -> tuple[JobState, ...]:
+        return tuple(job for job in self.jobs if job.active)

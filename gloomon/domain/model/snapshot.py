@@ -1,0 +1,121 @@
+"""Judgement and the snapshot: findings, each target and the secret as judged, and the fleet snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gloomon.domain.model.certs import CertInfo, PhaseVerdict, TrustBundle
+from gloomon.domain.model.cluster import AdminFetch, CronJobState, SecretState, TargetRef
+from gloomon.domain.model.vocabulary import Component, Phase, Severity
+
+# --------------------------------------------------------------------------------------------------
+# Judgement and the snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: Severity
+    code: str  # stable, kebab-case: "leaf-expiring", "target-lagging", …
+    component: Component | None
+    pod: str | None
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class XdsLink:
+    """The target's link to gloo: its xDS cluster (or, for gloo, its xDS listener)."""
+
+    cluster: str
+    healthy: bool
+    cx_connect_fail: int = 0
+    cx_active: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatus:
+    """One target as judged in one snapshot."""
+
+    ref: TargetRef
+    fetch: AdminFetch | None
+    leaf: CertInfo | None = None
+    bundle: TrustBundle = field(default_factory=TrustBundle)
+    leaf_signed_by: int | None = None
+    verdict: PhaseVerdict = field(default_factory=lambda: PhaseVerdict(Phase.UNKNOWN, "no data"))
+    in_sync_with_secret: bool | None = None
+    lag_since: datetime | None = None  # when it was first seen out of sync with the secret
+    lag_seconds: float | None = None
+    sds_version: str | None = None
+    xds: XdsLink | None = None
+    tls_errors: int = 0
+    envoy_version: str | None = None
+    ahead_of_secret: bool = False  # holds something newer than the secret (the secret was rolled back)
+    multi_ca_since: datetime | None = None  # first seen with 2+ CAs in its bundle (for "stalled")
+    envoy_started_at: datetime | None = None  # from /server_info uptime, carried between polls
+    certs_since: datetime | None = None  # when its current certificates arrived (SDS last_updated)
+    sync_reason: str | None = None  # in words, why it is (not) in sync with the secret
+    #: First seen holding a bundle other than its peers' (without a secret, ``--target``, the grace counts
+    #: from it).
+    bundle_differs_since: datetime | None = None
+    #: When the TLS handshake/verify failure counters last rose (findings stay for a minute after).
+    tls_errors_last_rise: datetime | None = None
+    #: When the xDS cluster's failed connects last rose.
+    xds_connect_fail_last_rise: datetime | None = None
+    #: When the SDS ``update_rejected`` counters last rose.
+    sds_rejected_last_rise: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return self.ref.key
+
+    @property
+    def reachable(self) -> bool:
+        return self.fetch is not None and self.fetch.reachable
+
+
+@dataclass(frozen=True, slots=True)
+class SecretStatus:
+    """The secret as judged: its state, its phase, and since when it holds its current content
+    (carried between polls; on a first poll, the secret's own ``updated_at`` when the API gave one)."""
+
+    state: SecretState
+    verdict: PhaseVerdict
+    leaf_signed_by: int | None = None
+    content_since: datetime | None = None
+    multi_ca_since: datetime | None = None  # first seen with 2+ CAs (for "stalled")
+
+
+@dataclass(frozen=True, slots=True)
+class PollTimings:
+    cycle_seconds: float = 0.0
+    slowest_target_seconds: float = 0.0
+    per_target: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSnapshot:
+    """Everything known at one instant. The UI renders it; nobody mutates it."""
+
+    taken_at: datetime
+    namespace: str
+    contexts: tuple[str, ...]
+    secrets: tuple[SecretStatus, ...] = ()
+    cronjob: CronJobState | None = None
+    targets: tuple[TargetStatus, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    timings: PollTimings = field(default_factory=PollTimings)
+    missing_components: tuple[Component, ...] = ()  # deployments with no ready pod, or no pods at all
+    errors: tuple[str, ...] = ()  # source-level trouble: "API unreachable: …"
+    generation: int = 0
+
+    @property
+    def secret(self) -> SecretStatus | None:
+        """The first context's secret (the control plane's)."""
+        return self.secrets[0] if self.secrets else None
+
+    def worst_severity(self) -> Severity | None:
+        if not self.findings:
+            return None
+        return max((finding.severity for finding in self.findings), key=lambda sev: sev.rank)

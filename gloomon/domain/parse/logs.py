@@ -1,0 +1,201 @@
+"""Log lines of ``envoy-sidecar``, ``sds`` and the certgen job as :class:`LogEvent`s.
+
+Formats: Envoy's default ``[ts][thread][level][logger] [file:line] msg``, the SDS server's and certgen's
+zap production JSON, each optionally behind the kubelet's ``timestamps=true`` prefix. Known events get a
+:class:`LogKind`; anything else is PLAIN. Remote text is data: terminal control sequences are removed
+from the message, nothing else is changed, and no input makes the parser raise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+from gloomon.domain.model import Component, LogEvent, LogKind
+from gloomon.domain.parse.wire import parse_timestamp
+
+MAX_LINE = 16 * 1024
+
+_KUBELET = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (.*)$", re.S)
+_ENVOY = re.compile(
+    r"^\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\]\[(?P<tid>\d+)\]\[(?P<level>\w+)\]"
+    r"\[(?P<logger>[\w.\-]+)\] (?:\[(?P<src>[^\]]+):(?P<line>\d+)\] )?(?P<msg>.*)$",
+    re.S,
+)
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+_SDS_UPDATE = re.compile(
+    r"Updating SDS config\.\s*(?:sdsClient is (?P<client>.+?)\.\s*)?Snapshot version is (?P<v>\S+)"
+)
+_CERTGEN_PHASE = {
+    "updating to both ca bundles": ("1", "ca-added"),
+    "updating to new server cert": ("2", "leaf-rotated"),
+    "updating to new ca bundle": ("3", "steady"),
+    "secret exists but need to rotate...": ("start", "rotation-start"),
+    "no existing valid secret, generating a new one...": ("overwrite", "new-secret"),
+}
+_REMAINING = re.compile(r"(\d+) seconds remaining")
+_STREAM = re.compile(
+    r"(?P<method>\w+) gRPC config stream (?:to (?P<cluster>\S+) )?closed"
+    r"(?: since \d+m?s ago)?: (?P<status>\d+)"
+)
+_TLS_FAIL = (
+    "CERTIFICATE_VERIFY_FAILED",
+    "verify cert failed",
+    "TLSV1_ALERT_UNKNOWN_CA",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+    "TLSV1_ALERT_DECRYPT_ERROR",
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE",
+)
+_LEVELS = {
+    "trace": "debug",
+    "debug": "debug",
+    "info": "info",
+    "warn": "warning",
+    "warning": "warning",
+    "error": "error",
+    "err": "error",
+    "critical": "critical",
+    "fatal": "critical",
+    "panic": "critical",
+    "dpanic": "critical",
+}
+_ZAP_CORE = ("level", "ts", "msg")
+
+
+def sanitize(text: str) -> str:
+    """``text`` without terminal escape sequences, control characters or bidi overrides (tabs kept)."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def parse_log_line(line: bytes | str, *, component: Component | None, pod: str, container: str) -> LogEvent:
+    """One log line as a LogEvent; never raises (garbage gives a PLAIN event)."""
+    try:
+        return _parse(line, component, pod, container)
+    except Exception:  # untrusted input must never break the log stream
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
+        clean = sanitize(text[:MAX_LINE])
+        return LogEvent(None, "info", component, pod, container, clean, LogKind.PLAIN, {}, clean)
+
+
+def _parse(line: bytes | str, component: Component | None, pod: str, container: str) -> LogEvent:
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes | bytearray) else str(line)
+    text = text[:MAX_LINE].rstrip("\r\n")
+    kube_ts: datetime | None = None
+    match = _KUBELET.match(text)
+    if match is not None:
+        kube_ts = parse_timestamp(match.group(1))
+        if kube_ts is not None:
+            text = match.group(2)
+    raw = sanitize(text)
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        event = _zap(stripped, kube_ts, component, pod, container, raw)
+        if event is not None:
+            return event
+    envoy = _ENVOY.match(text)
+    if envoy is not None:
+        msg = sanitize(envoy.group("msg"))
+        fields = {"thread": envoy.group("tid"), "logger": envoy.group("logger")}
+        if envoy.group("src"):
+            fields["source"] = f"{envoy.group('src')}:{envoy.group('line')}"
+        kind = _envoy_kind(msg, fields)
+        ts = parse_timestamp(envoy.group("ts")) or kube_ts
+        level = _LEVELS.get(envoy.group("level").lower(), "info")
+        return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw)
+    return LogEvent(kube_ts, _guess_level(raw), component, pod, container, raw, LogKind.PLAIN, {}, raw)
+
+
+def _guess_level(text: str) -> str:
+    head = text[:80].lower()
+    for word, level in (("error", "error"), ("fatal", "critical"), ("warn", "warning")):
+        if word in head:
+            return level
+    return "info"
+
+
+def _zap(
+    text: str, kube_ts: datetime | None, component: Component | None, pod: str, container: str, raw: str
+) -> LogEvent | None:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or not any(key in doc for key in ("msg", "message")):
+        return None
+    msg_value = doc.get("msg", doc.get("message"))
+    msg = sanitize(msg_value if isinstance(msg_value, str) else json.dumps(msg_value))
+    fields = {
+        sanitize(str(key)): sanitize(value if isinstance(value, str) else json.dumps(value))
+        for key, value in doc.items()
+        if key not in _ZAP_CORE and key != "message"
+    }
+    level_value = doc.get("level")
+    level = _LEVELS.get(level_value.lower(), "info") if isinstance(level_value, str) else "info"
+    ts = _zap_ts(doc.get("ts")) or kube_ts
+    kind = _zap_kind(msg, fields)
+    return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw)
+
+
+def _zap_ts(value: object) -> datetime | None:
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
+    return None
+
+
+def _zap_kind(msg: str, fields: dict[str, str]) -> LogKind:
+    update = _SDS_UPDATE.search(msg)
+    if update is not None:
+        if update.group("client"):
+            fields["sds_client"] = update.group("client")
+        fields["snapshot_version"] = update.group("v")
+        return LogKind.SDS_UPDATE
+    lowered = msg.strip().lower()
+    if lowered in _CERTGEN_PHASE:
+        fields["phase"], fields["phase_name"] = _CERTGEN_PHASE[lowered]
+        return LogKind.CERTGEN_PHASE
+    remaining = _REMAINING.search(msg)
+    if remaining is not None:
+        fields["seconds_remaining"] = remaining.group(1)
+        return LogKind.CERTGEN_WAIT
+    if "finished successfully" in lowered:
+        return LogKind.CERTGEN_DONE
+    if lowered.startswith("context cancelled"):
+        return LogKind.CERTGEN_CANCELLED
+    if "failed to update sds config" in lowered or lowered.startswith("could not find file"):
+        return LogKind.SDS_UPDATE_FAILED
+    if lowered.startswith("sds server listening on"):
+        return LogKind.SDS_START
+    return LogKind.PLAIN
+
+
+def _envoy_kind(msg: str, fields: dict[str, str]) -> LogKind:
+    stream = _STREAM.search(msg)
+    if stream is not None:
+        fields["method"] = stream.group("method")
+        if stream.group("cluster"):
+            fields["cluster"] = stream.group("cluster")
+        fields["grpc_status"] = stream.group("status")
+        if any(marker in msg for marker in _TLS_FAIL):
+            fields["tls_error"] = "true"
+        return LogKind.XDS_STREAM_CLOSED
+    if any(marker in msg for marker in _TLS_FAIL):
+        return LogKind.TLS_VERIFY_FAILED
+    if "secret is not supplied by sds" in msg.replace("_", " ").lower() or (
+        "initial fetch timed out" in msg and "tls.v3.Secret" in msg
+    ):
+        return LogKind.SECRET_NOT_SUPPLIED
+    if "upstream connect error or disconnect/reset before headers" in msg:
+        return LogKind.UPSTREAM_CONNECT_ERROR
+    if re.search(r"gRPC config for \S+ rejected", msg):
+        return LogKind.CONFIG_REJECTED
+    if msg.startswith("initializing epoch"):
+        return LogKind.ENVOY_START
+    return LogKind.PLAIN

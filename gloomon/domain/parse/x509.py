@@ -1,0 +1,236 @@
+"""Certificates from PEM bundles and DER, and which CA of a bundle signed a leaf.
+
+Every Gloo CA has the same CN (``supergloo-webhook-cert-ca``), so the signer is found by verifying the
+leaf's signature with each CA's public key, never by comparing names. Private key blocks in the input
+are skipped unread: nothing of them reaches a model, a repr or an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.x509.oid import NameOID
+
+from gloomon.domain.model import CertInfo, ParseError, TrustBundle
+
+_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----(.*?)-----END ([A-Z0-9 ]{1,64})-----", re.S)
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+_WHITESPACE = re.compile(rb"\s+")
+_B64 = re.compile(rb"[A-Za-z0-9+/=]+")
+
+
+def envoy_serial(serial: int) -> str:
+    """The serial as Envoy prints it (BoringSSL ``BN_bn2hex``): lowercase hex of whole bytes, "0" for 0."""
+    if serial < 0:
+        return "-" + envoy_serial(-serial)
+    if serial == 0:
+        return "0"
+    text = format(serial, "x")
+    return "0" + text if len(text) % 2 else text
+
+
+def parse_pem_bundle(data: bytes | str, *, source: str = "pem") -> tuple[CertInfo, ...] | ParseError:
+    """Every CERTIFICATE block of ``data``, in order.
+
+    Tolerates text between blocks, CRLF line ends and, when there is no PEM armour at all, bare base64
+    (or raw) DER of one certificate. Private key and other blocks are skipped. No certificate at all, or
+    a certificate block that does not decode, is a ParseError.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "replace")
+    if not isinstance(data, bytes | bytearray | memoryview):
+        return ParseError(source, f"expected bytes or text, got {type(data).__name__}")
+    data = bytes(data)
+    certs: list[CertInfo] = []
+    skipped_keys = 0
+    saw_block = False
+    for index, (label, body) in enumerate(_blocks(data), start=1):
+        saw_block = True
+        if b"PRIVATE KEY" in label:
+            skipped_keys += 1
+            continue
+        if label not in _CERT_LABELS:
+            continue
+        der = _b64decode(body)
+        if der is None:
+            return ParseError(source, f"block #{index} (CERTIFICATE) is not valid base64")
+        info = cert_info_from_der(der)
+        if isinstance(info, ParseError):
+            return ParseError(source, f"block #{index} (CERTIFICATE): {info.message}")
+        certs.append(info)
+    if certs:
+        return tuple(certs)
+    if not saw_block:
+        bare = _bare_der(data)
+        if bare is not None:
+            info = cert_info_from_der(bare)
+            if isinstance(info, CertInfo):
+                return (info,)
+            return ParseError(source, f"not PEM, and not a DER certificate: {info.message}")
+    note = f" ({skipped_keys} private key block(s) ignored)" if skipped_keys else ""
+    return ParseError(source, f"no CERTIFICATE found{note}")
+
+
+def _blocks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for match in _BLOCK.finditer(data):
+        if match.group(1) != match.group(3):
+            continue
+        yield match.group(1), match.group(2)
+
+
+def _b64decode(body: bytes) -> bytes | None:
+    compact = _WHITESPACE.sub(b"", body)
+    if not compact or not _B64.fullmatch(compact):
+        return None
+    try:
+        return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _bare_der(data: bytes) -> bytes | None:
+    if data[:1] == b"\x30" and len(data) > 64:
+        return data
+    der = _b64decode(data.strip())
+    if der is not None and der[:1] == b"\x30":
+        return der
+    return None
+
+
+def cert_info_from_der(der: bytes) -> CertInfo | ParseError:
+    """A :class:`CertInfo` with every field filled from one DER certificate, or why it is not one."""
+    try:
+        cert = x509.load_der_x509_certificate(bytes(der))
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        return ParseError("x509", f"not a DER certificate ({_short(exc)})")
+    try:
+        serial = envoy_serial(cert.serial_number)
+        not_before = cert.not_valid_before_utc
+        not_after = cert.not_valid_after_utc
+        sha256 = cert.fingerprint(hashes.SHA256()).hex()
+    except (ValueError, TypeError, OverflowError) as exc:
+        return ParseError("x509", f"unreadable certificate ({_short(exc)})")
+    key_type, key_bits = _key(cert)
+    return CertInfo(
+        serial=serial,
+        not_before=not_before,
+        not_after=not_after,
+        sans=_sans(cert),
+        subject=_name(cert, issuer=False),
+        issuer=_name(cert, issuer=True),
+        common_name=_common_name(cert),
+        sha256=sha256,
+        key_type=key_type,
+        key_bits=key_bits,
+        is_ca=_is_ca(cert),
+        der=bytes(der),
+    )
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def _name(cert: x509.Certificate, *, issuer: bool) -> str | None:
+    try:
+        return (cert.issuer if issuer else cert.subject).rfc4514_string()
+    except (ValueError, TypeError):
+        return None
+
+
+def _common_name(cert: x509.Certificate) -> str | None:
+    try:
+        attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except (ValueError, TypeError):
+        return None
+    if not attrs:
+        return None
+    value = attrs[0].value
+    return value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
+
+
+def _sans(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError, TypeError):
+        return ()
+    out: list[str] = []
+    out.extend(f"DNS:{name}" for name in ext.get_values_for_type(x509.DNSName))
+    out.extend(f"IP:{addr}" for addr in ext.get_values_for_type(x509.IPAddress))
+    out.extend(f"URI:{uri}" for uri in ext.get_values_for_type(x509.UniformResourceIdentifier))
+    return tuple(out)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (x509.ExtensionNotFound, ValueError, TypeError):
+        return False
+
+
+def _key(cert: x509.Certificate) -> tuple[str | None, int | None]:
+    try:
+        key = cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None, None
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ECDSA", key.curve.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size
+    return type(key).__name__, None
+
+
+def find_signer(leaf: CertInfo, bundle: TrustBundle) -> int | None:
+    """Index in ``bundle`` of the CA whose public key verifies the leaf's signature, or None.
+
+    Needs DER for the leaf and the CAs (PEM-backed data); ``/certs``-only data has none and gives None.
+    """
+    if leaf.der is None:
+        return None
+    for index, ca in enumerate(bundle.cas):
+        if ca.der is not None and signed_by(leaf.der, ca.der):
+            return index
+    return None
+
+
+@lru_cache(maxsize=2048)
+def signed_by(leaf_der: bytes, ca_der: bytes) -> bool:
+    """Whether the certificate ``ca_der``'s key verifies the signature of ``leaf_der``."""
+    try:
+        leaf = x509.load_der_x509_certificate(leaf_der)
+        key = x509.load_der_x509_certificate(ca_der).public_key()
+        signature = leaf.signature
+        tbs = leaf.tbs_certificate_bytes
+        if isinstance(key, rsa.RSAPublicKey):
+            params = leaf.signature_algorithm_parameters
+            pad = params if isinstance(params, padding.PSS | padding.PKCS1v15) else padding.PKCS1v15()
+            algorithm = leaf.signature_hash_algorithm
+            if algorithm is None:
+                return False
+            key.verify(signature, tbs, pad, algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            algorithm = leaf.signature_hash_algorithm
+            if algorithm is None:
+                return False
+            key.verify(signature, tbs, ec.ECDSA(algorithm))
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(signature, tbs)
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True

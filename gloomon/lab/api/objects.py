@@ -1,0 +1,396 @@
+"""Kubernetes JSON for the lab's objects: what a real apiserver would return for them.
+
+Shapes follow core/v1, apps/v1 and batch/v1 (kind, apiVersion, metadata with uid, labels,
+creationTimestamp, resourceVersion, ownerReferences; pod spec/status with containerStatuses…), so the
+real ``kubernetes`` client deserialises them and ``kubectl get`` prints them.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from gloomon.domain.model import SECRET_NAME
+from gloomon.lab.cluster.store import ClusterStore, Container, CronJob, Deployment, Job, Pod, SecretObject
+from gloomon.lab.cluster.util import rfc3339
+from gloomon.lab.pods import certgen_job as certjob
+from gloomon.lab.pods.sds import SSL_DIR
+
+
+def meta(
+    name: str,
+    namespace: str | None,
+    uid: str,
+    created: Any,
+    rv: int,
+    labels: dict[str, str] | None = None,
+    owner: tuple[str, str, str] | None = None,
+    owner_api: str = "apps/v1",
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": name,
+        "uid": uid,
+        "resourceVersion": str(rv),
+        "creationTimestamp": rfc3339(created),
+    }
+    if namespace is not None:
+        out["namespace"] = namespace
+    if labels:
+        out["labels"] = dict(labels)
+    if owner is not None:
+        kind, oname, ouid = owner
+        out["ownerReferences"] = [
+            {
+                "apiVersion": owner_api,
+                "kind": kind,
+                "name": oname,
+                "uid": ouid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+    return out
+
+
+def list_of(kind: str, api_version: str, items: list[dict[str, Any]], rv: int) -> dict[str, Any]:
+    return {
+        "kind": f"{kind}List",
+        "apiVersion": api_version,
+        "metadata": {"resourceVersion": str(rv)},
+        "items": items,
+    }
+
+
+def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        out["details"] = details
+    return out
+
+
+def _env(container: Container) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name, value in container.env:
+        if value == "(fieldRef)":
+            path = "metadata.name" if name == "POD_NAME" else "metadata.namespace"
+            out.append({"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}})
+        else:
+            out.append({"name": name, "value": value})
+    return out
+
+
+def _container_spec(container: Container) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": container.name,
+        "image": container.image,
+        "imagePullPolicy": "IfNotPresent",
+    }
+    if container.args:
+        spec["args"] = list(container.args)
+    if container.env:
+        spec["env"] = _env(container)
+    if container.ports:
+        spec["ports"] = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in container.ports]
+    spec["volumeMounts"] = [{"name": SECRET_NAME, "mountPath": SSL_DIR, "readOnly": True}]
+    spec["resources"] = {}
+    spec["terminationMessagePath"] = "/dev/termination-log"
+    spec["terminationMessagePolicy"] = "File"
+    return spec
+
+
+def _container_status(container: Container) -> dict[str, Any]:
+    if container.terminated is not None:
+        code, reason, finished = container.terminated
+        state: dict[str, Any] = {
+            "terminated": {
+                "exitCode": code,
+                "reason": reason,
+                "startedAt": rfc3339(container.started_at),
+                "finishedAt": rfc3339(finished),
+            }
+        }
+    elif container.waiting_reason:
+        state = {
+            "waiting": {
+                "reason": container.waiting_reason,
+                "message": f"back-off restarting failed container {container.name}",
+            }
+        }
+    else:
+        state = {"running": {"startedAt": rfc3339(container.started_at)}}
+    out: dict[str, Any] = {
+        "name": container.name,
+        "image": container.image,
+        "imageID": f"{container.image}@sha256:" + "0" * 64,
+        "containerID": f"containerd://{abs(hash((container.name, container.started_at))):064x}"[:77],
+        "ready": container.ready,
+        "restartCount": container.restart_count,
+        "started": container.terminated is None,
+        "state": state,
+        "lastState": {},
+    }
+    if container.previous is not None:
+        out["lastState"] = {
+            "terminated": {
+                "exitCode": 1,
+                "reason": "Error",
+                "startedAt": rfc3339(container.started_at),
+                "finishedAt": rfc3339(container.started_at),
+            }
+        }
+    return out
+
+
+def pod_json(pod: Pod) -> dict[str, Any]:
+    ready = "True" if pod.ready else "False"
+    created = rfc3339(pod.created)
+    owner_api = "batch/v1" if pod.owner and pod.owner[0] == "Job" else "apps/v1"
+    restart = "OnFailure" if pod.owner and pod.owner[0] == "Job" else "Always"
+    conditions = [
+        {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": created},
+        {"type": "Initialized", "status": "True", "lastTransitionTime": created},
+        {"type": "Ready", "status": ready, "lastTransitionTime": created},
+        {"type": "ContainersReady", "status": ready, "lastTransitionTime": created},
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": created},
+    ]
+    return {
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": meta(
+            pod.name,
+            pod.namespace,
+            pod.uid,
+            pod.created,
+            pod.resource_version,
+            pod.labels,
+            pod.owner,
+            owner_api,
+        ),
+        "spec": {
+            "containers": [_container_spec(c) for c in pod.containers],
+            "volumes": [{"name": SECRET_NAME, "secret": {"secretName": SECRET_NAME, "defaultMode": 420}}],
+            "restartPolicy": restart,
+            "serviceAccountName": pod.service_account,
+            "nodeName": "gloomon-lab",
+            "dnsPolicy": "ClusterFirst",
+            "schedulerName": "default-scheduler",
+            "terminationGracePeriodSeconds": 30,
+        },
+        "status": {
+            "phase": pod.phase,
+            "conditions": conditions,
+            "hostIP": "127.0.0.1",
+            "hostIPs": [{"ip": "127.0.0.1"}],
+            "podIP": pod.pod_ip,
+            "podIPs": [{"ip": pod.pod_ip}],
+            "startTime": created,
+            "containerStatuses": [_container_status(c) for c in pod.containers],
+            "qosClass": "BestEffort",
+        },
+    }
+
+
+def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
+    pods = store.pods_of(dep.component)
+    ready = sum(1 for p in pods if p.ready)
+    created = rfc3339(dep.created)
+    return {
+        "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "metadata": meta(dep.name, store.namespace, dep.uid, dep.created, dep.resource_version, dep.labels)
+        | {"generation": 1, "annotations": {"deployment.kubernetes.io/revision": "1"}},
+        "spec": {
+            "replicas": dep.replicas,
+            "selector": {"matchLabels": dict(dep.selector)},
+            "template": {"metadata": {"labels": dict(dep.selector)}, "spec": {"containers": []}},
+            "strategy": {"type": "RollingUpdate"},
+        },
+        "status": {
+            "observedGeneration": 1,
+            "replicas": len(pods),
+            "updatedReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            **({"unavailableReplicas": len(pods) - ready} if ready < len(pods) else {}),
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "True" if ready else "False",
+                    "reason": "MinimumReplicasAvailable",
+                    "lastUpdateTime": created,
+                    "lastTransitionTime": created,
+                },
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": "NewReplicaSetAvailable",
+                    "lastUpdateTime": created,
+                    "lastTransitionTime": created,
+                },
+            ],
+        },
+    }
+
+
+def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
+    data = {k: base64.b64encode(v).decode() for k, v in secret.data.as_dict().items()}
+    metadata = meta(secret.name, store.namespace, secret.uid, secret.created, secret.resource_version)
+    metadata["managedFields"] = [
+        {
+            "manager": "certgen",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": rfc3339(secret.updated),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {".": {}, "f:ca.crt": {}, "f:tls.crt": {}, "f:tls.key": {}}, "f:type": {}},
+        }
+    ]
+    return {
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": metadata,
+        "type": "kubernetes.io/tls",
+        "data": data,
+    }
+
+
+def _job_template(store: ClusterStore, args: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": dict(certjob.POD_LABELS)},
+        "spec": {
+            "serviceAccountName": "certgen",
+            "restartPolicy": "OnFailure",
+            "containers": [
+                {
+                    "name": "certgen",
+                    "image": certjob.IMAGE,
+                    "args": list(args),
+                    "env": [
+                        {
+                            "name": "POD_NAMESPACE",
+                            "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
+    owner = None
+    if job.owner_cronjob and store.cronjob is not None:
+        owner = ("CronJob", job.owner_cronjob, store.cronjob.uid)
+    status: dict[str, Any] = {"startTime": rfc3339(job.created)}
+    if job.completed is None:
+        status["active"] = 1
+        status["ready"] = 1
+    elif job.succeeded:
+        status["succeeded"] = 1
+        status["completionTime"] = rfc3339(job.completed)
+        status["conditions"] = [
+            {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": rfc3339(job.completed)},
+            {"type": "Complete", "status": "True", "lastTransitionTime": rfc3339(job.completed)},
+        ]
+    else:
+        status["failed"] = 1
+        status["conditions"] = [
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": job.failure_reason or "Failed",
+                "message": "Job was active longer than specified deadline"
+                if job.failure_reason == "DeadlineExceeded"
+                else "Job failed",
+                "lastTransitionTime": rfc3339(job.completed),
+            }
+        ]
+    spec: dict[str, Any] = {
+        "completions": 1,
+        "parallelism": 1,
+        "backoffLimit": 6,
+        "template": _job_template(store, job.args),
+    }
+    if job.ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = job.ttl_seconds_after_finished
+    if job.active_deadline_seconds is not None:
+        spec["activeDeadlineSeconds"] = job.active_deadline_seconds
+    return {
+        "kind": "Job",
+        "apiVersion": "batch/v1",
+        "metadata": meta(
+            job.name,
+            store.namespace,
+            job.uid,
+            job.created,
+            job.resource_version,
+            job.labels,
+            owner,
+            "batch/v1",
+        ),
+        "spec": spec,
+        "status": status,
+    }
+
+
+def cronjob_json(store: ClusterStore, cron: CronJob) -> dict[str, Any]:
+    status: dict[str, Any] = {}
+    if cron.active:
+        status["active"] = [
+            {
+                "kind": "Job",
+                "namespace": store.namespace,
+                "name": n,
+                "apiVersion": "batch/v1",
+                "uid": store.jobs[n].uid if n in store.jobs else "",
+            }
+            for n in cron.active
+        ]
+    if cron.last_schedule is not None:
+        status["lastScheduleTime"] = rfc3339(cron.last_schedule)
+    if cron.last_successful is not None:
+        status["lastSuccessfulTime"] = rfc3339(cron.last_successful)
+    return {
+        "kind": "CronJob",
+        "apiVersion": "batch/v1",
+        "metadata": meta(
+            cron.name, store.namespace, cron.uid, cron.created, cron.resource_version, cron.labels
+        ),
+        "spec": {
+            "schedule": cron.schedule,
+            "concurrencyPolicy": cron.concurrency_policy,
+            "suspend": cron.suspend,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 1,
+            "jobTemplate": {
+                "metadata": {"labels": {"gloo": certjob.JOB_LABEL}},
+                "spec": {"ttlSecondsAfterFinished": 60, "template": _job_template(store, cron.args)},
+            },
+        },
+        "status": status,
+    }
+
+
+def namespace_json(store: ClusterStore) -> dict[str, Any]:
+    return {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": meta(
+            store.namespace,
+            None,
+            store.namespace_uid,
+            store.created,
+            1,
+            {"kubernetes.io/metadata.name": store.namespace},
+        ),
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }

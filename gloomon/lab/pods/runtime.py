@@ -1,0 +1,396 @@
+"""The lab's Gloo deployments and the runtime of each simulated pod (its Envoy, sds stand-in, logs).
+
+Labels, container names and ports follow reference/gloo-mtls.md §1; each pod's ``port_map`` ties the
+pod's port numbers (admin 8001/19000, gloo's 9977/9976…) to the loopback ports really used.
+
+Ports other processes must know in advance are picked in Python just before use, so another process may
+take one in between: an Envoy (or gloo's xDS stand-in) that finds its port taken is retried with fresh
+ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (port 0), never raced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
+from gloomon.lab.cluster import util
+from gloomon.lab.cluster.certs import SecretData
+from gloomon.lab.cluster.store import ClusterStore, Container, Deployment, Pod
+from gloomon.lab.cluster.util import name_suffix
+from gloomon.lab.pods.bootstrap import bootstrap
+from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartError
+from gloomon.lab.pods.sds import GLOO_VERSION, SdsStandIn
+
+_REGISTRY = "quay.io/solo-io"
+#: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
+START_ATTEMPTS = 3
+#: gloo's service ports, whose loopback stand-ins every client's bootstrap names.
+GLOO_SERVICE_PORTS = (9977, 9976)
+
+
+def free_port() -> int:
+    """The lab's one free-port picker (tests replace it to force a port to be taken before use)."""
+    return util.free_port()
+
+
+def gloo_service_ports() -> dict[int, int]:
+    """Fresh loopback ports for gloo's TLS listeners, keyed by gloo's pod port."""
+    return {port: free_port() for port in GLOO_SERVICE_PORTS}
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSpec:
+    component: Component
+    deployment: str
+    deployment_labels: tuple[tuple[str, str], ...]
+    pod_labels: tuple[tuple[str, str], ...]
+    #: container names in pod order; ``envoy_container`` is the one whose log is Envoy's stderr.
+    containers: tuple[tuple[str, str], ...]
+    envoy_container: str
+    #: pod-local ports (besides admin) this pod's Envoy or stand-ins use, mapped to free loopback ports.
+    local_ports: tuple[int, ...]
+    container_ports: tuple[tuple[str, str, int], ...] = ()
+
+
+SPECS: dict[Component, ComponentSpec] = {
+    Component.GLOO: ComponentSpec(
+        Component.GLOO,
+        "gloo",
+        (("app", "gloo"), ("gloo", "gloo")),
+        (("gloo", "gloo"),),
+        (("envoy-sidecar", "gloo-envoy-wrapper"), ("sds", "sds"), ("gloo", "gloo")),
+        "envoy-sidecar",
+        (9999, 9998),
+        (
+            ("envoy-sidecar", "grpc-xds", 9977),
+            ("envoy-sidecar", "rest-xds", 9976),
+            ("sds", "validation", 9988),
+            ("gloo", "grpc-validation", 9988),
+            ("gloo", "grpc-proxydebug", 9966),
+            ("gloo", "wasm-cache", 9979),
+        ),
+    ),
+    Component.GATEWAY_PROXY: ComponentSpec(
+        Component.GATEWAY_PROXY,
+        "gateway-proxy",
+        (("app", "gloo"), ("gloo", "gateway-proxy"), ("gateway-proxy-id", "gateway-proxy")),
+        (
+            ("app", "gloo"),
+            ("gloo", "gateway-proxy"),
+            ("gateway-proxy-id", "gateway-proxy"),
+            ("gateway-proxy", "live"),
+        ),
+        (("gateway-proxy", "gloo-envoy-wrapper"), ("sds", "sds")),
+        "gateway-proxy",
+        (),
+        (("gateway-proxy", "http", 8080), ("gateway-proxy", "https", 8443), ("sds", "sds", 8234)),
+    ),
+    Component.EXTAUTH: ComponentSpec(
+        Component.EXTAUTH,
+        "extauth",
+        (("app", "gloo"), ("gloo", "extauth")),
+        (("gloo", "extauth"),),
+        (("extauth", "extauth-ee"), ("envoy-sidecar", "gloo-ee-envoy-wrapper"), ("sds", "sds-ee")),
+        "envoy-sidecar",
+        (9955, 8083, 8084),
+        (("extauth", "grpc", 8083),),
+    ),
+    Component.RATE_LIMIT: ComponentSpec(
+        Component.RATE_LIMIT,
+        "rate-limit",
+        (("app", "gloo"), ("gloo", "rate-limit")),
+        (("gloo", "rate-limit"),),
+        (("rate-limit", "rate-limit-ee"), ("envoy-sidecar", "gloo-ee-envoy-wrapper"), ("sds", "sds-ee")),
+        "envoy-sidecar",
+        (9955,),
+    ),
+}
+
+
+@dataclass
+class PodTraits:
+    """Faults that belong to a deployment replica slot and survive pod restarts (unlike a lagging volume)."""
+
+    untrusted_bundle: bytes | None = None
+    sds_down: bool = False
+
+
+class XdsStandIn:
+    """gloo's own xDS servers on 127.0.0.1:9999/9998 (the ``gloo`` container): accept and hold connections."""
+
+    def __init__(self) -> None:
+        self.servers: list[asyncio.Server] = []
+
+    async def start(self, ports: list[int]) -> None:
+        """Listen on ``ports``; on failure (OSError) nothing is left listening."""
+        try:
+            for port in ports:
+                self.servers.append(await asyncio.start_server(self._handle, "127.0.0.1", port))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while await reader.read(65536):
+                pass
+        writer.close()
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+        self.servers.clear()
+
+
+class PodRuntime:
+    """One running simulated pod: the store's Pod, its Envoy, its sds stand-in, and stand-in servers."""
+
+    def __init__(
+        self,
+        *,
+        store: ClusterStore,
+        deployment: Deployment,
+        spec: ComponentSpec,
+        slot: int,
+        traits: PodTraits,
+        workdir: Path,
+        gloo_ports: dict[int, int],
+        kubelet_delay: tuple[float, float],
+        rng: random.Random,
+    ) -> None:
+        self.store = store
+        self.spec = spec
+        self.slot = slot
+        self.traits = traits
+        self.gloo_ports = gloo_ports
+        name = f"{deployment.name}-{deployment.template_hash}-{name_suffix()}"
+        containers = []
+        for cname, image in spec.containers:
+            ports = tuple((p, n) for c, p, n in spec.container_ports if c == cname)
+            containers.append(
+                Container(
+                    name=cname,
+                    image=f"{_REGISTRY}/{image}:{GLOO_VERSION}",
+                    ports=ports,
+                    env=_container_env(spec.component, cname),
+                )
+            )
+        self.pod = Pod(
+            name=name,
+            namespace=store.namespace,
+            labels=dict(spec.pod_labels),
+            containers=containers,
+            pod_ip=store.next_pod_ip(),
+            component=spec.component,
+            owner=("ReplicaSet", f"{deployment.name}-{deployment.template_hash}", deployment.uid),
+        )
+        self.workdir = workdir / name
+        self.local_ports = {port: free_port() for port in spec.local_ports}
+        if spec.component is Component.GLOO:
+            self.local_ports.update(gloo_ports)
+        client = f"{name}.{store.namespace}" if spec.component is Component.GATEWAY_PROXY else "sds_client"
+        self.sds = SdsStandIn(
+            container=lambda: self._container("sds"),
+            sds_dir=self.workdir / "sds",
+            client=client,
+            delay=kubelet_delay,
+            stats_server=spec.component is Component.GATEWAY_PROXY,
+            rng=rng,
+        )
+        self.sds.down = traits.sds_down
+        if traits.untrusted_bundle is not None:
+            bundle = traits.untrusted_bundle
+            self.sds.transform = lambda data: SecretData(
+                ca_crt=bundle, tls_crt=data.tls_crt, tls_key=data.tls_key
+            )
+        self.envoy: EnvoyProcess | None = None
+        self.xds = XdsStandIn() if spec.component is Component.GLOO else None
+
+    @property
+    def name(self) -> str:
+        return self.pod.name
+
+    def _container(self, name: str) -> Container:
+        container = self.pod.container(name)
+        assert container is not None
+        return container
+
+    @property
+    def admin_port(self) -> int | None:
+        return self.envoy.admin_port if self.envoy else None
+
+    async def start(self, secret: SecretData, *, move_gloo_ports: bool = False) -> None:
+        """Pod start: secret volume mounted → sds serves it → Envoy starts and loads it.
+
+        ``move_gloo_ports``: gloo's pod may pick new service ports if its own are taken (only before any
+        client's bootstrap names them, i.e. at the lab's start). Raises :class:`LabStartError`.
+        """
+        self.store.add_pod(self.pod)
+        self.store.on_secret(self.sds.on_secret)
+        self.sds.start(secret)
+        if self.sds.down:
+            self.pod.container("sds").ready = False  # type: ignore[union-attr]
+        if self.xds is not None:
+            await self._start_xds(self.xds)
+            self._log_main()
+        elif self.spec.component in (Component.EXTAUTH, Component.RATE_LIMIT):
+            self._log_main()
+        await self.start_envoy(move_gloo_ports=move_gloo_ports)
+
+    async def _start_xds(self, xds: XdsStandIn) -> None:
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                await xds.start([self.local_ports[9999], self.local_ports[9998]])
+                return
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or attempt == START_ATTEMPTS:
+                    raise LabStartError(
+                        f"gloo's xDS stand-in of pod {self.name} could not listen"
+                        f" (attempt {attempt} of {START_ATTEMPTS}): {exc}"
+                    ) from exc
+            self.local_ports.update({9999: free_port(), 9998: free_port()})
+
+    async def start_envoy(self, *, move_gloo_ports: bool = False) -> None:
+        """Start the pod's Envoy; when a listener port was taken meanwhile, retry with fresh ports.
+
+        gloo's service ports are only moved when ``move_gloo_ports`` (clients' bootstraps name them);
+        otherwise gloo retries the same ones after a short pause. The port map follows the ports used.
+        """
+        envoy_container = self.spec.envoy_container
+        for attempt in range(1, START_ATTEMPTS + 1):
+            config = bootstrap(
+                self.spec.component,
+                pod=self.name,
+                namespace=self.store.namespace,
+                sds_dir=self.workdir / "sds",
+                gloo_ports=self.gloo_ports,
+                local_ports=self.local_ports,
+            )
+            self.envoy = EnvoyProcess(
+                self.name,
+                config,
+                self.workdir / "envoy",
+                sink=lambda line: self._container(envoy_container).log.append(line),
+            )
+            try:
+                await self.envoy.start()
+                break
+            except EnvoyStartError as exc:
+                if not exc.address_in_use or attempt == START_ATTEMPTS:
+                    reason = (
+                        f"{exc.reason} (attempt {attempt} of {START_ATTEMPTS})" if attempt > 1 else exc.reason
+                    )
+                    raise EnvoyStartError(
+                        self.name, reason, exc.last_line, address_in_use=exc.address_in_use
+                    ) from None
+            await self._fresh_envoy_ports(move_gloo_ports)
+        self._update_port_map()
+
+    async def _fresh_envoy_ports(self, move_gloo_ports: bool) -> None:
+        """New loopback ports for the listeners this pod's Envoy binds (gloo: its service ports)."""
+        if self.spec.component is Component.GLOO:
+            if move_gloo_ports:
+                self.gloo_ports.update(gloo_service_ports())  # in place: shared with later clients
+                self.local_ports.update(self.gloo_ports)
+            else:
+                await asyncio.sleep(0.5)  # the holder may be gone by then; clients cannot follow a move
+        else:
+            self.local_ports = {port: free_port() for port in self.spec.local_ports}
+
+    def _update_port_map(self) -> None:
+        port_map = dict(self.local_ports)
+        if self.spec.component is Component.GLOO:
+            port_map.update(self.gloo_ports)
+        if self.envoy is not None and self.envoy.admin_port is not None:
+            port_map[DEFAULT_ADMIN_PORTS[self.spec.component]] = self.envoy.admin_port
+        self.pod.port_map = port_map
+
+    async def restart_envoy_container(self) -> None:
+        """The Envoy container crashes and is restarted in place (same pod, restartCount + 1)."""
+        if self.envoy is not None:
+            await self.envoy.stop()
+        self._container(self.spec.envoy_container).restart()
+        self.store.touch(self.pod)
+        await self.start_envoy()
+
+    async def stop(self) -> None:
+        self.store.off_secret(self.sds.on_secret)
+        await self.sds.stop()
+        if self.envoy is not None:
+            await self.envoy.stop()
+        if self.xds is not None:
+            await self.xds.stop()
+
+    def _log_main(self) -> None:
+        """A few lines from the pod's main container (gloo, extauth, rate-limit), zap JSON like Gloo's."""
+        main = self._container(
+            self.spec.containers[-1][0]
+            if self.spec.component is Component.GLOO
+            else self.spec.containers[0][0]
+        )
+        if self.spec.component is Component.GLOO:
+            main.log.zap(
+                "info",
+                "gloo.v1.event_loop.setup",
+                "setup/setup.go:91",
+                "starting gloo xds server",
+                version=GLOO_VERSION,
+                address="127.0.0.1:9999",
+            )
+            main.log.zap(
+                "info",
+                "gloo.v1.event_loop.setup",
+                "setup/setup.go:97",
+                "starting rest xds server",
+                version=GLOO_VERSION,
+                address="127.0.0.1:9998",
+            )
+        else:
+            main.log.zap(
+                "info",
+                self.spec.component.value,
+                "server/server.go:57",
+                "starting server",
+                version=GLOO_VERSION,
+                glooAddress="127.0.0.1:9955",
+            )
+
+
+def _container_env(component: Component, container: str) -> tuple[tuple[str, str], ...]:
+    if container == "sds":
+        env = [("GLOO_MTLS_SDS_ENABLED", "true")]
+        if component is Component.GATEWAY_PROXY:
+            env = [
+                ("POD_NAME", "(fieldRef)"),
+                ("POD_NAMESPACE", "(fieldRef)"),
+                *env,
+                ("LOG_LEVEL", "info"),
+                ("START_STATS_SERVER", "true"),
+            ]
+        return tuple(env)
+    if container == "envoy-sidecar":
+        return (("ENVOY_SIDECAR", "true"),)
+    if component is Component.GATEWAY_PROXY:
+        return (("POD_NAME", "(fieldRef)"), ("POD_NAMESPACE", "(fieldRef)"), ("DISABLE_CORE_DUMPS", "false"))
+    return ()
+
+
+def make_deployment(store: ClusterStore, spec: ComponentSpec, replicas: int) -> Deployment:
+    deployment = Deployment(
+        name=spec.deployment,
+        labels=dict(spec.deployment_labels),
+        selector=dict(spec.pod_labels[:2] if spec.component is Component.GATEWAY_PROXY else spec.pod_labels),
+        replicas=replicas,
+        component=spec.component,
+        template_hash=name_suffix(10),
+    )
+    deployment.resource_version = store.next_rv()
+    store.deployments[deployment.name] = deployment
+    return deployment

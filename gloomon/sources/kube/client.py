@@ -1,0 +1,237 @@
+"""Read what the data path needs from one cluster: component pods, deployments, the secret, certgen.
+
+Every call uses a ``*_without_preload_content`` method of ``kubernetes.aio`` and decodes the JSON itself:
+cheaper than building pydantic models each poll, tolerant of fields a model would reject, and it lets the
+secret's private key be dropped before anything else holds the decoded object. Failures are
+:class:`ApiError` with a one-line message (``status`` 0 means the API could not be reached).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from gloomon.domain.model import (
+    SECRET_NAME,
+    Component,
+    CronJobState,
+    PodInfo,
+    SecretState,
+)
+from gloomon.sources.errors import SourceError, clip, describe_exception, status_message
+from gloomon.sources.kube import objects as kube_objects
+from gloomon.sources.kube.config import KubeConnection
+
+#: components expected in every Gloo installation; extauth / rate-limit only when their Deployment exists
+_ALWAYS_EXPECTED = (Component.GLOO, Component.GATEWAY_PROXY)
+
+
+class ApiError(Exception):
+    """A failed API call: ``status`` is the HTTP status, 0 when the API was not reached at all."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class KubeReader:
+    """The read-only API calls of one context, scoped to one namespace."""
+
+    def __init__(self, connection: KubeConnection, namespace: str, *, timeout: float) -> None:
+        self.connection = connection
+        self.namespace = namespace
+        self.timeout = float(max(timeout, 1.0))
+        self._core = connection.core()
+        self._apps = connection.apps()
+        self._batch = connection.batch()
+        self._secret: tuple[object, SecretState] | None = None  # (uid, resourceVersion) → decoded state
+
+    @property
+    def context(self) -> str:
+        return self.connection.context
+
+    async def _json(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one API call and decode its JSON body; raise :class:`ApiError` with a clear message."""
+        server = self.connection.server
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await call()
+                try:
+                    body = await response.read()
+                    status = int(response.status)
+                finally:
+                    response.release()
+        except Exception as exc:  # aiohttp, OSError, TLS, timeouts: all mean "not reached"
+            reason = describe_exception(exc)
+            raise ApiError(0, f"cannot reach the Kubernetes API at {server}: {reason}") from None
+        if status == 200:
+            try:
+                return json.loads(body)
+            except ValueError:
+                raise ApiError(status, f"{what}: the API answered with something that is not JSON") from None
+        message = status_message(status, body)
+        del body
+        if status == 401:
+            raise ApiError(
+                401, f"unauthorized (401) at {server}: check the credentials of context '{self.context}'"
+            )
+        if status == 403:
+            raise ApiError(403, f"forbidden (403): {message}")
+        raise ApiError(status, f"{what}: {message} ({status})")
+
+    async def check_namespace(self) -> None:
+        """Raise :class:`SourceError` when the API is unreachable or the namespace does not exist."""
+        try:
+            await self._json(
+                f"namespace {self.namespace}",
+                lambda: self._core.read_namespace_without_preload_content(
+                    self.namespace, _request_timeout=self.timeout
+                ),
+            )
+        except ApiError as error:
+            if error.status == 404:
+                message = f"namespace {self.namespace} not found (context '{self.context}')"
+                raise SourceError(message) from None
+            if error.status == 403:
+                await self._probe_pods()  # RBAC may hide namespaces but allow pods: that is enough
+                return
+            raise SourceError(error.message) from None
+
+    async def _probe_pods(self) -> None:
+        try:
+            await self._list_pods("gloo=gloo")
+        except ApiError as error:
+            raise SourceError(error.message) from None
+
+    async def _list_pods(self, selector: str) -> Any:
+        return await self._json(
+            f"pods ({selector})",
+            lambda: self._core.list_namespaced_pod_without_preload_content(
+                self.namespace, label_selector=selector, _request_timeout=self.timeout
+            ),
+        )
+
+    async def component_pods_of(self, component: Component) -> list[PodInfo]:
+        return kube_objects.pods_of(await self._list_pods(f"gloo={component}"), component)
+
+    async def component_pods(self) -> dict[Component, list[PodInfo]]:
+        """Pods of every component, by label ``gloo=<component>``, listed in parallel."""
+        lists = await asyncio.gather(*(self.component_pods_of(component) for component in Component))
+        return dict(zip(Component, lists, strict=True))
+
+    async def certgen_pods(self) -> list[PodInfo]:
+        return kube_objects.pods_of(await self._list_pods(kube_objects.CERTGEN_POD_LABEL), None)
+
+    async def all_pods(self) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
+        """(pods of every component, certgen pods) from one list call with a set-based selector."""
+        return kube_objects.split_pods(await self._list_pods(kube_objects.ALL_PODS_SELECTOR))
+
+    async def missing_components(self, pods: dict[Component, list[PodInfo]]) -> tuple[Component, ...]:
+        """Components whose Deployment exists without a ready pod (gloo and gateway-proxy always expected)."""
+        try:
+            deployments = kube_objects.deployment_components(
+                await self._json(
+                    "deployments",
+                    lambda: self._apps.list_namespaced_deployment_without_preload_content(
+                        self.namespace, _request_timeout=self.timeout
+                    ),
+                )
+            )
+        except ApiError as error:
+            if error.status == 0:
+                raise
+            deployments = {}  # RBAC without deployments: judge from pods alone
+        missing = []
+        for component in Component:
+            expected = component in deployments or component in _ALWAYS_EXPECTED
+            has_ready_pod = any(pod.ready and not pod.deleting for pod in pods.get(component, ()))
+            if expected and not has_ready_pod:
+                missing.append(component)
+        return tuple(missing)
+
+    async def read_secret(self, now: datetime) -> SecretState:
+        """``gloo-mtls-certs`` without its private key; 403 / 404 become a state, not an exception."""
+        try:
+            obj = await self._json(
+                f"secret {SECRET_NAME}",
+                lambda: self._core.read_namespaced_secret_without_preload_content(
+                    SECRET_NAME, self.namespace, _request_timeout=self.timeout
+                ),
+            )
+        except ApiError as error:
+            if error.status == 403:
+                return SecretState(
+                    context=self.context,
+                    namespace=self.namespace,
+                    read_at=now,
+                    forbidden=True,
+                    error=f"forbidden (403): cannot read secret {SECRET_NAME} in {self.namespace}; "
+                    "grant 'get' on secrets to compare Envoys with the secret",
+                )
+            if error.status == 404:
+                return SecretState(
+                    context=self.context,
+                    namespace=self.namespace,
+                    read_at=now,
+                    missing=True,
+                    error=f"secret {SECRET_NAME} not found in {self.namespace}",
+                )
+            raise
+        if not isinstance(obj, dict):
+            return SecretState(self.context, self.namespace, read_at=now, error="not a Secret")
+        kube_objects.drop_private_key(obj)
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        version = (meta.get("uid"), meta.get("resourceVersion")) if meta.get("resourceVersion") else None
+        if version is not None and self._secret is not None and self._secret[0] == version:
+            obj.clear()  # unchanged since the last read: its certificates are not decoded again
+            return replace(self._secret[1], read_at=now)
+        state = kube_objects.secret_state(obj, context=self.context, namespace=self.namespace, read_at=now)
+        obj.clear()
+        self._secret = (version, state) if version is not None else None
+        return state
+
+    async def read_cronjob(self) -> CronJobState:
+        """The certgen CronJob and its Jobs; ``missing`` when cron is off (Helm-hook Jobs still listed)."""
+        jobs_obj: Any = None
+        jobs_error: str | None = None
+        try:
+            jobs_obj = await self._json(
+                "jobs",
+                lambda: self._batch.list_namespaced_job_without_preload_content(
+                    self.namespace, _request_timeout=self.timeout
+                ),
+            )
+        except ApiError as error:
+            if error.status == 0:
+                raise
+            jobs_error = error.message
+        jobs = kube_objects.certgen_jobs(jobs_obj)
+        try:
+            cron = await self._json(
+                f"cronjob {kube_objects.CRONJOB_NAME}",
+                lambda: self._batch.read_namespaced_cron_job_without_preload_content(
+                    kube_objects.CRONJOB_NAME, self.namespace, _request_timeout=self.timeout
+                ),
+            )
+        except ApiError as error:
+            if error.status == 404:
+                state = kube_objects.cronjob_state(None, jobs, fallback_args=kube_objects.job_args(jobs_obj))
+                return _with_error(state, jobs_error)
+            if error.status == 0:
+                raise
+            name = kube_objects.CRONJOB_NAME
+            return CronJobState(name, schedule="", suspended=False, jobs=jobs, error=clip(error.message))
+        return _with_error(kube_objects.cronjob_state(cron, jobs, fallback_args=[]), jobs_error)
+
+
+def _with_error(state: CronJobState, error: str | None) -> CronJobState:
+    return state if error is None else replace(state, error=clip(error))

@@ -1,0 +1,296 @@
+"""Kubernetes JSON objects (as the API sends them) → gloomon's models.
+
+Kept apart from the IO in ``kube.py`` so the rules (which pod is ready, which args mean what, what of the
+secret is kept) read in one place. The secret's ``tls.key`` is removed from the decoded object here, before
+anything else looks at it, and never reaches a model, a log or an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from gloomon.domain.model import (
+    SECRET_NAME,
+    CertInfo,
+    Component,
+    CronJobState,
+    JobState,
+    ParseError,
+    PodInfo,
+    SecretState,
+    TrustBundle,
+)
+from gloomon.domain.parse import x509
+from gloomon.domain.parse.durations import parse_duration
+
+CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
+CERTGEN_JOB_NAME = "gloo-mtls-certgen"
+#: pod label of certgen Job pods (reference/gloo-mtls.md §4.1)
+CERTGEN_POD_LABEL = "gloo=gloo-mtls-certs"
+_CERTGEN_JOB_LABELS = {"gloo-mtls-certgen", "gloo-mtls-certgen-cronjob", "gloo-mtls-certs"}
+#: every key a TLS secret can carry its private key under; all are dropped on receipt
+_KEY_FIELDS = ("tls.key", "key.pem", "tls-key", "ssh-privatekey")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """RFC 3339 from the API (``2026-11-25T20:52:32Z``) → aware datetime; anything else → None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    status = obj.get("status")
+    return status if isinstance(status, Mapping) else {}
+
+
+def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _items(obj: Any) -> list[Mapping[str, Any]]:
+    items = obj.get("items") if isinstance(obj, Mapping) else None
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
+def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
+    meta, status = _meta(obj), _status(obj)
+    spec = _spec(obj)
+    statuses = [s for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
+    conditions = [c for c in status.get("conditions") or () if isinstance(c, Mapping)]
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    containers = tuple(
+        str(c.get("name")) for c in (spec.get("containers") or ()) if isinstance(c, Mapping) and c.get("name")
+    )
+    return PodInfo(
+        name=str(meta.get("name", "")),
+        namespace=str(meta.get("namespace", "")),
+        component=component,
+        phase=str(status.get("phase") or "Unknown"),
+        ready=ready,
+        restarts=sum(int(s.get("restartCount") or 0) for s in statuses),
+        started_at=parse_time(status.get("startTime")),
+        containers=containers,
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def pods_of(list_obj: Any, component: Component | None) -> list[PodInfo]:
+    return sorted((pod_info(item, component) for item in _items(list_obj)), key=lambda p: p.name)
+
+
+#: one set-based selector for the pods of every component and of certgen Jobs (one list call per poll)
+ALL_PODS_SELECTOR = "gloo in ({})".format(
+    ",".join([*(str(c) for c in Component), CERTGEN_POD_LABEL.partition("=")[2]])
+)
+
+
+def split_pods(list_obj: Any) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
+    """A list made with :data:`ALL_PODS_SELECTOR` → (pods of every component, certgen pods), by name."""
+    by_component: dict[Component, list[PodInfo]] = {component: [] for component in Component}
+    certgen: list[PodInfo] = []
+    certgen_value = CERTGEN_POD_LABEL.partition("=")[2]
+    for item in _items(list_obj):
+        labels = _meta(item).get("labels")
+        value = str(labels.get("gloo", "")) if isinstance(labels, Mapping) else ""
+        component = Component.parse(value)
+        if component is not None:
+            by_component[component].append(pod_info(item, component))
+        elif value == certgen_value:
+            certgen.append(pod_info(item, None))
+    for pods in by_component.values():
+        pods.sort(key=lambda p: p.name)
+    return by_component, sorted(certgen, key=lambda p: p.name)
+
+
+def secret_updated_at(obj: Mapping[str, Any]) -> datetime | None:
+    """When the secret last changed: the latest ``metadata.managedFields[].time``, else its
+    ``creationTimestamp`` (a secret nobody wrote to since it was created); None when neither parses."""
+    meta = _meta(obj)
+    fields = meta.get("managedFields")
+    times = [
+        when
+        for entry in (fields if isinstance(fields, list) else ())
+        if isinstance(entry, Mapping) and (when := _aware(parse_time(entry.get("time")))) is not None
+    ]
+    return max(times) if times else _aware(parse_time(meta.get("creationTimestamp")))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC (the API always sends ``Z``; this keeps max() safe)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def deployment_components(list_obj: Any) -> dict[Component, int]:
+    """Component → ready replicas, for every Deployment labelled ``gloo=<component>``."""
+    ready: dict[Component, int] = {}
+    for item in _items(list_obj):
+        labels = _meta(item).get("labels") or {}
+        component = Component.parse(str(labels.get("gloo", ""))) if isinstance(labels, Mapping) else None
+        if component is not None:
+            ready[component] = ready.get(component, 0) + int(_status(item).get("readyReplicas") or 0)
+    return ready
+
+
+def drop_private_key(obj: dict[str, Any]) -> None:
+    """Delete every private-key entry from a decoded Secret's ``data``, unread."""
+    data = obj.get("data")
+    if isinstance(data, dict):
+        for key in _KEY_FIELDS:
+            data.pop(key, None)
+
+
+def secret_state(obj: dict[str, Any], *, context: str, namespace: str, read_at: datetime) -> SecretState:
+    """Decode ``ca.crt`` and ``tls.crt``; the private key is deleted from ``obj`` first, unread."""
+    drop_private_key(obj)
+    data = obj.get("data")
+    data = data if isinstance(data, Mapping) else {}
+    meta = _meta(obj)
+    errors: list[str] = []
+    bundle_certs = _decode_certs(data.get("ca.crt"), "ca.crt", errors)
+    leaf_certs = _decode_certs(data.get("tls.crt"), "tls.crt", errors)
+    bundle = TrustBundle(cas=bundle_certs, complete=True) if bundle_certs else None
+    leaf: CertInfo | None = leaf_certs[0] if leaf_certs else None
+    return SecretState(
+        context=context,
+        namespace=namespace,
+        name=str(meta.get("name") or SECRET_NAME),
+        bundle=bundle,
+        leaf=leaf,
+        resource_version=str(meta["resourceVersion"]) if meta.get("resourceVersion") else None,
+        read_at=read_at,
+        error="; ".join(errors) or None,
+        updated_at=secret_updated_at(obj),
+    )
+
+
+def _decode_certs(value: Any, key: str, errors: list[str]) -> tuple[CertInfo, ...]:
+    if not value:
+        errors.append(f"{key} missing")
+        return ()
+    try:
+        raw = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        errors.append(f"unreadable {key}: not base64")
+        return ()
+    parsed = x509.parse_pem_bundle(raw, source=key)
+    if isinstance(parsed, ParseError):
+        errors.append(f"unreadable {key}: {parsed.message}")
+        return ()
+    if not parsed:
+        errors.append(f"{key} holds no certificate")
+    return parsed
+
+
+def _container_args(obj: Mapping[str, Any]) -> list[str]:
+    """Args (and command) of every container in a CronJob's or Job's pod template."""
+    spec: Any = obj.get("spec") or {}
+    if isinstance(spec, Mapping) and "jobTemplate" in spec:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = (spec.get("template") or {}) if isinstance(spec, Mapping) else {}
+    pod_spec = (template.get("spec") or {}) if isinstance(template, Mapping) else {}
+    containers = pod_spec.get("containers") or [] if isinstance(pod_spec, Mapping) else []
+    args: list[str] = []
+    for container in containers:
+        if isinstance(container, Mapping):
+            args += [str(a) for a in (container.get("command") or [])]
+            args += [str(a) for a in (container.get("args") or [])]
+    return args
+
+
+def certgen_flags(args: list[str]) -> tuple[float | None, bool]:
+    """(``--rotation-duration`` in seconds, ``--force-rotation``) as certgen reads them (default false)."""
+    rotation: float | None = None
+    force = False
+    for index, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if not eq and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            value = args[index + 1]
+        name = "--" + name.lstrip("-")
+        if name == "--rotation-duration" and value:
+            parsed = parse_duration(value)
+            rotation = None if isinstance(parsed, ParseError) else parsed
+        elif name == "--force-rotation":
+            force = (value or "true").strip().lower() in ("true", "1", "t", "yes")
+    return rotation, force
+
+
+def is_certgen_job(obj: Mapping[str, Any]) -> bool:
+    meta = _meta(obj)
+    labels = meta.get("labels") or {}
+    if isinstance(labels, Mapping) and str(labels.get("gloo", "")) in _CERTGEN_JOB_LABELS:
+        return True
+    owners = meta.get("ownerReferences") or []
+    if any(isinstance(o, Mapping) and o.get("name") == CRONJOB_NAME for o in owners):
+        return True
+    return str(meta.get("name", "")).startswith(CERTGEN_JOB_NAME)
+
+
+def job_state(obj: Mapping[str, Any]) -> JobState:
+    status = _status(obj)
+    conditions = [c for c in status.get("conditions") or () if isinstance(c, Mapping)]
+    complete = any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions)
+    failed = any(c.get("type") == "Failed" and c.get("status") == "True" for c in conditions)
+    return JobState(
+        name=str(_meta(obj).get("name", "")),
+        started_at=parse_time(status.get("startTime")),
+        completed_at=parse_time(status.get("completionTime")),
+        active=int(status.get("active") or 0) > 0,
+        succeeded=complete or int(status.get("succeeded") or 0) > 0,
+        failed=failed,
+    )
+
+
+def certgen_jobs(list_obj: Any) -> tuple[JobState, ...]:
+    jobs = [job_state(item) for item in _items(list_obj) if is_certgen_job(item)]
+    far_past = datetime.min.replace(tzinfo=UTC)
+    return tuple(sorted(jobs, key=lambda j: (j.started_at or far_past, j.name)))
+
+
+def cronjob_state(
+    obj: Mapping[str, Any] | None, jobs: tuple[JobState, ...], *, fallback_args: list[str]
+) -> CronJobState:
+    """The CronJob, or (``obj`` None) a ``missing`` state that still lists the Helm-hook Jobs."""
+    if obj is None:
+        rotation, force = certgen_flags(fallback_args)
+        return CronJobState(
+            name=CRONJOB_NAME,
+            schedule="",
+            suspended=False,
+            rotation_duration_seconds=rotation,
+            force_rotation=force,
+            jobs=jobs,
+            missing=True,
+        )
+    spec = _spec(obj)
+    status = _status(obj)
+    rotation, force = certgen_flags(_container_args(obj))
+    return CronJobState(
+        name=str(_meta(obj).get("name") or CRONJOB_NAME),
+        schedule=str(spec.get("schedule") or ""),
+        suspended=bool(spec.get("suspend")),
+        last_schedule_time=parse_time(status.get("lastScheduleTime")),
+        last_successful_time=parse_time(status.get("lastSuccessfulTime")),
+        rotation_duration_seconds=rotation,
+        force_rotation=force,
+        jobs=jobs,
+    )
+
+
+def job_args(list_obj: Any) -> list[str]:
+    """Certgen args from the newest certgen Job (used when there is no CronJob to read them from)."""
+    candidates = [item for item in _items(list_obj) if is_certgen_job(item)]
+    return _container_args(candidates[-1]) if candidates else []
