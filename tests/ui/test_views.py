@@ -23,7 +23,7 @@ from gloomon.ui.widgets.log_pane import LogFilter, LogPane
 from gloomon.ui.widgets.log_view import PREFIX_WIDTH, event_line
 from gloomon.ui.widgets.rotation_timeline import RotationTimeline
 from tests.ui import fixtures as fx
-from tests.ui.test_behaviour import SIZE, make_app, until
+from tests.ui.test_navigation import SIZE, make_app, until
 
 PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
 LONG = "upstream connect error or disconnect/reset before headers. " * 3 + "END-OF-LINE"

@@ -17,7 +17,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.x509 import parse_pem_bundle
 from gloomon.sources.admin import poller as admin
-from tests.sources.test_units import _pem_pair
+from tests.sources.test_kube_objects import _pem_pair
 
 
 def _cert() -> CertInfo:
