@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck screenshots bench clean system-deps
+.PHONY: demo test lint typecheck layers screenshots bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+# the import-linter contracts in pyproject.toml: which package may import which
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: lint typecheck layers
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # rsvg-convert turns Textual's SVG screenshots into PNGs; Fira Code is the font those SVGs ask for.

@@ -185,18 +185,6 @@ def test_error_wording() -> None:
     assert status_message(404, b"<html>" + b"x" * 5000) == "not found"
 
 
-def test_sources_never_load_textual_and_load_kubernetes_lazily() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, gloomon.sources.session, gloomon.sources.kube.client, gloomon.sources.logs.follow;"
-        "print('textual' in sys.modules, 'kubernetes' in sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["False", "False"]
-
-
 def test_secret_updated_at_is_the_latest_managed_fields_time() -> None:
     cert_pem, _ = _pem_pair()
     obj = {
