@@ -11,6 +11,20 @@ no cookies, no redirects followed, no decompression (``Accept-Encoding: identity
 own total timeout. A GET on a reused connection that the far end had closed is retried once by aiohttp
 itself (idempotent request on a dead keep-alive connection), so one cut port-forward costs no error.
 
+Every body is read in chunks under a cap per endpoint (:data:`BODY_CAPS`), so an endless or huge body
+costs at most its cap: past it the connection is closed and the request fails with kind ``too-large``
+("body larger than 16 MB"), which the poller reports as ``admin-bad-response``. The caps, from bodies of
+the lab's real Envoys, scaled to 1,000 upstream clusters of 3 endpoints each, all with mTLS (bodies
+generated from the lab's gateway-proxy answers):
+
+- ``/config_dump`` secrets: 3.5 KB with one CA, +1.2-1.3 KB per CA; 1.1 MB for the largest bundle a
+  Kubernetes Secret (1 MiB) can hold, 12.5 MB for a 10,000-CA stress bundle. Cap 16 MB.
+- ``/clusters?format=json``: 2.5 KB for the lab's 2 clusters, 2.9 MB at 1,000 clusters. Cap 16 MB.
+- ``/stats?filter=…``: 2.1 KB, 0.7 MB at 1,000 clusters (8 lines each); unfiltered 6.9 MB. Cap 16 MB.
+- ``/certs``: 1.7 KB for one CA and the leaf, ~0.9 KB per certificate: 9 MB at 10,000 CAs. Cap 16 MB.
+- ``/server_info``: 125 KB (command line and node, not per cluster). Cap 2 MB.
+- ``/ready``: a few bytes. Cap 1 MB, as for any other path.
+
 Failures become :class:`AdminHttpError`, whose text is one short line with no remote bytes in it
 except a sanitised, clipped start of an HTTP error body (see :func:`http_error`).
 """
@@ -21,19 +35,32 @@ import aiohttp
 from yarl import URL
 
 from gloomon.sources.errors import clip, describe_exception
+from gloomon.sources.limits import MB, BodyTooLarge, read_capped
 
 #: how long an idle admin connection is kept (longer than any sensible poll interval: reconnecting
 #: behind a port-forward opens a new websocket)
 KEEPALIVE_SECONDS = 60.0
 #: characters of an HTTP error body kept in the error text
 _BODY_CHARS = 60
+#: the largest body accepted per admin path (the query string aside); see the module docstring
+BODY_CAPS = {
+    "/config_dump": 16 * MB,
+    "/clusters": 16 * MB,
+    "/stats": 16 * MB,
+    "/certs": 16 * MB,
+    "/server_info": 2 * MB,
+    "/ready": 1 * MB,
+}
+#: the cap of any other path
+DEFAULT_BODY_CAP = 1 * MB
 
 
 class AdminHttpError(Exception):
     """A request that got no complete HTTP response. ``str()`` is one line, e.g. "timed out after 3s".
 
     ``kind`` is ``"timeout"``, ``"closed"`` (the far end closed the connection), ``"connect"`` (could not
-    connect) or ``"other"`` (invalid HTTP, body cut short, ...).
+    connect), ``"too-large"`` (the body passed its cap: an HTTP answer, but not a usable one) or
+    ``"other"`` (invalid HTTP, body cut short, ...).
     """
 
     def __init__(self, kind: str, reason: str) -> None:
@@ -76,12 +103,21 @@ class AdminConnection:
         return url
 
     async def get(self, path: str) -> tuple[int, bytes]:
-        """GET ``path``: the status and the whole body, whatever the status (redirects are not followed)."""
+        """GET ``path``: the status and the whole body, whatever the status (redirects are not followed).
+
+        A body over the path's cap closes the connection (the rest is still on the wire) and raises
+        ``too-large``.
+        """
         if self._session.closed:  # the session was stopped while a poll was still running
             raise AdminHttpError("closed", "connection closed (monitoring stopped)")
+        cap = BODY_CAPS.get(path.partition("?")[0], DEFAULT_BODY_CAP)
         try:
             async with self._session.get(self.url(path), allow_redirects=False) as response:
-                return response.status, await response.read()
+                try:
+                    return response.status, await read_capped(response, cap)
+                except BodyTooLarge as exc:
+                    response.close()
+                    raise AdminHttpError("too-large", str(exc)) from None
         except TimeoutError as exc:  # aiohttp's ServerTimeoutError / ConnectionTimeoutError are ones too
             raise AdminHttpError("timeout", f"timed out after {self._timeout_text}") from exc
         except aiohttp.ClientConnectorError as exc:

@@ -145,12 +145,20 @@ class AdminPoller:
             return AdminFetch(target, fetched_at, time.perf_counter() - started, error=str(exc), **results)
         return AdminFetch(target, fetched_at, time.perf_counter() - started, **results)
 
-    async def _get(self, connection: AdminConnection, path: str, *, first: bool = False) -> tuple[int, bytes]:
-        """GET ``path`` (aiohttp itself re-sends it once when a reused keep-alive connection was dead)."""
+    async def _get(
+        self, connection: AdminConnection, path: str, *, first: bool = False
+    ) -> tuple[int, bytes] | ParseError:
+        """GET ``path`` (aiohttp itself re-sends it once when a reused keep-alive connection was dead).
+
+        A body over its cap is an answer, just not a usable one: a ParseError for that path.
+        """
         self.requests_sent += 1
         try:
             return await connection.get(path)
         except AdminHttpError as exc:
+            if exc.kind == "too-large":  # /ready's failure is reported as /server_info's
+                source = path.partition("?")[0]
+                return ParseError(source, exc.reason if path != READY_PATH else f"{source}: {exc.reason}")
             if first:
                 raise TargetUnreachable(_unreachable(exc)) from None
             raise _RequestFailed(f"admin request failed: {path.partition('?')[0]}: {exc.reason}") from None
@@ -183,11 +191,16 @@ class AdminPoller:
         """``/server_info`` once per target and container generation, state and uptime kept current."""
         state = _state_from_stats(stats)
         if state is None:
-            status, body = await self._get(connection, READY_PATH)
-            state = envoy.parse_ready(status, body).state
+            ready = await self._get(connection, READY_PATH)
+            if isinstance(ready, ParseError):
+                return ready
+            state = envoy.parse_ready(*ready).state
         generation = target.pod_info.restarts if target.pod_info else None
         if cache.server_info is None or cache.server_generation != generation:
-            status, body = await self._get(connection, SERVER_INFO_PATH)
+            info = await self._get(connection, SERVER_INFO_PATH)
+            if isinstance(info, ParseError):
+                return info
+            status, body = info
             parsed = envoy.parse_server_info(body) if status == 200 else None
             if not isinstance(parsed, ServerInfo):
                 if isinstance(parsed, ParseError):
@@ -246,12 +259,15 @@ def _state_from_stats(stats: EnvoyStats | ParseError) -> str | None:
 
 
 def _parse(
-    cache: _TargetCache, path: str, parser: Callable[[bytes], Any], response: tuple[int, bytes]
+    cache: _TargetCache, path: str, parser: Callable[[bytes], Any], response: tuple[int, bytes] | ParseError
 ) -> Any:
     """Parse a 200 response's body, or return last poll's result when the bytes are the same.
 
     Any other status is a ``ParseError`` naming it (``HTTP 503: …``): the body is not the resource.
+    A body over its cap arrives as a ParseError already.
     """
+    if isinstance(response, ParseError):
+        return response
     status, body = response
     if status != 200:
         return ParseError(_SOURCES[path], http_error(status, body))
