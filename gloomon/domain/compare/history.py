@@ -11,14 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from gloomon.domain.compare.sync import CertKey, bundle_key, cert_key
 from gloomon.domain.model import CertInfo, FleetSnapshot, LogEvent, LogKind, Phase, TrustBundle
 
-Content = tuple[str | None, tuple[str, ...]]
+Content = tuple[CertKey | None, tuple[CertKey, ...]]
 
 
 def content_of(leaf: CertInfo | None, bundle: TrustBundle | None) -> Content:
-    """What tells two (leaf, bundle) pairs apart."""
-    return (leaf.identity() if leaf else None, bundle.identities() if bundle else ())
+    """What tells two (leaf, bundle) pairs apart: the certificates' :func:`cert_key`, whatever the source."""
+    return (cert_key(leaf) if leaf else None, bundle_key(bundle) if bundle else ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,16 @@ from datetime import datetime
 
 from gloomon.domain.model import CertInfo, SecretState, TargetStatus, TrustBundle
 
+#: What tells two certificates apart: (serial, not_after).
+CertKey = tuple[str, datetime]
 
-def cert_key(cert: CertInfo) -> tuple[str, datetime]:
+
+def cert_key(cert: CertInfo) -> CertKey:
     """(serial, not_after): the same for one certificate read from PEM, ``/config_dump`` or ``/certs``."""
     return (cert.serial.lower(), cert.not_after)
 
 
-def bundle_key(bundle: TrustBundle) -> tuple[tuple[str, datetime], ...]:
+def bundle_key(bundle: TrustBundle) -> tuple[CertKey, ...]:
     """The bundle's CAs as :func:`cert_key`s, in order."""
     return tuple(cert_key(ca) for ca in bundle.cas)
 
@@ -39,6 +42,20 @@ def same_bundle(held: TrustBundle, secret: TrustBundle) -> bool:
         and len(held.cas) <= len(secret.cas)
         and all(same_cert(a, b) for a, b in zip(held.cas, secret.cas, strict=False))
     )
+
+
+def bundle_differences(held: TrustBundle, secret: TrustBundle) -> tuple[list[int], list[int]]:
+    """(indices of the held CAs the secret lacks, indices of the secret's CAs not held).
+
+    A bundle read from ``/certs`` lists maybe only its first CAs: the secret's CAs past what it lists
+    are unknown there, not missing.
+    """
+    secret_keys = {cert_key(ca) for ca in secret.cas}
+    held_keys = {cert_key(ca) for ca in held.cas}
+    extra = [index for index, ca in enumerate(held.cas) if cert_key(ca) not in secret_keys]
+    listed = len(secret.cas) if held.complete else len(held.cas)
+    missing = [index for index, ca in enumerate(secret.cas[:listed]) if cert_key(ca) not in held_keys]
+    return extra, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +101,7 @@ def bundle_groups(targets: Sequence[TargetStatus]) -> list[list[TargetStatus]]:
     moves towards).
     """
     held = [t for t in targets if t.reachable and t.bundle.cas]
-    groups: dict[tuple[tuple[str, datetime], ...], list[TargetStatus]] = {}
+    groups: dict[tuple[CertKey, ...], list[TargetStatus]] = {}
     for target in sorted(held, key=lambda t: not t.bundle.complete):
         key = bundle_key(target.bundle)
         if not target.bundle.complete and key not in groups:

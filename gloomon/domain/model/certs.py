@@ -48,14 +48,6 @@ class CertInfo:
     def seconds_left(self, now: datetime) -> float:
         return (self.not_after - now).total_seconds()
 
-    def identity(self) -> str:
-        """What tells two certificates apart, whatever the source: serial and expiry.
-
-        Both PEM and Envoy's ``/certs`` give these (``/certs`` has no fingerprint), so the same certificate
-        read from ``/config_dump`` on one pod and from ``/certs`` on another has the same identity.
-        """
-        return f"{self.serial}@{self.not_after.isoformat()}"
-
 
 @dataclass(frozen=True, slots=True)
 class TrustBundle:
@@ -70,9 +62,6 @@ class TrustBundle:
 
     def __len__(self) -> int:
         return len(self.cas)
-
-    def identities(self) -> tuple[str, ...]:
-        return tuple(ca.identity() for ca in self.cas)
 
 
 @dataclass(frozen=True, slots=True)

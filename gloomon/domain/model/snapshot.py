@@ -115,6 +115,10 @@ class FleetSnapshot:
         """The first context's secret (the control plane's)."""
         return self.secrets[0] if self.secrets else None
 
+    def secret_for(self, context: str) -> SecretStatus | None:
+        """The secret a target of ``context`` is compared with (its own context's)."""
+        return next((secret for secret in self.secrets if secret.state.context == context), None)
+
     def worst_severity(self) -> Severity | None:
         if not self.findings:
             return None

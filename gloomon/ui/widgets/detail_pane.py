@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from gloomon.domain.compare.sync import bundle_differences, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import (
     CertInfo,
@@ -92,7 +93,7 @@ def _bundle(
     sheet: Sheet, bundle: TrustBundle, signer: int | None, secret: TrustBundle | None, now: datetime
 ) -> None:
     palette = sheet.palette
-    secret_ids = set(secret.identities()) if secret else set()
+    extra, missing = bundle_differences(bundle, secret) if secret is not None else ([], [])
     for index, ca in enumerate(bundle.cas):
         head = Text(f"CA #{index + 1} ", style=_BOLD)
         head.append(ca_label(ca), style=palette.accent)
@@ -101,20 +102,19 @@ def _bundle(
             head.append_text(literal(ca.common_name))
         if index == signer:
             head.append("  ◆ signed the leaf", style=palette.ok)
-        if secret is not None and ca.identity() not in secret_ids:
+        if index in extra:
             head.append("  not in the secret", style=palette.warn + _BOLD)
         sheet.line(head)
         cert_fields(sheet, ca, now)
     if secret is not None:
-        mine = set(bundle.identities())
-        for index, ca in enumerate(secret.cas):
-            if ca.identity() not in mine:
-                sheet.line(
-                    Text(
-                        f"secret's CA #{index + 1} {ca_label(ca)} is missing here", style=palette.warn + _BOLD
-                    )
+        for index in missing:
+            sheet.line(
+                Text(
+                    f"secret's CA #{index + 1} {ca_label(secret.cas[index])} is missing here",
+                    style=palette.warn + _BOLD,
                 )
-        sheet.line(_compare(bundle.identities() == secret.identities(), "bundle", palette))
+            )
+        sheet.line(_compare(same_bundle(bundle, secret), "bundle", palette))
     if not bundle.complete:
         sheet.line(Text("(from /certs: Envoy lists only the first CA)", style=palette.muted))
 
@@ -176,7 +176,8 @@ def detail_renderable(
         sheet.heading("Certificates")
         sheet.line(Text("unknown while its admin endpoint is unreachable", style=palette.muted))
         return sheet.render()
-    secret = snapshot.secret.state if snapshot.secret else None
+    compared = snapshot.secret_for(target.ref.context)
+    secret = compared.state if compared is not None else None
     sheet.heading("Leaf · server_cert")
     if target.leaf is None:
         sheet.line(Text("no leaf delivered", style=palette.warn))
@@ -189,7 +190,7 @@ def detail_renderable(
         else:
             sheet.field("signed by", Text("no CA of its bundle", style=palette.error + _BOLD))
         if secret is not None and secret.leaf is not None:
-            same = secret.leaf.identity() == target.leaf.identity()
+            same = same_cert(secret.leaf, target.leaf)
             sheet.line(_compare(same, "leaf", palette))
             if not same:
                 serial = literal(f"serial {secret.leaf.serial}")

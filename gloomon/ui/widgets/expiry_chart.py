@@ -14,6 +14,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from gloomon.domain.compare.sync import CertKey, cert_key
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
 from gloomon.ui.format import Palette, ca_label, human_time_left, literal
@@ -32,7 +33,7 @@ class ExpiryRow:
 def expiry_rows(snapshot: FleetSnapshot) -> list[ExpiryRow]:
     """Every pod's leaf, the secret's leaf, and every distinct CA (secret first, then pods)."""
     rows: list[ExpiryRow] = []
-    seen_cas: set[str] = set()
+    seen_cas: set[CertKey] = set()
     secret = snapshot.secret.state if snapshot.secret else None
     if secret is not None and secret.leaf is not None:
         rows.append(ExpiryRow("secret tls.crt", "leaf", secret.leaf))
@@ -40,8 +41,8 @@ def expiry_rows(snapshot: FleetSnapshot) -> list[ExpiryRow]:
     bundles += [target.bundle for target in snapshot.targets]
     for bundle in bundles:
         for ca in bundle.cas:
-            if ca.identity() not in seen_cas:
-                seen_cas.add(ca.identity())
+            if cert_key(ca) not in seen_cas:
+                seen_cas.add(cert_key(ca))
                 rows.append(ExpiryRow(f"{ca_label(ca)} {ca.common_name or ''}".rstrip(), "CA", ca))
     for target in snapshot.targets:
         if target.leaf is not None:

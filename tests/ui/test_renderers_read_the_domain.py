@@ -1,0 +1,47 @@
+"""The dashboard renders what the domain decided and never re-decides it: the same certificate identity
+in the table and the detail pane, the same finding order in the findings view and ``check``, the same
+words for the same state on the dashboard and in ``check``."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from rich.console import Console, RenderableType
+
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import FleetSnapshot
+from gloomon.ui.format import Palette
+from gloomon.ui.widgets.detail_pane import detail_renderable
+from gloomon.ui.widgets.fleet_table import row_cells
+from tests.domain.certs import NOW, make_ca, make_leaf
+from tests.domain.fleet_helpers import fetch, secret, snap
+
+PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
+
+
+def text_of(renderable: RenderableType, width: int = 100) -> str:
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    with console.capture() as captured:
+        console.print(renderable)
+    return captured.get()
+
+
+def ca_added_read_through_certs() -> FleetSnapshot:
+    """The secret is in phase 1 (old CA ‖ new CA, leaf of the old); an older Envoy answers only
+    ``/certs``, which lists just the first CA of its bundle (envoy#4661)."""
+    old = make_ca(not_before=NOW - timedelta(days=300))
+    new = make_ca(not_before=NOW - timedelta(seconds=30))
+    leaf = make_leaf(old)
+    held = fetch("gateway-proxy-1", leaf.info, [old.info], via_certs=True)
+    return snap([held], [secret(leaf.info, [old.info, new.info])])
+
+
+def test_a_target_read_only_through_certs_is_in_sync_in_the_table_and_the_detail_pane() -> None:
+    snapshot = ca_added_read_through_certs()
+    (target,) = snapshot.targets
+    assert not target.bundle.complete and target.in_sync_with_secret is True
+    assert row_cells(target, NOW, PALETTE, HealthPolicy())["sync"].plain == "✓"
+    pane = text_of(detail_renderable(target, snapshot, NOW, PALETTE, HealthPolicy()))
+    assert "= the secret's bundle" in pane and "= the secret's leaf" in pane
+    assert "≠" not in pane and "missing here" not in pane and "not in the secret" not in pane
