@@ -8,6 +8,7 @@ get the same answer for the same data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from gloomon.domain.compare.carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
@@ -125,27 +126,30 @@ def _secret_status(
             (s for s in previous.secrets if s.state.context == state.context and s.state.name == state.name),
             None,
         )
+    state = _carried(state, prev)
+    has_content = state.bundle is not None or state.leaf is not None
     bundle = state.bundle or TrustBundle()
     updated = min(state.updated_at, now) if state.updated_at is not None else None
     content_since: datetime | None = updated
     if prev is not None:
-        unreadable = state.error is not None or (state.bundle is None and state.leaf is None)
+        unreadable = not state.observed or state.error is not None or not has_content
         unchanged = _content(prev.state.bundle, prev.state.leaf) == _content(state.bundle, state.leaf)
         if unreadable or unchanged:
             content_since = prev.content_since or updated
-        else:  # changed since the last poll: when the API says so, if that falls between the two polls
-            last_poll = previous.taken_at if previous is not None else now
-            content_since = updated if updated is not None and updated > last_poll else now
+        else:  # changed since it was last read: when the API says so, if that falls after that read
+            last_read = (prev.state.read_at or previous.taken_at) if previous is not None else now
+            content_since = updated if updated is not None and updated > last_read else now
     multi = _multi_ca_since(
         bundle, now, prev.multi_ca_since if prev else None, prev.verdict.ca_count if prev else 0
     )
-    if state.error is not None or state.forbidden or state.missing:
+    carried = not state.observed and has_content
+    if not carried and (state.error is not None or state.forbidden or state.missing or not state.observed):
         reason = (
             "secret forbidden (403)"
             if state.forbidden
             else "secret missing"
             if state.missing
-            else state.error
+            else state.error or "secret not observed"
         )
         verdict = PhaseVerdict(Phase.UNKNOWN, f"no data: {reason}")
     else:
@@ -164,6 +168,14 @@ def _secret_status(
         content_since=content_since,
         multi_ca_since=multi,
     )
+
+
+def _carried(state: SecretState, prev: SecretStatus | None) -> SecretState:
+    """A secret this poll could not read keeps the content (and read time) last observed, with this
+    poll's reason: an unreadable secret is not a new, empty one, so no phase, pickup or lag restarts."""
+    if state.observed or prev is None or (prev.state.bundle is None and prev.state.leaf is None):
+        return state
+    return replace(prev.state, observed=False, forbidden=state.forbidden, error=state.error)
 
 
 def _held(

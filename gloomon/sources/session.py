@@ -174,7 +174,8 @@ class MonitorSession:
         )
 
     async def _read_state(self, cluster: _Cluster) -> None:
-        """Secret, CronJob and Deployments; on failure the last known values stay."""
+        """Secret, CronJob and Deployments. On failure the CronJob and Deployments keep their last known
+        values and the secret is passed as not observed (the snapshot keeps its last observed content)."""
         now = self.clock()
         results = await asyncio.gather(
             cluster.reader.read_secret(now),
@@ -192,6 +193,10 @@ class MonitorSession:
                 raise result
         if isinstance(secret, SecretState):
             cluster.secret = secret
+        else:  # not observed this poll, which says nothing about its content (the domain carries the last)
+            cluster.secret = SecretState(
+                cluster.connection.context, cluster.reader.namespace, read_at=now, observed=False
+            )
         if isinstance(cronjob, CronJobState):
             cluster.cronjob = cronjob
         if isinstance(missing, tuple) and cluster.pods is not None:

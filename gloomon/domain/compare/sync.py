@@ -66,8 +66,11 @@ class SyncResult:
 
 
 def compare_with_secret(leaf: CertInfo | None, bundle: TrustBundle, secret: SecretState | None) -> SyncResult:
-    """Whether the target holds the secret's leaf and bundle; if not, why, and whether it is ahead."""
-    if secret is None or secret.error is not None or (secret.leaf is None and secret.bundle is None):
+    """Whether the target holds the secret's leaf and bundle; if not, why, and whether it is ahead.
+
+    A secret this poll could not read (``observed`` False) compares with the content last observed."""
+    unreadable = secret is not None and secret.observed and secret.error is not None
+    if secret is None or unreadable or (secret.leaf is None and secret.bundle is None):
         return SyncResult(None, False, "no secret to compare with")
     if leaf is None and not bundle.cas:
         return SyncResult(None, False, "target holds no certificates")

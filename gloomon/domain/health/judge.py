@@ -122,7 +122,12 @@ def _secret_findings(secret: SecretStatus, ctx: Context) -> list[Finding]:
                 "secret-forbidden",
                 None,
                 None,
-                f"{where}: reading it is forbidden (403); phases and lag cannot be compared with it",
+                f"{where}: reading it is forbidden (403); "
+                + (
+                    "phases and lag compare with its content as last read"
+                    if state.bundle is not None or state.leaf is not None
+                    else "phases and lag cannot be compared with it"
+                ),
                 f"kubectl auth can-i get secrets -n {ns}; "
                 f"grant get on secrets/{state.name} with a Role and RoleBinding",
             )

@@ -107,6 +107,10 @@ class SecretState:
     #: When the secret last changed (latest ``metadata.managedFields[].time``, else
     #: ``creationTimestamp``): seeds "content since" on a first poll, so a one-shot check sees lag.
     updated_at: datetime | None = None
+    #: False when this poll could not read it (403, 5xx, timeout, API outage): it says nothing about the
+    #: secret's content, which is not new, not empty, only unseen. The snapshot then keeps the last
+    #: observed content (``read_at`` stays the time of that read).
+    observed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

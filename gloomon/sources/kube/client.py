@@ -4,6 +4,11 @@ Every call uses a ``*_without_preload_content`` method of ``kubernetes.aio`` and
 cheaper than building pydantic models each poll, tolerant of fields a model would reject, and it lets the
 secret's private key be dropped before anything else holds the decoded object. Failures are
 :class:`ApiError` with a one-line message (``status`` 0 means the API could not be reached).
+
+Bodies are read in chunks under :data:`BODY_CAP` (a broken or hostile API server streaming without end
+costs at most that): the secret is at most 1 MiB of data (the API server's limit, 1.4 MB in base64),
+and pod, deployment and job lists of a namespace cost ~5-10 KB per object, so 64 MB is thousands of
+objects more than any Gloo namespace holds. A larger body is an :class:`ApiError` naming the cap.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from gloomon.domain.model import (
 from gloomon.sources.errors import SourceError, clip, describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.kube.config import KubeConnection
+from gloomon.sources.limits import MB, BodyTooLarge, read_capped
 
 #: components expected in every Gloo installation; extauth / rate-limit only when their Deployment exists
 _ALWAYS_EXPECTED = (Component.GLOO, Component.GATEWAY_PROXY)
+#: the largest API response body read (see the module docstring)
+BODY_CAP = 64 * MB
 
 
 class ApiError(Exception):
@@ -64,11 +72,16 @@ class KubeReader:
         try:
             async with asyncio.timeout(self.timeout):
                 response = await call()
+                status = int(response.status)
                 try:
-                    body = await response.read()
-                    status = int(response.status)
+                    body = await read_capped(response, BODY_CAP)
+                except BodyTooLarge as exc:
+                    response.close()  # the rest of the body is still on the wire
+                    raise ApiError(status, f"{what}: the API answered with a {exc}") from None
                 finally:
                     response.release()
+        except ApiError:
+            raise
         except Exception as exc:  # aiohttp, OSError, TLS, timeouts: all mean "not reached"
             reason = describe_exception(exc)
             raise ApiError(0, f"cannot reach the Kubernetes API at {server}: {reason}") from None
@@ -173,6 +186,7 @@ class KubeReader:
                     namespace=self.namespace,
                     read_at=now,
                     forbidden=True,
+                    observed=False,
                     error=f"forbidden (403): cannot read secret {SECRET_NAME} in {self.namespace}; "
                     "grant 'get' on secrets to compare Envoys with the secret",
                 )
@@ -186,7 +200,9 @@ class KubeReader:
                 )
             raise
         if not isinstance(obj, dict):
-            return SecretState(self.context, self.namespace, read_at=now, error="not a Secret")
+            return SecretState(
+                self.context, self.namespace, read_at=now, error="not a Secret", observed=False
+            )
         kube_objects.drop_private_key(obj)
         meta = obj.get("metadata")
         meta = meta if isinstance(meta, dict) else {}

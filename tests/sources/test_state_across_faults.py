@@ -1,0 +1,93 @@
+"""What a live session keeps across faults, against one lab: a forbidden secret, an API outage, a pod
+restart. A poll that cannot observe something keeps what it last observed; it never reports it as new.
+
+The tests share a lab and a live session and run in file order; each leaves the lab healthy again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from gloomon.domain.compare.history import RotationHistory
+from gloomon.domain.model import Component, FleetSnapshot, Phase, TargetStatus
+from gloomon.lab import Lab
+from gloomon.sources.session import MonitorSession
+from tests.sources.conftest import eventually, lab_settings
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.lab]
+
+#: long enough that phase 1 of a rotation outlasts every test here
+ROTATION_SECONDS = 90.0
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def lab() -> AsyncIterator[Lab]:
+    async with Lab(scenario="healthy", rotation_duration=ROTATION_SECONDS) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def session(lab: Lab) -> AsyncIterator[MonitorSession]:
+    async with MonitorSession(lab_settings(lab)) as running:
+        yield running
+
+
+def _row(snapshot: FleetSnapshot, pod: str) -> TargetStatus:
+    return next(t for t in snapshot.targets if t.ref.pod == pod)
+
+
+def _all_reachable(snapshot: FleetSnapshot, lab: Lab) -> bool:
+    return not snapshot.errors and {t.ref.pod for t in snapshot.targets if t.reachable} >= set(lab.pods())
+
+
+async def test_a_forbidden_secret_mid_rotation_restarts_no_clock(lab: Lab, session: MonitorSession) -> None:
+    """Forbid, then allow, secrets while a frozen pod lags behind phase 1: the secret's phase and write
+    time, the pod's lag clock and the timeline's secret changes are the same before, during and after."""
+    await eventually(session.poll_once, lambda s: _all_reachable(s, lab), timeout=20, what="a healthy poll")
+    frozen = lab.pods(Component.GATEWAY_PROXY)[0]
+    lab.freeze_pod(frozen)
+    history = RotationHistory()
+    try:
+        await lab.rotate_now()
+
+        def lagging(snapshot: FleetSnapshot) -> bool:
+            history.add_snapshot(snapshot)
+            secret = snapshot.secret
+            row = _row(snapshot, frozen)
+            return (
+                secret is not None
+                and secret.verdict.phase is Phase.CA_ADDED
+                and row.in_sync_with_secret is False
+                and row.lag_since is not None
+            )
+
+        before = await eventually(session.poll_once, lagging, timeout=30, what=f"{frozen} lagging phase 1")
+        assert before.secret is not None
+        changes = len(history.changes)
+        lab.forbid_secrets()
+        during = [await session.poll_once() for _ in range(2)]
+        lab.forbid_secrets(False)
+        after = await eventually(
+            session.poll_once,
+            lambda s: s.secret is not None and s.secret.state.observed,
+            timeout=10,
+            what="the secret readable again",
+        )
+        for snapshot in [*during, after]:
+            history.add_snapshot(snapshot)
+            secret = snapshot.secret
+            assert secret is not None
+            assert secret.verdict.phase is Phase.CA_ADDED
+            assert secret.content_since == before.secret.content_since
+            row = _row(snapshot, frozen)
+            assert row.in_sync_with_secret is False
+            assert row.lag_since == _row(before, frozen).lag_since
+        assert all(s.secret is not None and s.secret.state.forbidden for s in during)
+        assert any(f.code == "secret-forbidden" for f in during[-1].findings)
+        assert len(history.changes) == changes, [change.phase for change in history.changes]
+    finally:
+        lab.forbid_secrets(False)
+        lab.freeze_pod(frozen, False)
