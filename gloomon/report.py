@@ -137,7 +137,7 @@ def _secret(secret: SecretStatus, now: datetime, *, multi_context: bool) -> Rend
         lines.append_text(_cert_line("leaf ", state.leaf, now))
     if state.bundle is not None:
         for index, ca in enumerate(state.bundle.cas):
-            signer = " ← signs leaf" if index == secret.leaf_signed_by else ""
+            signer = " ← signs leaf" if index == secret.verdict.signer_index else ""
             lines.append("\n")
             lines.append_text(_cert_line(f"CA #{index + 1}", ca, now))
             lines.append(signer, style="green")

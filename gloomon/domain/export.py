@@ -117,7 +117,7 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
         "envoy_version": target.envoy_version,
         "leaf": cert_to_dict(target.leaf, now) if target.leaf is not None else None,
         "bundle": _bundle(target.bundle, now),
-        "leaf_signed_by": target.leaf_signed_by,
+        "leaf_signed_by": target.verdict.signer_index,
         "phase": target.verdict.phase.value,
         "in_sync_with_secret": target.in_sync_with_secret,
         "lag_seconds": None if target.lag_seconds is None else round(target.lag_seconds, 3),

@@ -164,7 +164,6 @@ def _secret_status(
     return SecretStatus(
         state=state,
         verdict=verdict,
-        leaf_signed_by=verdict.signer_index,
         content_since=content_since,
         multi_ca_since=multi,
     )
@@ -286,7 +285,6 @@ def _target_status(
         fetch=fetch,
         leaf=leaf,
         bundle=bundle,
-        leaf_signed_by=verdict.signer_index,
         verdict=verdict,
         in_sync_with_secret=sync.in_sync,
         lag_since=lag_since,

@@ -146,20 +146,20 @@ LEAF_ROTATED: Pair = (TrustBundle((CA_OLD, CA_NEW)), LEAF_NEW)
 NEW_STEADY: Pair = (TrustBundle((CA_NEW,)), LEAF_NEW)
 
 
-def _verdict(pair: Pair) -> tuple[PhaseVerdict, int | None]:
+def _verdict(pair: Pair) -> PhaseVerdict:
     bundle, the_leaf = pair
     if the_leaf is None:
-        return PhaseVerdict(Phase.UNKNOWN, "no leaf delivered"), None
+        return PhaseVerdict(Phase.UNKNOWN, "no leaf delivered")
     signer = next((i for i, c in enumerate(bundle.cas) if c.not_before == the_leaf.not_before), None)
     if signer is None:
-        return PhaseVerdict(Phase.BROKEN, "leaf signed by no CA of the bundle", len(bundle)), None
+        return PhaseVerdict(Phase.BROKEN, "leaf signed by no CA of the bundle", len(bundle))
     if the_leaf.not_after <= NOW:
-        return PhaseVerdict(Phase.BROKEN, "leaf expired", len(bundle), signer), signer
+        return PhaseVerdict(Phase.BROKEN, "leaf expired", len(bundle), signer)
     if len(bundle) == 1:
-        return PhaseVerdict(Phase.STEADY, "1 CA, leaf signed by it", 1, signer), signer
+        return PhaseVerdict(Phase.STEADY, "1 CA, leaf signed by it", 1, signer)
     if signer == 0:
-        return PhaseVerdict(Phase.CA_ADDED, "2 CAs, leaf signed by the older", 2, 0), 0
-    return PhaseVerdict(Phase.LEAF_ROTATED, "2 CAs, leaf signed by the newer", 2, 1), 1
+        return PhaseVerdict(Phase.CA_ADDED, "2 CAs, leaf signed by the older", 2, 0)
+    return PhaseVerdict(Phase.LEAF_ROTATED, "2 CAs, leaf signed by the newer", 2, 1)
 
 
 def target(
@@ -202,14 +202,13 @@ def target(
     if error:
         return TargetStatus(ref=ref, fetch=fetch)
     bundle, the_leaf = pair
-    verdict, signer = _verdict(pair)
+    verdict = _verdict(pair)
     in_sync = None if secret_pair is None else pair == secret_pair
     return TargetStatus(
         ref=ref,
         fetch=fetch,
         leaf=the_leaf,
         bundle=bundle,
-        leaf_signed_by=signer,
         verdict=verdict,
         in_sync_with_secret=in_sync,
         lag_since=now - timedelta(seconds=lag_seconds) if lag_seconds else None,
@@ -223,11 +222,11 @@ def target(
 
 def secret(pair: Pair, *, content_since: datetime) -> SecretStatus:
     bundle, the_leaf = pair
-    verdict, signer = _verdict(pair)
+    verdict = _verdict(pair)
     state = SecretState(
         CONTEXT, NAMESPACE, bundle=bundle, leaf=the_leaf, resource_version="48213", read_at=NOW
     )
-    return SecretStatus(state, verdict, signer, content_since)
+    return SecretStatus(state, verdict, content_since)
 
 
 def finding(severity: Severity, code: str, pod: str | None, message: str, hint: str) -> Finding:

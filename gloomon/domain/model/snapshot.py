@@ -42,7 +42,6 @@ class TargetStatus:
     fetch: AdminFetch | None
     leaf: CertInfo | None = None
     bundle: TrustBundle = field(default_factory=TrustBundle)
-    leaf_signed_by: int | None = None
     verdict: PhaseVerdict = field(default_factory=lambda: PhaseVerdict(Phase.UNKNOWN, "no data"))
     in_sync_with_secret: bool | None = None
     lag_since: datetime | None = None  # when it was first seen out of sync with the secret
@@ -82,7 +81,6 @@ class SecretStatus:
 
     state: SecretState
     verdict: PhaseVerdict
-    leaf_signed_by: int | None = None
     content_since: datetime | None = None
     multi_ca_since: datetime | None = None  # first seen with 2+ CAs (for "stalled")
 

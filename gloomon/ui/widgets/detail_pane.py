@@ -183,7 +183,7 @@ def detail_renderable(
         sheet.line(Text("no leaf delivered", style=palette.warn))
     else:
         cert_fields(sheet, target.leaf, now)
-        signer_index = target.leaf_signed_by
+        signer_index = target.verdict.signer_index
         if signer_index is not None and signer_index < len(target.bundle):
             signer = target.bundle.cas[signer_index]
             sheet.field("signed by", Text(f"CA #{signer_index + 1} {ca_label(signer)}", style=palette.ok))
@@ -197,7 +197,7 @@ def detail_renderable(
                 serial.stylize(palette.warn)
                 sheet.field("secret", serial)
     sheet.heading(f"Bundle · validation_context · {len(target.bundle)} CA")
-    _bundle(sheet, target.bundle, target.leaf_signed_by, secret.bundle if secret else None, now)
+    _bundle(sheet, target.bundle, target.verdict.signer_index, secret.bundle if secret else None, now)
     sheet.heading("Clusters")
     _clusters(sheet, target)
     return sheet.render()

@@ -114,7 +114,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         "envoy": envoy_cell(target.envoy_version, palette),
         "serial": literal(target.leaf.short_serial) if target.leaf else Text("—"),
         "left": time_left(target.leaf, now, palette, policy, compact=True),
-        "bundle": bundle_cell(target.bundle, target.leaf_signed_by, palette, digits=BUNDLE_DIGITS),
+        "bundle": bundle_cell(target.bundle, target.verdict.signer_index, palette, digits=BUNDLE_DIGITS),
         "phase": phase_cell(target, palette),
         "sync": sync_cell(target, palette),
         "sds": short_version(target.sds_version, _width("sds") - 1),
