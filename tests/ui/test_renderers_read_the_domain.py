@@ -11,8 +11,10 @@ from rich.console import Console, RenderableType
 
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import FleetSnapshot
+from gloomon.report import render_table
 from gloomon.ui.format import Palette
 from gloomon.ui.widgets.detail_pane import detail_renderable
+from gloomon.ui.widgets.findings_list import findings_renderable
 from gloomon.ui.widgets.fleet_table import row_cells
 from tests.domain.certs import NOW, make_ca, make_leaf
 from tests.domain.fleet_helpers import fetch, secret, snap
@@ -45,3 +47,20 @@ def test_a_target_read_only_through_certs_is_in_sync_in_the_table_and_the_detail
     pane = text_of(detail_renderable(target, snapshot, NOW, PALETTE, HealthPolicy()))
     assert "= the secret's bundle" in pane and "= the secret's leaf" in pane
     assert "≠" not in pane and "missing here" not in pane and "not in the secret" not in pane
+
+
+def test_the_findings_view_and_check_list_the_findings_in_the_domains_order() -> None:
+    """gateway-proxy sorts before extauth in the domain (component order), after it by name."""
+    down = [fetch(pod, None, [], error=f"refused by {pod}") for pod in ("extauth-1", "gateway-proxy-1")]
+    snapshot = snap([*down, fetch("gloo-1", None, [])], [])
+    pods = [finding.pod for finding in snapshot.findings]
+    assert pods.index("gateway-proxy-1") < pods.index("extauth-1")
+    messages = [finding.message for finding in snapshot.findings]
+    assert len(set(messages)) == len(messages) > 2
+
+    def order(text: str) -> list[str]:
+        return sorted(messages, key=text.index)
+
+    view = text_of(findings_renderable(snapshot, PALETTE), width=300)
+    check = text_of(render_table(snapshot), width=300)
+    assert order(view) == order(check[check.index("Findings") :]) == messages

@@ -102,6 +102,8 @@ class FleetSnapshot:
     secrets: tuple[SecretStatus, ...] = ()
     cronjob: CronJobState | None = None
     targets: tuple[TargetStatus, ...] = ()
+    #: In their final order (most severe first, then component and pod): sorted once, by the judge;
+    #: renderers list them as they are.
     findings: tuple[Finding, ...] = ()
     timings: PollTimings = field(default_factory=PollTimings)
     missing_components: tuple[Component, ...] = ()  # deployments with no ready pod, or no pods at all

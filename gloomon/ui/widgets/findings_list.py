@@ -1,4 +1,4 @@
-"""The findings list: every finding of the snapshot, critical first, each with its hint."""
+"""The findings list: every finding of the snapshot in the domain's order (critical first), with hints."""
 
 from __future__ import annotations
 
@@ -7,18 +7,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from gloomon.domain.model import Finding, FleetSnapshot
+from gloomon.domain.model import FleetSnapshot
 from gloomon.ui.format import Palette, literal
 
 _MARKS = {"critical": "✖", "warning": "▲", "info": "●"}
-
-
-def sorted_findings(findings: tuple[Finding, ...]) -> list[Finding]:
-    """Critical first, then by component and pod, so the list is stable between polls."""
-    return sorted(
-        findings,
-        key=lambda f: (-f.severity.rank, f.component.value if f.component else "", f.pod or "", f.code),
-    )
 
 
 def findings_renderable(snapshot: FleetSnapshot | None, palette: Palette) -> RenderableType:
@@ -31,7 +23,7 @@ def findings_renderable(snapshot: FleetSnapshot | None, palette: Palette) -> Ren
     lines: list[Text] = [
         Text(f"Findings · {len(snapshot.findings)}", style=palette.accent + Style(bold=True))
     ]
-    for finding in sorted_findings(snapshot.findings):
+    for finding in snapshot.findings:  # in the domain's order, as `check` lists them
         style = palette.severity(finding.severity)
         line = Text(
             f"{_MARKS.get(finding.severity.value, '·')} {finding.severity.value:<8} ",
