@@ -137,4 +137,8 @@ def finding_to_dict(item: Finding) -> dict[str, Any]:
         "pod": item.pod,
         "message": item.message,
         "hint": item.hint,
+        "subjects": {
+            "pods": list(item.subjects.pods),
+            "serials": [cert.serial for cert in item.subjects.certs],
+        },
     }

@@ -87,6 +87,7 @@ def test_schema_1() -> None:
         "pod": "gateway-proxy-1",
         "message": "Envoy admin API unreachable: refused",
         "hint": doc["findings"][0]["hint"],
+        "subjects": {"pods": [], "serials": []},
     }
 
 

@@ -1,4 +1,5 @@
-"""Shared helpers for the lab's tests: real Envoy admin calls and real kubernetes clients on a lab."""
+"""Probes of a running lab for its tests: real Envoy admin calls, real kubernetes clients, and the bundle
+state of what an Envoy holds (read from the PEM, by signature)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,6 @@ import json
 from typing import Any
 
 import aiohttp
-import pytest
-
-from gloomon.lab.pods.bootstrap import envoy_binary
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _envoy_required() -> None:
-    """The lab's tests need the real Envoy: a missing binary is a failure, never a skip."""
-    envoy_binary()
 
 
 async def admin_get(lab: Any, pod: str, path: str) -> str:
@@ -95,34 +87,3 @@ def secret_state(lab: Any) -> tuple[tuple[str, ...], str, int | None]:
         "server_cert": {"tls_certificate": {"certificate_chain": {"inline_string": data.tls_crt.decode()}}},
     }
     return bundle_state(body)
-
-
-def reprs_showing_a_key(root: Any) -> list[str]:
-    """Paths (from ``root``) of the lab objects whose ``repr()`` shows a private key.
-
-    Walks the lab's own objects (``gloomon.*`` instances, their ``__dict__``/``__slots__``) and the
-    containers they hold, and calls ``repr()`` on each object and container met, as a failed assertion or
-    a traceback would. Raw ``bytes``/``str`` values are not reported themselves (the key must be held
-    somewhere), only an object or container whose repr would print it.
-    """
-    found: list[str] = []
-    seen: set[int] = set()
-    stack: list[tuple[str, Any]] = [("lab", root)]
-    while stack:
-        path, obj = stack.pop()
-        if id(obj) in seen or isinstance(obj, (bytes, bytearray, str, int, float, bool)) or obj is None:
-            continue
-        seen.add(id(obj))
-        if "PRIVATE KEY" in repr(obj):
-            found.append(f"{path}: {type(obj).__name__}")
-        if isinstance(obj, dict):
-            stack.extend((f"{path}[{k!r}]", v) for k, v in obj.items())
-        elif isinstance(obj, (list, tuple, set, frozenset)) or type(obj).__name__ == "deque":
-            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(obj))
-        elif type(obj).__module__.startswith("gloomon."):
-            fields = dict(getattr(obj, "__dict__", {}))
-            for slot in getattr(type(obj), "__slots__", ()):
-                if hasattr(obj, slot):
-                    fields[slot] = getattr(obj, slot)
-            stack.extend((f"{path}.{k}", v) for k, v in fields.items() if not callable(v))
-    return found

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import shutil
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -13,16 +14,10 @@ import pytest_asyncio
 
 from gloomon.domain.model import Component
 from gloomon.lab import Lab
-from tests.lab.conftest import aio_core, reprs_showing_a_key
+from tests.lab.probes import admin_get, aio_core
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 NS = "gloo-system"
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def lab():
-    async with Lab("healthy", namespace=NS, kubelet_delay=(0.05, 0.2)) as running:
-        yield running
 
 
 async def raw_get(lab: Lab, path: str, *, token: str | None = None) -> tuple[int, dict]:
@@ -37,8 +32,8 @@ async def raw_get(lab: Lab, path: str, *, token: str | None = None) -> tuple[int
         return r.status, json.loads(await r.text())
 
 
-async def test_pods_listed_with_gloo_labels_and_containers(lab: Lab) -> None:
-    core = await aio_core(lab)
+async def test_pods_listed_with_gloo_labels_and_containers(healthy_lab: Lab) -> None:
+    core = await aio_core(healthy_lab)
     async with core.api_client:
         pods = await core.list_namespaced_pod(NS)
         by_component = {}
@@ -62,17 +57,19 @@ async def test_pods_listed_with_gloo_labels_and_containers(lab: Lab) -> None:
         assert gw.metadata.uid and gw.metadata.resource_version and gw.metadata.creation_timestamp
         assert gw.status.pod_ip
         selected = await core.list_namespaced_pod(NS, label_selector="app=gloo,gloo=gateway-proxy")
-        assert sorted(p.metadata.name for p in selected.items) == sorted(lab.pods(Component.GATEWAY_PROXY))
+        assert sorted(p.metadata.name for p in selected.items) == sorted(
+            healthy_lab.pods(Component.GATEWAY_PROXY)
+        )
         either = await core.list_namespaced_pod(NS, label_selector="gloo in (extauth,rate-limit)")
         assert len(either.items) == 2
-        one = await core.read_namespaced_pod(lab.pods(Component.GLOO)[0], NS)
+        one = await core.read_namespaced_pod(healthy_lab.pods(Component.GLOO)[0], NS)
         assert one.metadata.labels == {"gloo": "gloo"}
 
 
-async def test_secret_cronjob_deployments(lab: Lab) -> None:
+async def test_secret_cronjob_deployments(healthy_lab: Lab) -> None:
     from kubernetes.aio import client
 
-    core = await aio_core(lab)
+    core = await aio_core(healthy_lab)
     async with core.api_client:
         secret = await core.read_namespaced_secret("gloo-mtls-certs", NS)
         assert secret.type == "kubernetes.io/tls"
@@ -94,10 +91,120 @@ async def test_secret_cronjob_deployments(lab: Lab) -> None:
         assert (await batch.list_namespaced_job(NS)).items == []
 
 
-async def test_secret_metadata_and_no_key_in_any_repr(lab: Lab) -> None:
+async def test_plain_http_is_refused(healthy_lab: Lab) -> None:
+    url = healthy_lab.api_url.replace("https://", "http://") + "/version"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                await resp.read()
+
+
+async def test_logs_tail_timestamps_and_unknown_container(healthy_lab: Lab) -> None:
+    from kubernetes.aio.client.exceptions import ApiException
+
+    pod = healthy_lab.pods(Component.GATEWAY_PROXY)[0]
+    core = await aio_core(healthy_lab)
+    async with core.api_client:
+        text = await core.read_namespaced_pod_log(pod, NS, container="sds", tail_lines=2, timestamps=True)
+        lines = text.splitlines()
+        assert len(lines) == 2
+        stamp, _, record = lines[-1].partition(" ")
+        assert stamp.endswith("Z") and len(stamp.split(".")[1]) == 10  # RFC3339Nano: 9 digits + Z
+        assert json.loads(record)["msg"] == "watcher started"
+        envoy = await core.read_namespaced_pod_log(pod, NS, container="gateway-proxy")
+        assert "starting main dispatch loop" in envoy
+        with pytest.raises(ApiException) as err:
+            await core.read_namespaced_pod_log(pod, NS, container="nope")
+        assert err.value.status == 400
+
+
+async def test_port_forward_aio_websocket_gets_certs(healthy_lab: Lab) -> None:
+    pod = healthy_lab.pods(Component.GATEWAY_PROXY)[1]
+    core = await aio_core(healthy_lab, ws=True)
+    async with core.api_client:
+        ctx = await core.connect_get_namespaced_pod_portforward_without_preload_content(
+            pod, NS, ports="19000"
+        )
+        async with ctx as ws:
+            first, second = await ws.receive_bytes(), await ws.receive_bytes()
+            assert (first, second) == (
+                bytes([0, 19000 & 0xFF, 19000 >> 8]),
+                bytes([1, 19000 & 0xFF, 19000 >> 8]),
+            )
+            await ws.send_bytes(b"\x00GET /certs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            body = b""
+            while True:
+                msg = await ws.receive()
+                if msg.type != aiohttp.WSMsgType.BINARY:
+                    break
+                assert msg.data[0] == 0
+                body += msg.data[1:]
+    head, _, payload = body.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    certs = json.loads(payload[payload.index(b"{") : payload.rindex(b"}") + 1])["certificates"]
+    assert any(c["cert_chain"] for c in certs)
+
+
+async def test_port_forward_sync_client_and_unreachable_port(healthy_lab: Lab) -> None:
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    pod = healthy_lab.pods(Component.GLOO)[0]
+
+    def forward() -> tuple[bytes, str | None]:
+        api_client = config.new_client_from_config(config_file=str(healthy_lab.kubeconfig_path))
+        core = client.CoreV1Api(api_client)
+        pf = portforward(core.connect_get_namespaced_pod_portforward, pod, NS, ports="8001,1234")
+        sock = pf.socket(8001)
+        sock.sendall(b"GET /ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+        error = pf.error(1234)
+        pf.close()
+        return data, error
+
+    data, error = await asyncio.to_thread(forward)
+    assert data.startswith(b"HTTP/1.1 200") and b"LIVE" in data
+    assert error is not None and "1234" in error
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+async def test_kubectl_get_pods(healthy_lab: Lab) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        "kubectl",
+        "--kubeconfig",
+        str(healthy_lab.kubeconfig_path),
+        "get",
+        "pods",
+        "-n",
+        NS,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    text = out.decode()
+    assert text.split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    for name in healthy_lab.pods():
+        assert name in text
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tests that change the lab, on a lab of their own.
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
+    """A lab of this module's own, for the tests that change it: faults, a rotation, writes, restarts."""
+    async with make_lab("healthy", NS, kubelet_delay=(0.05, 0.2)) as running:
+        yield running
+
+
+async def test_secret_metadata_and_no_key_in_any_repr(lab: Lab, key_leaks: Callable[..., list[str]]) -> None:
     from datetime import UTC, datetime
 
-    assert reprs_showing_a_key(lab) == []
+    assert key_leaks(lab, held=True) == []
     core = await aio_core(lab)
     async with core.api_client:
         before = await core.read_namespaced_secret("gloo-mtls-certs", NS)
@@ -132,33 +239,6 @@ async def test_auth_forbidden_and_not_found_are_status_objects(lab: Lab) -> None
         lab.forbid_secrets(False)
 
 
-async def test_plain_http_is_refused(lab: Lab) -> None:
-    url = lab.api_url.replace("https://", "http://") + "/version"
-    async with aiohttp.ClientSession() as session:
-        with pytest.raises(aiohttp.ClientError):
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                await resp.read()
-
-
-async def test_logs_tail_timestamps_and_unknown_container(lab: Lab) -> None:
-    from kubernetes.aio.client.exceptions import ApiException
-
-    pod = lab.pods(Component.GATEWAY_PROXY)[0]
-    core = await aio_core(lab)
-    async with core.api_client:
-        text = await core.read_namespaced_pod_log(pod, NS, container="sds", tail_lines=2, timestamps=True)
-        lines = text.splitlines()
-        assert len(lines) == 2
-        stamp, _, record = lines[-1].partition(" ")
-        assert stamp.endswith("Z") and len(stamp.split(".")[1]) == 10  # RFC3339Nano: 9 digits + Z
-        assert json.loads(record)["msg"] == "watcher started"
-        envoy = await core.read_namespaced_pod_log(pod, NS, container="gateway-proxy")
-        assert "starting main dispatch loop" in envoy
-        with pytest.raises(ApiException) as err:
-            await core.read_namespaced_pod_log(pod, NS, container="nope")
-        assert err.value.status == 400
-
-
 async def test_log_follow_streams_new_lines_and_is_cut(lab: Lab) -> None:
     pod = lab.pods(Component.GATEWAY_PROXY)[0]
     core = await aio_core(lab)
@@ -186,57 +266,6 @@ async def test_log_follow_streams_new_lines_and_is_cut(lab: Lab) -> None:
         task.cancel()
 
 
-async def test_port_forward_aio_websocket_gets_certs(lab: Lab) -> None:
-    pod = lab.pods(Component.GATEWAY_PROXY)[1]
-    core = await aio_core(lab, ws=True)
-    async with core.api_client:
-        ctx = await core.connect_get_namespaced_pod_portforward_without_preload_content(
-            pod, NS, ports="19000"
-        )
-        async with ctx as ws:
-            first, second = await ws.receive_bytes(), await ws.receive_bytes()
-            assert (first, second) == (
-                bytes([0, 19000 & 0xFF, 19000 >> 8]),
-                bytes([1, 19000 & 0xFF, 19000 >> 8]),
-            )
-            await ws.send_bytes(b"\x00GET /certs HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            body = b""
-            while True:
-                msg = await ws.receive()
-                if msg.type != aiohttp.WSMsgType.BINARY:
-                    break
-                assert msg.data[0] == 0
-                body += msg.data[1:]
-    head, _, payload = body.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200")
-    certs = json.loads(payload[payload.index(b"{") : payload.rindex(b"}") + 1])["certificates"]
-    assert any(c["cert_chain"] for c in certs)
-
-
-async def test_port_forward_sync_client_and_unreachable_port(lab: Lab) -> None:
-    from kubernetes import client, config
-    from kubernetes.stream import portforward
-
-    pod = lab.pods(Component.GLOO)[0]
-
-    def forward() -> tuple[bytes, str | None]:
-        api_client = config.new_client_from_config(config_file=str(lab.kubeconfig_path))
-        core = client.CoreV1Api(api_client)
-        pf = portforward(core.connect_get_namespaced_pod_portforward, pod, NS, ports="8001,1234")
-        sock = pf.socket(8001)
-        sock.sendall(b"GET /ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(4096):
-            data += chunk
-        error = pf.error(1234)
-        pf.close()
-        return data, error
-
-    data, error = await asyncio.to_thread(forward)
-    assert data.startswith(b"HTTP/1.1 200") and b"LIVE" in data
-    assert error is not None and "1234" in error
-
-
 async def test_cut_port_forwards(lab: Lab) -> None:
     pod = lab.pods(Component.EXTAUTH)[0]
     core = await aio_core(lab, ws=True)
@@ -251,27 +280,6 @@ async def test_cut_port_forwards(lab: Lab) -> None:
             assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-async def test_kubectl_get_pods(lab: Lab) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        "kubectl",
-        "--kubeconfig",
-        str(lab.kubeconfig_path),
-        "get",
-        "pods",
-        "-n",
-        NS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    text = out.decode()
-    assert text.split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-    for name in lab.pods():
-        assert name in text
-
-
 async def test_restart_pod_and_container(lab: Lab) -> None:
     old = lab.pods(Component.RATE_LIMIT)[0]
     old_pid = lab.runtime(old).envoy.pid
@@ -279,7 +287,7 @@ async def test_restart_pod_and_container(lab: Lab) -> None:
     assert new != old and new.startswith("rate-limit-")
     assert lab.pods(Component.RATE_LIMIT) == [new]
     assert lab.runtime(new).envoy.pid != old_pid
-    assert "certificates" in (await (await _admin(lab, new, "/certs")))
+    assert "certificates" in (await admin_get(lab, new, "/certs"))
     await lab.restart_container(new)
     core = await aio_core(lab)
     async with core.api_client:
@@ -288,12 +296,6 @@ async def test_restart_pod_and_container(lab: Lab) -> None:
         assert restarts == {"rate-limit": 0, "envoy-sidecar": 1, "sds": 0}
         previous = await core.read_namespaced_pod_log(new, NS, container="envoy-sidecar", previous=True)
         assert "starting main dispatch loop" in previous
-
-
-async def _admin(lab: Lab, pod: str, path: str):
-    from tests.lab.conftest import admin_get
-
-    return admin_get(lab, pod, path)
 
 
 async def test_api_outage_refuses_then_recovers(lab: Lab) -> None:

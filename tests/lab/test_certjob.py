@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from gloomon.domain.model import SECRET_NAME
@@ -12,13 +13,12 @@ from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import ClusterStore
 from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
-from tests.lab.conftest import reprs_showing_a_key
 
 NS = "gloo-system"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-def test_no_repr_shows_the_private_key() -> None:
+def test_no_repr_shows_the_private_key(key_leaks: Callable[..., list[str]]) -> None:
     made = certgen.generate(NS)
     assert b"PRIVATE KEY" in made.key_pem and b"PRIVATE KEY" in made.secret().tls_key
     store = ClusterStore(NS)
@@ -26,7 +26,7 @@ def test_no_repr_shows_the_private_key() -> None:
     server = certgen.tls_server_pair()
     for obj in (made, made.secret(), server, store.secret):
         assert "PRIVATE KEY" not in repr(obj) and "PRIVATE KEY" not in str(obj), type(obj).__name__
-    assert reprs_showing_a_key({"store": store, "made": made, "server": server}) == []
+    assert key_leaks({"store": store, "made": made, "server": server}, held=True) == []
 
 
 def test_secret_metadata_tracks_creation_and_last_write() -> None:

@@ -6,13 +6,14 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gloomon.lab import Lab, start_background
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,14 +49,17 @@ async def _wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
     return alive
 
 
-async def test_every_envoy_is_gone_after_stop_and_two_labs_run_side_by_side() -> None:
-    async with Lab("healthy") as one, Lab("healthy") as two:
-        pids = one.envoy_pids() + two.envoy_pids()
-        assert len(pids) == 10 and all(_alive(p) for p in pids)
-        assert one.api_url != two.api_url
-        workdir = one.workdir
+async def test_every_envoy_is_gone_after_stop_and_two_labs_run_side_by_side(
+    healthy_lab: Lab, make_lab: Callable[..., Lab]
+) -> None:
+    async with make_lab() as lab:
+        pids = lab.envoy_pids()
+        assert len(pids) == 5 and all(_alive(p) for p in pids + healthy_lab.envoy_pids())
+        assert lab.api_url != healthy_lab.api_url
+        workdir = lab.workdir
     assert [p for p in pids if _alive(p)] == []
     assert not workdir.exists()
+    assert all(_alive(p) for p in healthy_lab.envoy_pids()), "stopping one lab stopped the other's Envoys"
 
 
 async def test_start_background_for_sync_callers() -> None:

@@ -14,9 +14,9 @@ from gloomon.lab import Lab
 from gloomon.lab.cluster.util import free_port
 from gloomon.lab.pods import runtime as pods
 from gloomon.lab.pods.process import LabStartError
-from tests.lab.conftest import admin_get, admin_json
+from tests.lab.probes import admin_get, admin_json
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 XDS = "gloo.gloo-system.svc.cluster.local:9977"
 
 
@@ -46,7 +46,7 @@ def _alive(pid: int) -> bool:
 
 
 async def test_ports_taken_before_use_are_replaced_and_the_lab_serves(
-    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int]
+    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int], make_lab: Callable[..., Lab]
 ) -> None:
     # The picker's calls, in order: gloo's service ports (9977, 9976), gloo's xDS stand-in (9999, 9998),
     # extauth (9955, 8083, 8084), rate-limit (9955). Taken: gloo's TLS listener 9977 (its Envoy),
@@ -59,7 +59,7 @@ async def test_ports_taken_before_use_are_replaced_and_the_lab_serves(
         return taken.get(len(calls) - 1) or free_port()
 
     monkeypatch.setattr(pods, "free_port", racy_free_port)
-    async with Lab("healthy", kubelet_delay=(0.05, 0.2)) as lab:
+    async with make_lab() as lab:
         assert len(calls) > 8  # retries picked fresh ports
         for pod in lab.pods():
             runtime = lab.runtime(pod)
@@ -89,7 +89,7 @@ async def test_ports_taken_before_use_are_replaced_and_the_lab_serves(
 
 
 async def test_a_port_that_stays_taken_fails_with_one_clear_error_and_no_envoy_left(
-    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int]
+    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int], make_lab: Callable[..., Lab]
 ) -> None:
     port = held()
     calls: list[int] = []
@@ -99,7 +99,7 @@ async def test_a_port_that_stays_taken_fails_with_one_clear_error_and_no_envoy_l
         return port if len(calls) > 4 else free_port()
 
     monkeypatch.setattr(pods, "free_port", taken_for_extauth_and_rate_limit)
-    lab = Lab("healthy", kubelet_delay=(0.05, 0.2))
+    lab = make_lab()
     with pytest.raises(LabStartError) as info:
         await lab.start()
     message = str(info.value)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
 from gloomon.domain.model import Component
 from gloomon.lab import Lab
-from tests.lab.conftest import active_secrets, aio_core, bundle_state, phase_of
+from tests.lab.probes import active_secrets, aio_core, bundle_state, phase_of
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 
 EXPECTED_CERTGEN = [
     "starting certgen job, validated inputs",
@@ -33,8 +34,8 @@ EXPECTED_CERTGEN = [
 ]
 
 
-async def test_rotation_phases_in_order_at_every_envoy() -> None:
-    async with Lab("healthy", rotation_duration=2.0, kubelet_delay=(0.05, 0.3), job_ttl=4.0) as lab:
+async def test_rotation_phases_in_order_at_every_envoy(make_lab: Callable[..., Lab]) -> None:
+    async with make_lab("healthy", rotation_duration=2.0, job_ttl=4.0) as lab:
         pods = lab.pods()
         start = {pod: bundle_state(await active_secrets(lab, pod)) for pod in pods}
         assert {phase_of(s) for s in start.values()} == {"steady"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,18 +11,17 @@ import pytest
 from gloomon.domain.model import Component
 from gloomon.lab import Lab
 from gloomon.lab.pods.certgen_job import CertgenConfig
-from tests.lab.conftest import (
+from tests.lab.probes import (
     active_secrets,
     admin_get,
     admin_json,
     aio_core,
     bundle_state,
-    reprs_showing_a_key,
     secret_state,
     stats,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 XDS = "gloo.gloo-system.svc.cluster.local:9977"
 
 
@@ -34,8 +34,8 @@ async def _health(lab: Lab, pod: str) -> str:
     return next(line for line in text.splitlines() if line.startswith(XDS) and "::health_flags::" in line)
 
 
-async def test_lagging_pod_serves_the_old_certificate() -> None:
-    async with Lab("lagging", kubelet_delay=(0.05, 0.3)) as lab:
+async def test_lagging_pod_serves_the_old_certificate(make_lab: Callable[..., Lab]) -> None:
+    async with make_lab("lagging") as lab:
         secret = secret_state(lab)
         lagging = [p for p in lab.pods(Component.GATEWAY_PROXY) if lab.runtime(p).sds.frozen]
         assert len(lagging) == 1
@@ -54,8 +54,8 @@ async def _failed(lab: Lab, pod: str) -> bool:
     return "/failed_active_hc" in await _health(lab, pod)
 
 
-async def test_untrusted_bundle_fails_real_handshakes() -> None:
-    async with Lab("untrusted", kubelet_delay=(0.05, 0.3)) as lab:
+async def test_untrusted_bundle_fails_real_handshakes(make_lab: Callable[..., Lab]) -> None:
+    async with make_lab("untrusted") as lab:
         extauth = lab.pods(Component.EXTAUTH)[0]
 
         async def verify_failed() -> bool:
@@ -79,8 +79,10 @@ async def test_untrusted_bundle_fails_real_handshakes() -> None:
         assert bundle_state(await active_secrets(lab, extauth))[2] is None  # its bundle lacks the issuer
 
 
-async def test_sds_down_pod_has_no_certificates() -> None:
-    async with Lab("sds-down", kubelet_delay=(0.05, 0.3)) as lab:
+async def test_sds_down_pod_has_no_certificates(
+    make_lab: Callable[..., Lab], key_leaks: Callable[..., list[str]]
+) -> None:
+    async with make_lab("sds-down") as lab:
         pod = lab.pods(Component.RATE_LIMIT)[0]
         assert (await admin_json(lab, pod, "/certs"))["certificates"] == []
         warming = await admin_json(lab, pod, "/config_dump?resource=dynamic_warming_secrets")
@@ -96,7 +98,7 @@ async def test_sds_down_pod_has_no_certificates() -> None:
             counters["sds.server_cert.update_success"] == 0
             and counters["sds.server_cert.update_failure"] >= 1
         )
-        assert reprs_showing_a_key(lab) == []
+        assert key_leaks(lab, held=True) == []
         core = await aio_core(lab)
         async with core.api_client:
             status = await core.read_namespaced_pod(pod, lab.namespace)
@@ -107,8 +109,8 @@ async def test_sds_down_pod_has_no_certificates() -> None:
         assert (last["level"], last["msg"]) == ("fatal", "could not find file '/etc/envoy/ssl/tls.key'")
 
 
-async def test_expiring_leaf_has_days_left() -> None:
-    async with Lab("expiring") as lab:
+async def test_expiring_leaf_has_days_left(make_lab: Callable[..., Lab]) -> None:
+    async with make_lab("expiring") as lab:
         gw = lab.pods(Component.GATEWAY_PROXY)[0]
         certs = await admin_json(lab, gw, "/certs")
         leaf = certs["certificates"][0]["cert_chain"][0]
@@ -119,11 +121,11 @@ async def test_expiring_leaf_has_days_left() -> None:
         assert lab.store.cronjob is None
 
 
-async def test_stalled_rotation_holds_two_cas_then_a_third() -> None:
+async def test_stalled_rotation_holds_two_cas_then_a_third(make_lab: Callable[..., Lab]) -> None:
     config = CertgenConfig(
         rotation_duration=3.0, schedule="0 */6 * * *", first_run_after=0.3, active_deadline=1.5
     )
-    async with Lab("stalled", certgen_config=config, kubelet_delay=(0.05, 0.3), job_ttl=30) as lab:
+    async with make_lab("stalled", certgen_config=config, job_ttl=30) as lab:
         gw = lab.pods(Component.GATEWAY_PROXY)[0]
         held = bundle_state(await active_secrets(lab, gw))
         assert len(held[0]) == 2 and held[2] == 0
@@ -148,8 +150,10 @@ async def test_stalled_rotation_holds_two_cas_then_a_third() -> None:
         assert cron.status.last_successful_time < cron.status.last_schedule_time
 
 
-async def test_rotating_runs_from_the_cronjob_and_survives_a_gloo_restart() -> None:
-    async with Lab("rotating", first_run_after=0.2, rotation_duration=1.0, kubelet_delay=(0.05, 0.2)) as lab:
+async def test_rotating_runs_from_the_cronjob_and_survives_a_gloo_restart(
+    make_lab: Callable[..., Lab],
+) -> None:
+    async with make_lab("rotating", first_run_after=0.2, rotation_duration=1.0) as lab:
         assert lab.store.cronjob is not None and lab.store.cronjob.schedule == "*/2 * * * *"
         assert "--rotation-duration=1s" in lab.store.cronjob.args
         before = secret_state(lab)

@@ -1,4 +1,5 @@
-"""Self-healing against one lab with fast rotations: cut forwards and log streams, pod restart, API outage.
+"""Self-healing against one lab with fast rotations: a forbidden secret, cut forwards and log streams, pod
+restart, API outage.
 
 The tests share a lab and a live session and run in file order; each leaves the lab healthy again.
 """
@@ -7,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from gloomon.domain.model import Component, FleetSnapshot, ForwardStatus, LogEvent
 from gloomon.lab import Lab
+from gloomon.settings import Settings
 from gloomon.sources.kube.forwards import BACKOFF_CAP
 from gloomon.sources.session import MonitorSession
-from tests.sources.conftest import eventually, lab_settings
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.lab]
 
@@ -25,13 +27,13 @@ INTERVAL = 1.0
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def lab() -> AsyncIterator[Lab]:
-    async with Lab(scenario="lagging") as running:
+async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
+    async with make_lab("lagging", kubelet_delay=(0.2, 1.5)) as running:
         yield running
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def session(lab: Lab) -> AsyncIterator[MonitorSession]:
+async def session(lab: Lab, lab_settings: Callable[..., Settings]) -> AsyncIterator[MonitorSession]:
     async with MonitorSession(lab_settings(lab, interval=INTERVAL)) as running:
         yield running
 
@@ -44,11 +46,15 @@ def _healthy(snapshot: FleetSnapshot, lab: Lab) -> bool:
     return not snapshot.errors and set(lab.pods()) <= live
 
 
-async def test_session_starts_healthy(lab: Lab, session: MonitorSession) -> None:
+async def test_session_starts_healthy(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
     await eventually(session.poll_once, lambda s: _healthy(s, lab), timeout=15, what="a healthy first poll")
 
 
-async def test_first_poll_of_a_new_session_reports_the_lagging_target(lab: Lab) -> None:
+async def test_first_poll_of_a_new_session_reports_the_lagging_target(
+    lab: Lab, lab_settings: Callable[..., Settings], eventually: Callable[..., Any]
+) -> None:
     """The secret's last write time (managedFields) seeds the lag, so a one-shot check sees it."""
     grace = 2 * 2.0  # 2 x the scenario's --rotation-duration=2s (policy default)
 
@@ -67,7 +73,23 @@ async def test_first_poll_of_a_new_session_reports_the_lagging_target(lab: Lab) 
     assert [f.pod for f in lagging] and all(f.pod in lab.pods(Component.GATEWAY_PROXY) for f in lagging)
 
 
-async def test_cut_port_forwards_recover(lab: Lab, session: MonitorSession) -> None:
+async def test_forbidden_secret_is_a_state_not_a_failure(lab: Lab, session: MonitorSession) -> None:
+    lab.forbid_secrets(True)
+    try:
+        snapshot = await session.poll_once()
+    finally:
+        lab.forbid_secrets(False)
+    assert snapshot.secret is not None
+    state = snapshot.secret.state
+    assert state.forbidden
+    assert state.error is not None and "forbidden (403)" in state.error
+    assert all(target.reachable for target in snapshot.targets)
+    assert not (await session.poll_once()).secret.state.forbidden  # type: ignore[union-attr]
+
+
+async def test_cut_port_forwards_recover(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
     before = {ref.pod: ref.forward.local_address for ref in session.targets() if ref.forward}
     assert await lab.cut_port_forwards() > 0
     await eventually(session.poll_once, lambda s: _healthy(s, lab), timeout=15, what="forwards to recover")
@@ -75,24 +97,31 @@ async def test_cut_port_forwards_recover(lab: Lab, session: MonitorSession) -> N
     assert after == before  # same local addresses: a user's curl keeps working
 
 
-async def test_cut_log_streams_resume_without_loss_or_repeats(lab: Lab, session: MonitorSession) -> None:
+async def test_cut_log_streams_resume_without_loss_or_repeats(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
     seen: dict[tuple[str, str], list[int]] = defaultdict(list)
     updates_after_cut: list[LogEvent] = []
     cut_done = asyncio.Event()
 
+    ring: dict[int, LogEvent] = {}  # the ring as a reader mirrors it: by line number
+
     async def collect() -> None:
         async for batch in session.log_batches():
-            for event in batch:
-                seq = event.fields.get("seq")
-                if event.container == "sds" and seq is not None:
-                    seen[(event.pod, event.container)].append(int(seq))
-                    if cut_done.is_set():
-                        updates_after_cut.append(event)
+            for number in [n for n in ring if n >= batch.start]:
+                del ring[number]  # late lines were merged in: the ring changed from here on
+            for number, event in enumerate(batch.events, batch.start):
+                ring[number] = event
+                if event.container == "sds" and "seq" in event.fields and cut_done.is_set():
+                    updates_after_cut.append(event)
 
     collector = asyncio.create_task(collect())
     try:
         await eventually(
-            lambda: len(seen), lambda n: n >= 5, timeout=10, what="the sds log backlog of 5 pods"
+            lambda: {(e.pod, e.container) for e in ring.values() if e.container == "sds"},
+            lambda streams: len(streams) >= 5,
+            timeout=10,
+            what="the sds log backlog of 5 pods",
         )
         await lab.rotate_now()
         for _ in range(3):
@@ -109,6 +138,10 @@ async def test_cut_log_streams_resume_without_loss_or_repeats(lab: Lab, session:
         await asyncio.sleep(0.5)  # let the flusher hand over the last batch
     finally:
         collector.cancel()
+    for event in (ring[number] for number in sorted(ring)):
+        seq = event.fields.get("seq")
+        if event.container == "sds" and seq is not None:
+            seen[(event.pod, event.container)].append(int(seq))
     for (pod, container), numbers in seen.items():
         assert len(numbers) == len(set(numbers)), f"{pod}/{container} repeated lines: {numbers}"
         assert sorted(numbers) == list(range(min(numbers), max(numbers) + 1)), f"{pod}/{container} lost lines"
@@ -116,7 +149,7 @@ async def test_cut_log_streams_resume_without_loss_or_repeats(lab: Lab, session:
 
 
 async def test_restarted_pod_is_retargeted_within_interval_plus_backoff(
-    lab: Lab, session: MonitorSession
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
 ) -> None:
     old = lab.pods(Component.GATEWAY_PROXY)[0]
     old_address = next(
@@ -140,7 +173,9 @@ async def test_restarted_pod_is_retargeted_within_interval_plus_backoff(
         assert "gone" in (old_forward.error or "")
 
 
-async def test_api_outage_is_reported_then_recovers(lab: Lab, session: MonitorSession) -> None:
+async def test_api_outage_is_reported_then_recovers(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
     targets_before = {ref.pod for ref in session.targets()}
     await lab.api_outage(3.0)
     during = await session.poll_once()

@@ -6,25 +6,25 @@ import asyncio
 import base64
 import errno
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from gloomon.domain.model import Component, ForwardStatus, LogEvent, LogKind, PodInfo
+from gloomon.domain.model import Component, ForwardStatus, LogBatch, LogEvent, LogKind, PodInfo
+from gloomon.domain.text import one_line
 from gloomon.settings import DirectTarget, Settings
 from gloomon.sources.admin.http import AdminConnection, AdminHttpError
 from gloomon.sources.admin.poller import AdminPoller
 from gloomon.sources.direct import direct_targets
-from gloomon.sources.errors import clip
 from gloomon.sources.kube import forwards as forwards_module
 from gloomon.sources.kube.forwards import ForwardSet
 from gloomon.sources.kube.portforward import PodForward
 from gloomon.sources.logs import follow as logs
 from gloomon.sources.logs.buffer import LogBuffer
 from gloomon.sources.session import MonitorSession, _Cluster
-from tests.sources.conftest import eventually
 
 T0 = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 FORBIDDEN = {
@@ -37,12 +37,12 @@ FORBIDDEN = {
 }
 
 
-def test_clip_strips_escape_sequences_and_control_characters() -> None:
+def test_one_line_strips_escape_sequences_and_control_characters() -> None:
     dirty = "a\x1b[31mred\x1b[0m\tb\x7fc\x85d\u202eevil\u200be \x1b]0;title\x07f\x00g\r\nh"
-    cleaned = clip(dirty)
-    assert cleaned == "ared b c d evil e f g h"
+    cleaned = one_line(dirty)
+    assert cleaned == "ared bc devile fg h"  # unsafe characters dropped, line breaks and tabs a blank
     assert all(ch.isprintable() for ch in cleaned)
-    assert clip("x" * 500, 10) == "x" * 9 + "…"
+    assert one_line("x" * 500, 10) == "x" * 9 + "…"
 
 
 # ---------------------------------------------------------------- stubs
@@ -73,7 +73,7 @@ def _forward_set() -> ForwardSet:
         lambda component: 19000,
         clock=lambda: T0,
         request_timeout=1.0,
-        ghost_seconds=15.0,
+        spare_seconds=15.0,
     )
 
 
@@ -152,7 +152,9 @@ async def test_poll_after_stop_opens_nothing() -> None:
     assert session._admin._connections == {}
 
 
-async def test_followers_of_vanished_pods_are_stopped_and_awaited_on_close() -> None:
+async def test_followers_of_vanished_pods_are_stopped_and_awaited_on_close(
+    eventually: Callable[..., Any],
+) -> None:
     log_set = logs.LogSet(100, clock=lambda: T0, first_since=60)
     core = _Core()
     log_set.reconcile("ctx", core, "gloo-system", [_pod("gloo-1")])
@@ -167,7 +169,9 @@ async def test_followers_of_vanished_pods_are_stopped_and_awaited_on_close() -> 
 # ---------------------------------------------------------------- log refusals
 
 
-async def _refused_follower(core: _Core, monkeypatch: pytest.MonkeyPatch) -> logs.LogSet:
+async def _refused_follower(
+    core: _Core, monkeypatch: pytest.MonkeyPatch, eventually: Callable[..., Any]
+) -> logs.LogSet:
     monkeypatch.setattr(logs, "BACKOFF_START", 0.0)
     monkeypatch.setattr(logs, "AUTH_BACKOFF", 3600.0)
     log_set = logs.LogSet(100, clock=lambda: T0, first_since=60)
@@ -178,7 +182,7 @@ async def _refused_follower(core: _Core, monkeypatch: pytest.MonkeyPatch) -> log
 
 @pytest.mark.parametrize("raised", [False, True], ids=["response", "ApiException"])
 async def test_forbidden_logs_are_reported_once_and_not_retried_soon(
-    raised: bool, monkeypatch: pytest.MonkeyPatch
+    raised: bool, monkeypatch: pytest.MonkeyPatch, eventually: Callable[..., Any]
 ) -> None:
     body = json.dumps(FORBIDDEN).encode()
     if raised:
@@ -187,10 +191,10 @@ async def test_forbidden_logs_are_reported_once_and_not_retried_soon(
         core = _Core(error=ApiException(status=403, reason="Forbidden", body=body.decode()))
     else:
         core = _Core(403, body)
-    log_set = await _refused_follower(core, monkeypatch)
+    log_set = await _refused_follower(core, monkeypatch, eventually)
     try:
         (error,) = log_set.errors()  # both pods refused: one distinct line
-        assert error == ("ctx", clip(f"logs: forbidden (403): {FORBIDDEN['message']}"))
+        assert error == ("ctx", one_line(f"logs: forbidden (403): {FORBIDDEN['message']}"))
         for _ in range(100):  # a retry without the long backoff would call again at once
             await asyncio.sleep(0)
         assert core.calls == len(log_set._followers) == 2
@@ -198,7 +202,9 @@ async def test_forbidden_logs_are_reported_once_and_not_retried_soon(
         await log_set.close()
 
 
-async def test_other_log_failures_keep_retrying_and_stay_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_other_log_failures_keep_retrying_and_stay_quiet(
+    monkeypatch: pytest.MonkeyPatch, eventually: Callable[..., Any]
+) -> None:
     monkeypatch.setattr(logs, "BACKOFF_START", 0.0)
     core = _Core(400, b'{"kind":"Status","message":"container \\"sds\\" is waiting to start"}')
     log_set = logs.LogSet(100, clock=lambda: T0, first_since=60)
@@ -213,9 +219,17 @@ async def test_other_log_failures_keep_retrying_and_stay_quiet(monkeypatch: pyte
 # ---------------------------------------------------------------- log ordering
 
 
-def _event(seconds: float | None, message: str) -> LogEvent:
-    ts = None if seconds is None else T0 + timedelta(seconds=seconds)
-    return LogEvent(ts, "info", Component.GLOO, "p", "sds", message, LogKind.PLAIN, raw=message)
+def _event(seconds: float | None, message: str, *, own: float | None = None) -> LogEvent:
+    """A line the kubelet received ``seconds`` after T0 (its own time ``own`` seconds after T0)."""
+    received = None if seconds is None else T0 + timedelta(seconds=seconds)
+    ts = received if own is None else T0 + timedelta(seconds=own)
+    return LogEvent(
+        ts, "info", Component.GLOO, "p", "sds", message, LogKind.PLAIN, raw=message, received=received
+    )
+
+
+def _messages(batch: LogBatch | None) -> list[str]:
+    return [] if batch is None else [event.message for event in batch.events]
 
 
 def test_log_buffer_holds_events_and_merges_late_ones_in_order() -> None:
@@ -224,20 +238,48 @@ def test_log_buffer_holds_events_and_merges_late_ones_in_order() -> None:
     buffer.add(_event(10, "b"))
     buffer.add(_event(None, "b+"))  # no timestamp: stays right after its predecessor
     buffer.add(_event(5, "a"))
-    assert buffer.flush() == []  # held
+    assert buffer.flush() is None  # held
     now[0] = 1.5
-    assert [e.message for e in buffer.flush()] == ["a", "b", "b+"]
+    first = buffer.flush()
+    assert first is not None and first.start == 0 and _messages(first) == ["a", "b", "b+"]
     buffer.add(_event(20, "d"))
     now[0] = 2.4
     buffer.add(_event(7, "late"))  # a resumed stream catching up
     now[0] = 2.6
-    assert [e.message for e in buffer.flush()] == ["d"]
+    assert _messages(buffer.flush()) == ["d"]
     now[0] = 3.5
-    assert [e.message for e in buffer.flush()] == ["late"]
+    late = buffer.flush()
+    assert late is not None and late.start == 1  # the ring changed from its second line on
+    assert _messages(late) == ["late", "b", "b+", "d"]
     assert [e.message for e in buffer.events] == ["a", "late", "b", "b+", "d"]
     buffer.add(_event(1, "forced"))
-    assert [e.message for e in buffer.flush(force=True)] == ["forced"]
-    assert [e.message for e in buffer.events][:2] == ["forced", "a"]
+    forced = buffer.flush(force=True)
+    assert forced is not None and forced.start == 0 and _messages(forced)[:2] == ["forced", "a"]
+
+
+def test_log_buffer_orders_by_receipt_not_by_a_back_dated_own_time() -> None:
+    """A pod's zap ``ts`` an hour in the past neither reorders its lines nor makes them late."""
+    buffer = LogBuffer(100, hold=0.0)
+    buffer.add(_event(10, "before"))
+    buffer.flush(force=True)
+    buffer.add(_event(11, "back-dated", own=-3600))
+    buffer.add(_event(12, "after"))
+    batch = buffer.flush(force=True)
+    assert batch is not None and batch.start == 1 and _messages(batch) == ["back-dated", "after"]
+    assert [e.message for e in buffer.events] == ["before", "back-dated", "after"]
+
+
+def test_log_buffer_numbers_lines_past_its_capacity() -> None:
+    buffer = LogBuffer(3, hold=0.0)
+    for second in range(5):
+        buffer.add(_event(second, str(second)))
+    batch = buffer.flush(force=True)
+    assert batch is not None and (batch.start, _messages(batch)) == (2, ["2", "3", "4"])
+    assert buffer.first == 2
+    buffer.add(_event(2.5, "late"))
+    late = buffer.flush(force=True)
+    assert late is not None and (late.start, _messages(late)) == (3, ["late", "3", "4"])
+    assert buffer.first == 3 and [e.message for e in buffer.events] == ["late", "3", "4"]
 
 
 # ---------------------------------------------------------------- stale bridge, listener failure

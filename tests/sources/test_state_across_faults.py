@@ -6,16 +6,17 @@ The tests share a lab and a live session and run in file order; each leaves the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from gloomon.domain.compare.history import RotationHistory
-from gloomon.domain.model import Component, FleetSnapshot, Phase, TargetStatus
+from gloomon.domain.model import Component, FleetSnapshot, Phase, Severity, TargetStatus
 from gloomon.lab import Lab
+from gloomon.settings import Settings
 from gloomon.sources.session import MonitorSession
-from tests.sources.conftest import eventually, lab_settings
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.lab]
 
@@ -30,7 +31,7 @@ async def lab() -> AsyncIterator[Lab]:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def session(lab: Lab) -> AsyncIterator[MonitorSession]:
+async def session(lab: Lab, lab_settings: Callable[..., Settings]) -> AsyncIterator[MonitorSession]:
     async with MonitorSession(lab_settings(lab)) as running:
         yield running
 
@@ -43,7 +44,9 @@ def _all_reachable(snapshot: FleetSnapshot, lab: Lab) -> bool:
     return not snapshot.errors and {t.ref.pod for t in snapshot.targets if t.reachable} >= set(lab.pods())
 
 
-async def test_a_forbidden_secret_mid_rotation_restarts_no_clock(lab: Lab, session: MonitorSession) -> None:
+async def test_a_forbidden_secret_mid_rotation_restarts_no_clock(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
     """Forbid, then allow, secrets while a frozen pod lags behind phase 1: the secret's phase and write
     time, the pod's lag clock and the timeline's secret changes are the same before, during and after."""
     await eventually(session.poll_once, lambda s: _all_reachable(s, lab), timeout=20, what="a healthy poll")
@@ -91,3 +94,28 @@ async def test_a_forbidden_secret_mid_rotation_restarts_no_clock(lab: Lab, sessi
     finally:
         lab.forbid_secrets(False)
         lab.freeze_pod(frozen, False)
+
+
+async def test_a_restarted_pod_leaves_the_table_at_once(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
+    """Once the API no longer lists a deleted pod, no snapshot has a row or a finding about it, and the
+    restart raises no warning: the component's new pod takes its place."""
+    await eventually(session.poll_once, lambda s: _all_reachable(s, lab), timeout=20, what="a healthy poll")
+    old = lab.pods(Component.GATEWAY_PROXY)[0]
+    new = await lab.restart_pod(old)  # returns once the API lists the new pod and not the old one
+    snapshots = [await session.poll_once()]
+    snapshots.append(
+        await eventually(
+            session.poll_once,
+            lambda s: any(t.ref.pod == new and t.reachable for t in s.targets),
+            timeout=20,
+            what=f"the new pod {new} reachable",
+        )
+    )
+    for snapshot in snapshots:
+        assert old not in {t.ref.pod for t in snapshot.targets}
+        about_old = [f for f in snapshot.findings if f.pod == old or old in f.message or old in f.hint]
+        assert not about_old, about_old
+        loud = [f for f in snapshot.findings if f.severity.rank >= Severity.WARNING.rank]
+        assert not loud, loud

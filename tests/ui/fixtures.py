@@ -39,6 +39,7 @@ from gloomon.domain.model import (
     SecretState,
     SecretStatus,
     Severity,
+    Subjects,
     TargetRef,
     TargetStatus,
     TrustBundle,
@@ -313,6 +314,7 @@ def expired() -> FleetSnapshot:
                 f"(serial {LEAF_EXPIRED.short_serial})",
                 "certgen replaces an expired secret in one step: kubectl -n gloo-system create job "
                 "--from=cronjob/gloo-mtls-certgen-cronjob certgen-now",
+                Subjects(certs=(LEAF_EXPIRED,)),
             ),
         ),
     )

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 from rich.console import Console, RenderableType
 
+from gloomon.domain.export import snapshot_to_dict
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import FleetSnapshot
 from gloomon.report import render_table
 from gloomon.ui.format import Palette
-from gloomon.ui.widgets.detail_pane import detail_renderable
+from gloomon.ui.widgets.detail_pane import concerns, detail_renderable
 from gloomon.ui.widgets.findings_list import findings_renderable
 from gloomon.ui.widgets.fleet_table import row_cells
 from tests.domain.certs import NOW, make_ca, make_leaf
@@ -64,3 +65,49 @@ def test_the_findings_view_and_check_list_the_findings_in_the_domains_order() ->
     view = text_of(findings_renderable(snapshot, PALETTE), width=300)
     check = text_of(render_table(snapshot), width=300)
     assert order(view) == order(check[check.index("Findings") :]) == messages
+
+
+def test_the_detail_pane_lists_the_fleet_findings_whose_subjects_name_the_pod() -> None:
+    """``gateway-proxy-1`` is a prefix of ``gateway-proxy-10``: a finding naming the one is not about
+    the other."""
+    same, odd = make_ca(), make_ca()
+    leaf, odd_leaf = make_leaf(same), make_leaf(odd)
+    snapshot = snap(
+        [
+            fetch("gloo-1", leaf.info, [same.info]),
+            fetch("gateway-proxy-1", leaf.info, [same.info]),
+            fetch("gateway-proxy-10", odd_leaf.info, [odd.info]),
+        ]
+    )
+    (mismatch,) = [f for f in snapshot.findings if f.code == "bundle-mismatch"]
+    assert mismatch.pod is None and mismatch.subjects.pods == ("gateway-proxy-10",)
+    first, tenth = (
+        next(t for t in snapshot.targets if t.ref.pod == pod)
+        for pod in ("gateway-proxy-1", "gateway-proxy-10")
+    )
+    assert concerns(mismatch, tenth) and not concerns(mismatch, first)
+    assert mismatch.message not in text_of(
+        detail_renderable(first, snapshot, NOW, PALETTE, HealthPolicy()), 300
+    )
+    assert snapshot_to_dict(snapshot)["findings"][snapshot.findings.index(mismatch)]["subjects"] == {
+        "pods": ["gateway-proxy-10"],
+        "serials": [],
+    }
+
+
+def test_a_secret_certificate_finding_names_the_certificate_for_every_pod_holding_it() -> None:
+    ca = make_ca()
+    expired = make_leaf(ca, not_before=NOW - timedelta(days=30), not_after=NOW - timedelta(days=1))
+    other = make_leaf(ca)
+    snapshot = snap(
+        [fetch("gloo-1", expired.info, [ca.info]), fetch("gateway-proxy-1", other.info, [ca.info])],
+        [secret(expired.info, [ca.info])],
+    )
+    (finding,) = [f for f in snapshot.findings if f.code == "leaf-expired" and f.pod is None]
+    assert finding.subjects.certs == (expired.info,)
+    holder, not_holder = snapshot.targets
+    assert concerns(finding, holder) and not concerns(finding, not_holder)
+    assert snapshot_to_dict(snapshot)["findings"][snapshot.findings.index(finding)]["subjects"] == {
+        "pods": [],
+        "serials": [expired.info.serial],
+    }

@@ -8,7 +8,16 @@ from collections.abc import Sequence
 
 from gloomon.domain.compare.sync import bundle_groups, bundle_key, cert_key
 from gloomon.domain.health.policy import Context
-from gloomon.domain.model import Component, Finding, LogEvent, LogKind, Phase, Severity, TargetStatus
+from gloomon.domain.model import (
+    Component,
+    Finding,
+    LogEvent,
+    LogKind,
+    Phase,
+    Severity,
+    Subjects,
+    TargetStatus,
+)
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.x509 import find_signer
 
@@ -45,6 +54,7 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
                         f"both sides must trust the CA that signed the other's leaf; "
                         f"restart the pod holding the "
                         f"old bundle: kubectl -n {ctx.namespace} delete pod <pod>",
+                        Subjects(pods=tuple(server.ref.pod for server in group)),
                     )
                 )
     return out
@@ -92,6 +102,7 @@ def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding
         f"{len(groups)} different CA bundles across targets, {state}; differing from {against}: {names}",
         f"wait one rotationDuration for SDS to catch up, then restart the odd ones: kubectl -n "
         f"{ctx.namespace} delete pod <pod>",
+        Subjects(pods=tuple(t.ref.pod for t in named)),
     )
 
 

@@ -22,6 +22,7 @@ from gloomon.domain.model import (
     FleetSnapshot,
     ParseError,
     Severity,
+    Subjects,
     TargetStatus,
 )
 from gloomon.domain.parse.durations import DAY, human_duration, human_time_left, parse_duration
@@ -185,6 +186,7 @@ def cert_expiry_finding(
             pod,
             f"{what} expired {human_duration(-left)} ago (serial {cert.short_serial})",
             hint,
+            Subjects(certs=(cert,)),
         )
     warn, critical = ctx.policy.limits(cert)
     limit = critical if severity is Severity.CRITICAL else warn
@@ -196,6 +198,7 @@ def cert_expiry_finding(
         f"{what} expires in {human_time_left(left)} "
         f"(under {human_duration(limit)}; serial {cert.short_serial})",
         f"rotate before it expires: {ctx.rerun_hint()}",
+        Subjects(certs=(cert,)),
     )
 
 
@@ -241,4 +244,5 @@ def not_yet_valid_finding(
         f"compare this machine's clock (date -u) with the cluster's (kubectl -n {ctx.namespace} run clock "
         "--rm -i --restart=Never --image=busybox -- date -u); fix NTP where it is wrong, then rerun certgen "
         "if the certificates were minted by a clock running ahead",
+        Subjects(certs=(cert,)),
     )

@@ -44,6 +44,7 @@ from gloomon.domain.model.snapshot import (
     FleetSnapshot,
     PollTimings,
     SecretStatus,
+    Subjects,
     TargetStatus,
     XdsLink,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "SecretsDump",
     "ServerInfo",
     "Severity",
+    "Subjects",
     "TargetRef",
     "TargetStatus",
     "TlsStats",

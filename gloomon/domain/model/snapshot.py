@@ -15,6 +15,18 @@ from gloomon.domain.model.vocabulary import Component, Phase, Severity
 
 
 @dataclass(frozen=True, slots=True)
+class Subjects:
+    """What a finding is about besides its own ``pod``: the pods and the certificates its message names.
+
+    Renderers match on these (a pod's detail pane lists the fleet's findings about it), never on the
+    message's words.
+    """
+
+    pods: tuple[str, ...] = ()
+    certs: tuple[CertInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     severity: Severity
     code: str  # stable, kebab-case: "leaf-expiring", "target-lagging", …
@@ -22,6 +34,7 @@ class Finding:
     pod: str | None
     message: str
     hint: str
+    subjects: Subjects = Subjects()
 
 
 @dataclass(frozen=True, slots=True)

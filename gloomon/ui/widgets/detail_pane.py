@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.compare.sync import bundle_differences, same_bundle, same_cert
+from gloomon.domain.compare.sync import bundle_differences, cert_key, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import (
     CertInfo,
@@ -221,14 +221,17 @@ def _reach(sheet: Sheet, target: TargetStatus) -> None:
 
 
 def concerns(finding: Finding, target: TargetStatus) -> bool:
-    """Whether a fleet-level finding (``pod=None``) is about this target: it names the pod, or the serial
-    of a certificate the pod holds (the secret's own leaf/CA expiry is reported once, for the secret)."""
+    """Whether a fleet-level finding (``pod=None``) is about this target: its subjects name the pod, or a
+    certificate the pod holds (the secret's own leaf/CA expiry is reported once, for the secret)."""
     if finding.pod is not None:
         return False
-    if target.ref.pod in finding.message:
+    if target.ref.pod in finding.subjects.pods:
         return True
-    certs = ([target.leaf] if target.leaf is not None else []) + list(target.bundle.cas)
-    return any(f"serial {cert.short_serial}" in finding.message for cert in certs)
+    if not finding.subjects.certs:
+        return False
+    subjects = {cert_key(subject) for subject in finding.subjects.certs}
+    held = ([target.leaf] if target.leaf is not None else []) + list(target.bundle.cas)
+    return any(cert_key(cert) in subjects for cert in held)
 
 
 def _findings(sheet: Sheet, target: TargetStatus, snapshot: FleetSnapshot) -> None:
