@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from gloomon.domain.health.judge import HealthPolicy
     from gloomon.settings import Settings
 
-#: how long a vanished pod's row stays (as unreachable) at least
-MIN_GHOST_SECONDS = 15.0
+#: how long a gone pod's forward (and its local address) waits for the component's next pod, at least
+MIN_SPARE_SECONDS = 15.0
 #: bound on waiting for the log backlog before the first snapshot (the ``check`` command reads it)
 FIRST_POLL_LOG_WAIT = 2.0
 #: longest line of ``snapshot.errors`` (a whole API message with the server's address fits)
@@ -105,7 +105,7 @@ class MonitorSession:
             )
             return
         connections = await connect(self.settings)
-        ghost_seconds = max(MIN_GHOST_SECONDS, 3 * self.settings.interval)
+        spare_seconds = max(MIN_SPARE_SECONDS, 3 * self.settings.interval)
         for connection in connections:
             reader = KubeReader(connection, self.settings.namespace, timeout=self.settings.request_timeout)
             forwards = ForwardSet(
@@ -113,7 +113,7 @@ class MonitorSession:
                 self.settings.admin_port,
                 clock=self.clock,
                 request_timeout=self.settings.request_timeout,
-                ghost_seconds=ghost_seconds,
+                spare_seconds=spare_seconds,
             )
             self._clusters.append(_Cluster(connection, reader, forwards))
         try:
@@ -226,7 +226,7 @@ class MonitorSession:
         fetched, *_ = await asyncio.gather(
             self._admin.fetch_all(targets), *(self._read_state(cluster) for cluster in self._clusters)
         )
-        fetches = [self._with_forward_state(fetch) for fetch in fetched or ()]
+        fetches = [self._with_forward_state(fetch) for fetch in fetched or () if not self._gone(fetch.target)]
         if self._polls == 0 and self._clusters:
             await self._logs.wait_settled(FIRST_POLL_LOG_WAIT)
         self._polls += 1
@@ -281,6 +281,14 @@ class MonitorSession:
                 error = f"port-forward: {state.error}"
             return replace(fetch, target=replace(ref, forward=state), error=error)
         return fetch
+
+    def _gone(self, ref: TargetRef) -> bool:
+        """Whether the API said, while the poll was fetching, that the target's pod is gone: then its
+        failed fetch is no finding (the pod left; its successor is the component's new row)."""
+        return any(
+            cluster.connection.context == ref.context and cluster.forwards.is_gone(ref.pod)
+            for cluster in self._clusters
+        )
 
     def _forget_gone(self, targets: Sequence[TargetRef]) -> None:
         urls = {ref.admin_url for ref in targets if ref.admin_url}

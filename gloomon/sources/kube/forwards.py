@@ -2,8 +2,8 @@
 
 A forward whose pod disappears is handed to the component's new pod (same local address), found by label,
 re-listing with exponential backoff (capped at 5 s) as soon as the API reports the pod gone — not only at
-the next poll. A pod that vanished stays listed for a short while as an unreachable row with the reason,
-so a restart is visible instead of a row silently changing its name.
+the next poll. A pod the API says is gone (no longer listed, terminating, or a 404 on its port-forward)
+leaves the targets at once: it is not an unreachable Envoy, and a rolling restart raises no warning.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from gloomon.sources.kube.portforward import PodForward
 BACKOFF_START = 0.2
 BACKOFF_CAP = 5.0
 HEAL_DEADLINE = 60.0
+#: how many names of gone pods are remembered (a poll in flight may still hold one of them)
+GONE_MEMORY = 1024
 
 
 def _runnable(pod: PodInfo) -> bool:
@@ -36,12 +38,6 @@ class _Spare:
     until: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class _Ghost:
-    ref: TargetRef
-    until: datetime
-
-
 class ForwardSet:
     """Forwards of one context; ``reconcile`` with each fresh pod list, ``targets`` for the poll."""
 
@@ -52,17 +48,17 @@ class ForwardSet:
         *,
         clock: Callable[[], datetime],
         request_timeout: float,
-        ghost_seconds: float,
+        spare_seconds: float,
     ) -> None:
         self.reader = reader
         self._admin_port = admin_ports
         self._clock = clock
         self._timeout = request_timeout
-        self._ghost_ttl = timedelta(seconds=ghost_seconds)
+        self._spare_ttl = timedelta(seconds=spare_seconds)
         self.forwards: dict[str, PodForward] = {}  # pod name → forward
         self._components: dict[str, Component] = {}  # pod name → component
         self._pods: dict[Component, list[PodInfo]] = {}
-        self._ghosts: dict[str, _Ghost] = {}
+        self._gone: dict[str, None] = {}  # pods the API says are gone, oldest first
         self._spares: dict[Component, list[_Spare]] = {}
         self._healing: dict[Component, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
@@ -98,14 +94,15 @@ class ForwardSet:
         self._pods[component] = list(pods)
         now = self._clock()
         runnable = {pod.name for pod in pods if _runnable(pod)}
-        listed = {pod.name for pod in pods}
+        listed = {pod.name for pod in pods if not pod.deleting}
         spares = self._spares.setdefault(component, [])
         for name in [n for n, c in self._components.items() if c is component and n not in runnable]:
             forward = self.forwards.pop(name)
             del self._components[name]
-            self._bury(name, component, now, listed)
+            if name not in listed:
+                self._forget(name)
             forward.mark_down(f"pod {name} is gone")
-            spares.append(_Spare(forward, now + self._ghost_ttl))
+            spares.append(_Spare(forward, now + self._spare_ttl))
         for pod in pods:
             if not _runnable(pod) or pod.name in self.forwards:
                 continue
@@ -134,16 +131,21 @@ class ForwardSet:
             spares.remove(spare)
             await spare.forward.close()
 
-    def _bury(self, pod: str, component: Component, now: datetime, listed: set[str]) -> None:
-        """Keep a vanished pod's row for a while, unreachable, saying why."""
-        if pod in listed:
-            return  # still listed (terminating, failed): it is reported from the pod list
-        state = ForwardState(ForwardStatus.DOWN, None, now, f"pod {pod} is gone")
-        ref = TargetRef(self.context, self.namespace, component, pod, None, state)
-        self._ghosts[pod] = _Ghost(ref, now + self._ghost_ttl)
+    def _forget(self, pod: str) -> None:
+        """Remember that the API says ``pod`` is gone: it is no target any more, not even of a poll in
+        flight (see :meth:`is_gone`)."""
+        self._gone[pod] = None
+        while len(self._gone) > GONE_MEMORY:
+            del self._gone[next(iter(self._gone))]
+
+    def is_gone(self, pod: str) -> bool:
+        """Whether the API said ``pod`` is gone (unlisted, terminating, or a 404 on its port-forward)."""
+        return pod in self._gone
 
     def _pod_gone(self, forward: PodForward) -> None:
-        """Called by a forward on a 404: re-list the component's pods with backoff until it is re-homed."""
+        """Called by a forward on a 404: the pod leaves the targets, and the component's pods are
+        re-listed with backoff until the forward is re-homed."""
+        self._forget(forward.pod)
         component = self._components.get(forward.pod)
         if component is None or component in self._healing or self._closed:
             return
@@ -169,13 +171,12 @@ class ForwardSet:
             self._healing.pop(component, None)
 
     def targets(self) -> list[TargetRef]:
-        """Every pod of every component (forwarded, not runnable, or recently gone), in a stable order."""
-        now = self._clock()
+        """Every pod of every component (forwarded or not runnable) but the gone ones, in a stable order."""
         refs: list[TargetRef] = []
-        listed: set[str] = set()
         for component, pods in self._pods.items():
             for pod in pods:
-                listed.add(pod.name)
+                if pod.deleting or pod.name in self._gone:
+                    continue
                 forward = self.forwards.get(pod.name)
                 if forward is not None:
                     refs.append(
@@ -184,16 +185,10 @@ class ForwardSet:
                         )
                     )
                 else:
-                    reason = "pod is terminating" if pod.deleting else f"pod is {pod.phase}"
-                    state = ForwardState(ForwardStatus.DOWN, None, pod.started_at, reason)
+                    state = ForwardState(ForwardStatus.DOWN, None, pod.started_at, f"pod is {pod.phase}")
                     refs.append(
                         TargetRef(self.context, self.namespace, component, pod.name, None, state, pod)
                     )
-        for name, ghost in list(self._ghosts.items()):
-            if ghost.until <= now or name in listed:
-                del self._ghosts[name]
-            else:
-                refs.append(ghost.ref)
         order = {component: index for index, component in enumerate(Component)}
         return sorted(refs, key=lambda ref: (order[ref.component], ref.pod))
 
