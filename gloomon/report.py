@@ -14,7 +14,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gloomon.domain.export import snapshot_to_dict
+from gloomon.domain.export import snapshot_to_dict, status_of
 from gloomon.domain.model import (
     CertInfo,
     Finding,
@@ -25,12 +25,10 @@ from gloomon.domain.model import (
     TargetStatus,
 )
 from gloomon.domain.parse.durations import human_duration, human_time_left
+from gloomon.domain.text import inert
 
-#: C0 controls (but tab and newline), DEL and C1 controls: an ESC in a pod name must not reach the terminal.
-_CONTROL_CHARS = {code: None for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
-
-#: ``gloomon check`` exit codes (README "Exit codes"); 3, "could not run", is decided by the CLI.
-EXIT_OK, EXIT_WARNING, EXIT_CRITICAL = 0, 1, 2
+#: ``gloomon check`` exit codes (README "Exit codes"); 3 is also the CLI's code for "could not run".
+EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_NOTHING_OBSERVED = 0, 1, 2, 3
 
 _SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _SEVERITY_GLYPH = {Severity.CRITICAL: "✗", Severity.WARNING: "‼", Severity.INFO: "i"}
@@ -45,7 +43,13 @@ _PHASE_STYLE = {
 
 
 def exit_code(snapshot: FleetSnapshot, fail_on: str) -> int:
-    """0 when no finding is at or above ``fail_on``; else 1 (worst is a warning or info) or 2 (critical)."""
+    """0 when no finding is at or above ``fail_on``; else 1 (worst is a warning or info) or 2 (critical).
+
+    3 when nothing could be observed (status ``error``), whatever ``fail_on`` says: a check that saw no
+    Envoy and no secret did not run, and a monitoring job must not stay green while every Envoy is down.
+    """
+    if status_of(snapshot) == "error":
+        return EXIT_NOTHING_OBSERVED
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity(fail_on).rank
@@ -100,16 +104,22 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
 
 
 def _title(snapshot: FleetSnapshot) -> Text:
+    status = status_of(snapshot).upper()
     worst = snapshot.worst_severity()
-    status = "OK" if worst is None or worst is Severity.INFO else worst.value.upper()
-    style = "bold green" if status == "OK" else _SEVERITY_STYLE[worst or Severity.INFO]
+    style = (
+        "bold green"
+        if status == "OK"
+        else "bold red"
+        if status == "ERROR"
+        else _SEVERITY_STYLE[worst or Severity.INFO]
+    )
     counts = {severity: 0 for severity in Severity}
     for finding in snapshot.findings:
         counts[finding.severity] += 1
     contexts = ", ".join(snapshot.contexts) or "direct targets"
     return Text.assemble(
         ("gloomon check", "bold"),
-        f" · namespace {snapshot.namespace} · {contexts} · {_iso(snapshot.taken_at)}\n",
+        _t(f" · namespace {snapshot.namespace} · {contexts} · {_iso(snapshot.taken_at)}\n"),
         ("Status: ", "bold"),
         (status, style),
         f"  ({counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warning, "
@@ -123,10 +133,10 @@ def _secret(secret: SecretStatus, now: datetime, *, multi_context: bool) -> Rend
     if multi_context:
         label += f" ({state.context})"
     if state.error:
-        return Text.assemble((label, "bold"), "  ", ("unreadable: ", "red"), _t(state.error))
+        return Text.assemble(_t(label, "bold"), "  ", ("unreadable: ", "red"), _t(state.error))
     verdict = secret.verdict
     lines = Text.assemble(
-        (label, "bold"),
+        _t(label, "bold"),
         "  phase ",
         (verdict.phase.value, _PHASE_STYLE[verdict.phase]),
         " — ",
@@ -147,7 +157,7 @@ def _secret(secret: SecretStatus, now: datetime, *, multi_context: bool) -> Rend
 def _cert_line(label: str, cert: CertInfo, now: datetime) -> Text:
     left = cert.seconds_left(now)
     return Text.assemble(
-        f"  {label}  serial {cert.short_serial}  ",
+        _t(f"  {label}  serial {cert.short_serial}  "),
         _t(cert.common_name or cert.subject or "?"),
         f"  expires {_iso(cert.not_after)[:10]} ",
         (f"({human_time_left(left)})", "red" if left <= 0 else ""),
@@ -168,7 +178,7 @@ def _cronjob(snapshot: FleetSnapshot) -> Text:
         ago = (snapshot.taken_at - cron.last_successful_time).total_seconds()
         parts.append(f"  last success {human_duration(ago)} ago")
     if cron.active_jobs:
-        parts.append(f"  running: {', '.join(job.name for job in cron.active_jobs)}", style="cyan")
+        parts.append_text(_t(f"  running: {', '.join(job.name for job in cron.active_jobs)}", "cyan"))
     return parts
 
 
@@ -198,7 +208,7 @@ def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
             Text(str(target.ref.component)),
             _t(target.ref.short_pod),
             reach,
-            Text(leaf.short_serial if leaf else "—"),
+            _t(leaf.short_serial if leaf else "—"),
             left,
             Text(str(len(target.bundle))),
             Text(target.verdict.phase.value, _PHASE_STYLE[target.verdict.phase]),
@@ -225,8 +235,9 @@ def _findings(findings: Iterable[Finding]) -> RenderableType:
 
 
 def _t(text: str, style: str = "") -> Text:
-    """Remote text as a literal: no markup, no terminal control codes."""
-    return Text(text.translate(_CONTROL_CHARS), style=style)
+    """Remote text as a literal: no markup, made inert by :func:`gloomon.domain.text.inert` (no escape
+    sequence or ``[31m`` tail, no control or bidi character)."""
+    return Text(inert(text, multiline=True), style=style)
 
 
 def _iso(moment: datetime) -> str:

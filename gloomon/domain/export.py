@@ -19,6 +19,7 @@ from gloomon.domain.model import (
     TrustBundle,
 )
 from gloomon.domain.parse.cron import next_run
+from gloomon.domain.text import inert_tree
 
 SCHEMA = 1
 
@@ -32,8 +33,12 @@ def iso(when: datetime | None) -> str | None:
 
 
 def status_of(snapshot: FleetSnapshot) -> str:
-    """``error`` when nothing could be observed because of source errors, else the worst severity."""
-    if snapshot.errors and not snapshot.targets and not snapshot.secrets:
+    """``error`` when nothing could be observed (no Envoy answered and no secret was read: source
+    errors, or every ``--target`` down), else the worst severity."""
+    observed = any(t.reachable for t in snapshot.targets) or any(
+        s.state.error is None or s.state.missing for s in snapshot.secrets
+    )
+    if not observed and (snapshot.errors or snapshot.targets):
         return "error"
     worst = snapshot.worst_severity()
     if worst is Severity.CRITICAL:
@@ -44,22 +49,25 @@ def status_of(snapshot: FleetSnapshot) -> str:
 
 
 def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
-    """The schema-1 document (plain dicts, lists, strings, numbers, booleans and None)."""
+    """The schema-1 document (plain dicts, lists, strings, numbers, booleans and None), every string
+    inert (:func:`gloomon.domain.text.inert_tree`): a ``jq -r`` of it hands no escape to a terminal."""
     now = snapshot.taken_at
-    return {
-        "schema": SCHEMA,
-        "status": status_of(snapshot),
-        "generated_at": iso(now),
-        "namespace": snapshot.namespace,
-        "contexts": list(snapshot.contexts),
-        "secret": _secret(snapshot.secret, now),
-        "secrets": [
-            {"context": item.state.context, **(_secret(item, now) or {})} for item in snapshot.secrets
-        ],
-        "cronjob": _cronjob(snapshot.cronjob, now),
-        "targets": [_target(target, now) for target in snapshot.targets],
-        "findings": [finding_to_dict(item) for item in snapshot.findings],
-    }
+    return inert_tree(
+        {
+            "schema": SCHEMA,
+            "status": status_of(snapshot),
+            "generated_at": iso(now),
+            "namespace": snapshot.namespace,
+            "contexts": list(snapshot.contexts),
+            "secret": _secret(snapshot.secret, now),
+            "secrets": [
+                {"context": item.state.context, **(_secret(item, now) or {})} for item in snapshot.secrets
+            ],
+            "cronjob": _cronjob(snapshot.cronjob, now),
+            "targets": [_target(target, now) for target in snapshot.targets],
+            "findings": [finding_to_dict(item) for item in snapshot.findings],
+        }
+    )
 
 
 def cert_to_dict(cert: CertInfo, now: datetime) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def test_schema_1() -> None:
     assert doc["secrets"] == [{"context": "lab", **doc["secret"]}]
     assert (doc["schema"], doc["status"], doc["namespace"], doc["contexts"]) == (
         1,
-        "warning",
+        "critical",  # the only gateway-proxy is unreachable: component-unreachable
         "gloo-system",
         ["lab"],
     )
@@ -80,13 +80,14 @@ def test_schema_1() -> None:
         [],
         "unknown",
     )
-    assert doc["findings"][0] == {
+    assert doc["findings"][0]["code"] == "component-unreachable"
+    assert doc["findings"][1] == {
         "severity": "warning",
         "code": "admin-unreachable",
         "component": "gateway-proxy",
         "pod": "gateway-proxy-1",
         "message": "Envoy admin API unreachable: refused",
-        "hint": doc["findings"][0]["hint"],
+        "hint": doc["findings"][1]["hint"],
         "subjects": {"pods": [], "serials": []},
     }
 

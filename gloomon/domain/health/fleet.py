@@ -1,5 +1,6 @@
 """Findings about the fleet as a whole (bundles that differ between targets, gloo/client pairs that do
-not trust each other) and from logs (cancelled rotations, failed SDS reloads).
+not trust each other, components none of whose Envoys answer) and from logs (cancelled rotations,
+failed SDS reloads).
 """
 
 from __future__ import annotations
@@ -7,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gloomon.domain.compare.sync import bundle_groups, bundle_key, cert_key
-from gloomon.domain.health.policy import Context
+from gloomon.domain.health.policy import Context, envoy_young
 from gloomon.domain.model import (
     Component,
     Finding,
+    ForwardStatus,
     LogEvent,
     LogKind,
     Phase,
@@ -20,6 +22,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.x509 import find_signer
+from gloomon.domain.text import one_line
 
 
 def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
@@ -60,6 +63,56 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
     return out
 
 
+def unreachable_components(
+    targets: Sequence[TargetStatus], errors: Sequence[str], ctx: Context
+) -> list[Finding]:
+    """``component-unreachable`` (critical) for each component whose every target is unreachable: its
+    mTLS is not watched at all, which a monitoring job must not report as a mere warning.
+
+    Not raised while a source error (the Kubernetes API) explains the silence (that is the one
+    finding), nor while every one of them is a pod that is starting, not ready or going (a restart;
+    ``component-missing`` speaks for a component without a ready pod).
+    """
+    if errors:
+        return []
+    out: list[Finding] = []
+    for component in Component:
+        mine = [t for t in targets if t.ref.component is component]
+        if not mine or any(t.reachable for t in mine) or all(_coming_or_going(t, ctx) for t in mine):
+            continue
+        direct = [
+            t.ref.admin_url
+            for t in mine
+            if t.ref.forward is not None and t.ref.forward.status is ForwardStatus.DIRECT
+        ]
+        count = f"{len(mine)} target" if len(mine) == 1 else f"all {len(mine)} targets"
+        out.append(
+            Finding(
+                Severity.CRITICAL,
+                "component-unreachable",
+                component,
+                None,
+                f"no {component} Envoy answers ({count} unreachable): its certificates are not observed",
+                f"curl {direct[0]}/ready (are the URLs right, is Envoy running?)"
+                if direct
+                else f"kubectl -n {ctx.namespace} get pods -l gloo={component}",
+            )
+        )
+    return out
+
+
+def _coming_or_going(target: TargetStatus, ctx: Context) -> bool:
+    """A pod not ready, being deleted, or started within the settle window (its Envoy may not listen yet)."""
+    pod = target.ref.pod_info
+    if envoy_young(target, ctx):
+        return True
+    if pod is None:
+        return False
+    started = pod.started_at
+    young = started is not None and (ctx.now - started).total_seconds() < ctx.policy.settle_seconds
+    return not pod.ready or pod.deleting or young
+
+
 def _excused(target: TargetStatus, ctx: Context) -> bool:
     """A differing bundle is expected while a rotation propagates: the target holds the secret's
     bundle, lags it within the grace, or (no secret to compare with) differs from its peers only since
@@ -88,7 +141,7 @@ def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding
         named = stuck or [t for group in groups[1:] for t in group]
         against = "the majority"
     named = named or [t for group in groups[1:] for t in group]
-    names = ", ".join(t.ref.pod for t in named[:5]) + ("…" if len(named) > 5 else "")
+    names = ", ".join(one_line(t.ref.pod, 80) for t in named[:5]) + ("…" if len(named) > 5 else "")
     state = (
         f"beyond the grace ({human_duration(ctx.grace)})"
         if stuck
@@ -156,7 +209,7 @@ def _log_finding(event: LogEvent, ctx: Context) -> Finding | None:
             "rotation-cancelled",
             None,
             event.pod or None,
-            f"certgen: {event.message[:200]}",
+            f"certgen: {one_line(event.message, 200)}",
             f"a rotation was cut short; run one more: {ctx.rerun_hint()}",
         )
     if event.kind is LogKind.SDS_UPDATE_FAILED:
@@ -165,7 +218,7 @@ def _log_finding(event: LogEvent, ctx: Context) -> Finding | None:
             "sds-update-failed",
             event.component,
             event.pod or None,
-            f"sds: {event.message[:200]}",
+            f"sds: {one_line(event.message, 200)}",
             f"kubectl -n {ctx.namespace} logs {event.pod} -c sds --tail=30; check tls.crt/tls.key match",
         )
     return None

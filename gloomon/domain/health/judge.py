@@ -38,6 +38,7 @@ from gloomon.domain.model import (
     Severity,
     TargetStatus,
 )
+from gloomon.domain.text import one_line
 
 __all__ = [
     "CRONJOB",
@@ -74,6 +75,7 @@ def judge(
     for target in targets:
         found.extend(health_targets.target_findings(target, secrets, ctx))
     found.extend(health_fleet.fleet_findings(targets, ctx))
+    found.extend(health_fleet.unreachable_components(targets, errors, ctx))
     found.extend(health_fleet.log_findings(log_events, ctx))
     for component in missing_components:
         found.append(
@@ -93,7 +95,7 @@ def judge(
                 "source-error",
                 None,
                 None,
-                error[:300],
+                one_line(error, 300),
                 "check the kubeconfig/context and that the API server is reachable: kubectl get ns",
             )
         )
@@ -152,7 +154,7 @@ def _secret_findings(secret: SecretStatus, ctx: Context) -> list[Finding]:
                 "secret-unreadable",
                 None,
                 None,
-                f"{where}: {state.error[:200]}",
+                f"{where}: {one_line(state.error, 200)}",
                 f"inspect it: kubectl -n {ns} get secret {state.name} -o yaml (ca.crt and tls.crt)",
             )
         ]
