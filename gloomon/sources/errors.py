@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
-import re
 import ssl
 
-_MAX_DETAIL = 160
+from gloomon.domain.text import one_line
 
 
 class SourceError(Exception):
@@ -30,31 +29,14 @@ class SourceError(Exception):
         return self.message
 
 
-#: a whole ANSI/VT escape sequence (CSI ``ESC [ … final``, OSC ``ESC ] … BEL|ST``, or ``ESC`` + one char)
-_ESCAPE = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
-)
-
-
-def clip(text: str, limit: int = _MAX_DETAIL) -> str:
-    """``text`` as one clean line of at most ``limit`` characters: remote text is kept short and flat.
-
-    Escape sequences are dropped whole; every other non-printable character (C0 controls, DEL, C1
-    controls, bidi overrides and other format characters) becomes a blank; blanks collapse.
-    """
-    text = _ESCAPE.sub("", str(text))
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def describe_exception(exc: BaseException) -> str:
     """A short reason for a connection-level failure ("connection refused", "timed out", …)."""
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "timed out"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS verification failed: {clip(exc.verify_message or str(exc))}"
+        return f"TLS verification failed: {one_line(exc.verify_message or str(exc))}"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {clip(exc.reason or str(exc))}"
+        return f"TLS error: {one_line(exc.reason or str(exc))}"
     os_error = _find_os_error(exc)
     if os_error is not None:
         if os_error.errno == errno.ECONNREFUSED:
@@ -64,12 +46,12 @@ def describe_exception(exc: BaseException) -> str:
         if os_error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             return "host unreachable"
         if isinstance(os_error, ssl.SSLError):
-            return f"TLS error: {clip(os_error.reason or str(os_error))}"
+            return f"TLS error: {one_line(os_error.reason or str(os_error))}"
         text = os_error.strerror or str(os_error)
-        return clip(text.lower() if text else type(os_error).__name__)
+        return one_line(text.lower() if text else type(os_error).__name__)
     text = str(exc)
     name = type(exc).__name__
-    return clip(f"{name}: {text}" if text else name)
+    return one_line(f"{name}: {text}" if text else name)
 
 
 def _find_os_error(exc: BaseException) -> OSError | None:
@@ -95,7 +77,7 @@ def status_message(status: int, body: bytes | None) -> str:
         except ValueError:
             data = None
         if isinstance(data, dict) and isinstance(data.get("message"), str):
-            return clip(data["message"])
+            return one_line(data["message"])
     return {
         400: "bad request",
         401: "unauthorized",

@@ -25,15 +25,17 @@ from gloomon.domain.model import (
     CronJobState,
     FleetSnapshot,
     ForwardStatus,
+    LogBatch,
     LogEvent,
     PodInfo,
     PollTimings,
     SecretState,
     TargetRef,
 )
+from gloomon.domain.text import one_line
 from gloomon.sources.admin.poller import AdminPoller
 from gloomon.sources.direct import direct_targets
-from gloomon.sources.errors import SourceError, clip, describe_exception
+from gloomon.sources.errors import SourceError, describe_exception
 from gloomon.sources.kube.client import ApiError, KubeReader
 from gloomon.sources.kube.config import KubeConnection, connect
 from gloomon.sources.kube.forwards import ForwardSet
@@ -313,7 +315,7 @@ class MonitorSession:
                 errors.append(prefix + cluster.error)
         for context, line in self._logs.errors():
             errors.append(f"{context}: {line}" if many else line)
-        return tuple(dict.fromkeys(clip(line, _ERROR_CHARS) for line in errors))
+        return tuple(dict.fromkeys(one_line(line, _ERROR_CHARS) for line in errors))
 
     def _policy(self) -> HealthPolicy:
         if self.settings.policy is not None:
@@ -344,8 +346,9 @@ class MonitorSession:
         """Start the next poll of :meth:`snapshots` now instead of at the end of the interval."""
         self._refresh.set()
 
-    async def log_batches(self) -> AsyncIterator[list[LogEvent]]:
-        """Batches of new log events, each ordered by timestamp (the first batch: the backlog so far)."""
+    async def log_batches(self) -> AsyncIterator[LogBatch]:
+        """What the log ring took in, batch by batch (the first: the backlog so far); each says from
+        which line on the ring changed, so a reader mirrors the ring without ordering anything."""
         async for batch in self._logs.buffer.batches(backlog=True):
             yield batch
 

@@ -34,7 +34,8 @@ from __future__ import annotations
 import aiohttp
 from yarl import URL
 
-from gloomon.sources.errors import clip, describe_exception
+from gloomon.domain.text import one_line
+from gloomon.sources.errors import describe_exception
 from gloomon.sources.limits import MB, BodyTooLarge, read_capped
 
 #: how long an idle admin connection is kept (longer than any sensible poll interval: reconnecting
@@ -139,15 +140,8 @@ class AdminConnection:
         await self._session.close()
 
 
-def sanitise(text: bytes | str, limit: int = _BODY_CHARS) -> str:
-    """Remote text made safe for one line of a terminal: control and format characters (escape
-    sequences, bidi overrides, zero-width marks) become blanks, blanks collapse, at most ``limit`` chars."""
-    if isinstance(text, bytes):
-        text = text[: limit * 4].decode("utf-8", "replace")
-    return clip("".join(ch if ch.isprintable() else " " for ch in text), limit)
-
-
 def http_error(status: int, body: bytes) -> str:
-    """``HTTP 503: LIVE…``: a non-200 admin response as one line, the body sanitised and clipped."""
-    detail = sanitise(body)
+    """``HTTP 503: LIVE…``: a non-200 admin response as one line, the start of the body made inert and
+    clipped (:func:`gloomon.domain.text.one_line`; only as many bytes as that line can show are decoded)."""
+    detail = one_line(body[: _BODY_CHARS * 8].decode("utf-8", "replace"), _BODY_CHARS)
     return f"HTTP {status}: {detail}" if detail else f"HTTP {status}"

@@ -27,7 +27,8 @@ from gloomon.domain.model import (
     PodInfo,
     SecretState,
 )
-from gloomon.sources.errors import SourceError, clip, describe_exception, status_message
+from gloomon.domain.text import one_line
+from gloomon.sources.errors import SourceError, describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.kube.config import KubeConnection
 from gloomon.sources.limits import MB, BodyTooLarge, read_capped
@@ -245,9 +246,9 @@ class KubeReader:
             if error.status == 0:
                 raise
             name = kube_objects.CRONJOB_NAME
-            return CronJobState(name, schedule="", suspended=False, jobs=jobs, error=clip(error.message))
+            return CronJobState(name, schedule="", suspended=False, jobs=jobs, error=one_line(error.message))
         return _with_error(kube_objects.cronjob_state(cron, jobs, fallback_args=[]), jobs_error)
 
 
 def _with_error(state: CronJobState, error: str | None) -> CronJobState:
-    return state if error is None else replace(state, error=clip(error))
+    return state if error is None else replace(state, error=one_line(error))

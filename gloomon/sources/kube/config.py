@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gloomon.sources.errors import SourceError, clip
+from gloomon.domain.text import one_line
+from gloomon.sources.errors import SourceError
 
 if TYPE_CHECKING:
     from gloomon.settings import Settings
@@ -96,7 +97,7 @@ def _merge(paths: str) -> Any:
     try:
         merger = KubeConfigMerger(os.pathsep.join(existing))
     except Exception as exc:  # yaml/IO errors of every kind
-        raise SourceError(f"kubeconfig: cannot read {paths}: {clip(str(exc))}") from None
+        raise SourceError(f"kubeconfig: cannot read {paths}: {one_line(str(exc))}") from None
     if merger.config is None:
         raise SourceError(f"kubeconfig: {paths} is empty")
     return merger.config
@@ -136,7 +137,7 @@ async def _from_kubeconfig(merged: Any, context: str) -> KubeConnection:
     except SourceError:
         raise
     except Exception as exc:  # ConfigException, missing files, exec plugin failures
-        raise SourceError(f"kubeconfig: context '{context}': {clip(str(exc))}") from None
+        raise SourceError(f"kubeconfig: context '{context}': {one_line(str(exc))}") from None
     return _connection(context, configuration, ApiClient, WsApiClient)
 
 
@@ -151,7 +152,7 @@ async def _in_cluster() -> KubeConnection:
             token_filename=str(_SA_DIR / "token"), cert_filename=str(_SA_DIR / "ca.crt")
         ).load_and_set(configuration)
     except Exception as exc:  # ConfigException and IO errors
-        raise SourceError(f"in-cluster config: {clip(str(exc))}") from None
+        raise SourceError(f"in-cluster config: {one_line(str(exc))}") from None
     return _connection(IN_CLUSTER_CONTEXT, configuration, ApiClient, WsApiClient)
 
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gloomon.domain.model import ForwardState, ForwardStatus
-from gloomon.sources.errors import clip, describe_exception
+from gloomon.domain.text import one_line
+from gloomon.sources.errors import describe_exception
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -231,7 +232,7 @@ class PodForward:
                     writer.write(payload)
                     await writer.drain()
                 elif channel == _ERROR and payload:
-                    text = clip(bytes(payload).decode("utf-8", "replace"))
+                    text = one_line(bytes(payload).decode("utf-8", "replace"))
                     self._set(ForwardStatus.RECONNECTING, f"pod {pod}: {text}", pod=pod)
                     return
             else:

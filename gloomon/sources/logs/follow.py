@@ -2,12 +2,14 @@
 
 Followed: ``sds`` and ``envoy-sidecar`` of every component pod (gateway-proxy: its own Envoy container and
 ``sds``), and every container of certgen Job pods while they exist. Each stream asks the kubelet for
-``timestamps=true``; the timestamp of the last line seen (and which lines carried it) is kept per container,
+``timestamps=true``; the kubelet timestamp of the last line seen (read by the domain's parser, once:
+``LogEvent.received``) and which lines carried it are kept per container,
 so after a dropped stream or a container restart the follower asks again with ``sinceSeconds`` reaching a
 little before that instant and drops what it already has: nothing lost, nothing repeated.
 
-Events are held briefly and released in timestamp order, late ones merged into the ring at their place
-(:mod:`gloomon.sources.logs.buffer`), so the buffer reads in time order across pods and batches. A 401/403
+Events are held briefly and released in receive order, late ones merged into the ring at their place
+(:mod:`gloomon.sources.logs.buffer`), so the buffer reads in order across pods and batches. A line longer
+than :data:`MAX_LINE` bytes is cut there and the rest of it dropped, not taken for new lines. A 401/403
 on ``pods/log`` is reported (:meth:`LogSet.errors`) and retried only every :data:`AUTH_BACKOFF` seconds.
 """
 
@@ -23,8 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gloomon.domain.model import Component, LogEvent, PodInfo
-from gloomon.domain.parse.logs import parse_log_line
-from gloomon.sources.errors import clip, status_message
+from gloomon.domain.parse.logs import MAX_LINE, parse_log_line
+from gloomon.domain.text import one_line
+from gloomon.sources.errors import status_message
 from gloomon.sources.logs.buffer import REORDER_HOLD, LogBuffer
 
 __all__ = ["REORDER_HOLD", "ContainerFollower", "Cursor", "LogBuffer", "LogSet", "containers_to_follow"]
@@ -37,10 +40,8 @@ BACKOFF_CAP = 5.0
 AUTH_BACKOFF = 60.0
 #: a stream silent this long after opening has delivered its backlog (see ``LogSet.wait_settled``)
 IDLE_SETTLED = 0.3
-MAX_LINE = 64 * 1024
 STREAM_TIMEOUT = 3600.0
 _FOLLOWED = frozenset({"sds", "envoy-sidecar"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def containers_to_follow(pod: PodInfo) -> tuple[str, ...]:
@@ -56,60 +57,40 @@ def containers_to_follow(pod: PodInfo) -> tuple[str, ...]:
     return tuple(name for name in pod.containers if name in wanted)
 
 
-def kubelet_ts_ns(line: bytes) -> int | None:
-    """Nanoseconds since the epoch of a ``timestamps=true`` prefix (``2026-11-25T20:52:32.123456789Z``)."""
-    head = line[:40].split(b" ", 1)[0]
-    if len(head) < 20 or head[10:11] != b"T":
-        return None
-    text = head.decode("ascii", "replace")
-    base, _, fraction = text.rstrip("Zz").partition(".")
-    offset = "+00:00"
-    for sign in ("+", "-"):
-        if sign in fraction:
-            fraction, _, rest = fraction.partition(sign)
-            offset = sign + rest
-    try:
-        instant = datetime.fromisoformat(base + offset)
-    except ValueError:
-        return None
-    digits = "".join(ch for ch in fraction if ch.isdigit())[:9].ljust(9, "0")
-    return (int((instant - _EPOCH).total_seconds()) * 1_000_000_000) + int(digits or 0)
-
-
 @dataclass
 class Cursor:
-    """Where a container's log was read up to: the last timestamp and the lines carrying it."""
+    """Where a container's log was read up to: the last kubelet timestamp and the lines carrying it."""
 
-    last_ns: int | None = None
+    last: datetime | None = None
     at_last: Counter[int] = field(default_factory=Counter)
     replaying: Counter[int] = field(default_factory=Counter)
 
     def resume(self) -> None:
-        """A new stream begins: lines at ``last_ns`` already seen will come again once each."""
+        """A new stream begins: lines at ``last`` already seen will come again once each."""
         self.replaying = Counter(self.at_last)
 
-    def admit(self, ts_ns: int | None, line: bytes) -> bool:
+    def admit(self, received: datetime | None, line: bytes) -> bool:
         """True for a line not seen before (lines without a timestamp are always new)."""
-        if ts_ns is None:
+        if received is None:
             return True
-        if self.last_ns is not None and ts_ns < self.last_ns:
+        if self.last is not None and received < self.last:
             return False
         digest = hash(line)
-        if self.last_ns is not None and ts_ns == self.last_ns:
+        if self.last is not None and received == self.last:
             if self.replaying[digest] > 0:
                 self.replaying[digest] -= 1
                 return False
             self.at_last[digest] += 1
             return True
-        self.last_ns = ts_ns
+        self.last = received
         self.at_last = Counter({digest: 1})
         self.replaying = Counter()
         return True
 
     def since_seconds(self, now: datetime, first: float) -> int:
-        if self.last_ns is None:
+        if self.last is None:
             return max(1, int(first))
-        age = (now - _EPOCH).total_seconds() - self.last_ns / 1e9
+        age = (now - self.last).total_seconds()
         return max(1, math.ceil(age) + RESUME_MARGIN)
 
 
@@ -201,11 +182,11 @@ class ContainerFollower:
         """Record a non-200 answer as one line ("logs: forbidden (403): …") and return its status."""
         message = status_message(status, body if isinstance(body, bytes) else None)
         if status == 401:
-            self.error = clip(f"logs: unauthorized (401): {message}")
+            self.error = one_line(f"logs: unauthorized (401): {message}")
         elif status == 403:
-            self.error = clip(f"logs: forbidden (403): {message}")
+            self.error = one_line(f"logs: forbidden (403): {message}")
         else:
-            self.error = clip(f"logs: {self.pod.name}/{self.container}: {message} ({status})")
+            self.error = one_line(f"logs: {self.pod.name}/{self.container}: {message} ({status})")
         self.error_status = status
         if status != 404:
             self.settled.set()  # e.g. container not started yet: nothing to wait for
@@ -213,6 +194,7 @@ class ContainerFollower:
 
     async def _read(self, content: Any) -> None:
         partial = b""
+        cutting = False  # dropping the rest of a line longer than MAX_LINE, up to its newline
         while True:
             if self.settled.is_set():
                 chunk = await content.readany()
@@ -226,20 +208,27 @@ class ContainerFollower:
                 return
             lines = (partial + chunk).split(b"\n")
             partial = lines.pop()
+            if cutting:
+                if not lines:
+                    partial = b""
+                    continue
+                lines.pop(0)
+                cutting = False
             if len(partial) > MAX_LINE:
                 lines.append(partial[:MAX_LINE])
-                partial = b""
+                partial, cutting = b"", True
             self._emit(lines)
 
     def _emit(self, lines: Iterable[bytes]) -> None:
         for raw in lines:
             line = raw.rstrip(b"\r")
-            if not line or not self.cursor.admit(kubelet_ts_ns(line), line):
+            if not line:
                 continue
             event = parse_log_line(
                 line, component=self.pod.component, pod=self.pod.name, container=self.container
             )
-            self._buffer.add(event)
+            if self.cursor.admit(event.received, line):
+                self._buffer.add(event)
 
     async def stop(self) -> None:
         if self.task is not None:
