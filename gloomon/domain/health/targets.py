@@ -37,6 +37,7 @@ from gloomon.domain.model import (
     TargetStatus,
 )
 from gloomon.domain.parse.durations import human_duration
+from gloomon.domain.text import one_line
 
 __all__ = ["envoy_container", "settling", "target_findings"]
 
@@ -48,6 +49,8 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
     # --target URLs: no pod to port-forward to; the hint curls the URL the user gave.
     direct = ref.admin_url if ref.forward is not None and ref.forward.status is ForwardStatus.DIRECT else None
     fetch = target.fetch
+    if fetch is not None and fetch.api_down and not fetch.reachable:
+        return []  # not observed: the API outage is the one finding (snapshot.errors)
     if fetch is None or not fetch.reachable:
         reason = (fetch.error if fetch is not None else None) or (ref.forward.error if ref.forward else None)
         return [
@@ -56,7 +59,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 "admin-unreachable",
                 component,
                 pod,
-                f"Envoy admin API unreachable: {(reason or 'not polled')[:200]}",
+                f"Envoy admin API unreachable: {one_line(reason or 'not polled', 200)}",
                 f"curl {direct}/ready (is the URL right, is Envoy running?)"
                 if direct
                 else f"kubectl -n {ns} get pod {pod}; kubectl -n {ns} port-forward pod/{pod} {port} and curl "
@@ -84,7 +87,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 "admin-bad-response",
                 component,
                 pod,
-                "; ".join(f"{what}: {value.message[:120]}" for what, value in bad)[:400],
+                one_line("; ".join(f"{what}: {one_line(value.message, 120)}" for what, value in bad), 400),
                 f"see the raw body: curl {direct}{first}"
                 if direct
                 else f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
@@ -290,7 +293,7 @@ def _tls_findings(
     else:
         scope = failing[0]
         count = scope.fail_verify_error + scope.fail_verify_no_cert
-        what = f"{count} TLS verify failure(s) and no successful handshake on {scope.scope[:80]}"
+        what = f"{count} TLS verify failure(s) and no successful handshake on {one_line(scope.scope, 80)}"
     settle = " while certificates settle" if soft is Severity.INFO else ""
     return [
         Finding(

@@ -32,6 +32,9 @@ class CertInfo:
     key_bits: int | None = None
     is_ca: bool | None = None
     der: bytes | None = field(default=None, repr=False, compare=False)
+    #: what the parser noticed about this remote certificate (a library's warning, e.g. an attribute of
+    #: illegal length), shown with it instead of on stderr
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def short_serial(self) -> str:

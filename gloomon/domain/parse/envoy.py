@@ -27,6 +27,7 @@ from gloomon.domain.parse.durations import parse_duration
 from gloomon.domain.parse.metrics import STATS_FILTER, parse_clusters, parse_stats
 from gloomon.domain.parse.wire import as_int, as_str, decode_text, load_json, parse_timestamp
 from gloomon.domain.parse.x509 import parse_pem_bundle
+from gloomon.domain.text import inert
 
 __all__ = [
     "STATS_FILTER",
@@ -111,7 +112,7 @@ def _cert_details(items: object) -> list[tuple[tuple[str, str], CertInfo]]:
             (
                 key,
                 CertInfo(
-                    serial=serial.lower(),
+                    serial=inert(serial.lower(), 256),
                     not_before=not_before,
                     not_after=not_after,
                     sans=_sans(item.get("subject_alt_names")),
@@ -130,7 +131,7 @@ def _sans(items: object) -> tuple[str, ...]:
             for key, prefix in _SAN_PREFIX.items():
                 value = item.get(key)
                 if isinstance(value, str):
-                    sans.append(f"{prefix}:{value}")
+                    sans.append(inert(f"{prefix}:{value}", 1024))
     return tuple(sans)
 
 

@@ -1,9 +1,11 @@
 """Log lines of ``envoy-sidecar``, ``sds`` and the certgen job as :class:`LogEvent`s.
 
 Formats: Envoy's default ``[ts][thread][level][logger] [file:line] msg``, the SDS server's and certgen's
-zap production JSON, each optionally behind the kubelet's ``timestamps=true`` prefix. Known events get a
-:class:`LogKind`; anything else is PLAIN. Remote text is data: terminal control sequences are removed
-from the message, nothing else is changed, and no input makes the parser raise.
+zap production JSON, each optionally behind the kubelet's ``timestamps=true`` prefix, which is read here
+and only here (``LogEvent.received``: the order across streams; ``ts`` is the line's own time). Known
+events get a :class:`LogKind`; anything else is PLAIN. Remote text is data: each line is sanitised once,
+here (:func:`gloomon.domain.text.inert`: escape sequences and control/format characters removed, at most
+:data:`MAX_LINE` characters), so readers render it as it is; no input makes the parser raise.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from datetime import UTC, datetime
 
 from gloomon.domain.model import Component, LogEvent, LogKind
 from gloomon.domain.parse.wire import parse_timestamp
+from gloomon.domain.text import inert
 
+#: the longest line kept (characters; the follower cuts the bytes of a longer line at the same number)
 MAX_LINE = 16 * 1024
 
 _KUBELET = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (.*)$", re.S)
@@ -23,8 +27,6 @@ _ENVOY = re.compile(
     r"\[(?P<logger>[\w.\-]+)\] (?:\[(?P<src>[^\]]+):(?P<line>\d+)\] )?(?P<msg>.*)$",
     re.S,
 )
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _SDS_UPDATE = re.compile(
     r"Updating SDS config\.\s*(?:sdsClient is (?P<client>.+?)\.\s*)?Snapshot version is (?P<v>\S+)"
@@ -65,22 +67,20 @@ _LEVELS = {
 _ZAP_CORE = ("level", "ts", "msg")
 
 
-def sanitize(text: str) -> str:
-    """``text`` without terminal escape sequences, control characters or bidi overrides (tabs kept)."""
-    return _CONTROL.sub("", _ANSI.sub("", text))
-
-
 def parse_log_line(line: bytes | str, *, component: Component | None, pod: str, container: str) -> LogEvent:
     """One log line as a LogEvent; never raises (garbage gives a PLAIN event)."""
     try:
         return _parse(line, component, pod, container)
     except Exception:  # untrusted input must never break the log stream
         text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
-        clean = sanitize(text[:MAX_LINE])
-        return LogEvent(None, "info", component, pod, container, clean, LogKind.PLAIN, {}, clean)
+        clean = inert(text[:MAX_LINE])
+        return LogEvent(
+            None, "info", component, inert(pod), inert(container), clean, LogKind.PLAIN, {}, clean
+        )
 
 
 def _parse(line: bytes | str, component: Component | None, pod: str, container: str) -> LogEvent:
+    pod, container = inert(pod), inert(container)
     text = line.decode("utf-8", "replace") if isinstance(line, bytes | bytearray) else str(line)
     text = text[:MAX_LINE].rstrip("\r\n")
     kube_ts: datetime | None = None
@@ -89,7 +89,7 @@ def _parse(line: bytes | str, component: Component | None, pod: str, container: 
         kube_ts = parse_timestamp(match.group(1))
         if kube_ts is not None:
             text = match.group(2)
-    raw = sanitize(text)
+    raw = inert(text)
     stripped = text.strip()
     if stripped.startswith("{"):
         event = _zap(stripped, kube_ts, component, pod, container, raw)
@@ -97,15 +97,16 @@ def _parse(line: bytes | str, component: Component | None, pod: str, container: 
             return event
     envoy = _ENVOY.match(text)
     if envoy is not None:
-        msg = sanitize(envoy.group("msg"))
+        msg = inert(envoy.group("msg"))
         fields = {"thread": envoy.group("tid"), "logger": envoy.group("logger")}
         if envoy.group("src"):
             fields["source"] = f"{envoy.group('src')}:{envoy.group('line')}"
         kind = _envoy_kind(msg, fields)
         ts = parse_timestamp(envoy.group("ts")) or kube_ts
         level = _LEVELS.get(envoy.group("level").lower(), "info")
-        return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw)
-    return LogEvent(kube_ts, _guess_level(raw), component, pod, container, raw, LogKind.PLAIN, {}, raw)
+        return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw, kube_ts)
+    level = _guess_level(raw)
+    return LogEvent(kube_ts, level, component, pod, container, raw, LogKind.PLAIN, {}, raw, kube_ts)
 
 
 def _guess_level(text: str) -> str:
@@ -126,9 +127,9 @@ def _zap(
     if not isinstance(doc, dict) or not any(key in doc for key in ("msg", "message")):
         return None
     msg_value = doc.get("msg", doc.get("message"))
-    msg = sanitize(msg_value if isinstance(msg_value, str) else json.dumps(msg_value))
+    msg = inert(msg_value if isinstance(msg_value, str) else json.dumps(msg_value))
     fields = {
-        sanitize(str(key)): sanitize(value if isinstance(value, str) else json.dumps(value))
+        inert(str(key)): inert(value if isinstance(value, str) else json.dumps(value))
         for key, value in doc.items()
         if key not in _ZAP_CORE and key != "message"
     }
@@ -136,7 +137,7 @@ def _zap(
     level = _LEVELS.get(level_value.lower(), "info") if isinstance(level_value, str) else "info"
     ts = _zap_ts(doc.get("ts")) or kube_ts
     kind = _zap_kind(msg, fields)
-    return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw)
+    return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw, kube_ts)
 
 
 def _zap_ts(value: object) -> datetime | None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 
 from cryptography import x509
@@ -20,11 +22,14 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.x509.oid import NameOID
 
 from gloomon.domain.model import CertInfo, ParseError, TrustBundle
+from gloomon.domain.text import inert, one_line
 
 _BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----(.*?)-----END ([A-Z0-9 ]{1,64})-----", re.S)
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _WHITESPACE = re.compile(rb"\s+")
 _B64 = re.compile(rb"[A-Za-z0-9+/=]+")
+#: the longest subject, issuer or SAN kept, and the longest note (remote text, clipped with "…")
+_NAME_CHARS, _NOTE_CHARS = 1024, 200
 
 
 def envoy_serial(serial: int) -> str:
@@ -106,9 +111,25 @@ def _bare_der(data: bytes) -> bytes | None:
 
 
 def cert_info_from_der(der: bytes) -> CertInfo | ParseError:
-    """A :class:`CertInfo` with every field filled from one DER certificate, or why it is not one."""
+    """A :class:`CertInfo` with every field filled from one DER certificate, or why it is not one.
+
+    The certificate is remote input: its names and SANs are made inert (:mod:`gloomon.domain.text`), and
+    what the library warns about while reading it (``Attribute's length must be >= 1 and <= 64``, a
+    negative serial …) becomes the certificate's ``notes`` instead of a line on stderr.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = _cert_info(der)
+    notes = tuple(dict.fromkeys(one_line(str(item.message), _NOTE_CHARS) for item in caught))
+    if notes and isinstance(info, CertInfo):
+        return replace(info, notes=notes)
+    return info
+
+
+def _cert_info(der: bytes) -> CertInfo | ParseError:
     try:
-        cert = x509.load_der_x509_certificate(bytes(der))
+        der = bytes(der)
+        cert = x509.load_der_x509_certificate(der)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         return ParseError("x509", f"not a DER certificate ({_short(exc)})")
     try:
@@ -131,17 +152,17 @@ def cert_info_from_der(der: bytes) -> CertInfo | ParseError:
         key_type=key_type,
         key_bits=key_bits,
         is_ca=_is_ca(cert),
-        der=bytes(der),
+        der=der,
     )
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return one_line(str(exc), 120) or type(exc).__name__
 
 
 def _name(cert: x509.Certificate, *, issuer: bool) -> str | None:
     try:
-        return (cert.issuer if issuer else cert.subject).rfc4514_string()
+        return inert((cert.issuer if issuer else cert.subject).rfc4514_string(), _NAME_CHARS)
     except (ValueError, TypeError):
         return None
 
@@ -154,7 +175,7 @@ def _common_name(cert: x509.Certificate) -> str | None:
     if not attrs:
         return None
     value = attrs[0].value
-    return value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
+    return inert(value if isinstance(value, str) else bytes(value).decode("utf-8", "replace"), _NAME_CHARS)
 
 
 def _sans(cert: x509.Certificate) -> tuple[str, ...]:
@@ -166,7 +187,7 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
     out.extend(f"DNS:{name}" for name in ext.get_values_for_type(x509.DNSName))
     out.extend(f"IP:{addr}" for addr in ext.get_values_for_type(x509.IPAddress))
     out.extend(f"URI:{uri}" for uri in ext.get_values_for_type(x509.UniformResourceIdentifier))
-    return tuple(out)
+    return tuple(inert(san, _NAME_CHARS) for san in out)
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -201,8 +222,15 @@ def find_signer(leaf: CertInfo, bundle: TrustBundle) -> int | None:
     """
     if leaf.der is None:
         return None
-    for index, ca in enumerate(bundle.cas):
-        if ca.der is not None and signed_by(leaf.der, ca.der):
+    return _signer_index(leaf.der, tuple(ca.der for ca in bundle.cas))
+
+
+@lru_cache(maxsize=16)
+def _signer_index(leaf_der: bytes, ca_ders: tuple[bytes | None, ...]) -> int | None:
+    """:func:`find_signer` once per distinct (leaf, bundle): a bundle of thousands of CAs (a rotation
+    that never finished) costs its signature checks on the first poll, not on every poll and target."""
+    for index, ca_der in enumerate(ca_ders):
+        if ca_der is not None and signed_by(leaf_der, ca_der):
             return index
     return None
 
