@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 from gloomon import __version__
 
 if TYPE_CHECKING:
+    from gloomon.domain.health.judge import HealthPolicy
     from gloomon.domain.model import FleetSnapshot
     from gloomon.lab import RunningLab
     from gloomon.settings import Settings
@@ -43,7 +45,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser, *, polls: bool) -> None:
+    """The flags the dashboard and ``check`` share; ``polls``: the dashboard's ``--interval`` too."""
     where = parser.add_argument_group("where to look")
     where.add_argument(
         "-n", "--namespace", default="gloo-system", help="namespace Gloo runs in (default: gloo-system)"
@@ -81,7 +84,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="lab scenario for --demo (default: rotating for the dashboard, healthy for check)",
     )
     judge = parser.add_argument_group("how to judge")
-    judge.add_argument("--interval", default="5s", metavar="DURATION", help="poll interval (default: 5s)")
+    if polls:
+        judge.add_argument("--interval", default="5s", metavar="DURATION", help="poll interval (default: 5s)")
     judge.add_argument(
         "--warn-before",
         action="append",
@@ -114,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         "0 ok, 1 warning, 2 critical, 3 could not run.",
     )
     parser.add_argument("--version", action="version", version=f"gloomon {__version__}")
-    _add_common(parser)
+    _add_common(parser, polls=True)
+    parser.add_argument(
+        "--save-dir",
+        metavar="DIR",
+        help="where the dashboard's s key writes gloomon-snapshot-<time>.json (default: current directory)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     check = sub.add_parser(
         "check",
@@ -122,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Poll every target once (and read the last --since of logs), print a report and "
         "exit 0 (no finding at or above --fail-on), 1 (warnings), 2 (critical) or 3 (could not run).",
     )
-    _add_common(check)
+    _add_common(check, polls=False)
     check.add_argument(
         "-o", "--output", choices=("table", "json", "yaml"), default="table", help="report format"
     )
@@ -139,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would blame the top-level parser, whose --help does not list check's flags
+        _subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         settings = settings_from_args(args)
     except UsageError as exc:
@@ -148,6 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return run_check(args, settings)
     return run_dashboard(args, settings)
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (``check``), or ``parser`` itself for the dashboard."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -176,20 +196,27 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     for item in args.admin_port:
         name, sep, port = item.partition("=")
         component = Component.parse(name.strip())
-        if not sep or component is None or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or component is None:
             raise UsageError(
                 f"--admin-port {item!r}: expected COMPONENT=PORT, COMPONENT one of {', '.join(COMPONENTS)}"
             )
+        if not port.strip().isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"--admin-port {item!r}: port {port!r} is not a port number (1-65535)")
         admin_ports[component] = int(port)
 
     targets = []
     for item in args.target:
         name, sep, url = item.partition("=")
         component = Component.parse(name.strip().split(".")[0])
-        if not sep or component is None or not url.startswith(("http://", "https://")):
+        if not sep or component is None:
             raise UsageError(
                 f"--target {item!r}: expected NAME=URL, NAME starting with one of {', '.join(COMPONENTS)} "
                 "(e.g. gateway-proxy.2=http://127.0.0.1:19000)"
+            )
+        if not url.startswith(("http://", "https://")) or not url.partition("://")[2].strip("/"):
+            raise UsageError(
+                f"--target {item!r}: URL {url!r} is not an http:// or https:// URL "
+                "(e.g. http://127.0.0.1:19000)"
             )
         targets.append(DirectTarget(name=name.strip(), component=component, url=url.rstrip("/")))
 
@@ -209,23 +236,50 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         policy_kwargs["critical"] = thresholds("--critical-before", args.critical_before)
     if args.lag_grace is not None:
         policy_kwargs["lag_grace_seconds"] = duration("--lag-grace", args.lag_grace)
+    policy = HealthPolicy(**policy_kwargs)  # type: ignore[arg-type]
+    _check_thresholds(policy, warn_given=bool(args.warn_before), critical_given=bool(args.critical_before))
 
-    interval = duration("--interval", args.interval)
+    interval = duration("--interval", getattr(args, "interval", "5s"))
     if interval < MIN_INTERVAL_SECONDS:
         raise UsageError(
             f"--interval {args.interval!r}: at least {MIN_INTERVAL_SECONDS:g}s "
             "(every poll lists pods and fetches from every Envoy)"
         )
+    save_dir = getattr(args, "save_dir", None)
+    if save_dir is not None and not os.path.isdir(save_dir):
+        raise UsageError(f"--save-dir {save_dir!r}: not a directory")
     defaults = Settings()
     return Settings(
         namespace=args.namespace,
         kubeconfig=args.kubeconfig,
-        contexts=tuple(args.context),
+        contexts=tuple(dict.fromkeys(args.context)),  # --context X --context X polls X once
         interval=interval,
         admin_ports={**defaults.admin_ports, **admin_ports},
         targets=tuple(targets),
-        policy=HealthPolicy(**policy_kwargs),  # type: ignore[arg-type]
+        policy=policy,
+        save_dir=save_dir,
     )
+
+
+def _check_thresholds(policy: HealthPolicy, *, warn_given: bool, critical_given: bool) -> None:
+    """Refuse a critical limit that is not shorter than the warning one (of the same kind: durations
+    with durations, percentages with percentages): a certificate would turn critical without warning."""
+    for kind in ("seconds", "fraction"):
+        warn = [t for t in policy.warn if getattr(t, kind) is not None]
+        critical = [t for t in policy.critical if getattr(t, kind) is not None]
+        if not warn or not critical:
+            continue
+        shortest_warn = min(warn, key=lambda t: getattr(t, kind))
+        shortest_critical = min(critical, key=lambda t: getattr(t, kind))
+        if getattr(shortest_critical, kind) >= getattr(shortest_warn, kind):
+            warn_text = f"--warn-before {shortest_warn}" + ("" if warn_given else " (the default)")
+            critical_text = f"--critical-before {shortest_critical}" + (
+                "" if critical_given else " (the default)"
+            )
+            raise UsageError(
+                f"{critical_text} must be shorter than {warn_text}: certificates would turn critical "
+                "without a warning first"
+            )
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:

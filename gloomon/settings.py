@@ -36,6 +36,8 @@ class Settings:
     log_buffer: int = 5000
     log_since_seconds: float = 600.0
     cluster_domain: str = "cluster.local"
+    #: where the dashboard's ``s`` key writes its JSON file; None is the current directory
+    save_dir: str | None = None
 
     @property
     def direct(self) -> bool:

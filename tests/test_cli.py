@@ -36,9 +36,9 @@ def test_version():
     [
         (("--bogus",), "unrecognized arguments"),
         (("check", "-o", "xml"), "invalid choice"),
-        (("check", "--interval", "soon"), "--interval 'soon'"),
-        (("check", "--interval", "-5s"), "--interval"),
-        (("check", "--interval", "10ms"), "at least 1s"),
+        (("--interval", "soon"), "--interval 'soon'"),
+        (("--interval", "-5s"), "--interval"),
+        (("--interval", "10ms"), "at least 1s"),
         (("check", "--since", "yesterday"), "--since 'yesterday'"),
         (("check", "--admin-port", "gateway-proxy=http"), "--admin-port"),
         (("check", "--admin-port", "envoy=19000"), "COMPONENT one of"),

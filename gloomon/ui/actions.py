@@ -5,7 +5,6 @@ Each returns what to tell the user; none raises into Textual (a failure is a cal
 
 from __future__ import annotations
 
-import inspect
 import json
 import ssl
 from collections.abc import Sequence
@@ -15,10 +14,12 @@ from typing import Any
 
 from textual.screen import Screen
 
+from gloomon.domain.export import snapshot_to_dict
 from gloomon.domain.model import FleetSnapshot, TargetStatus
 from gloomon.ui.format import sanitize
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import DetailScreen
+from gloomon.ui.session import Session
 
 
 def describe(error: BaseException) -> str:
@@ -27,21 +28,16 @@ def describe(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-async def _maybe_await(result: object) -> None:
-    if inspect.isawaitable(result):
-        await result
-
-
-async def refresh(session: Any) -> None:
+def refresh(session: Session) -> None:
     try:
-        await _maybe_await(session.refresh_now())
+        session.refresh_now()
     except Exception:  # a failed wake-up shows up as the next poll's error, not here
         return
 
 
-async def stop(session: Any) -> None:
+async def stop(session: Session) -> None:
     try:
-        await _maybe_await(session.stop())
+        await session.stop()
     except Exception:  # leaving must never fail on a broken session
         return
 
@@ -74,10 +70,6 @@ def save_snapshot(
     """Write ``gloomon-snapshot-<ts>.json`` (the ``check -o json`` schema) to the working directory."""
     if snapshot is None:
         return "nothing to save yet: no snapshot", False
-    try:
-        from gloomon.domain.export import snapshot_to_dict
-    except ImportError:
-        return "saving is not available in this build (gloomon.domain.export missing)", False
     path = (directory or Path.cwd()) / f"gloomon-snapshot-{now:%Y%m%dT%H%M%SZ}.json"
     try:
         path.write_text(json.dumps(snapshot_to_dict(snapshot), indent=2, default=str) + "\n")

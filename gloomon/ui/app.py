@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -257,7 +258,8 @@ class GloomonApp(App[None]):
         self.toast(message, severity="information" if pem else "warning", timeout=4)
 
     def action_save_snapshot(self) -> None:
-        message, ok = actions.save_snapshot(self.state.snapshot, self.clock())
+        directory = Path(self.settings.save_dir) if self.settings and self.settings.save_dir else None
+        message, ok = actions.save_snapshot(self.state.snapshot, self.clock(), directory)
         self.toast(message, severity="information" if ok else "error", timeout=6)
 
     async def action_quit(self) -> None:
