@@ -1,4 +1,8 @@
-"""``python -m gloomon.lab --scenario NAME``: run a lab until Ctrl-C and say how to reach it."""
+"""``python -m gloomon.lab --scenario NAME``: run a lab until Ctrl-C and say how to reach it.
+
+A lab that cannot start (no ``lab`` extra, no free port, an Envoy that fails) is one line on stderr and
+exit 3, as ``gloomon check --demo`` says it; never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,41 @@ import sys
 
 from gloomon.lab.scenarios import SCENARIOS
 
+#: exit code when the lab could not start (``gloomon``'s "could not run")
+EXIT_ERROR = 3
+#: every fault ``POST /lab/v1/faults/<name>`` takes, with its JSON body
+FAULTS = (
+    ("restart-pod", '{"pod": "<pod>"}'),
+    ("restart-container", '{"pod": "<pod>"}'),
+    ("freeze-pod", '{"pod": "<pod>", "enabled": true}'),
+    ("cut-forwards", ""),
+    ("cut-logs", ""),
+    ("api-outage", '{"seconds": 20}'),
+    ("forbid-secrets", '{"enabled": true}'),
+    ("rotate", ""),
+)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gloomon.lab", description=__doc__)
-    parser.add_argument("--scenario", default="healthy", choices=list(SCENARIOS))
-    parser.add_argument("--namespace", default="gloo-system")
+    parser = argparse.ArgumentParser(
+        prog="python -m gloomon.lab",
+        description="Run the embedded lab (real Envoys behind a Kubernetes API on loopback) until Ctrl-C; "
+        "it prints its kubeconfig and the fault endpoints.",
+    )
+    parser.add_argument(
+        "--scenario",
+        default="healthy",
+        choices=list(SCENARIOS),
+        help="what the lab shows (default: healthy; see the README's scenario table)",
+    )
+    parser.add_argument(
+        "--namespace", default="gloo-system", help="namespace of the pods (default: gloo-system)"
+    )
     parser.add_argument(
         "--workdir", default=None, help="where pods' files and the kubeconfig go (default: a temp dir)"
     )
     parser.add_argument(
-        "--rotation-duration", type=float, default=None, help="seconds; overrides the scenario's"
+        "--rotation-duration", type=float, default=None, metavar="SECONDS", help="overrides the scenario's"
     )
     return parser
 
@@ -43,10 +72,9 @@ async def _run(args: argparse.Namespace) -> None:
         print(f"kubeconfig: {lab.kubeconfig_path}")
         print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -n {lab.namespace}")
         print(f"  KUBECONFIG={lab.kubeconfig_path} gloomon")
-        print(
-            f"faults: POST {lab.api_url}/lab/v1/faults/{{restart-pod,restart-container,cut-forwards,cut-logs,"
-            "api-outage,forbid-secrets,rotate} (bearer token from the kubeconfig)"
-        )
+        print(f"faults: POST {lab.api_url}/lab/v1/faults/<fault> (bearer token from the kubeconfig):")
+        for fault, body in FAULTS:
+            print(f"  {fault:<18} {body or '(no body)'}")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
     print("lab stopped.")
@@ -54,8 +82,15 @@ async def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_run(args))
+    except Exception as exc:  # no lab extra, ports, an Envoy that fails: one line, like check --demo
+        from gloomon.lab.pods.process import EnvoyUnavailableError
+
+        reason = str(exc) if isinstance(exc, EnvoyUnavailableError) else f"the lab could not start: {exc}"
+        print(f"python -m gloomon.lab: {reason}", file=sys.stderr)
+        return EXIT_ERROR
     return 0
 
 

@@ -9,7 +9,6 @@ token) lets tests and demos trigger faults in a running lab.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import ssl
 from collections.abc import Awaitable, Callable
@@ -347,14 +346,29 @@ class ApiServer:
     async def _fault(self, request: web.Request) -> web.Response:
         if self.faults is None:
             return status_response(404, "NotFound", "no fault control in this lab")
-        body: dict[str, Any] = {}
+        fault = request.match_info["fault"]
+        body: Any = {}
         if request.can_read_body:
-            with contextlib.suppress(ValueError):
+            try:
                 body = await request.json()
+            except ValueError:
+                body = None
+        if not isinstance(body, dict):
+            return status_response(
+                400, "BadRequest", f'fault {fault}: the body must be a JSON object, e.g. {{"pod": "<name>"}}'
+            )
         try:
-            result = await self.faults(request.match_info["fault"], body)
-        except (KeyError, ValueError) as exc:
-            return status_response(400, "BadRequest", f"fault {request.match_info['fault']}: {exc}")
+            result = await self.faults(fault, body)
+        except KeyError as exc:
+            field = exc.args[0] if exc.args else ""
+            if isinstance(field, str) and field.isidentifier() and field not in body:
+                # the fault reads a field the body lacks: say which, not a bare "'pod'"
+                message = f'fault {fault}: the JSON body needs "{field}", e.g. {{"{field}": "<value>"}}'
+            else:
+                message = f"fault {fault}: {field}"
+            return status_response(400, "BadRequest", message)
+        except (TypeError, ValueError) as exc:  # e.g. {"seconds": "soon"}
+            return status_response(400, "BadRequest", f"fault {fault}: {exc}")
         return _json({"ok": True, **result})
 
     async def _state(self, _: web.Request) -> web.Response:
