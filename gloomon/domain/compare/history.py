@@ -60,15 +60,23 @@ class RotationHistory:
         self.certgen: deque[CertgenMark] = deque(maxlen=64)
         self.labels: dict[str, str] = {}
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
+        self._contents: dict[Content, Content] = {}
+
+    def _intern(self, content: Content) -> Content:
+        """One shared object per distinct content: every sample holding a bundle of thousands of CAs
+        keeps a reference to it, not its own copy (memory stays proportional to distinct bundles)."""
+        if len(self._contents) > 64:
+            self._contents.clear()
+        return self._contents.setdefault(content, content)
 
     def add_snapshot(self, snapshot: FleetSnapshot) -> None:
         secret = snapshot.secret
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
-        content = content_of(secret.state.leaf, secret.state.bundle) if secret else (None, ())
+        content = self._intern(content_of(secret.state.leaf, secret.state.bundle) if secret else (None, ()))
         targets = {
             target.key: TargetSample(
                 target.verdict.phase,
-                content_of(target.leaf, target.bundle),
+                self._intern(content_of(target.leaf, target.bundle)),
                 target.in_sync_with_secret,
                 target.reachable,
             )

@@ -13,6 +13,7 @@ from datetime import datetime
 from gloomon.domain.model import CertInfo, Phase, PhaseVerdict, TrustBundle
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.x509 import find_signer
+from gloomon.domain.words import counted
 
 #: Helm default ``gateway.certGenJob.rotationDuration``.
 DEFAULT_ROTATION_DURATION = 65.0
@@ -59,7 +60,9 @@ def phase_of(
             return PhaseVerdict(Phase.STALLED, f"{count} CAs in the bundle and no server certificate", count)
         if count == 0:
             return PhaseVerdict(Phase.UNKNOWN, "no data: neither server certificate nor CA bundle", 0)
-        return PhaseVerdict(Phase.UNKNOWN, f"no server certificate; {count} CA(s) in the bundle", count)
+        return PhaseVerdict(
+            Phase.UNKNOWN, f"no server certificate; {counted(count, 'CA')} in the bundle", count
+        )
     if count == 0:
         return PhaseVerdict(Phase.UNKNOWN, "server certificate present but no CA bundle", 0)
     signer, inferred = signer_of(leaf, bundle)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gloomon.domain.model import CertInfo, SecretState, TargetStatus, TrustBundle
+from gloomon.domain.words import counted, plural
 
 #: What tells two certificates apart: (serial, not_after).
 CertKey = tuple[str, datetime]
@@ -22,9 +23,21 @@ def cert_key(cert: CertInfo) -> CertKey:
     return (cert.serial.lower(), cert.not_after)
 
 
+#: :func:`bundle_key` of the bundles seen lately, by object: a bundle of thousands of CAs (a rotation that
+#: never finished) is keyed once per poll, not once per comparison, group and finding
+_BUNDLE_KEYS: dict[int, tuple[TrustBundle, tuple[CertKey, ...]]] = {}
+
+
 def bundle_key(bundle: TrustBundle) -> tuple[CertKey, ...]:
     """The bundle's CAs as :func:`cert_key`s, in order."""
-    return tuple(cert_key(ca) for ca in bundle.cas)
+    cached = _BUNDLE_KEYS.get(id(bundle))
+    if cached is not None and cached[0] is bundle:
+        return cached[1]
+    keys = tuple(cert_key(ca) for ca in bundle.cas)
+    if len(_BUNDLE_KEYS) >= 64:
+        _BUNDLE_KEYS.clear()
+    _BUNDLE_KEYS[id(bundle)] = (bundle, keys)
+    return keys
 
 
 def same_cert(a: CertInfo, b: CertInfo) -> bool:
@@ -33,15 +46,10 @@ def same_cert(a: CertInfo, b: CertInfo) -> bool:
 
 def same_bundle(held: TrustBundle, secret: TrustBundle) -> bool:
     """Equal CA lists; a bundle read from ``/certs`` (maybe only the first CA) need only be a prefix."""
+    mine, theirs = bundle_key(held), bundle_key(secret)
     if held.complete:
-        return len(held.cas) == len(secret.cas) and all(
-            same_cert(a, b) for a, b in zip(held.cas, secret.cas, strict=True)
-        )
-    return (
-        bool(held.cas)
-        and len(held.cas) <= len(secret.cas)
-        and all(same_cert(a, b) for a, b in zip(held.cas, secret.cas, strict=False))
-    )
+        return mine == theirs
+    return bool(mine) and len(mine) <= len(theirs) and theirs[: len(mine)] == mine
 
 
 def bundle_differences(held: TrustBundle, secret: TrustBundle) -> tuple[list[int], list[int]]:
@@ -50,12 +58,39 @@ def bundle_differences(held: TrustBundle, secret: TrustBundle) -> tuple[list[int
     A bundle read from ``/certs`` lists maybe only its first CAs: the secret's CAs past what it lists
     are unknown there, not missing.
     """
-    secret_keys = {cert_key(ca) for ca in secret.cas}
-    held_keys = {cert_key(ca) for ca in held.cas}
-    extra = [index for index, ca in enumerate(held.cas) if cert_key(ca) not in secret_keys]
-    listed = len(secret.cas) if held.complete else len(held.cas)
-    missing = [index for index, ca in enumerate(secret.cas[:listed]) if cert_key(ca) not in held_keys]
+    secret_keys, held_keys = bundle_key(secret), bundle_key(held)
+    secret_set, held_set = set(secret_keys), set(held_keys)
+    extra = [index for index, key in enumerate(held_keys) if key not in secret_set]
+    listed = len(secret_keys) if held.complete else len(held_keys)
+    missing = [index for index, key in enumerate(secret_keys[:listed]) if key not in held_set]
     return extra, missing
+
+
+def _bundle_words(held: TrustBundle, secret: TrustBundle, extra: list[int], missing: list[int]) -> str:
+    """What differs between two bundles, by serial: ``bundle differs from the secret's: CA 1a2b3c4d
+    instead of 5e6f7a8b`` (one for one), else the counts and which CAs one has that the other lacks."""
+    if len(extra) == 1 and len(missing) == 1:
+        theirs, mine = secret.cas[missing[0]].short_serial, held.cas[extra[0]].short_serial
+        return f"bundle differs from the secret's: CA {mine} instead of {theirs}"
+    if len(held) == len(secret):
+        head = f"bundle differs from the secret's (both {counted(len(held), 'CA')})"
+    else:
+        head = f"bundle of {counted(len(held), 'CA')} differs from the secret's {counted(len(secret), 'CA')}"
+    parts = []
+    if extra:
+        parts.append(f"{_serials(held, extra)} not in the secret")
+    if missing:
+        parts.append(f"lacks the secret's {_serials(secret, missing)}")
+    if not parts:
+        parts.append("the same CAs in another order")
+    return f"{head}: {'; '.join(parts)}"
+
+
+def _serials(bundle: TrustBundle, indices: list[int]) -> str:
+    """``CA 1a2b3c4d``, ``CAs 1a2b3c4d, 5e6f7a8b and 9,998 more``."""
+    named = ", ".join(bundle.cas[index].short_serial for index in indices[:2])
+    more = f" and {len(indices) - 2:,} more" if len(indices) > 2 else ""
+    return f"{plural(len(indices), 'CA')} {named}{more}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +120,10 @@ def compare_with_secret(leaf: CertInfo | None, bundle: TrustBundle, secret: Secr
             if leaf.not_before > secret.leaf.not_before:
                 ahead = True
     if not same_bundle(bundle, secret_bundle):
-        problems.append(f"bundle of {len(bundle)} CA(s) ≠ secret's {len(secret_bundle)}")
+        extra, missing = bundle_differences(bundle, secret_bundle)
+        problems.append(_bundle_words(bundle, secret_bundle, extra, missing))
         newest_secret_ca = max((ca.not_before for ca in secret_bundle.cas), default=None)
-        extra = [ca for ca in bundle.cas if not any(same_cert(ca, s) for s in secret_bundle.cas)]
-        if newest_secret_ca is not None and any(ca.not_before > newest_secret_ca for ca in extra):
+        if newest_secret_ca is not None and any(bundle.cas[i].not_before > newest_secret_ca for i in extra):
             ahead = True
     if not problems:
         return SyncResult(True, False, "holds the secret's leaf and bundle")

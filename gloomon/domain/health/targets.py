@@ -38,6 +38,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import one_line
+from gloomon.domain.words import counted
 
 __all__ = ["envoy_container", "settling", "target_findings"]
 
@@ -266,7 +267,7 @@ def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, lo
                 "sds-update-rejected",
                 component,
                 pod,
-                f"Envoy rejected {sds.update_rejected} SDS update(s) of {name}{when}{sync}",
+                f"Envoy rejected {counted(sds.update_rejected, 'SDS update')} of {name}{when}{sync}",
                 f"{logs} {envoy_container(component)} | grep -i rejected; "
                 f"bad PEM or a key/cert mismatch in gloo-mtls-certs",
             )
@@ -293,7 +294,8 @@ def _tls_findings(
     else:
         scope = failing[0]
         count = scope.fail_verify_error + scope.fail_verify_no_cert
-        what = f"{count} TLS verify failure(s) and no successful handshake on {one_line(scope.scope, 80)}"
+        failures = counted(count, "TLS verify failure")
+        what = f"{failures} and no successful handshake on {one_line(scope.scope, 80)}"
     settle = " while certificates settle" if soft is Severity.INFO else ""
     return [
         Finding(

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from gloomon.domain.model import CertInfo, ParseError, TrustBundle
 from gloomon.domain.text import inert, one_line
+from gloomon.domain.words import counted
 
 _BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----(.*?)-----END ([A-Z0-9 ]{1,64})-----", re.S)
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
@@ -80,7 +81,7 @@ def parse_pem_bundle(data: bytes | str, *, source: str = "pem") -> tuple[CertInf
             if isinstance(info, CertInfo):
                 return (info,)
             return ParseError(source, f"not PEM, and not a DER certificate: {info.message}")
-    note = f" ({skipped_keys} private key block(s) ignored)" if skipped_keys else ""
+    note = f" ({counted(skipped_keys, 'private key block')} ignored)" if skipped_keys else ""
     return ParseError(source, f"no CERTIFICATE found{note}")
 
 

@@ -1,0 +1,68 @@
+"""What a target's sync reason says when its bundle differs from the secret's: which CA, by serial —
+never ``bundle of 1 CA(s) ≠ secret's 1`` — and counted nouns in agreement (one helper for all)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gloomon.domain.words import counted, plural
+from tests.domain.certs import NOW, make_ca, make_leaf
+from tests.domain.fleet_helpers import fetch, secret, snap
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "words"),
+    [
+        (0, "CA", "0 CAs"),
+        (1, "CA", "1 CA"),
+        (2, "CA", "2 CAs"),
+        (1, "target", "1 target"),
+        (10_000, "CA", "10,000 CAs"),
+    ],
+)
+def test_counted_nouns_agree_with_their_count(count: int, noun: str, words: str) -> None:
+    assert counted(count, noun) == words
+
+
+def test_an_irregular_plural_is_given() -> None:
+    assert plural(2, "proxy", "proxies") == "proxies"
+    assert plural(1, "proxy", "proxies") == "proxy"
+
+
+def _reason(held: list, secret_cas: list) -> str:  # type: ignore[type-arg]
+    leaf = make_leaf(secret_cas[0])
+    target = fetch("gateway-proxy-1", leaf.info, [ca.info for ca in held])
+    snapshot = snap([target], [secret(leaf.info, [ca.info for ca in secret_cas])])
+    reason = snapshot.targets[0].sync_reason
+    assert reason is not None
+    return reason
+
+
+def test_same_count_other_ca_names_both_serials() -> None:
+    mine, theirs = make_ca(), make_ca(not_before=NOW - timedelta(days=1))
+    reason = _reason([mine], [theirs])
+    assert "CA(s)" not in reason
+    assert (
+        f"bundle differs from the secret's: CA {mine.info.short_serial} instead of {theirs.info.short_serial}"
+        in reason
+    )
+
+
+def test_an_extra_ca_is_named_with_both_counts() -> None:
+    old, new = make_ca(), make_ca(not_before=NOW - timedelta(days=1))
+    reason = _reason([old, new], [old])
+    assert (
+        f"bundle of 2 CAs differs from the secret's 1 CA: CA {new.info.short_serial} not in the secret"
+        in reason
+    )
+
+
+def test_a_missing_ca_is_named() -> None:
+    old, new = make_ca(), make_ca(not_before=NOW - timedelta(days=1))
+    reason = _reason([old], [old, new])
+    assert (
+        f"bundle of 1 CA differs from the secret's 2 CAs: lacks the secret's CA {new.info.short_serial}"
+        in reason
+    )
