@@ -36,6 +36,7 @@ from gloomon.domain.model import (
     SecretState,
     SecretStatus,
     ServerInfo,
+    TargetRef,
     TargetStatus,
     TrustBundle,
     XdsLink,
@@ -226,6 +227,8 @@ def _target_status(
     if isinstance(fetch.server, ServerInfo):
         envoy_version = fetch.server.version or envoy_version
         started = envoy_start(fetch.fetched_at, fetch.server.uptime_seconds) or started
+    if not fetch.reachable and fetch.api_down and prev is not None and prev.reachable:
+        return _stale(prev, ref, now)
     if not fetch.reachable:
         return TargetStatus(
             ref=ref,
@@ -301,6 +304,20 @@ def _target_status(
         tls_errors_last_rise=tls_rise,
         xds_connect_fail_last_rise=xds_rise,
         sds_rejected_last_rise=rejected_rise,
+    )
+
+
+def _stale(prev: TargetStatus, ref: TargetRef, now: datetime) -> TargetStatus:
+    """A target not reached because the Kubernetes API is down keeps what it was last observed holding,
+    marked stale: an API outage says nothing about the Envoys behind it. Its lag clock keeps running."""
+    assert prev.fetch is not None
+    lag = (now - prev.lag_since).total_seconds() if prev.lag_since is not None else None
+    return replace(
+        prev,
+        ref=ref,
+        fetch=replace(prev.fetch, target=ref),
+        lag_seconds=lag,
+        stale_since=prev.stale_since or now,
     )
 
 

@@ -65,6 +65,8 @@ class _Cluster:
     pods: dict[Component, list[PodInfo]] | None = None
     missing: tuple[Component, ...] = ()
     error: str | None = None
+    #: this poll could not reach the API at all: its forwards cannot work, its Envoys are not observed
+    api_down: bool = False
 
 
 class MonitorSession:
@@ -156,10 +158,12 @@ class MonitorSession:
         """List pods (components and certgen), reconcile forwards and log followers (not once stopped)."""
         if self._stopped:
             return
+        cluster.api_down = False
         try:
             pods, certgen = await cluster.reader.all_pods()
         except ApiError as error:
             cluster.error = error.message
+            cluster.api_down = error.status == 0
             return
         if self._stopped:
             return
@@ -189,6 +193,7 @@ class MonitorSession:
         for result in results:
             if isinstance(result, ApiError):
                 cluster.error = cluster.error or result.message
+                cluster.api_down = cluster.api_down or result.status == 0
             elif isinstance(result, Exception):  # a bug or an odd answer: reported, the poll goes on
                 cluster.error = cluster.error or f"reading cluster state: {describe_exception(result)}"
             elif isinstance(result, BaseException):
@@ -281,7 +286,8 @@ class MonitorSession:
             error = fetch.error
             if error is not None and state.status != ForwardStatus.UP and state.error:
                 error = f"port-forward: {state.error}"
-            return replace(fetch, target=replace(ref, forward=state), error=error)
+            api_down = error is not None and cluster.api_down
+            return replace(fetch, target=replace(ref, forward=state), error=error, api_down=api_down)
         return fetch
 
     def _gone(self, ref: TargetRef) -> bool:

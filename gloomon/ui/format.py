@@ -214,3 +214,12 @@ def xds_cell(target: TargetStatus, palette: Palette, width: int | None = None) -
 
 def count_cell(count: int, palette: Palette) -> Text:
     return Text(str(count), style=palette.error if count else palette.muted)
+
+
+def stale_note(target: TargetStatus, now: datetime) -> str | None:
+    """``last read 20s ago`` for a row shown from its last observation while the Kubernetes API is
+    unreachable (``stale_since``), else None."""
+    if target.stale_since is None or target.fetch is None:
+        return None
+    age = max((now - target.fetch.fetched_at).total_seconds(), 0.0)
+    return f"last read {human_duration(age)} ago"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -85,3 +86,47 @@ def test_a_secret_never_read_is_unknown_not_absent() -> None:
     )
     assert only.secret is not None and only.secret.verdict.phase is Phase.UNKNOWN
     assert "not observed" in only.secret.verdict.reason
+
+
+def test_an_api_outage_keeps_every_row_stale_with_one_finding() -> None:
+    """Envoys not reached because the Kubernetes API is down keep their last certificates, marked stale
+    since the first poll that could not reach them; lag keeps counting; the outage is the one finding."""
+    rot = rotation()
+    old_ca, new_ca = rot.ca_old.info, rot.ca_new.info
+    rotated = secret(rot.leaf_new.info, [old_ca, new_ca])
+    at = new_ca.not_before + timedelta(seconds=1)
+    held = {"gloo-1": rot.leaf_new.info, "gateway-proxy-1": rot.leaf_old.info}
+    before = snap([fetch(pod, leaf, [old_ca, new_ca], at=at) for pod, leaf in held.items()], [rotated], at=at)
+    outage = "cannot reach the Kubernetes API at https://127.0.0.1:6443: connection refused"
+    snapshots = [before]
+    for step in (1, 2):
+        when = at + timedelta(seconds=10 * step)
+        down = [
+            replace(fetch(pod, None, [], at=when, error=f"port-forward: {outage}"), api_down=True)
+            for pod in held
+        ]
+        snapshots.append(
+            snap(
+                down, [SecretState(CTX, NS, observed=False)], at=when, previous=snapshots[-1], errors=[outage]
+            )
+        )
+    first_down = snapshots[1].taken_at
+    for snapshot in snapshots[1:]:
+        for target in snapshot.targets:
+            assert target.reachable and target.stale_since == first_down
+            assert target.leaf == held[target.ref.pod]
+            assert target.fetch is not None and target.fetch.fetched_at == at  # read before the outage
+        lagger = next(t for t in snapshot.targets if t.ref.pod == "gateway-proxy-1")
+        assert lagger.lag_seconds == (snapshot.taken_at - before.taken_at).total_seconds()
+        assert [f.code for f in snapshot.findings if f.pod is None and f.component is None] == [
+            "source-error"
+        ]
+        assert not [f for f in snapshot.findings if f.code == "admin-unreachable"]
+    assert all(t.stale_since is None for t in before.targets)
+
+
+def test_a_first_poll_during_an_api_outage_blames_no_envoy() -> None:
+    outage = "cannot reach the Kubernetes API at https://127.0.0.1:6443: connection refused"
+    down = replace(fetch("gloo-1", None, [], error=f"port-forward: {outage}"), api_down=True)
+    only = snap([down], errors=[outage])
+    assert [f.code for f in only.findings] == ["source-error"]

@@ -119,3 +119,30 @@ async def test_a_restarted_pod_leaves_the_table_at_once(
         assert not about_old, about_old
         loud = [f for f in snapshot.findings if f.severity.rank >= Severity.WARNING.rank]
         assert not loud, loud
+
+
+async def test_an_api_outage_keeps_the_rows_stale_with_one_finding(
+    lab: Lab, session: MonitorSession, eventually: Callable[..., Any]
+) -> None:
+    """While the API is unreachable every row keeps the certificates last read, marked stale; the
+    outage is the one finding (no per-pod admin-unreachable, no port-forward hints); then it heals."""
+    before = await eventually(
+        session.poll_once, lambda s: _all_reachable(s, lab), timeout=20, what="a healthy poll"
+    )
+    await lab.api_outage(4.0)
+    during = await session.poll_once()
+    assert any("cannot reach the Kubernetes API" in error for error in during.errors), during.errors
+    assert {t.ref.pod for t in during.targets} == {t.ref.pod for t in before.targets}
+    for target in during.targets:
+        assert target.stale_since is not None, target.ref.pod
+        assert target.leaf == _row(before, target.ref.pod).leaf
+        assert target.bundle == _row(before, target.ref.pod).bundle
+    assert [f.code for f in during.findings if f.severity.rank >= Severity.WARNING.rank] == ["source-error"]
+    assert not [f for f in during.findings if f.pod is not None and "Kubernetes API" in f.message]
+    after = await eventually(
+        session.poll_once,
+        lambda s: _all_reachable(s, lab) and all(t.stale_since is None for t in s.targets),
+        timeout=20,
+        what="fresh rows after the outage",
+    )
+    assert not [f for f in after.findings if f.code == "source-error"]

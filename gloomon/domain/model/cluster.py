@@ -79,6 +79,9 @@ class AdminFetch:
     fetched_at: datetime
     duration_seconds: float
     error: str | None = None  # set when the admin endpoint could not be reached at all
+    #: Not reached because the Kubernetes API it is forwarded through is unreachable: the Envoy was
+    #: not observed (it is not known to be down), and the API outage is the one finding.
+    api_down: bool = False
     server: ServerInfo | ParseError | None = None
     certs: CertsReport | ParseError | None = None
     secrets: SecretsDump | ParseError | None = None

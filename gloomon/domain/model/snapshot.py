@@ -77,6 +77,9 @@ class TargetStatus:
     xds_connect_fail_last_rise: datetime | None = None
     #: When the SDS ``update_rejected`` counters last rose.
     sds_rejected_last_rise: datetime | None = None
+    #: Set while the Kubernetes API is unreachable: the first poll that could not reach the target through
+    #: it. Everything else shown (``fetch`` included, read at ``fetch.fetched_at``) is the last observed.
+    stale_since: datetime | None = None
 
     @property
     def key(self) -> str:

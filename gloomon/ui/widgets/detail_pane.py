@@ -27,7 +27,16 @@ from gloomon.domain.model import (
     TargetStatus,
     TrustBundle,
 )
-from gloomon.ui.format import Palette, ca_label, human_time_left, literal, phase_cell, sync_cell, validity_bar
+from gloomon.ui.format import (
+    Palette,
+    ca_label,
+    human_time_left,
+    literal,
+    phase_cell,
+    stale_note,
+    sync_cell,
+    validity_bar,
+)
 
 _BOLD = Style(bold=True)
 
@@ -162,7 +171,7 @@ def detail_renderable(
     place = literal(f"{target.ref.context} / {target.ref.namespace}")
     place.stylize(palette.muted)
     sheet.line(place)
-    _reach(sheet, target)
+    _reach(sheet, target, stale_note(target, now))
     phase = phase_cell(target, palette)
     if target.reachable:
         phase.append("  ")
@@ -203,8 +212,9 @@ def detail_renderable(
     return sheet.render()
 
 
-def _reach(sheet: Sheet, target: TargetStatus) -> None:
-    """Where to reach the admin endpoint (the port-forward to ``curl``), or why it cannot be reached."""
+def _reach(sheet: Sheet, target: TargetStatus, stale: str | None) -> None:
+    """Where to reach the admin endpoint (the port-forward to ``curl``), or why it cannot be reached
+    (``stale``: how old the data shown is, while the API is unreachable)."""
     palette = sheet.palette
     forward = target.ref.forward
     if forward is not None and forward.local_address:
@@ -214,6 +224,8 @@ def _reach(sheet: Sheet, target: TargetStatus) -> None:
         sheet.field("admin", target.ref.admin_url)
     if forward is not None and forward.error:
         sheet.field("forward", Text(f"{forward.status.value}: ", style=palette.warn) + literal(forward.error))
+    if stale is not None:
+        sheet.field("stale", Text(f"{stale}: the Kubernetes API is unreachable", style=palette.warn))
     if not target.reachable:
         reason = (target.fetch.error if target.fetch else None) or "no data yet"
         if forward is None or not forward.error or forward.error not in reason:  # else said just above

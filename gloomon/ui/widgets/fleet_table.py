@@ -121,6 +121,10 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         "xds": xds_cell(target, palette, _width("xds") - 1),
         "tls": count_cell(target.tls_errors, palette),
     }
+    if target.stale_since is not None:  # the last observation, shown while the API is unreachable
+        for cell in cells.values():
+            cell.stylize(palette.muted)
+        cells["forward"] = Text("stale", style=palette.warn)
     if not target.reachable:
         reason = (target.fetch.error if target.fetch else None) or (forward.error if forward else None)
         for cell in cells.values():
