@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import WorkerState
@@ -34,6 +35,7 @@ from gloomon.ui.screens.overlays import (
     OverlayScreen,
     TimelineScreen,
 )
+from gloomon.ui.session import Session
 from gloomon.ui.state import ViewState, notices, sorted_by_time
 from gloomon.ui.widgets.log_pane import LogPane
 
@@ -45,6 +47,7 @@ _RETRY_SECONDS = 5.0
 #: the workers that read the session, cancelled (and awaited) before the session stops
 _SESSION_GROUPS = ("session", "snapshots", "logs")
 _STOP_WAIT_SECONDS = 5.0
+_Item = TypeVar("_Item")
 
 
 class GloomonApp(App[None]):
@@ -85,7 +88,7 @@ class GloomonApp(App[None]):
     ]
 
     def __init__(
-        self, session: Any = None, clock: Clock = system_clock, settings: Settings | None = None
+        self, session: Session | None = None, clock: Clock = system_clock, settings: Settings | None = None
     ) -> None:
         super().__init__()
         self.session = session
@@ -104,7 +107,7 @@ class GloomonApp(App[None]):
         self.set_interval(1.0, self._tick)
         if self.session is not None:
             # After the first refresh, so the dashboard is fully mounted before the session can fail.
-            self.call_after_refresh(self._run_session)
+            self.call_after_refresh(self._run_session, self.session)
 
     # ---------------------------------------------------------------- feeding (tests and the session)
 
@@ -118,29 +121,32 @@ class GloomonApp(App[None]):
     # ---------------------------------------------------------------- workers: one per stream
 
     @work(group="session", exit_on_error=False)
-    async def _run_session(self) -> None:
+    async def _run_session(self, session: Session) -> None:
         try:
-            await self.session.start()
+            await session.start()
         except Exception as error:  # the session's own errors carry a clear message
             # Nothing to show yet and nothing that retrying would fix by itself (no cluster, a bad
             # kubeconfig, a missing namespace): leave with the reason and exit code 3, as `check` does.
             self.state.failure = f"Cannot start: {actions.describe(error)}"
             self.exit(return_code=3, message=literal(f"gloomon: {self.state.failure}"))
             return
-        self._follow_snapshots()
-        self._follow_logs()
+        self._follow_snapshots(session)
+        self._follow_logs(session)
 
     @work(group="snapshots", exit_on_error=False)
-    async def _follow_snapshots(self) -> None:
-        await self._follow("snapshots", lambda: self.session.snapshots(), SnapshotArrived)
+    async def _follow_snapshots(self, session: Session) -> None:
+        await self._follow("snapshots", session.snapshots, SnapshotArrived)
 
     @work(group="logs", exit_on_error=False)
-    async def _follow_logs(self) -> None:
-        await self._follow(
-            "logs", lambda: self.session.log_batches(), lambda batch: LogsArrived(tuple(batch))
-        )
+    async def _follow_logs(self, session: Session) -> None:
+        await self._follow("logs", session.log_batches, lambda batch: LogsArrived(tuple(batch)))
 
-    async def _follow(self, stream: str, open_stream: Any, message: Any) -> None:
+    async def _follow(
+        self,
+        stream: str,
+        open_stream: Callable[[], AsyncIterator[_Item]],
+        message: Callable[[_Item], Message],
+    ) -> None:
         """Post each item of a session stream; when it fails, say so calmly and reopen it later."""
         while True:
             try:
@@ -243,11 +249,11 @@ class GloomonApp(App[None]):
             for pane in screen.query(LogPane):
                 pane.set_wrap(self.state.log_wrap)
 
-    async def action_refresh_now(self) -> None:
+    def action_refresh_now(self) -> None:
         if self.session is None:
             self.toast("no live session to refresh", timeout=3)
             return
-        await actions.refresh(self.session)
+        actions.refresh(self.session)
         self.toast("refreshing…", timeout=2)
 
     def action_copy_pem(self) -> None:
@@ -275,16 +281,16 @@ class GloomonApp(App[None]):
         if self.session is None:
             return
         if self._stopping is None:
-            self._stopping = asyncio.ensure_future(self._stop_session())
+            self._stopping = asyncio.ensure_future(self._stop_session(self.session))
         await asyncio.shield(self._stopping)
 
-    async def _stop_session(self) -> None:
+    async def _stop_session(self, session: Session) -> None:
         workers = [worker for group in _SESSION_GROUPS for worker in self.workers.cancel_group(self, group)]
         pending = [worker.wait() for worker in workers if worker.state is not WorkerState.PENDING]
         # A worker that ignores its cancellation must not keep gloomon from leaving.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), _STOP_WAIT_SECONDS)
-        await actions.stop(self.session)
+        await actions.stop(session)
 
     async def on_unmount(self) -> None:
         await self.stop_session()
