@@ -14,17 +14,27 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from gloomon.domain.cells import (
+    MTLS_WORDS,
+    phase_words,
+    severity_counts,
+    short_pod,
+    sync_words,
+    time_left_words,
+    xds_words,
+)
 from gloomon.domain.export import snapshot_to_dict, status_of
 from gloomon.domain.model import (
     CertInfo,
     Finding,
     FleetSnapshot,
+    MtlsState,
     Phase,
     SecretStatus,
     Severity,
     TargetStatus,
 )
-from gloomon.domain.parse.durations import human_duration, human_time_left
+from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import inert
 
 #: ``gloomon check`` exit codes (README "Exit codes"); 3 is also the CLI's code for "could not run".
@@ -86,6 +96,8 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
         parts.append(Text.assemble(("✗ ", "bold red"), _t(error)))
     for secret in snapshot.secrets:
         parts.append(_secret(secret, now, multi_context=len(snapshot.contexts) > 1))
+    if snapshot.mtls is MtlsState.NOT_OBSERVED:
+        parts.append(Text(MTLS_WORDS[snapshot.mtls], "bold"))
     if snapshot.cronjob is not None:
         parts.append(_cronjob(snapshot))
     if snapshot.missing_components:
@@ -113,9 +125,7 @@ def _title(snapshot: FleetSnapshot) -> Text:
         if status == "ERROR"
         else _SEVERITY_STYLE[worst or Severity.INFO]
     )
-    counts = {severity: 0 for severity in Severity}
-    for finding in snapshot.findings:
-        counts[finding.severity] += 1
+    counts = severity_counts(snapshot.findings)
     contexts = ", ".join(snapshot.contexts) or "direct targets"
     return Text.assemble(
         ("gloomon check", "bold"),
@@ -160,7 +170,7 @@ def _cert_line(label: str, cert: CertInfo, now: datetime) -> Text:
         _t(f"  {label}  serial {cert.short_serial}  "),
         _t(cert.common_name or cert.subject or "?"),
         f"  expires {_iso(cert.not_after)[:10]} ",
-        (f"({human_time_left(left)})", "red" if left <= 0 else ""),
+        (f"({time_left_words(cert, now)})", "red" if left <= 0 else ""),
     )
 
 
@@ -190,28 +200,18 @@ def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
     for target in targets:
         reach = Text("yes", "green") if target.reachable else Text("no", "red")
         leaf = target.leaf
-        left = Text(human_time_left(leaf.seconds_left(now))) if leaf else Text("—", "dim")
-        if target.in_sync_with_secret is None:
-            sync = Text("—", "dim")
-        elif target.in_sync_with_secret:
-            sync = Text("✓", "green")
-        else:
-            sync = Text(f"lags {human_duration(target.lag_seconds or 0)}", "yellow")
-        if target.xds is None:
-            xds = Text("—", "dim")
-        elif target.xds.healthy:
-            xds = Text("healthy", "green")
-        else:
-            fails = target.xds.cx_connect_fail
-            xds = Text(f"failing ×{fails}" if fails else "failing", "red")
+        left = Text(time_left_words(leaf, now), "" if leaf else "dim")
+        in_sync, link = target.in_sync_with_secret, target.xds
+        sync = Text(sync_words(target), "dim" if in_sync is None else "green" if in_sync else "yellow")
+        xds = Text(xds_words(target), "dim" if link is None else "green" if link.healthy else "red")
         table.add_row(
             Text(str(target.ref.component)),
-            _t(target.ref.short_pod),
+            _t(short_pod(target.ref)),
             reach,
             _t(leaf.short_serial if leaf else "—"),
             left,
             Text(str(len(target.bundle))),
-            Text(target.verdict.phase.value, _PHASE_STYLE[target.verdict.phase]),
+            Text(phase_words(target), _PHASE_STYLE[target.verdict.phase]),
             sync,
             xds,
             Text(str(target.tls_errors), "red" if target.tls_errors else ""),

@@ -14,7 +14,7 @@ from datetime import datetime
 from gloomon.domain.compare.carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
 from gloomon.domain.compare.rotation import phase_of
 from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
-from gloomon.domain.health.judge import HealthPolicy, judge
+from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
 from gloomon.domain.health.policy import rose_recently
 from gloomon.domain.model import (
     COMPONENT_ORDER,
@@ -61,7 +61,7 @@ def build_snapshot(
 ) -> FleetSnapshot:
     """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings."""
     rotation = cronjob.rotation_duration_seconds if cronjob is not None else None
-    slack = policy.lag_grace(rotation)
+    slack = policy.grace_for(cronjob)  # the lag grace, derived once: the judge gets this one
     secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
     order = {component: index for index, component in enumerate(COMPONENT_ORDER)}
     targets = tuple(
@@ -74,6 +74,7 @@ def build_snapshot(
         )
     )
     targets = with_bundle_differs_since(targets, taken_at, previous)
+    mtls = mtls_state(targets, secret_statuses)
     findings = judge(
         now=taken_at,
         namespace=namespace,
@@ -85,6 +86,8 @@ def build_snapshot(
         log_events=log_events,
         missing_components=missing_components,
         errors=errors,
+        grace=slack,
+        mtls=mtls,
     )
     return FleetSnapshot(
         taken_at=taken_at,
@@ -98,6 +101,7 @@ def build_snapshot(
         missing_components=tuple(missing_components),
         errors=tuple(errors),
         generation=(previous.generation + 1) if previous is not None else 1,
+        mtls=mtls,
     )
 
 

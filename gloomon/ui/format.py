@@ -1,8 +1,9 @@
-"""Domain values → Rich ``Text`` for every widget: colours, words, short names, validity bars.
+"""Domain values → Rich ``Text`` for every widget: colours, validity bars, bundle cells.
 
-Pure presentation: no judgement lives here (that is ``gloomon.domain.health.judge``), only how a judged value
-looks. Colours come from the active Textual theme (:class:`Palette`), never from hex codes, and remote
-text is always wrapped in ``Text`` literally (never parsed as markup).
+Pure presentation: no judgement lives here (that is ``gloomon.domain.health.judge``), only how a judged
+value looks; the words of cells the check report shows too come from :mod:`gloomon.domain.cells`.
+Colours come from the active Textual theme (:class:`Palette`), never from hex codes, and remote text is
+always wrapped in ``Text`` literally (never parsed as markup).
 """
 
 from __future__ import annotations
@@ -14,11 +15,20 @@ from datetime import datetime
 from rich.style import Style
 from rich.text import Text
 
+from gloomon.domain.cells import (
+    NONE,
+    keep_end,
+    phase_words,
+    pod_suffix,
+    sync_words,
+    time_left_words,
+    xds_words,
+)
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, Phase, Severity, TargetStatus, TrustBundle
 from gloomon.domain.parse.durations import human_duration, human_time_left
 
-__all__ = ["human_duration", "human_time_left"]
+__all__ = ["human_duration", "human_time_left", "keep_end", "pod_suffix"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -87,16 +97,6 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\t", "    "))
 
 
-def pod_suffix(pod: str) -> str:
-    """The replica's own suffix: ``gateway-proxy-7d9f8b6c5-x2k4p`` → ``x2k4p``."""
-    return pod.rsplit("-", 1)[-1] if "-" in pod else pod
-
-
-def keep_end(text: str, width: int) -> str:
-    """Trim from the left (``…b6c5-x2k4p``): the end of a pod name is what differs between replicas."""
-    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
-
-
 def short_version(version: str | None, width: int = 8) -> Text:
     """The first ``width`` characters of a version (an SDS ``version_info`` is a long hash), literal;
     the detail pane shows it whole."""
@@ -111,19 +111,11 @@ def short_version(version: str | None, width: int = 8) -> Text:
 def time_left(
     cert: CertInfo | None, now: datetime, palette: Palette, policy: HealthPolicy, *, compact: bool = False
 ) -> Text:
-    """``45d`` / ``6h12m`` / ``expired 3d ago``, coloured by the policy's expiry thresholds.
-
-    ``compact`` (the fleet table's narrow column) drops "ago" and keeps the largest unit of an expiry
-    that has passed: ``expired 3d``, ``expired 6h`` (at most 11 cells up to 999 days).
-    """
+    """:func:`~gloomon.domain.cells.time_left_words`, coloured by the policy's expiry thresholds."""
     if cert is None:
-        return Text("—", style=palette.muted)
+        return Text(NONE, style=palette.muted)
     severity = expiry_severity(cert, now, policy)
-    left = cert.seconds_left(now)
-    words = human_time_left(left)
-    if compact and left < 0:
-        words = "expired " + re.split(r"(?<=[a-z])(?=\d)", human_duration(-left))[0]
-    return Text(words, style=palette.severity(severity))
+    return Text(time_left_words(cert, now, compact=compact), style=palette.severity(severity))
 
 
 def validity_bar(
@@ -173,43 +165,20 @@ def ca_label(ca: CertInfo, digits: int = 8) -> str:
 # ---------------------------------------------------------------------------------------------- phase
 
 
-PHASE_WORDS = {
-    Phase.STEADY: "steady",
-    Phase.CA_ADDED: "rotation · phase 1/3 · both CAs trusted",
-    Phase.LEAF_ROTATED: "rotation · phase 2/3 · new server cert",
-    Phase.STALLED: "stalled",
-    Phase.BROKEN: "broken",
-    Phase.UNKNOWN: "unknown",
-}
-
-
 def phase_cell(target: TargetStatus, palette: Palette) -> Text:
-    if not target.reachable:
-        return Text("unreachable", style=palette.error)
-    return Text(target.verdict.phase.value, style=palette.phase(target.verdict.phase))
+    return Text(phase_words(target), style=palette.phase(target.verdict.phase))
 
 
 def sync_cell(target: TargetStatus, palette: Palette) -> Text:
-    if target.in_sync_with_secret is None:
-        return Text("—", style=palette.muted)
-    if target.in_sync_with_secret:
-        return Text("✓", style=palette.ok)
-    lag = f"lags {human_duration(target.lag_seconds)}" if target.lag_seconds is not None else "differs"
-    return Text(lag, style=palette.warn)
+    in_sync = target.in_sync_with_secret
+    style = palette.muted if in_sync is None else palette.ok if in_sync else palette.warn
+    return Text(sync_words(target), style=style)
 
 
 def xds_cell(target: TargetStatus, palette: Palette, width: int | None = None) -> Text:
-    """``healthy`` / ``failing ×3``; the connect-fail count is left out when it would not fit ``width``
-    (the counter only grows; the detail pane has it)."""
-    if target.xds is None:
-        return Text("—", style=palette.muted)
-    if target.xds.healthy:
-        return Text("healthy", style=palette.ok)
-    count = f" ×{target.xds.cx_connect_fail}" if target.xds.cx_connect_fail else ""
-    words = f"failing{count}"
-    if width is not None and len(words) > width:
-        words = "failing"
-    return Text(words, style=palette.error)
+    xds = target.xds
+    style = palette.muted if xds is None else palette.ok if xds.healthy else palette.error
+    return Text(xds_words(target, width), style=style)
 
 
 def count_cell(count: int, palette: Palette) -> Text:

@@ -10,11 +10,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS
 from gloomon.domain.compare.history import RotationHistory
 from gloomon.domain.health.judge import HealthPolicy
-from gloomon.domain.model import Finding, FleetSnapshot, LogEvent, Severity, TargetStatus
-
-MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
+from gloomon.domain.model import Finding, FleetSnapshot, LogEvent, MtlsState, Severity, TargetStatus
 
 
 @dataclass
@@ -58,16 +57,8 @@ def banner_for(state: ViewState) -> Banner | None:
         return Banner(" · ".join(snapshot.errors) + " · showing the last data", Severity.CRITICAL)
     secret = snapshot.secret
     no_secret = secret is None or secret.state.missing
-    sidecars = any(
-        "sds" in target.ref.pod_info.containers
-        for target in snapshot.targets
-        if target.ref.pod_info is not None
-    )
-    if no_secret and not sidecars and snapshot.targets:
-        return Banner(
-            f"mTLS is not enabled here: no gloo-mtls-certs secret and no sds sidecars · {MTLS_HINT}",
-            Severity.WARNING,
-        )
+    if snapshot.mtls is MtlsState.NOT_ENABLED and snapshot.targets:
+        return Banner(f"{MTLS_WORDS[snapshot.mtls]} · {MTLS_HINT}", Severity.WARNING)
     if not snapshot.targets:
         if no_secret:
             return Banner(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gloomon.domain.cells import secret_phase_words
 from gloomon.domain.compare.history import RotationHistory
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import Component, Severity
 from gloomon.ui.format import Palette, bundle_cell, keep_end, sanitize, time_left
 from gloomon.ui.state import ViewState, banner_for, notices
-from gloomon.ui.widgets.header_bar import phase_badge_words
 from gloomon.ui.widgets.log_pane import LogFilter
 from gloomon.ui.widgets.log_view import event_line
 from tests.ui import fixtures as fx
@@ -34,12 +34,12 @@ def test_remote_text_is_sanitized_not_interpreted() -> None:
     assert sanitize("a\tb\x00") == "a    b\\x00"
 
 
-def test_phase_badge_words() -> None:
-    assert phase_badge_words(fx.steady(), fx.NOW) == ("steady · 1 CA", None)
-    words, loudness = phase_badge_words(fx.leaf_rotated(), fx.NOW)
-    assert words == "rotation · phase 2/3 · new server cert · 41 s of 65 s grace"
+def test_secret_phase_words() -> None:
+    assert secret_phase_words(fx.steady(), fx.NOW) == ("steady · 1 CA", None)
+    words, loudness = secret_phase_words(fx.leaf_rotated(), fx.NOW)
+    assert words == "rotation · phase 2/3 · new server cert · 41 s of 65 s per phase"
     assert loudness is Severity.INFO
-    assert phase_badge_words(fx.no_mtls(), fx.NOW)[1] is Severity.WARNING
+    assert secret_phase_words(fx.no_mtls(), fx.NOW)[1] is Severity.WARNING
 
 
 def test_banners_for_empty_and_failing_states() -> None:

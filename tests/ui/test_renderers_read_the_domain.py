@@ -5,20 +5,23 @@ words for the same state on the dashboard and in ``check``."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 from rich.console import Console, RenderableType
 
+from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS, secret_phase_words
 from gloomon.domain.export import snapshot_to_dict
 from gloomon.domain.health.judge import HealthPolicy
-from gloomon.domain.model import FleetSnapshot
+from gloomon.domain.model import AdminFetch, FleetSnapshot, MtlsState, Phase, PodInfo, Severity
 from gloomon.report import render_table
 from gloomon.ui.format import Palette
+from gloomon.ui.state import ViewState, banner_for
 from gloomon.ui.widgets.detail_pane import concerns, detail_renderable
 from gloomon.ui.widgets.findings_list import findings_renderable
 from gloomon.ui.widgets.fleet_table import row_cells
 from tests.domain.certs import NOW, make_ca, make_leaf
-from tests.domain.fleet_helpers import fetch, secret, snap
+from tests.domain.fleet_helpers import NS, fetch, secret, snap
 
 PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
 
@@ -111,3 +114,68 @@ def test_a_secret_certificate_finding_names_the_certificate_for_every_pod_holdin
         "pods": [],
         "serials": [expired.info.serial],
     }
+
+
+def rotating_secret(held_for: timedelta, policy: HealthPolicy) -> FleetSnapshot:
+    """The secret in phase 1 (two CAs, leaf of the old one) since ``held_for``, and gloo holding it."""
+    old = make_ca(not_before=NOW - timedelta(days=300))
+    new = make_ca(not_before=NOW - held_for)
+    leaf = make_leaf(old)
+    cas = [old.info, new.info]
+    return snap(
+        [fetch("gloo-1", leaf.info, cas)],
+        [secret(leaf.info, cas, updated_at=NOW - held_for)],
+        policy=policy,
+    )
+
+
+def test_the_header_is_loud_about_a_rotation_when_the_domain_calls_it_stalled_and_not_before() -> None:
+    """With --lag-grace 10m, two CAs held 200 s are a rotation in progress (the domain allows 2×65 s +
+    10 m), not a stall: the header stays calm, as check does; past the limit both say it stalled."""
+    patient = HealthPolicy(lag_grace_seconds=600)
+    in_progress = rotating_secret(timedelta(seconds=200), patient)
+    assert in_progress.secret is not None and in_progress.secret.verdict.phase is Phase.CA_ADDED
+    assert "rotation-stalled" not in {finding.code for finding in in_progress.findings}
+    words, loudness = secret_phase_words(in_progress, NOW)
+    assert loudness is Severity.INFO and words.endswith("200 s of 65 s per phase")
+
+    stalled = rotating_secret(timedelta(seconds=800), patient)
+    words, loudness = secret_phase_words(stalled, NOW)
+    (finding,) = [f for f in stalled.findings if f.code == "rotation-stalled"]
+    assert stalled.secret is not None and loudness is Severity.WARNING
+    reason = stalled.secret.verdict.reason
+    assert reason in words and reason in finding.message
+
+
+def with_pod(fetched: AdminFetch, containers: tuple[str, ...]) -> AdminFetch:
+    pod = PodInfo(fetched.target.pod, NS, fetched.target.component, "Running", True, 0, containers=containers)
+    return replace(fetched, target=replace(fetched.target, pod_info=pod))
+
+
+def test_mtls_not_enabled_is_one_state_in_the_same_words_on_the_banner_and_in_check() -> None:
+    plain = with_pod(fetch("gateway-proxy-1", None, []), ("gateway-proxy",))
+    snapshot = snap([plain], [secret(None, [], missing=True)])
+    assert snapshot.mtls is MtlsState.NOT_ENABLED
+    words = MTLS_WORDS[MtlsState.NOT_ENABLED]
+    banner = banner_for(ViewState(snapshot=snapshot))
+    assert banner is not None and banner.text.startswith(words) and MTLS_HINT in banner.text
+    (missing,) = [f for f in snapshot.findings if f.code == "secret-missing"]
+    assert missing.message.startswith(words) and missing.hint == MTLS_HINT
+    assert words in text_of(render_table(snapshot), width=300)
+
+    with_sidecar = snap(
+        [with_pod(fetch("gateway-proxy-1", None, []), ("sds",))], [secret(None, [], missing=True)]
+    )
+    assert with_sidecar.mtls is MtlsState.ENABLED and banner_for(ViewState(snapshot=with_sidecar)) is None
+
+
+def test_without_a_secret_read_at_all_the_secret_is_not_observed_rather_than_mtls_off() -> None:
+    """``--target`` mode reads no secret and no pod spec: nothing says mTLS is off."""
+    ca = make_ca()
+    leaf = make_leaf(ca)
+    snapshot = snap([fetch("gateway-proxy-1", leaf.info, [ca.info])], [])
+    assert snapshot.mtls is MtlsState.NOT_OBSERVED
+    assert banner_for(ViewState(snapshot=snapshot)) is None
+    words = MTLS_WORDS[MtlsState.NOT_OBSERVED]
+    assert secret_phase_words(snapshot, NOW) == (words, None)
+    assert words in text_of(render_table(snapshot), width=300)

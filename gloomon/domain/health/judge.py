@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS
 from gloomon.domain.health import cron as health_cron
 from gloomon.domain.health import fleet as health_fleet
 from gloomon.domain.health import targets as health_targets
@@ -33,6 +34,7 @@ from gloomon.domain.model import (
     Finding,
     FleetSnapshot,
     LogEvent,
+    MtlsState,
     Phase,
     SecretStatus,
     Severity,
@@ -49,6 +51,7 @@ __all__ = [
     "cert_expiry_finding",
     "expiry_severity",
     "judge",
+    "mtls_state",
     "sort_findings",
 ]
 
@@ -65,12 +68,16 @@ def judge(
     log_events: Sequence[LogEvent] = (),
     missing_components: Sequence[Component] = (),
     errors: Sequence[str] = (),
+    grace: float,
+    mtls: MtlsState,
 ) -> tuple[Finding, ...]:
-    """Every finding of one snapshot, most severe first, then by component and pod."""
-    ctx = Context(now, namespace, policy, cronjob, previous)
+    """Every finding of one snapshot, in their final order: most severe first, then by component and
+    pod. ``grace`` (:meth:`HealthPolicy.grace_for`) and ``mtls`` (:func:`mtls_state`) are derived once
+    per snapshot by ``build_snapshot``."""
+    ctx = Context(now, namespace, policy, cronjob, previous, grace)
     found: list[Finding] = []
     for secret in secrets:
-        found.extend(_secret_findings(secret, ctx))
+        found.extend(_secret_findings(secret, ctx, mtls))
     found.extend(health_cron.cronjob_findings(secrets, targets, ctx))
     for target in targets:
         found.extend(health_targets.target_findings(target, secrets, ctx))
@@ -113,7 +120,19 @@ def _dedupe(found: list[Finding]) -> list[Finding]:
     return out
 
 
-def _secret_findings(secret: SecretStatus, ctx: Context) -> list[Finding]:
+def mtls_state(targets: Sequence[TargetStatus], secrets: Sequence[SecretStatus]) -> MtlsState:
+    """Not enabled when the API says the secret is missing and no pod runs an sds sidecar; not observed
+    when no secret was read at all (``--target``); else enabled."""
+    if any(t.ref.pod_info is not None and "sds" in t.ref.pod_info.containers for t in targets):
+        return MtlsState.ENABLED
+    if not secrets:
+        return MtlsState.NOT_OBSERVED
+    if all(secret.state.missing for secret in secrets):
+        return MtlsState.NOT_ENABLED
+    return MtlsState.ENABLED
+
+
+def _secret_findings(secret: SecretStatus, ctx: Context, mtls: MtlsState) -> list[Finding]:
     state = secret.state
     ns = state.namespace or ctx.namespace
     where = f"secret {state.name}" + (f" ({state.context})" if state.context else "")
@@ -132,6 +151,18 @@ def _secret_findings(secret: SecretStatus, ctx: Context) -> list[Finding]:
                 ),
                 f"kubectl auth can-i get secrets -n {ns}; "
                 f"grant get on secrets/{state.name} with a Role and RoleBinding",
+            )
+        ]
+    if state.missing and mtls is MtlsState.NOT_ENABLED:
+        return [
+            Finding(
+                Severity.CRITICAL,
+                "secret-missing",
+                None,
+                None,
+                f"{MTLS_WORDS[MtlsState.NOT_ENABLED]} (namespace {ns}"
+                + (f", context {state.context})" if state.context else ")"),
+                MTLS_HINT,
             )
         ]
     if state.missing:

@@ -96,6 +96,19 @@ class HealthPolicy:
             return self.lag_grace_seconds
         return 2 * (rotation_duration_seconds or DEFAULT_ROTATION_DURATION)
 
+    def grace_for(self, cronjob: CronJobState | None) -> float:
+        """How long a target may lag the secret (and a rotation's 2 CAs outlast 2×rotationDuration)
+        under this CronJob: derived once per snapshot, by ``build_snapshot``, and handed to the judge."""
+        return self.lag_grace(rotation_duration(cronjob))
+
+
+def rotation_duration(cronjob: CronJobState | None) -> float:
+    """certgen's rotationDuration (the wait between two phases): the CronJob's ``--rotation-duration``,
+    else the Helm default."""
+    if cronjob is not None and cronjob.rotation_duration_seconds:
+        return cronjob.rotation_duration_seconds
+    return DEFAULT_ROTATION_DURATION
+
 
 def expiry_severity(cert: CertInfo, now: datetime, policy: HealthPolicy) -> Severity | None:
     """None while the certificate has more time left than the warn limit."""
@@ -117,16 +130,12 @@ class Context:
     policy: HealthPolicy
     cronjob: CronJobState | None
     previous: FleetSnapshot | None
+    #: the lag grace of this snapshot (:meth:`HealthPolicy.grace_for`)
+    grace: float
 
     @property
     def rotation_duration(self) -> float:
-        if self.cronjob is not None and self.cronjob.rotation_duration_seconds:
-            return self.cronjob.rotation_duration_seconds
-        return DEFAULT_ROTATION_DURATION
-
-    @property
-    def grace(self) -> float:
-        return self.policy.lag_grace(self.rotation_duration)
+        return rotation_duration(self.cronjob)
 
     @property
     def cronjob_present(self) -> bool:

@@ -42,6 +42,7 @@ from gloomon.domain.model.cluster import (
 from gloomon.domain.model.snapshot import (
     Finding,
     FleetSnapshot,
+    MtlsState,
     PollTimings,
     SecretStatus,
     Subjects,
@@ -85,6 +86,7 @@ __all__ = [
     "JobState",
     "LogEvent",
     "LogKind",
+    "MtlsState",
     "ParseError",
     "Phase",
     "PhaseVerdict",

@@ -62,14 +62,6 @@ class TargetRef:
         """Stable row key: ``context/namespace/pod``."""
         return f"{self.context}/{self.namespace}/{self.pod}"
 
-    @property
-    def short_pod(self) -> str:
-        """The pod name without its component prefix (``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``):
-        what tells replicas apart where a column beside it already says the component."""
-        prefix = f"{self.component.value}-"
-        pod = self.pod
-        return pod[len(prefix) :] if pod.startswith(prefix) and len(pod) > len(prefix) else pod
-
 
 @dataclass(frozen=True, slots=True)
 class AdminFetch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,14 @@ class SecretStatus:
     multi_ca_since: datetime | None = None  # first seen with 2+ CAs (for "stalled")
 
 
+class MtlsState(enum.StrEnum):
+    """Whether the namespace runs Gloo's internal mTLS, as far as the snapshot shows."""
+
+    ENABLED = "enabled"  # the secret exists (or cannot be read), or a pod runs an sds sidecar
+    NOT_ENABLED = "not-enabled"  # the API says there is no secret, and no pod runs an sds sidecar
+    NOT_OBSERVED = "not-observed"  # no secret was read at all (``--target``): it cannot tell
+
+
 @dataclass(frozen=True, slots=True)
 class PollTimings:
     cycle_seconds: float = 0.0
@@ -125,6 +134,7 @@ class FleetSnapshot:
     missing_components: tuple[Component, ...] = ()  # deployments with no ready pod, or no pods at all
     errors: tuple[str, ...] = ()  # source-level trouble: "API unreachable: …"
     generation: int = 0
+    mtls: MtlsState = MtlsState.ENABLED
 
     @property
     def secret(self) -> SecretStatus | None:

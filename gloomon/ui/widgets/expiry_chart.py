@@ -14,6 +14,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from gloomon.domain.cells import pod_suffix
 from gloomon.domain.compare.sync import CertKey, cert_key
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
@@ -47,9 +48,7 @@ def expiry_rows(snapshot: FleetSnapshot) -> list[ExpiryRow]:
     for target in snapshot.targets:
         if target.leaf is not None:
             rows.append(
-                ExpiryRow(
-                    f"{target.ref.component.value}/{target.ref.pod.rsplit('-', 1)[-1]}", "leaf", target.leaf
-                )
+                ExpiryRow(f"{target.ref.component.value}/{pod_suffix(target.ref.pod)}", "leaf", target.leaf)
             )
     return rows
 

@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from gloomon.domain.cells import short_pod
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import COMPONENT_ORDER, ForwardStatus, TargetStatus
 from gloomon.ui.format import (
@@ -109,7 +110,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         )
     cells = {
         "component": Text(target.ref.component.value),
-        "pod": literal(keep_end(target.ref.short_pod, _width("pod") - 1)),
+        "pod": literal(keep_end(short_pod(target.ref), _width("pod") - 1)),
         "forward": forward_text,
         "envoy": envoy_cell(target.envoy_version, palette),
         "serial": literal(target.leaf.short_serial) if target.leaf else Text("—"),

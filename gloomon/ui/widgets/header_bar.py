@@ -14,48 +14,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from gloomon.domain.model import FleetSnapshot, Phase, Severity
+from gloomon.domain.cells import secret_phase_words, severity_counts
+from gloomon.domain.model import FleetSnapshot, Severity
 from gloomon.domain.parse.cron import next_run
-from gloomon.ui.format import PHASE_WORDS, Palette, human_duration, literal, sanitize
-
-#: Narrow terminals (under 100 columns): the same facts in fewer words.
-SHORT_PHASE_WORDS = {Phase.CA_ADDED: "phase 1/3 · CAs added", Phase.LEAF_ROTATED: "phase 2/3 · new leaf"}
-
-
-def phase_badge_words(
-    snapshot: FleetSnapshot, now: datetime, *, short: bool = False
-) -> tuple[str, Severity | None]:
-    """The secret's phase in words, and how loud to say it."""
-    secret = snapshot.secret
-    if secret is None or secret.state.missing:
-        return "no gloo-mtls-certs secret", Severity.WARNING
-    if secret.state.forbidden:
-        return "secret not readable (403)", Severity.WARNING
-    verdict = secret.verdict
-    if verdict.phase is Phase.STEADY:
-        plural = "" if verdict.ca_count == 1 else "s"
-        return f"steady · {verdict.ca_count} CA{plural}", None
-    if verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED):
-        words = (SHORT_PHASE_WORDS if short else PHASE_WORDS)[verdict.phase]
-        grace = snapshot.cronjob.rotation_duration_seconds if snapshot.cronjob else None
-        if secret.content_since is not None:
-            elapsed = max((now - secret.content_since).total_seconds(), 0.0)
-            if grace:
-                words += (
-                    f" · {elapsed:.0f}/{grace:.0f} s"
-                    if short
-                    else f" · {elapsed:.0f} s of {grace:.0f} s grace"
-                )
-            else:
-                words += f" · {human_duration(elapsed)}"
-            if grace and elapsed > 2 * grace:
-                return words, Severity.WARNING
-        return words, Severity.INFO
-    if verdict.phase is Phase.STALLED:
-        return f"stalled · {verdict.ca_count} CAs · {verdict.reason}", Severity.WARNING
-    if verdict.phase is Phase.BROKEN:
-        return f"broken · {verdict.reason}", Severity.CRITICAL
-    return f"unknown · {verdict.reason}", Severity.WARNING
+from gloomon.ui.format import Palette, human_duration, literal, sanitize
 
 
 def cron_words(snapshot: FleetSnapshot, now: datetime, *, short: bool = False) -> str:
@@ -83,9 +45,7 @@ def clock_time(at: datetime, now: datetime) -> str:
 
 
 def findings_words(snapshot: FleetSnapshot, palette: Palette) -> Text:
-    counts = {severity: 0 for severity in Severity}
-    for finding in snapshot.findings:
-        counts[finding.severity] += 1
+    counts = severity_counts(snapshot.findings)
     parts = [(f"{counts[s]} {s.value}", palette.severity(s)) for s in reversed(Severity) if counts[s]]
     if not parts:
         return Text("no findings", style=palette.muted)
@@ -135,7 +95,7 @@ class HeaderBar(Widget):
         title.append(f" · {count} target{'' if count == 1 else 's'}", style=palette.muted)
         grid.add_row(title, self._status(snapshot, now, palette))
         short = self.size.width < 100
-        words, loudness = phase_badge_words(snapshot, now, short=short)
+        words, loudness = secret_phase_words(snapshot, now, short=short)
         words = sanitize(words)  # the verdict's reason can quote remote text
         badge = Text.assemble(("secret ", palette.muted))
         if loudness in (Severity.WARNING, Severity.CRITICAL):

@@ -1,0 +1,154 @@
+"""The words of every cell the check report and the dashboard both show: one place, so they never differ.
+
+Plain strings from judged values (a target's phase, sync and link, a certificate's time left, a pod's
+short name, the secret's phase badge, the mTLS state). No judgement happens here: each word reads
+what the snapshot already decided. Renderers add only their own styling (Rich styles, theme colours).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from gloomon.domain.health.policy import rotation_duration
+from gloomon.domain.model import (
+    CertInfo,
+    Finding,
+    FleetSnapshot,
+    MtlsState,
+    Phase,
+    Severity,
+    TargetRef,
+    TargetStatus,
+)
+from gloomon.domain.parse.durations import human_duration, human_time_left
+
+#: What a cell shows when there is no value.
+NONE = "—"
+
+# ------------------------------------------------------------------------------------------- pods
+
+
+def short_pod(ref: TargetRef) -> str:
+    """The pod name without its component prefix (``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``): what
+    tells replicas apart where a column beside it already says the component."""
+    prefix = f"{ref.component.value}-"
+    pod = ref.pod
+    return pod[len(prefix) :] if pod.startswith(prefix) and len(pod) > len(prefix) else pod
+
+
+def pod_suffix(pod: str) -> str:
+    """The replica's own suffix: ``gateway-proxy-7d9f8b6c5-x2k4p`` → ``x2k4p``."""
+    return pod.rsplit("-", 1)[-1] if "-" in pod else pod
+
+
+def keep_end(text: str, width: int) -> str:
+    """Trim from the left (``…b6c5-x2k4p``): the end of a pod name is what differs between replicas."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
+
+
+# ------------------------------------------------------------------------------------------- a target
+
+
+def phase_words(target: TargetStatus) -> str:
+    """The target's phase as the domain judged it (``unknown`` while its admin API is unreachable)."""
+    return target.verdict.phase.value
+
+
+def sync_words(target: TargetStatus) -> str:
+    """``✓``, ``lags 1m20s`` or ``—`` when there is no secret to compare with."""
+    if target.in_sync_with_secret is None:
+        return NONE
+    if target.in_sync_with_secret:
+        return "✓"
+    return f"lags {human_duration(target.lag_seconds)}" if target.lag_seconds is not None else "differs"
+
+
+def xds_words(target: TargetStatus, width: int | None = None) -> str:
+    """``healthy`` / ``failing ×3``; the connect-fail count is left out when it would not fit ``width``
+    (the counter only grows; the details have it)."""
+    if target.xds is None:
+        return NONE
+    if target.xds.healthy:
+        return "healthy"
+    count = f" ×{target.xds.cx_connect_fail}" if target.xds.cx_connect_fail else ""
+    words = f"failing{count}"
+    return "failing" if width is not None and len(words) > width else words
+
+
+def time_left_words(cert: CertInfo | None, now: datetime, *, compact: bool = False) -> str:
+    """``45d`` / ``6h12m`` / ``expired 3d ago``.
+
+    ``compact`` (a narrow column) drops "ago" and keeps the largest unit of an expiry that has passed:
+    ``expired 3d``, ``expired 6h`` (at most 11 cells up to 999 days).
+    """
+    if cert is None:
+        return NONE
+    left = cert.seconds_left(now)
+    if compact and left < 0:
+        return "expired " + re.split(r"(?<=[a-z])(?=\d)", human_duration(-left))[0]
+    return human_time_left(left)
+
+
+# ------------------------------------------------------------------------------------------- the fleet
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[Severity, int]:
+    """How many findings of each severity (every severity present, zero or not)."""
+    counts = {severity: 0 for severity in Severity}
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts
+
+
+PHASE_WORDS = {
+    Phase.STEADY: "steady",
+    Phase.CA_ADDED: "rotation · phase 1/3 · both CAs trusted",
+    Phase.LEAF_ROTATED: "rotation · phase 2/3 · new server cert",
+    Phase.STALLED: "stalled",
+    Phase.BROKEN: "broken",
+    Phase.UNKNOWN: "unknown",
+}
+#: Narrow terminals: the same facts in fewer words.
+SHORT_PHASE_WORDS = {Phase.CA_ADDED: "phase 1/3 · CAs added", Phase.LEAF_ROTATED: "phase 2/3 · new leaf"}
+
+#: The mTLS states that explain an empty secret column, and what to do about them.
+MTLS_WORDS = {
+    MtlsState.NOT_ENABLED: "mTLS is not enabled here: no gloo-mtls-certs secret and no sds sidecars",
+    MtlsState.NOT_OBSERVED: "secret not observed (--target)",
+}
+MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
+
+
+def secret_phase_words(
+    snapshot: FleetSnapshot, now: datetime, *, short: bool = False
+) -> tuple[str, Severity | None]:
+    """The secret's phase in words, and how loud the domain's verdict is (None: all is well).
+
+    A rotation in progress says how long the secret has held its content against certgen's
+    rotationDuration (the wait between two phases); it is loud only once the domain calls it stalled.
+    """
+    secret = snapshot.secret
+    if snapshot.mtls is MtlsState.NOT_OBSERVED:
+        return MTLS_WORDS[MtlsState.NOT_OBSERVED], None
+    if secret is None or secret.state.missing:
+        return "no gloo-mtls-certs secret", Severity.WARNING
+    if secret.state.forbidden:
+        return "secret not readable (403)", Severity.WARNING
+    verdict = secret.verdict
+    if verdict.phase is Phase.STEADY:
+        plural = "" if verdict.ca_count == 1 else "s"
+        return f"steady · {verdict.ca_count} CA{plural}", None
+    if verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED):
+        words = (SHORT_PHASE_WORDS if short else PHASE_WORDS)[verdict.phase]
+        if secret.content_since is not None:
+            elapsed = f"{max((now - secret.content_since).total_seconds(), 0.0):.0f}"
+            phase = f"{rotation_duration(snapshot.cronjob):.0f}"
+            words += f" · {elapsed}/{phase} s" if short else f" · {elapsed} s of {phase} s per phase"
+        return words, Severity.INFO
+    if verdict.phase is Phase.STALLED:
+        return f"stalled · {verdict.ca_count} CAs · {verdict.reason}", Severity.WARNING
+    if verdict.phase is Phase.BROKEN:
+        return f"broken · {verdict.reason}", Severity.CRITICAL
+    return f"unknown · {verdict.reason}", Severity.WARNING
