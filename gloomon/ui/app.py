@@ -27,6 +27,7 @@ from gloomon.domain.model import FleetSnapshot, LogEvent
 from gloomon.ui import actions
 from gloomon.ui.format import literal, sanitize
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
+from gloomon.ui.screens.base import GloomonScreen
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import (
     ExpiryScreen,
@@ -104,7 +105,6 @@ class GloomonApp(App[None]):
         return DashboardScreen(self.state, self._log_lines)
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._tick)
         if self.session is not None:
             # After the first refresh, so the dashboard is fully mounted before the session can fail.
             self.call_after_refresh(self._run_session, self.session)
@@ -210,12 +210,8 @@ class GloomonApp(App[None]):
     def _redraw(self) -> None:
         now = self.clock()
         for screen in self.screen_stack:
-            if isinstance(screen, DashboardScreen | OverlayScreen) and screen.ready:
+            if isinstance(screen, GloomonScreen):
                 screen.refresh_view(now)
-
-    def _tick(self) -> None:
-        if isinstance(self.screen, DashboardScreen | OverlayScreen) and self.screen.ready:
-            self.screen.tick(self.clock())
 
     # ---------------------------------------------------------------- actions
 

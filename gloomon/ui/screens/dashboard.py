@@ -12,11 +12,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from gloomon.domain.model import Severity
 from gloomon.ui.format import Palette, literal
+from gloomon.ui.screens.base import GloomonScreen
 from gloomon.ui.screens.overlays import DetailScreen
 from gloomon.ui.state import Banner, ViewState, banner_for
 from gloomon.ui.widgets.detail_pane import DetailPane
@@ -25,7 +25,7 @@ from gloomon.ui.widgets.header_bar import HeaderBar
 from gloomon.ui.widgets.log_pane import LogPane
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(GloomonScreen):
     """Everything at a glance; the table's cursor picks the target the detail pane shows."""
 
     HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [  # noqa: RUF012 (declared so by Textual)
@@ -40,11 +40,8 @@ class DashboardScreen(Screen[None]):
     ]
 
     def __init__(self, state: ViewState, log_lines: int) -> None:
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self._log_lines = log_lines
-        self._now: datetime | None = None
-        self.ready = False
         self._banner: Banner | None = None
 
     def compose(self) -> ComposeResult:
@@ -64,17 +61,13 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.table.set_layout(layout_for_width(self.app.size.width))
         self.table.focus()
-        self.ready = True
-        self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
 
     def on_resize(self) -> None:
         self.table.set_layout(layout_for_width(self.size.width))
 
-    def refresh_view(self, now: datetime) -> None:
-        """Redraw from the App's state: header, banner, table (diffed), detail of the cursor row."""
-        self._now = now
+    def draw(self, now: datetime) -> None:
+        """Below the header: banner, table (diffed), detail of the cursor row."""
         state = self.state
-        self.query_one(HeaderBar).show(state.snapshot, now, state.failure)
         self._show_banner()
         empty = self.query_one("#empty", Static)
         snapshot = state.snapshot
@@ -90,11 +83,6 @@ class DashboardScreen(Screen[None]):
             self.table.show_targets(snapshot.targets, now, palette, state.policy)
         self._show_detail()
 
-    def tick(self, now: datetime) -> None:
-        """Once a second: only the header's poll age moves."""
-        self._now = now
-        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
-
     def _show_banner(self) -> None:
         found = banner_for(self.state)
         if found == self._banner:
@@ -107,11 +95,11 @@ class DashboardScreen(Screen[None]):
             banner.update(literal(found.text))  # errors and namespaces are remote text
 
     def _show_detail(self) -> None:
-        if self._now is None:
+        if self.now is None:
             return
         key = self.table.selected_key
         self.query_one(DetailPane).show(
-            self.state.target(key), self.state.snapshot, self._now, self.state.policy
+            self.state.target(key), self.state.snapshot, self.now, self.state.policy
         )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

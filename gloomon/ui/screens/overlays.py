@@ -12,9 +12,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer
 
+from gloomon.ui.screens.base import GloomonScreen
 from gloomon.ui.state import ViewState
 from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.expiry_chart import ExpiryChart
@@ -24,18 +24,12 @@ from gloomon.ui.widgets.log_pane import LogPane
 from gloomon.ui.widgets.rotation_timeline import RotationTimeline
 
 
-class OverlayScreen(Screen[None]):
+class OverlayScreen(GloomonScreen):
     """Header bar, one body widget, footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the dashboard")
     ]
-
-    def __init__(self, state: ViewState) -> None:
-        super().__init__()
-        self.state = state
-        self.now: datetime | None = None
-        self.ready = False
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -44,22 +38,6 @@ class OverlayScreen(Screen[None]):
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
-
-    def on_mount(self) -> None:
-        self.ready = True
-        self.refresh_view(self.app.clock())  # type: ignore[attr-defined]
-
-    def refresh_view(self, now: datetime) -> None:
-        self.now = now
-        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
-        self.draw(now)
-
-    def tick(self, now: datetime) -> None:
-        self.now = now
-        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
-
-    def draw(self, now: datetime) -> None:
-        """Redraw the body from the state."""
 
 
 class DetailScreen(OverlayScreen):

@@ -1,0 +1,69 @@
+"""What every gloomon screen shares: the App's state, a header bar whose poll age ticks once a second.
+
+The 1 Hz timer belongs to the screen, not to the App: Textual stops a screen's timers and its message
+loop before it removes the screen's widgets, so a tick never reaches a screen whose header bar is gone
+(a DetailScreen being torn down raised ``NoMatches: HeaderBar``). :attr:`GloomonScreen.ready` turns
+false at that same moment, and the App's redraws go through it, so they never query a dying screen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual import getters
+from textual.screen import Screen
+
+from gloomon.ui.state import ViewState
+from gloomon.ui.widgets.header_bar import HeaderBar
+
+if TYPE_CHECKING:
+    from gloomon.ui.app import GloomonApp
+
+TICK_SECONDS = 1.0
+
+
+class GloomonScreen(Screen[None]):
+    """A screen drawn from the App's :class:`ViewState`: ``refresh_view`` on every snapshot,
+    ``tick`` once a second while it is the screen in front."""
+
+    if TYPE_CHECKING:
+        app = getters.app(GloomonApp)
+
+    def __init__(self, state: ViewState) -> None:
+        super().__init__()
+        self.state = state
+        self.now: datetime | None = None
+        self._mounted = False
+
+    @property
+    def ready(self) -> bool:
+        """Its widgets exist: mounted, and not being torn down (the message loop stops first)."""
+        return self._mounted and self.is_running
+
+    def on_mount(self) -> None:
+        self.set_interval(TICK_SECONDS, self._tick)
+        self._mounted = True
+        self.refresh_view(self.app.clock())
+
+    def _tick(self) -> None:
+        if self.is_current:
+            self.tick(self.app.clock())
+
+    def refresh_view(self, now: datetime) -> None:
+        """Redraw the header and the body from the state; nothing once the screen is being torn down."""
+        if not self.ready:
+            return
+        self.now = now
+        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
+        self.draw(now)
+
+    def tick(self, now: datetime) -> None:
+        """Only the header's poll age moves; nothing once the screen is being torn down."""
+        if not self.ready:
+            return
+        self.now = now
+        self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
+
+    def draw(self, now: datetime) -> None:
+        """Redraw the body from the state."""
