@@ -35,7 +35,6 @@ class Settings:
     policy: HealthPolicy | None = None
     log_buffer: int = 5000
     log_since_seconds: float = 600.0
-    cluster_domain: str = "cluster.local"
     #: where the dashboard's ``s`` key writes its JSON file; None is the current directory
     save_dir: str | None = None
 

@@ -12,7 +12,6 @@ from gloomon.domain.parse.cron import (
     next_run,
     parse_schedule,
     shortest_interval_seconds,
-    typical_interval_seconds,
 )
 from gloomon.domain.parse.durations import human_duration, human_time_left, parse_duration
 
@@ -95,27 +94,26 @@ def test_next_run(schedule: str, expected: datetime) -> None:
 def test_bad_schedules(schedule: str) -> None:
     assert isinstance(parse_schedule(schedule), ParseError)
     assert next_run(schedule, AFTER) is None
-    assert typical_interval_seconds(schedule) is None
+    assert longest_interval_seconds(schedule) is None
 
 
 def test_never_matching_schedule() -> None:
     assert next_run("0 0 31 2 *", AFTER) is None
-    assert typical_interval_seconds("0 0 31 2 *") is None
+    assert longest_interval_seconds("0 0 31 2 *") is None
 
 
 @pytest.mark.parametrize(
-    ("schedule", "typical", "longest"),
+    ("schedule", "longest"),
     [
-        ("* * * * *", 60, 60),
-        ("*/5 * * * *", 300, 300),
-        ("0 9 * * 1-5", 86400, 3 * 86400),
-        ("@monthly", 31 * 86400, 31 * 86400),
-        ("0 0 1 1,7 *", 181 * 86400, 184 * 86400),
-        ("@every 2h", 7200, 7200),
+        ("* * * * *", 60),
+        ("*/5 * * * *", 300),
+        ("0 9 * * 1-5", 3 * 86400),
+        ("@monthly", 31 * 86400),
+        ("0 0 1 1,7 *", 184 * 86400),
+        ("@every 2h", 7200),
     ],
 )
-def test_intervals(schedule: str, typical: float, longest: float) -> None:
-    assert typical_interval_seconds(schedule) == pytest.approx(typical, rel=0.05)
+def test_longest_intervals(schedule: str, longest: float) -> None:
     assert longest_interval_seconds(schedule) == pytest.approx(longest, rel=0.05)
 
 

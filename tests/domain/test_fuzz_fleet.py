@@ -14,7 +14,7 @@ from gloomon.domain.export import snapshot_to_dict
 from gloomon.domain.fleet import build_snapshot
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import AdminFetch, Component, CronJobState, SecretState, ServerInfo, TrustBundle
-from gloomon.domain.parse.cron import next_run, shortest_interval_seconds, typical_interval_seconds
+from gloomon.domain.parse.cron import longest_interval_seconds, next_run, shortest_interval_seconds
 from gloomon.domain.parse.envoy import (
     parse_certs,
     parse_clusters,
@@ -133,7 +133,7 @@ def test_snapshot_of_random_bodies(
 def test_random_cron_schedules(schedule: str) -> None:
     for after in (NOW, NOW.replace(year=9999, month=12, day=31)):
         assert next_run(schedule, after) is None or next_run(schedule, after) > after  # type: ignore[operator]
-    typical_interval_seconds(schedule)
+    longest_interval_seconds(schedule)
     shortest_interval_seconds(schedule)
 
 

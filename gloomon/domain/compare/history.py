@@ -58,7 +58,6 @@ class RotationHistory:
         self.samples: deque[Sample] = deque(maxlen=max_samples)
         self.changes: deque[SecretChange] = deque(maxlen=64)
         self.certgen: deque[CertgenMark] = deque(maxlen=64)
-        self.labels: dict[str, str] = {}
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
         self._contents: dict[Content, Content] = {}
 
@@ -82,8 +81,6 @@ class RotationHistory:
             )
             for target in snapshot.targets
         }
-        for target in snapshot.targets:
-            self.labels[target.key] = target.ref.pod
         if self.samples and snapshot.taken_at < self.samples[-1].at:
             return
         self.samples.append(Sample(snapshot.taken_at, phase, content, targets))

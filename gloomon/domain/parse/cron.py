@@ -9,7 +9,6 @@ Kubernetes uses), when both day fields are restricted a day matching either one 
 from __future__ import annotations
 
 import itertools
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -170,11 +169,6 @@ def _next_unchecked(parsed: CronSchedule, after: datetime) -> datetime | None:
 
 _REFERENCE = datetime(2025, 1, 1, tzinfo=UTC)
 _SAMPLE_RUNS = 60
-
-
-def typical_interval_seconds(schedule: str) -> float | None:
-    """The median gap between successive runs (a weekday schedule is "1 day"), None if it never runs."""
-    return _interval(schedule, statistics.median)
 
 
 def shortest_interval_seconds(schedule: str) -> float | None:
