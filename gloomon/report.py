@@ -1,6 +1,6 @@
 """``gloomon check`` output: a Rich table report, JSON (schema 1) or YAML, and the exit code.
 
-Rendering only: every judgement comes from the snapshot's findings (``domain/health.py``).
+Rendering only: every judgement comes from the snapshot's findings (``domain/health/judge.py``).
 Remote text (subjects, pod names, messages) is wrapped in ``rich.text.Text``, never parsed as markup.
 """
 

@@ -1,7 +1,7 @@
 """The lab: an embedded, faithful Gloo mTLS installation on loopback (real Envoys behind a Kubernetes API).
 
 ``Lab`` (async) and ``start_background`` (sync, for ``gloomon --demo``) are the public entry points; see
-contracts.md "Lab". Importing this package is cheap: the heavy parts load when a lab starts.
+README.md beside this file. Importing this package is cheap: the heavy parts load when a lab starts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``Lab``: an embedded Gloo mTLS installation on loopback, behind a Kubernetes API (contracts.md "Lab").
+"""``Lab``: an embedded Gloo mTLS installation on loopback, behind a Kubernetes API (README.md beside it).
 
 ``async with Lab(scenario="healthy") as lab:`` starts gloo, two gateway-proxy replicas, extauth and
 rate-limit as real Envoys fed by SDS files, certgen, and the HTTPS API façade with a kubeconfig; it
@@ -39,7 +39,7 @@ REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1,
 
 
 class Lab:
-    """One running lab. See the module docstring and contracts.md for the public API."""
+    """One running lab. See the module docstring and gloomon/lab/README.md for the public API."""
 
     def __init__(
         self,

@@ -1,8 +1,9 @@
 """The health policy (expiry thresholds, lag grace, settle time) and what every check shares: the
 :class:`Context` of one judgement, the "young Envoy" and "rising counter" rules, and expiry findings.
 
-The check modules (:mod:`health`, :mod:`health_targets`, :mod:`health_fleet`, :mod:`health_cron`) import
-from here and never from each other, so there is no import cycle.
+The check modules (:mod:`~gloomon.domain.health.targets`, :mod:`~gloomon.domain.health.fleet`,
+:mod:`~gloomon.domain.health.cron`) import from here and never from each other or from
+:mod:`~gloomon.domain.health.judge`, which joins them (an import-linter contract), so there is no cycle.
 """
 
 from __future__ import annotations
