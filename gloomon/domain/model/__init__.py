@@ -1,11 +1,13 @@
 """Immutable models of everything gloomon knows: certificates, Envoy admin data, the secret, findings.
 
 Every model is a frozen dataclass. Parsers (``gloomon.domain.parse``: ``envoy``, ``x509``, ``logs``)
-build them from untrusted bytes; ``fleet.build_snapshot`` joins one poll's worth of them into a :class:`FleetSnapshot`, which the
-UI and the report render and never mutate. Private keys never reach any model.
+build them from untrusted bytes; ``fleet.build_snapshot`` joins one poll's worth of them into a
+:class:`FleetSnapshot`, which the UI and the report render and never mutate. Private keys never reach
+any model.
 
 The models live in ``vocabulary`` (vocabulary, parse errors, log events), ``certs``, ``admin`` (Envoy
-admin data), ``cluster`` (Kubernetes-side state) and ``snapshot`` (judgement); this module re-exports every one of them so ``from gloomon.domain.model import X`` works.
+admin data), ``cluster`` (Kubernetes-side state) and ``snapshot`` (judgement); this module re-exports
+every one of them so ``from gloomon.domain.model import X`` works.
 """
 
 from __future__ import annotations
