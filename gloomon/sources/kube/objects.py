@@ -1,8 +1,8 @@
 """Kubernetes JSON objects (as the API sends them) → gloomon's models.
 
 Kept apart from the IO in ``client.py`` so the rules (which pod is ready, which args mean what, what of
-the secret is kept) read in one place. The secret's ``tls.key`` is removed from the decoded object here, before
-anything else looks at it, and never reaches a model, a log or an error message.
+the secret is kept) read in one place. The secret's ``tls.key`` is removed from the decoded object here,
+before anything else looks at it, and never reaches a model, a log or an error message.
 """
 
 from __future__ import annotations
