@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/lab_startup.py
 	$(PY) bench/poll_cycle.py
 	$(PY) bench/ui_latency.py
+	$(PY) bench/check_limits.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
