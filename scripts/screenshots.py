@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gloomon.domain.model import Component, FleetSnapshot, Severity, TargetStatus  # noqa: E402
+from gloomon.lab import snapshots as fx  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
 from gloomon.ui.widgets.fleet_table import FleetTable  # noqa: E402
-from tests.ui import fixtures as fx  # noqa: E402
 
 SIZE = (120, 40)
 

@@ -230,7 +230,8 @@ def _target_status(
     started = prev.envoy_started_at if prev else None
     if isinstance(fetch.server, ServerInfo):
         envoy_version = fetch.server.version or envoy_version
-        started = envoy_start(fetch.fetched_at, fetch.server.uptime_seconds) or started
+        read_at = fetch.server.read_at or fetch.fetched_at  # the uptime is as of this read
+        started = envoy_start(read_at, fetch.server.uptime_seconds) or started
     if not fetch.reachable and fetch.api_down and prev is not None and prev.reachable:
         return _stale(prev, ref, now)
     if not fetch.reachable:

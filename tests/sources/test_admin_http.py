@@ -208,3 +208,17 @@ async def test_target_without_an_admin_url_says_why() -> None:
     fetch = await poller.fetch(_target(None))
     await poller.aclose()
     assert fetch.error == "no admin address"
+
+
+async def test_server_info_is_passed_on_as_read_with_when_it_was_read(envoy: FakeEnvoy) -> None:
+    """The poller reports the fact (uptime 12 s, read at the first poll) and ages nothing: the domain
+    dates the Envoy's start from it."""
+    times = iter([datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 25, 0, 10, tzinfo=UTC)])
+    poller = admin.AdminPoller(request_timeout=2.0, clock=lambda: next(times))
+    first, second = [await poller.fetch(_target(envoy.url)) for _ in range(2)]
+    await poller.aclose()
+    assert envoy.requests.count("/server_info") == 1
+    for fetched in (first, second):
+        assert isinstance(fetched.server, ServerInfo) and fetched.server.uptime_seconds == 12
+        assert fetched.server.read_at == first.fetched_at and fetched.server.state == "LIVE"
+    assert second.fetched_at > first.fetched_at

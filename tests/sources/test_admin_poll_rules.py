@@ -10,7 +10,6 @@ from gloomon.domain.model import (
     SERVER_CERT_SECRET,
     VALIDATION_CONTEXT_SECRET,
     CertInfo,
-    EnvoyStats,
     ParseError,
     SdsSecret,
     SecretsDump,
@@ -48,22 +47,3 @@ def test_certs_key_is_none_when_config_dump_cannot_stand_in_for_certs(
     secrets: SecretsDump | ParseError,
 ) -> None:
     assert admin.certs_key(secrets) is None
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ({"server.state": 0, "server.uptime": 12}, "LIVE"),
-        ({"server.state": 1, "server.uptime": 12}, "DRAINING"),
-        ({"server.state": 3, "server.uptime": 12}, "INITIALIZING"),
-        ({"server.state": 0, "server.uptime": 0}, None),  # before Envoy's first stats flush: not trusted
-        ({"server.state": 9, "server.uptime": 12}, None),
-        ({"server.uptime": 12}, None),
-    ],
-)
-def test_server_state_from_stats(raw: dict[str, int | str], expected: str | None) -> None:
-    assert admin._state_from_stats(EnvoyStats(raw=raw)) == expected
-
-
-def test_no_server_state_from_unparseable_stats() -> None:
-    assert admin._state_from_stats(ParseError("/stats", "bad")) is None

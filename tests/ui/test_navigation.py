@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,34 +13,22 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import HelpPanel
 
-from gloomon.domain.model import FleetSnapshot, LogEvent
+from gloomon.domain.model import FleetSnapshot, LogBatch, LogEvent
+from gloomon.lab import snapshots as fx
+from gloomon.sources.logs.buffer import LogBuffer
 from gloomon.ui.app import GloomonApp
+from gloomon.ui.messages import LogsArrived
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import DetailScreen, ExpiryScreen, FindingsScreen, LogsScreen, TimelineScreen
 from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.fleet_table import FleetTable, sort_key
 from gloomon.ui.widgets.log_pane import LogPane
-from tests.ui import fixtures as fx
-
-SIZE = (120, 40)
-
-
-async def until(condition: Callable[[], bool], pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait for ``condition`` with a deadline (never a bare sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met before the deadline"
-        await pilot.pause(0.02)
+from tests.ui.harness import SIZE, Toasts, make_app, until
 
 
 def row_keys(snapshot: FleetSnapshot) -> list[str]:
     """Row order of the fleet table: component, then pod."""
     return [target.key for target in sorted(snapshot.targets, key=sort_key)]
-
-
-def make_app() -> GloomonApp:
-    return GloomonApp(clock=fx.CLOCK)
 
 
 def table(app: GloomonApp) -> FleetTable:
@@ -80,7 +68,6 @@ async def test_footer_help_and_palette() -> None:
             "Quit",
             "Refresh",
             "Filter",
-            "Follow",
             "Timeline",
             "Expiry",
             "Logs",
@@ -89,6 +76,11 @@ async def test_footer_help_and_palette() -> None:
             "Details",
             "Next pane",
         } <= descriptions
+        app.screen.query_one(LogPane).log_view.focus()  # the logs pane's own keys, shown when it has focus
+        await until(
+            lambda: {"Follow", "Wrap"} <= {b.description for (_, b, _, _) in app.active_bindings.values()},
+            pilot,
+        )
         app.action_show_help_panel()
         await until(lambda: bool(app.screen.query(HelpPanel)), pilot)
         await pilot.press("ctrl+p")
@@ -187,6 +179,7 @@ async def test_follow_pause_counts_new_lines_and_resumes() -> None:
             ),
             pilot,
         )
+        pane.log_view.focus()
         pane.log_view.scroll_home(animate=False, immediate=True)
         await until(lambda: not pane.following, pilot)
         app.add_log_events(fx.log_events(5))
@@ -209,15 +202,15 @@ async def test_hostile_log_text_is_rendered_literally() -> None:
         rendered = "\n".join(pane.log_view.visible_text())
         assert "[bold red]x[/]" in rendered
         assert "\x1b" not in rendered and "\x07" not in rendered
-        assert "\\x1b[31m" in rendered
+        assert "[bold red]x[/] red bell" in rendered  # made inert once, when the line was parsed
         screen_text = app.export_screenshot()
         assert "\x1b" not in screen_text
 
 
 async def test_save_writes_the_check_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    app, toasts = make_app(), Toasts()
+    async with app.run_test(size=SIZE, message_hook=toasts) as pilot:
         app.show_snapshot(fx.lagging())
         await pilot.press("s")
         path = tmp_path / "gloomon-snapshot-20261125T210000Z.json"
@@ -225,7 +218,7 @@ async def test_save_writes_the_check_json(tmp_path: Path, monkeypatch: pytest.Mo
         document = json.loads(path.read_text())
         assert document["schema"] == 1
         assert "PRIVATE" not in path.read_text()
-        assert any(str(path) in n.message for n in app._notifications)
+        await until(lambda: any(str(path) in message for message in toasts.messages), pilot)
 
 
 async def test_copy_puts_only_the_public_pem_on_the_clipboard() -> None:
@@ -238,17 +231,18 @@ async def test_copy_puts_only_the_public_pem_on_the_clipboard() -> None:
 
 
 async def test_toasts_only_on_changes() -> None:
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    app, toasts = make_app(), Toasts()
+    lagging = fx.lagging()
+    (finding,) = lagging.findings
+    async with app.run_test(size=SIZE, message_hook=toasts) as pilot:
         app.show_snapshot(fx.steady())
         app.show_snapshot(fx.steady())
         await pilot.pause()
-        assert not app._notifications
-        app.show_snapshot(fx.lagging())
-        await pilot.pause()
-        messages = [n.message for n in app._notifications]
-        assert any("phase steady → leaf-rotated" in m for m in messages)
-        assert any(m.startswith("new: holds an older leaf") for m in messages)
+        assert toasts.messages == []
+        app.show_snapshot(lagging)
+        await until(lambda: len(toasts.messages) >= 2, pilot)
+        assert any("phase steady → leaf-rotated" in m for m in toasts.messages)
+        assert any(m.startswith(f"new: {finding.message[:40]}") for m in toasts.messages), toasts.messages
 
 
 class FakeSession:
@@ -270,9 +264,11 @@ class FakeSession:
             yield snapshot
         await asyncio.Event().wait()
 
-    async def log_batches(self) -> AsyncIterator[list[LogEvent]]:
+    async def log_batches(self) -> AsyncIterator[LogBatch]:
+        start = 0
         for batch in self._batches:
-            yield batch
+            yield LogBatch(start, tuple(batch))
+            start += len(batch)
         raise ConnectionError("log stream dropped\nTraceback (most recent call last): …")
 
     def refresh_now(self) -> None:
@@ -312,14 +308,20 @@ async def test_session_that_cannot_start_exits_3_with_the_reason(tmp_path) -> No
 
 
 async def test_late_log_lines_are_merged_in_time_order() -> None:
-    """A resumed stream's catch-up lines (older than what is shown) land in place, not at the bottom."""
+    """A resumed stream's catch-up lines (received before what is shown) land where the session's ring
+    merged them, not at the bottom: the ring's batch says from which line on it changed."""
+    ring = LogBuffer(100, hold=0.0)
+    shown = [replace(e, received=e.ts) for e in fx.log_events(6, start=fx.NOW - timedelta(seconds=30))]
     app = GloomonApp(clock=fx.CLOCK)
     async with app.run_test(size=SIZE) as pilot:
         app.show_snapshot(fx.steady())
-        shown = fx.log_events(6, start=fx.NOW - timedelta(seconds=30))
-        app.add_log_events(shown[3:])
-        app.add_log_events(shown[:3])  # older: arrives after a dropped stream resumed
-        await pilot.pause()
+        for part in (shown[3:], shown[:3]):  # the older part arrives after a dropped stream resumed
+            for event in part:
+                ring.add(event)
+            batch = ring.flush(force=True)
+            assert batch is not None
+            app.post_message(LogsArrived(batch))
+        await until(lambda: len(app.state.logs) == len(shown), pilot)
         assert [event.ts for event in app.state.logs] == [event.ts for event in shown]
         pane = app.screen.query_one(LogPane)
         visible = "\n".join(pane.log_view.visible_text())

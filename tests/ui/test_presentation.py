@@ -8,11 +8,11 @@ from gloomon.domain.cells import secret_phase_words
 from gloomon.domain.compare.history import RotationHistory
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import Component, Severity
+from gloomon.lab import snapshots as fx
 from gloomon.ui.format import Palette, bundle_cell, keep_end, sanitize, time_left
 from gloomon.ui.state import ViewState, banner_for, notices
 from gloomon.ui.widgets.log_pane import LogFilter
 from gloomon.ui.widgets.log_view import event_line
-from tests.ui import fixtures as fx
 
 PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
 
@@ -30,7 +30,7 @@ def test_log_filter_words_and_components() -> None:
 def test_remote_text_is_sanitized_not_interpreted() -> None:
     line = event_line(fx.log_events(0)[-1], PALETTE)
     assert "[bold red]x[/]" in line.plain
-    assert "\x1b" not in line.plain and "\\x1b[31m" in line.plain
+    assert "\x1b" not in line.plain and "[31m" not in line.plain and "red \\x07bell" in line.plain
     assert sanitize("a\tb\x00") == "a    b\\x00"
 
 

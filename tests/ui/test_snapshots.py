@@ -12,8 +12,8 @@ import pytest
 from textual.pilot import Pilot
 
 from gloomon.domain.model import FleetSnapshot
+from gloomon.lab import snapshots as fx
 from gloomon.ui.app import GloomonApp
-from tests.ui import fixtures as fx
 
 WIDE = (120, 40)
 

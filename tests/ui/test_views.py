@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gloomon.domain.health.judge import HealthPolicy, Threshold
 from gloomon.domain.model import Component, CronJobState, FleetSnapshot, LogEvent, LogKind, Severity
+from gloomon.lab import snapshots as fx
 from gloomon.settings import Settings
 from gloomon.ui.app import GloomonApp
 from gloomon.ui.format import Palette, time_left
@@ -22,8 +23,7 @@ from gloomon.ui.widgets.header_bar import cron_words
 from gloomon.ui.widgets.log_pane import LogFilter, LogPane
 from gloomon.ui.widgets.log_view import PREFIX_WIDTH, event_line
 from gloomon.ui.widgets.rotation_timeline import RotationTimeline
-from tests.ui import fixtures as fx
-from tests.ui.test_navigation import SIZE, make_app, until
+from tests.ui.harness import SIZE, make_app, until
 
 PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
 LONG = "upstream connect error or disconnect/reset before headers. " * 3 + "END-OF-LINE"
@@ -60,6 +60,7 @@ async def test_message_gets_the_room_and_w_wraps_long_lines() -> None:
         cut = [row for row in pane.log_view.visible_text() if row]
         assert len(cut) == 1 and len(cut[0]) - PREFIX_WIDTH >= 30  # ~25 before the compact columns
         assert "END-OF-LINE" not in cut[0]
+        pane.log_view.focus()  # ``w`` belongs to the logs pane
         await pilot.press("w")
         await until(lambda: pane.wrapping, pilot)
         rows = [row for row in pane.log_view.visible_text() if row]
@@ -78,8 +79,9 @@ async def test_wrapped_view_follows_and_trims() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         app.show_snapshot(fx.steady())
-        await pilot.press("w")
         pane = app.screen.query_one(LogPane)
+        pane.log_view.focus()
+        await pilot.press("w")
         await until(lambda: pane.wrapping, pilot)
         view = pane.log_view
         view.max_lines = 50
@@ -106,7 +108,7 @@ def test_detail_pane_lists_the_secret_findings_that_concern_the_pod() -> None:
     (secret_finding,) = snapshot.findings
     assert secret_finding.pod is None
     assert all(concerns(secret_finding, target) for target in snapshot.targets)
-    other = replace(fx.steady().targets[0], leaf=fx.LEAF_NEW)
+    other = fx.leaf_rotated().targets[0]  # holds another leaf than the expired one
     assert not concerns(secret_finding, other)
     console = Console(width=50, file=io.StringIO(), color_system=None)
     with console.capture() as captured:
@@ -142,16 +144,21 @@ async def test_app_takes_the_policy_from_the_settings() -> None:
 
 def many_targets(count: int, generation: int) -> FleetSnapshot:
     """``count`` pods; in odd generations every tenth lags (so the history has something to draw)."""
-    targets = []
-    for index in range(count):
-        component = list(Component)[index % len(Component)]
-        lagging = generation % 2 == 1 and index % 10 == 0
-        pair = fx.CA_ADDED if lagging else fx.LEAF_ROTATED
-        pod = f"{component.value}-6b7c8d9f-b{index:04d}"
-        targets.append(fx.target(component, pod, pair, fx.LEAF_ROTATED, index=index))
-    base = fx.snapshot(fx.LEAF_ROTATED, content_since=fx.NOW - timedelta(seconds=60))
+    components = list(Component)
+    pods = [
+        (components[i % len(components)], f"{components[i % len(components)].value}-6b7c8d9f-b{i:04d}")
+        for i in range(count)
+    ]
     at = fx.NOW - timedelta(seconds=30 - 10 * generation)
-    return replace(base, targets=tuple(targets), generation=generation + 1, taken_at=at)
+    lagging = {
+        pod: fx.admin_fetch(component, pod, fx.CA_ADDED, index=index, at=at)
+        for index, (component, pod) in enumerate(pods)
+        if generation % 2 == 1 and index % 10 == 0
+    }
+    snapshot = fx.poll(
+        fx.LEAF_ROTATED, at=at, written=fx.NOW - timedelta(seconds=60), fetches=lagging, pods=pods
+    )
+    return replace(snapshot, generation=generation + 1)
 
 
 async def test_timeline_builds_only_the_rows_on_screen() -> None:

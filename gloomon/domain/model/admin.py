@@ -155,4 +155,7 @@ class ServerInfo:
     version: str | None  # semver, e.g. "1.40.0"
     full_version: str | None
     state: str  # LIVE | DRAINING | PRE_INITIALIZING | INITIALIZING | unknown
-    uptime_seconds: float | None = None
+    uptime_seconds: float | None = None  # as of ``read_at``
+    #: when this ``/server_info`` was read (it is read once per Envoy): its uptime is as of then, so the
+    #: Envoy started at ``read_at - uptime``; None: as of the fetch carrying it
+    read_at: datetime | None = None

@@ -281,3 +281,21 @@ def _sds_stats(secret: str, values: dict[str, int | str]) -> SdsStats:
         update_rejected=counter("update_rejected"),
         update_failure=counter("update_failure"),
     )
+
+
+#: Envoy's ``server.state`` gauge (envoy.admin.v3.ServerInfo.State) → the state name ``/ready`` gives
+SERVER_STATES = {0: "LIVE", 1: "DRAINING", 2: "PRE_INITIALIZING", 3: "INITIALIZING"}
+
+
+def server_state(stats: EnvoyStats | ParseError) -> str | None:
+    """The ``server.state`` gauge as ``/ready`` would name it, or None when it cannot be trusted.
+
+    Envoy sets the gauge at each stats flush (every 5 s by default), and it reads 0 (LIVE) before the
+    first flush: so it counts only once ``server.uptime`` shows a flush has happened (uptime > 0).
+    """
+    if not isinstance(stats, EnvoyStats):
+        return None
+    gauge, uptime = stats.raw.get("server.state"), stats.raw.get("server.uptime")
+    if not isinstance(gauge, int) or not isinstance(uptime, int) or uptime <= 0:
+        return None
+    return SERVER_STATES.get(gauge)

@@ -8,12 +8,14 @@ something new, because each request costs CPU in gloomon (and, behind a port-for
 - ``/certs`` is the fallback for the leaf and bundle: fetched on a target's first poll, whenever the
   config_dump failed, is unparseable or lacks the server cert / validation context, whenever an SDS
   version there changed, and every :data:`CERTS_EVERY` polls. Otherwise last poll's report is passed on.
-- The server state comes from the ``server.state`` gauge of ``/stats`` (the stats filter asks for it);
+- The server state comes from the ``server.state`` gauge of ``/stats`` (the stats filter asks for it;
+  the domain's :func:`~gloomon.domain.parse.metrics.server_state` reads it);
   ``/ready`` is fetched only when ``/stats`` did not give it or Envoy has not flushed its stats yet.
   The gauge is refreshed at each stats flush, so a state change shows up to ``stats_flush_interval``
   (5 s by default) later than ``/ready`` would show it.
 - ``/server_info`` is large, so it is fetched once per target (and again after the pod's containers
-  restart); its uptime is aged locally (the ``server.uptime`` gauge is as stale as ``server.state``).
+  restart); it is passed on with the time it was read (``read_at``), from which the domain dates the
+  Envoy's start (the ``server.uptime`` gauge is as stale as ``server.state``).
 
 A response body identical to the previous poll's is not parsed again, and each URL is parsed once per
 connection (see :mod:`gloomon.sources.admin.http` for the client). A non-200 answer is not parsed: it
@@ -44,6 +46,7 @@ from gloomon.domain.model import (
     TargetRef,
 )
 from gloomon.domain.parse import envoy
+from gloomon.domain.parse.metrics import server_state
 from gloomon.sources.admin.http import KEEPALIVE_SECONDS, AdminConnection, AdminHttpError, http_error
 
 SECRETS_PATH = "/config_dump?resource=dynamic_active_secrets"
@@ -54,8 +57,6 @@ READY_PATH = "/ready"
 SERVER_INFO_PATH = "/server_info"
 #: ``/certs`` is fetched at least every this many polls even when config_dump says nothing changed
 CERTS_EVERY = 12
-#: Envoy's ``server.state`` gauge (envoy.admin.v3.ServerInfo.State) → the state name ``/ready`` gives
-SERVER_STATES = {0: "LIVE", 1: "DRAINING", 2: "PRE_INITIALIZING", 3: "INITIALIZING"}
 
 #: ParseError sources, as the parsers name them
 _SOURCES = {
@@ -80,7 +81,6 @@ class _TargetCache:
     polls_since_certs: int = 0
     server_generation: object = None
     server_info: ServerInfo | None = None
-    server_fetched: float = 0.0
 
 
 class AdminPoller:
@@ -138,7 +138,7 @@ class AdminPoller:
             response = await self._get(connection, STATS_PATH)
             stats = results["stats"] = _parse(cache, STATS_PATH, envoy.parse_stats, response)
             results["certs"] = await self._certs(connection, cache, secrets)
-            results["server"] = await self._server(connection, cache, target, stats)
+            results["server"] = await self._server(connection, cache, target, stats, fetched_at)
         except TargetUnreachable as exc:
             return AdminFetch(target, fetched_at, time.perf_counter() - started, error=str(exc))
         except _RequestFailed as exc:
@@ -187,9 +187,11 @@ class AdminPoller:
         cache: _TargetCache,
         target: TargetRef,
         stats: EnvoyStats | ParseError,
+        fetched_at: datetime,
     ) -> ServerInfo | ParseError:
-        """``/server_info`` once per target and container generation, state and uptime kept current."""
-        state = _state_from_stats(stats)
+        """``/server_info`` once per target and container generation (with when it was read: the domain
+        dates the Envoy's start from its uptime), the state kept current."""
+        state = server_state(stats)
         if state is None:
             ready = await self._get(connection, READY_PATH)
             if isinstance(ready, ParseError):
@@ -206,12 +208,9 @@ class AdminPoller:
                 if isinstance(parsed, ParseError):
                     return parsed
                 return ServerInfo(version=None, full_version=None, state=state)
-            cache.server_info, cache.server_generation = parsed, generation
-            cache.server_fetched = time.monotonic()
-        uptime = cache.server_info.uptime_seconds
-        if uptime is not None:
-            uptime += time.monotonic() - cache.server_fetched
-        return replace(cache.server_info, state=state, uptime_seconds=uptime)
+            cache.server_info = replace(parsed, read_at=fetched_at)
+            cache.server_generation = generation
+        return replace(cache.server_info, state=state)
 
     def forget(self, keep_urls: set[str], keep_keys: set[str]) -> list[AdminConnection]:
         """Drop caches of targets that are gone; return their connections for the caller to ``aclose()``.
@@ -242,20 +241,6 @@ def certs_key(secrets: SecretsDump | ParseError) -> object:
     if server is None or validation is None or not server.certs or not validation.certs:
         return None
     return (server.version_info, server.last_updated, validation.version_info, validation.last_updated)
-
-
-def _state_from_stats(stats: EnvoyStats | ParseError) -> str | None:
-    """The ``server.state`` gauge as ``/ready`` would name it, or None when it cannot be trusted.
-
-    Envoy sets the gauge at each stats flush (every 5 s by default), and it reads 0 (LIVE) before the
-    first flush: so it counts only once ``server.uptime`` shows a flush has happened (uptime > 0).
-    """
-    if not isinstance(stats, EnvoyStats):
-        return None
-    gauge, uptime = stats.raw.get("server.state"), stats.raw.get("server.uptime")
-    if not isinstance(gauge, int) or not isinstance(uptime, int) or uptime <= 0:
-        return None
-    return SERVER_STATES.get(gauge)
 
 
 def _parse(
