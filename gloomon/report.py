@@ -36,6 +36,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import inert
+from gloomon.domain.words import counted
 
 #: ``gloomon check`` exit codes (README "Exit codes"); 3 is also the CLI's code for "could not run".
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_NOTHING_OBSERVED = 0, 1, 2, 3
@@ -135,7 +136,7 @@ def _title(snapshot: FleetSnapshot) -> Text:
         ("Status: ", "bold"),
         (status, style),
         f"  ({counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warning, "
-        f"{counts[Severity.INFO]} info; {len(snapshot.targets)} targets)",
+        f"{counts[Severity.INFO]} info; {counted(len(snapshot.targets), 'target')})",
     )
 
 

@@ -8,7 +8,6 @@ always wrapped in ``Text`` literally (never parsed as markup).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,10 +26,9 @@ from gloomon.domain.cells import (
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, Phase, Severity, TargetStatus, TrustBundle
 from gloomon.domain.parse.durations import human_duration, human_time_left
+from gloomon.domain.text import reveal
 
 __all__ = ["human_duration", "human_time_left", "keep_end", "pod_suffix"]
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +91,24 @@ def literal(text: str | None) -> Text:
 
 
 def sanitize(text: str) -> str:
-    """Replace terminal control characters with ``\\xNN`` so remote text cannot move the cursor."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\t", "    "))
+    """Remote text for a widget, on :func:`gloomon.domain.text.reveal`: escape sequences gone, every other
+    control or format character (NUL, C1, a bidi override) shown as ``\\xNN``/``\\uNNNN`` so a hostile
+    name is seen for what it is, tabs as four spaces."""
+    return reveal(text, _mark).replace("\t", "    ")
+
+
+def _mark(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def short_version(version: str | None, width: int = 8) -> Text:
-    """The first ``width`` characters of a version (an SDS ``version_info`` is a long hash), literal;
-    the detail pane shows it whole."""
+    """The first ``width`` characters of a version (an SDS ``version_info`` is a long hash) as shown,
+    literal (cut after :func:`sanitize`, so an escape sequence costs no cells); the detail pane shows it
+    whole."""
     if not version:
         return Text("—")
-    return literal(version[:width])
+    return Text(sanitize(version)[:width])
 
 
 # ---------------------------------------------------------------------------------------------- expiry
@@ -139,20 +145,29 @@ def validity_bar(
 # ---------------------------------------------------------------------------------------------- bundle
 
 
+#: the CAs a bundle cell names; the count in front says how many there are
+BUNDLE_CELL_CAS = 3
+
+
 def bundle_cell(bundle: TrustBundle, signer: int | None, palette: Palette, digits: int = 6) -> Text:
     """``2× 3fa2c1 ◆9b07e4``: CA count, short fingerprints (or serials), ``◆`` marks the leaf's signer."""
     if not bundle.cas:
         return Text("none", style=palette.error)
-    cell = Text(f"{len(bundle.cas)}× ", style=palette.muted if len(bundle.cas) == 1 else palette.accent)
-    for index, ca in enumerate(bundle.cas):
-        if index:
-            cell.append(" ")
-        label = ca_label(ca, digits)
+    count = len(bundle.cas)
+    cell = Text(f"{count}× ", style=palette.muted if count == 1 else palette.accent)
+    # A cell shows a few CAs at most (the signer among them): its cost never grows with the bundle.
+    shown = list(range(min(count, BUNDLE_CELL_CAS)))
+    if signer is not None and signer >= BUNDLE_CELL_CAS:
+        shown[-1] = signer
+    for position, index in enumerate(shown):
+        if position:
+            cell.append(" …" if index != shown[position - 1] + 1 else " ", style=palette.muted)
+        label = ca_label(bundle.cas[index], digits)
         if index == signer:
             cell.append("◆" + label, style=Style(bold=True))
         else:
             cell.append(label, style=palette.muted if signer is not None else palette.text)
-    if not bundle.complete:
+    if not bundle.complete or shown[-1] < count - 1:
         cell.append(" …", style=palette.muted)
     return cell
 

@@ -24,9 +24,11 @@ from gloomon.domain.model import (
     ClustersReport,
     Finding,
     FleetSnapshot,
+    ForwardStatus,
     TargetStatus,
     TrustBundle,
 )
+from gloomon.domain.words import counted, plural
 from gloomon.ui.format import (
     Palette,
     ca_label,
@@ -79,7 +81,7 @@ class Sheet:
 
 
 def cert_fields(sheet: Sheet, cert: CertInfo, now: datetime) -> None:
-    """Subject, SANs, serial, issuer and the validity bar of one certificate."""
+    """Subject, SANs, serial, issuer, the validity bar and the parser's notes of one certificate."""
     palette = sheet.palette
     sheet.field("subject", cert.subject or cert.common_name or "—")
     if cert.sans:
@@ -96,6 +98,36 @@ def cert_fields(sheet: Sheet, cert: CertInfo, now: datetime) -> None:
         + f" · until {cert.not_after:%Y-%m-%d %H:%M}"
     )
     sheet.field("", Text(words, style=palette.error + _BOLD if left < 0 else palette.muted))
+    if cert.notes:
+        sheet.field("notes", Text("\n".join(cert.notes), style=palette.warn))
+
+
+#: the CAs of a bundle drawn in full; a bundle of thousands (a rotation that never finished) shows these
+#: and says how many more there are, so drawing the pane costs the same at any bundle size
+SHOWN_CAS = 10
+#: the secret's CAs missing here listed by name; the rest are counted
+SHOWN_MISSING = 5
+
+
+def shown_cas(count: int, keep: list[int], limit: int = SHOWN_CAS) -> list[int]:
+    """Which CA indices to draw, in bundle order: all when they fit; else the ones to ``keep`` (the
+    signer, CAs the secret lacks; at most half the room), then the oldest and the newest alternately."""
+    if count <= limit:
+        return list(range(count))
+    chosen = set(list(dict.fromkeys(index for index in keep if 0 <= index < count))[: limit // 2])
+    oldest, newest = 0, count - 1
+    while len(chosen) < limit:
+        for index in (oldest, newest):
+            if len(chosen) < limit:
+                chosen.add(index)
+        oldest, newest = oldest + 1, newest - 1
+    return sorted(chosen)
+
+
+def _more_cas(count: int, first: int, last: int, palette: Palette) -> Text:
+    """The line standing for the CAs #first…#last (1-based) that are not drawn."""
+    where = f"#{first:,}" if first == last else f"#{first:,}–#{last:,}"
+    return Text(f"… and {count:,} more {plural(count, 'CA')} ({where})", style=palette.muted)
 
 
 def _bundle(
@@ -103,7 +135,14 @@ def _bundle(
 ) -> None:
     palette = sheet.palette
     extra, missing = bundle_differences(bundle, secret) if secret is not None else ([], [])
-    for index, ca in enumerate(bundle.cas):
+    not_in_secret = set(extra)
+    shown = shown_cas(len(bundle), ([signer] if signer is not None else []) + extra)
+    drawn = 0
+    for index in shown:
+        if index > drawn:
+            sheet.line(_more_cas(index - drawn, drawn + 1, index, palette))
+        drawn = index + 1
+        ca = bundle.cas[index]
         head = Text(f"CA #{index + 1} ", style=_BOLD)
         head.append(ca_label(ca), style=palette.accent)
         if ca.common_name and ca.common_name not in (ca.subject or ""):  # else the subject says it
@@ -111,18 +150,24 @@ def _bundle(
             head.append_text(literal(ca.common_name))
         if index == signer:
             head.append("  ◆ signed the leaf", style=palette.ok)
-        if index in extra:
+        if index in not_in_secret:
             head.append("  not in the secret", style=palette.warn + _BOLD)
         sheet.line(head)
         cert_fields(sheet, ca, now)
+    if drawn < len(bundle):
+        sheet.line(_more_cas(len(bundle) - drawn, drawn + 1, len(bundle), palette))
     if secret is not None:
-        for index in missing:
+        for index in missing[:SHOWN_MISSING]:
             sheet.line(
                 Text(
                     f"secret's CA #{index + 1} {ca_label(secret.cas[index])} is missing here",
                     style=palette.warn + _BOLD,
                 )
             )
+        if len(missing) > SHOWN_MISSING:
+            more = len(missing) - SHOWN_MISSING
+            words = f"… and {more:,} more of the secret's {plural(more, 'CA')} missing here"
+            sheet.line(Text(words, style=palette.warn))
         sheet.line(_compare(same_bundle(bundle, secret), "bundle", palette))
     if not bundle.complete:
         sheet.line(Text("(from /certs: Envoy lists only the first CA)", style=palette.muted))
@@ -205,7 +250,7 @@ def detail_renderable(
                 serial = literal(f"serial {secret.leaf.serial}")
                 serial.stylize(palette.warn)
                 sheet.field("secret", serial)
-    sheet.heading(f"Bundle · validation_context · {len(target.bundle)} CA")
+    sheet.heading(f"Bundle · validation_context · {counted(len(target.bundle), 'CA')}")
     _bundle(sheet, target.bundle, target.verdict.signer_index, secret.bundle if secret else None, now)
     sheet.heading("Clusters")
     _clusters(sheet, target)
@@ -217,7 +262,10 @@ def _reach(sheet: Sheet, target: TargetStatus, stale: str | None) -> None:
     (``stale``: how old the data shown is, while the API is unreachable)."""
     palette = sheet.palette
     forward = target.ref.forward
-    if forward is not None and forward.local_address:
+    if forward is not None and forward.status is ForwardStatus.DIRECT and target.ref.admin_url:
+        sheet.field("admin", literal(target.ref.admin_url))  # a --target URL: polled as given, no forward
+        sheet.field("curl", literal(f"curl -s '{target.ref.admin_url}/certs'"))
+    elif forward is not None and forward.local_address:
         sheet.field("forward", literal(forward.local_address))
         sheet.field("curl", literal(f"curl -s http://{forward.local_address}/certs"))
     elif target.ref.admin_url:
