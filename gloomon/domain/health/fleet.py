@@ -55,8 +55,7 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
                         client.ref.pod,
                         problem,
                         f"both sides must trust the CA that signed the other's leaf; "
-                        f"restart the pod holding the "
-                        f"old bundle: kubectl -n {ctx.namespace} delete pod <pod>",
+                        f"restart the one holding the old bundle: {_restart_hint([client, *group], ctx)}",
                         Subjects(pods=tuple(server.ref.pod for server in group)),
                     )
                 )
@@ -153,10 +152,18 @@ def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding
         None,
         None,
         f"{len(groups)} different CA bundles across targets, {state}; differing from {against}: {names}",
-        f"wait one rotationDuration for SDS to catch up, then restart the odd ones: kubectl -n "
-        f"{ctx.namespace} delete pod <pod>",
+        f"wait one rotationDuration for SDS to catch up, then restart the odd ones: "
+        f"{_restart_hint(named, ctx)}",
         Subjects(pods=tuple(t.ref.pod for t in named)),
     )
+
+
+def _restart_hint(targets: Sequence[TargetStatus], ctx: Context) -> str:
+    """How to restart the Envoys named: delete the pod, or, for ``--target`` URLs (no pod), there."""
+    forwards = [t.ref.forward for t in targets]
+    if forwards and all(f is not None and f.status is ForwardStatus.DIRECT for f in forwards):
+        return "restart that Envoy where it runs (a --target URL, not a pod)"
+    return f"kubectl -n {ctx.namespace} delete pod <pod>"
 
 
 def _verifiable(target: TargetStatus) -> bool:

@@ -8,6 +8,7 @@ rose keep their finding for a minute (``RISE_WINDOW_SECONDS``) so findings do no
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gloomon.domain.compare.sync import cert_key, same_cert
 from gloomon.domain.health.policy import (
@@ -37,10 +38,42 @@ from gloomon.domain.model import (
     TargetStatus,
 )
 from gloomon.domain.parse.durations import human_duration
+from gloomon.domain.parse.envoy import ADMIN_PATHS
 from gloomon.domain.text import one_line
 from gloomon.domain.words import counted
 
 __all__ = ["envoy_container", "settling", "target_findings"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Hints:
+    """The commands a hint gives for one target: kubectl for a pod; for a ``--target`` URL (no pod, no
+    kubectl), what can be done from its URL."""
+
+    ns: str
+    pod: str
+    url: str | None
+
+    def logs(self, container: str, then: str) -> str:
+        """Read ``container``'s logs (``then``: ``--tail=30`` or ``| grep …``)."""
+        if self.url is None:
+            return f"kubectl -n {self.ns} logs {self.pod} -c {container} {then}"
+        whose = "the SDS server feeding" if container == "sds" else "the Envoy at"
+        grep = f" ({then.removeprefix('| ')})" if then.startswith("|") else ""
+        return f"read the logs of {whose} {self.url}{grep}"
+
+    def restart(self) -> str:
+        if self.url is None:
+            return f"kubectl -n {self.ns} delete pod {self.pod}"
+        return f"restart the Envoy at {self.url}"
+
+    def curl(self, endpoint: str) -> str:
+        """``curl`` the endpoint as gloomon requests it (``/clusters?format=json``…)."""
+        path = ADMIN_PATHS.get(endpoint, endpoint)
+        if self.url is None:
+            forward = f"kubectl -n {self.ns} port-forward pod/{self.pod} <port>"
+            return f"{forward} and curl 'localhost:<port>{path}'"
+        return f"curl -s '{self.url}{path}'"
 
 
 def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: Context) -> list[Finding]:
@@ -89,17 +122,17 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 component,
                 pod,
                 one_line("; ".join(f"{what}: {one_line(value.message, 120)}" for what, value in bad), 400),
-                f"see the raw body: curl {direct}{first}"
+                f"see the raw body: curl -s '{direct}{ADMIN_PATHS.get(first, first)}'"
                 if direct
                 else f"see the raw body: kubectl -n {ns} port-forward pod/{pod} {port} "
-                f"and curl localhost:{port}{first}",
+                f"and curl 'localhost:{port}{ADMIN_PATHS.get(first, first)}'",
             )
         )
-    logs = f"kubectl -n {ns} logs {pod} -c"
+    hints = _Hints(ns, pod, direct)
     if target.leaf is None and (
         isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump)
     ):
-        out.append(_not_delivered(target, fetch, ctx, logs))
+        out.append(_not_delivered(target, fetch, ctx, hints))
     secret = next((s for s in secrets if s.state.context == ref.context), None)
     out.extend(_cert_findings(target, secret, ctx))
     verdict = target.verdict
@@ -111,10 +144,14 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 component,
                 pod,
                 verdict.reason,
-                f"its bundle does not hold the CA that signed its leaf; compare with the secret "
-                f"(kubectl -n {ns} get secret gloo-mtls-certs -o jsonpath='{{.data.ca\\.crt}}' | base64 -d) "
-                f"and "
-                f"restart the pod if SDS is stuck: kubectl -n {ns} delete pod {pod}",
+                (
+                    f"its bundle does not hold the CA that signed its leaf; compare with the secret "
+                    f"(kubectl -n {ns} get secret gloo-mtls-certs -o jsonpath='{{.data.ca\\.crt}}' "
+                    f"| base64 -d) and restart the pod if SDS is stuck: {hints.restart()}"
+                    if direct is None
+                    else f"its bundle does not hold the CA that signed its leaf: {hints.curl('/certs')}; "
+                    f"if SDS is stuck, {hints.restart()}"
+                ),
             )
         )
     if verdict.phase is Phase.STALLED and secret is None:
@@ -150,14 +187,14 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 pod,
                 f"has not picked up the secret for {human_duration(target.lag_seconds or 0.0)} (grace "
                 f"{human_duration(ctx.grace)}): {target.sync_reason or 'certificates differ'}",
-                f"{logs} sds --tail=30; if SDS is stuck: kubectl -n {ns} delete pod {pod}",
+                f"{hints.logs('sds', '--tail=30')}; if SDS is stuck: {hints.restart()}",
             )
         )
-    out.extend(_stats_findings(target, ctx, logs))
+    out.extend(_stats_findings(target, ctx, hints))
     return out
 
 
-def _not_delivered(target: TargetStatus, fetch: AdminFetch, ctx: Context, logs: str) -> Finding:
+def _not_delivered(target: TargetStatus, fetch: AdminFetch, ctx: Context, hints: _Hints) -> Finding:
     """No server certificate held: expected in the Envoy's first minute, unknown age is a warning."""
     ref = target.ref
     young = envoy_young(target, ctx)
@@ -174,8 +211,12 @@ def _not_delivered(target: TargetStatus, fetch: AdminFetch, ctx: Context, logs: 
         ref.pod,
         f"Envoy holds no server certificate from SDS yet{state}{age}: mTLS to and from this pod fails "
         f"until it arrives",
-        f"{logs} sds --tail=30; is the secret mounted? kubectl -n {ref.namespace or ctx.namespace} "
-        f"describe pod {ref.pod}",
+        f"{hints.logs('sds', '--tail=30')}; "
+        + (
+            f"is the secret mounted? kubectl -n {hints.ns} describe pod {ref.pod}"
+            if hints.url is None
+            else f"what it holds: {hints.curl('/config_dump')}"
+        ),
     )
 
 
@@ -201,7 +242,7 @@ def _cert_findings(target: TargetStatus, secret: SecretStatus | None, ctx: Conte
     return out
 
 
-def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Finding]:
+def _stats_findings(target: TargetStatus, ctx: Context, hints: _Hints) -> list[Finding]:
     ref = target.ref
     component, pod = ref.component, ref.pod
     fetch = target.fetch
@@ -209,8 +250,8 @@ def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Findi
     soft = Severity.INFO if settling(target, ctx) else Severity.WARNING
     stats = fetch.stats if fetch is not None else None
     if isinstance(stats, EnvoyStats):
-        out.extend(_rejected_findings(target, stats, ctx, logs))
-    out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, logs, soft))
+        out.extend(_rejected_findings(target, stats, ctx, hints))
+    out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, hints, soft))
     if target.xds is not None and not target.xds.healthy:
         out.append(
             Finding(
@@ -224,9 +265,13 @@ def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Findi
                     if target.xds.cx_connect_fail
                     else "health checks fail though TCP connects succeed (a TLS or protocol failure)"
                 ),
-                f"{logs} {envoy_container(component)} | grep 'gRPC config stream'; "
-                f"kubectl -n {ctx.namespace} get pods "
-                f"-l gloo=gloo",
+                hints.logs(envoy_container(component), "| grep 'gRPC config stream'")
+                + "; "
+                + (
+                    f"kubectl -n {ctx.namespace} get pods -l gloo=gloo"
+                    if hints.url is None
+                    else hints.curl("/clusters")
+                ),
             )
         )
     server = fetch.server if fetch is not None else None
@@ -238,13 +283,13 @@ def _stats_findings(target: TargetStatus, ctx: Context, logs: str) -> list[Findi
                 component,
                 pod,
                 f"Envoy state is {server.state}",
-                f"{logs} {envoy_container(component)} --tail=50",
+                hints.logs(envoy_container(component), "--tail=50"),
             )
         )
     return out
 
 
-def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, logs: str) -> list[Finding]:
+def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, hints: _Hints) -> list[Finding]:
     """``sds-update-rejected`` by state, not by poll-to-poll delta: rising (within the last minute) and
     out of sync is critical, rising is a warning, a past rejection is info while the target is in sync."""
     component, pod = target.ref.component, target.ref.pod
@@ -268,15 +313,19 @@ def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, lo
                 component,
                 pod,
                 f"Envoy rejected {counted(sds.update_rejected, 'SDS update')} of {name}{when}{sync}",
-                f"{logs} {envoy_container(component)} | grep -i rejected; "
+                f"{hints.logs(envoy_container(component), '| grep -i rejected')}; "
                 f"bad PEM or a key/cert mismatch in gloo-mtls-certs",
             )
         )
     return out
 
 
+#: what Envoy logs when a TLS handshake with a peer fails
+_TLS_ERRORS = "CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error"
+
+
 def _tls_findings(
-    target: TargetStatus, stats: EnvoyStats | None, ctx: Context, logs: str, soft: Severity
+    target: TargetStatus, stats: EnvoyStats | None, ctx: Context, hints: _Hints, soft: Severity
 ) -> list[Finding]:
     """``tls-verify-failures`` while the failure counters rose in the last minute, or, from a single
     poll, when a scope has verify failures and not one successful handshake."""
@@ -304,8 +353,7 @@ def _tls_findings(
             component,
             pod,
             what + settle,
-            f"{logs} {envoy_container(component)} | "
-            f"grep -E 'CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error'; "
-            f"compare this pod's bundle with its peers",
+            hints.logs(envoy_container(component), f"| grep -E '{_TLS_ERRORS}'")
+            + "; compare this pod's bundle with its peers",
         )
     ]

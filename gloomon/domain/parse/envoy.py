@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from typing import Any
+from urllib.parse import quote
 
 from gloomon.domain.model import (
     CertInfo,
@@ -30,6 +31,7 @@ from gloomon.domain.parse.x509 import parse_pem_bundle
 from gloomon.domain.text import inert
 
 __all__ = [
+    "ADMIN_PATHS",
     "STATS_FILTER",
     "parse_certs",
     "parse_clusters",
@@ -39,6 +41,16 @@ __all__ = [
     "parse_stats",
     "xds_cluster_names",
 ]
+
+#: The admin request made for each endpoint (its ParseError source → path and query): what the poller
+#: asks and what a hint tells the user to ``curl``.
+ADMIN_PATHS = {
+    "/config_dump": "/config_dump?resource=dynamic_active_secrets",
+    "/clusters": "/clusters?format=json",
+    "/stats": "/stats?filter=" + quote(STATS_FILTER, safe=""),
+    "/certs": "/certs",
+    "/server_info": "/server_info",
+}
 
 _SAN_PREFIX = {"dns": "DNS", "uri": "URI", "ip_address": "IP"}
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:[-+][\w.\-]+)?$")

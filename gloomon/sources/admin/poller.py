@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from gloomon.domain.model import (
     SERVER_CERT_SECRET,
@@ -49,12 +48,12 @@ from gloomon.domain.parse import envoy
 from gloomon.domain.parse.metrics import server_state
 from gloomon.sources.admin.http import KEEPALIVE_SECONDS, AdminConnection, AdminHttpError, http_error
 
-SECRETS_PATH = "/config_dump?resource=dynamic_active_secrets"
-CLUSTERS_PATH = "/clusters?format=json"
-STATS_PATH = "/stats?filter=" + quote(envoy.STATS_FILTER, safe="")
-CERTS_PATH = "/certs"
+SECRETS_PATH = envoy.ADMIN_PATHS["/config_dump"]
+CLUSTERS_PATH = envoy.ADMIN_PATHS["/clusters"]
+STATS_PATH = envoy.ADMIN_PATHS["/stats"]
+CERTS_PATH = envoy.ADMIN_PATHS["/certs"]
 READY_PATH = "/ready"
-SERVER_INFO_PATH = "/server_info"
+SERVER_INFO_PATH = envoy.ADMIN_PATHS["/server_info"]
 #: ``/certs`` is fetched at least every this many polls even when config_dump says nothing changed
 CERTS_EVERY = 12
 

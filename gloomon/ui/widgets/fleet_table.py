@@ -71,7 +71,7 @@ _FORWARD_WORDS = {
     ForwardStatus.CONNECTING: "conn…",
     ForwardStatus.RECONNECTING: "retry",
     ForwardStatus.DOWN: "down",
-    ForwardStatus.DIRECT: "direct",
+    ForwardStatus.DIRECT: "—",  # a --target URL: polled as given, there is no port-forward
 }
 
 

@@ -22,6 +22,8 @@ from gloomon.ui.format import Palette, human_duration, literal, sanitize
 
 def cron_words(snapshot: FleetSnapshot, now: datetime, *, short: bool = False) -> str:
     cronjob = snapshot.cronjob
+    if cronjob is None and not snapshot.contexts:
+        return "CronJob not observed (--target)"
     if cronjob is None or cronjob.missing:
         return "no certgen CronJob"
     if cronjob.suspended:
@@ -88,9 +90,12 @@ class HeaderBar(Widget):
             grid.add_row(title, failure)
             grid.add_row("", "")
             return grid
-        title.append_text(literal(", ".join(snapshot.contexts) or "no context"))
-        title.append(" / ", style=palette.muted)
-        title.append_text(literal(snapshot.namespace))
+        if snapshot.contexts:
+            title.append_text(literal(", ".join(snapshot.contexts)))
+            title.append(" / ", style=palette.muted)
+            title.append_text(literal(snapshot.namespace))
+        else:  # --target: admin URLs polled as given, no Kubernetes context or namespace
+            title.append("--target URLs")
         count = len(snapshot.targets)
         title.append(f" · {count} target{'' if count == 1 else 's'}", style=palette.muted)
         grid.add_row(title, self._status(snapshot, now, palette))
