@@ -145,7 +145,7 @@ def secret_phase_words(
         if secret.content_since is not None:
             elapsed = f"{max((now - secret.content_since).total_seconds(), 0.0):.0f}"
             phase = f"{rotation_duration(snapshot.cronjob):.0f}"
-            words += f" · {elapsed}/{phase} s" if short else f" · {elapsed} s of {phase} s per phase"
+            words += f" · {elapsed}/{phase} s" if short else f" · {elapsed} s of {phase} s"
         return words, Severity.INFO
     if verdict.phase is Phase.STALLED:
         return f"stalled · {verdict.ca_count} CAs · {verdict.reason}", Severity.WARNING
