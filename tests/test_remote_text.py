@@ -22,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from gloomon.domain import text
@@ -133,6 +135,25 @@ def test_one_line_is_flat_inert_and_clipped(case: Case) -> None:
     assert "\n" not in out and "\t" not in out and "  " not in out
     assert len(out) <= 40
     assert out.startswith(" ".join(case.inert.split())[:39] or "M")
+
+
+#: the pieces hostile text is made of: sequence introducers and terminators, controls, breaks, bidi
+_HOSTILE_ALPHABET = st.sampled_from(
+    [*"\x1b[]\\\x07\x9b\x9c\x9d P_^X;m\n\r\t\x00\x85\u202e\u2066\u200b\ufeff\ud800\u2028aé", "31"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HOSTILE_ALPHABET, max_size=60).map("".join) | st.text(max_size=200))
+def test_any_input_comes_out_inert_and_stays_so(raw: str) -> None:
+    """Whatever the input, every form is inert, and making inert text inert again changes nothing."""
+    once = text.inert(raw, multiline=True)
+    assert_inert(once)
+    assert text.inert(once, multiline=True) == once
+    flat = text.one_line(raw, 50)
+    assert_inert(flat)
+    assert len(flat) <= 50 and "\n" not in flat and text.one_line(flat, 50) == flat
+    assert_inert(text.reveal(raw, lambda ch: f"<{ord(ch):x}>"))
 
 
 def test_every_format_control_is_unsafe() -> None:

@@ -42,12 +42,18 @@ _BREAKS = "\n\v\f\r\x1c-\x1e\x85\u2028\u2029"
 #: one character that must never reach an output: C0 (but tab and breaks), DEL, C1, Cf, surrogates
 UNSAFE = re.compile(f"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f{_FORMAT}\ud800-\udfff]")
 _BREAK = re.compile(f"\r\n|[{_BREAKS}]")
+#: the characters an escape sequence can start with (a cheap test before the full pattern)
+_INTRODUCER = re.compile("[\x1b\x90\x98\x9b\x9d-\x9f]")
 _SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*+[ -/]*+(?:[@-~]|$)"  # CSI, unterminated at the end included
     # OSC, DCS, SOS, PM, APC: a string up to BEL or ST (or the next ESC, or the end)
     r"|(?:\x1b[]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*+(?:\x07|\x1b\\|\x9c|(?=\x1b)|$)"
     r"|\x1b[ -/]*+[0-~]?"  # nF/Fp/Fe/Fs escapes (ESC ( B, ESC 7, ESC c, ST) and a lone ESC
 )
+
+
+def _without_sequences(text: str) -> str:
+    return _SEQUENCE.sub("", text) if _INTRODUCER.search(text) else text
 
 
 def clip(text: str, limit: int) -> str:
@@ -66,7 +72,7 @@ def inert(text: object, limit: int = MAX_TEXT, *, multiline: bool = False) -> st
     raw = text if isinstance(text, str) else str(text)
     bound = max(limit * _SCAN_FACTOR, limit + 64)
     cut = len(raw) > bound
-    clean = UNSAFE.sub("", _SEQUENCE.sub("", raw[:bound] if cut else raw))
+    clean = UNSAFE.sub("", _without_sequences(raw[:bound] if cut else raw))
     clean = _BREAK.sub("\n" if multiline else " ", clean)
     if cut and len(clean) < limit:
         return clean + ELLIPSIS
@@ -89,7 +95,7 @@ def reveal(text: object, show: Callable[[str], str], limit: int = MAX_TEXT) -> s
     """
     raw = text if isinstance(text, str) else str(text)
     cut = len(raw) > limit
-    shown = UNSAFE.sub(lambda match: show(match.group()), _SEQUENCE.sub("", raw[:limit] if cut else raw))
+    shown = UNSAFE.sub(lambda match: show(match.group()), _without_sequences(raw[:limit] if cut else raw))
     shown = _BREAK.sub("\n", shown)
     return shown + ELLIPSIS if cut else shown
 
