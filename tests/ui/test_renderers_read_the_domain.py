@@ -20,6 +20,7 @@ from gloomon.ui.state import ViewState, banner_for
 from gloomon.ui.widgets.detail_pane import concerns, detail_renderable
 from gloomon.ui.widgets.findings_list import findings_renderable
 from gloomon.ui.widgets.fleet_table import row_cells
+from gloomon.ui.widgets.header_bar import status_words
 from tests.domain.certs import NOW, make_ca, make_leaf
 from tests.domain.fleet_helpers import NS, fetch, secret, snap
 
@@ -179,3 +180,17 @@ def test_without_a_secret_read_at_all_the_secret_is_not_observed_rather_than_mtl
     words = MTLS_WORDS[MtlsState.NOT_OBSERVED]
     assert secret_phase_words(snapshot, NOW) == (words, None)
     assert words in text_of(render_table(snapshot), width=300)
+
+
+def test_the_header_says_the_checks_status_while_the_api_is_down_but_envoys_answered() -> None:
+    ca = make_ca()
+    leaf = make_leaf(ca)
+    snapshot = snap(
+        [fetch("gloo-1", leaf.info, [ca.info])],
+        [secret(leaf.info, [ca.info])],
+        errors=("Kubernetes API unreachable: connection refused",),
+    )
+    status = status_words(snapshot, None, PALETTE).plain
+    check = text_of(render_table(snapshot))
+    title = check[check.index("Status: ") + len("Status: ") :].split()[0]
+    assert title == "WARNING" and "▲ WARNING" in status and "ERROR" not in status

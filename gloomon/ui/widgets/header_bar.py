@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from gloomon.domain.cells import secret_phase_words, severity_counts
+from gloomon.domain.export import status_of
 from gloomon.domain.model import FleetSnapshot, Severity
 from gloomon.domain.parse.cron import next_run
 from gloomon.ui.format import Palette, human_duration, literal, sanitize
@@ -59,6 +60,24 @@ def findings_words(snapshot: FleetSnapshot, palette: Palette) -> Text:
     return text
 
 
+def status_words(snapshot: FleetSnapshot, failure: str | None, palette: Palette) -> Text:
+    """The findings count and the overall status: ``check``'s status (:func:`status_of`), or ERROR
+    while the session itself is failing."""
+    status = Text()
+    status.append_text(findings_words(snapshot, palette))
+    status.append("  ")
+    overall = "error" if failure else status_of(snapshot)
+    if overall == "error":
+        status.append(" ✖ ERROR ", style=Style(bgcolor=palette.error.color, color="black", bold=True))
+    elif overall == "critical":
+        status.append(" ✖ CRITICAL ", style=Style(bgcolor=palette.error.color, color="black", bold=True))
+    elif overall == "warning":
+        status.append(" ▲ WARNING ", style=Style(bgcolor=palette.warn.color, color="black", bold=True))
+    else:
+        status.append("● OK", style=palette.ok + Style(bold=True))
+    return status
+
+
 class HeaderBar(Widget):
     """Contexts and namespace · secret phase badge · next run · status · findings · poll age.
 
@@ -98,7 +117,7 @@ class HeaderBar(Widget):
             title.append("--target URLs")
         count = len(snapshot.targets)
         title.append(f" · {count} target{'' if count == 1 else 's'}", style=palette.muted)
-        grid.add_row(title, self._status(snapshot, now, palette))
+        grid.add_row(title, status_words(snapshot, self._failure, palette))
         short = self.size.width < 100
         words, loudness = secret_phase_words(snapshot, now, short=short)
         words = sanitize(words)  # the verdict's reason can quote remote text
@@ -112,21 +131,6 @@ class HeaderBar(Widget):
         badge.append(cron_words(snapshot, now, short=short), style=palette.muted)
         grid.add_row(badge, self._poll_age(snapshot, now, palette))
         return grid
-
-    def _status(self, snapshot: FleetSnapshot, now: datetime, palette: Palette) -> Text:
-        status = Text()
-        status.append_text(findings_words(snapshot, palette))
-        status.append("  ")
-        worst = snapshot.worst_severity()
-        if self._failure or snapshot.errors:
-            status.append(" ✖ ERROR ", style=Style(bgcolor=palette.error.color, color="black", bold=True))
-        elif worst is Severity.CRITICAL:
-            status.append(" ✖ CRITICAL ", style=Style(bgcolor=palette.error.color, color="black", bold=True))
-        elif worst is Severity.WARNING:
-            status.append(" ▲ WARNING ", style=Style(bgcolor=palette.warn.color, color="black", bold=True))
-        else:
-            status.append("● OK", style=palette.ok + Style(bold=True))
-        return status
 
     def _poll_age(self, snapshot: FleetSnapshot, now: datetime, palette: Palette) -> Text:
         age = max((now - snapshot.taken_at).total_seconds(), 0.0)
