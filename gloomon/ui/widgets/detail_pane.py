@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from gloomon.domain.cells import xds_words
 from gloomon.domain.compare.sync import bundle_differences, cert_key, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import (
@@ -184,7 +185,7 @@ def _clusters(sheet: Sheet, target: TargetStatus) -> None:
     if target.xds is not None:
         link = literal(target.xds.cluster)
         link.append(
-            "  healthy" if target.xds.healthy else f"  failing ×{target.xds.cx_connect_fail}",
+            f"  {xds_words(target)}",
             style=palette.ok if target.xds.healthy else palette.error + _BOLD,
         )
         sheet.field("xDS link", link)
