@@ -166,7 +166,7 @@ def has_finding(*codes: str) -> Callable[[FleetSnapshot], bool]:
 
 
 def phase_words(words: str) -> Callable[[FleetSnapshot], bool]:
-    from gloomon.ui.format import PHASE_WORDS
+    from gloomon.domain.cells import PHASE_WORDS
 
     return lambda s: s.secret is not None and PHASE_WORDS[s.secret.verdict.phase].startswith(words)
 
