@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gloomon.domain.model import Component, PodInfo
+from gloomon.domain.parse.logs import parse_log_line
 from gloomon.sources.errors import describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
-from gloomon.sources.logs.follow import Cursor, containers_to_follow, kubelet_ts_ns
+from gloomon.sources.logs.follow import Cursor, containers_to_follow
 
 
 def _pem_pair() -> tuple[bytes, bytes]:
@@ -131,28 +132,35 @@ def test_missing_cronjob_still_lists_hook_jobs() -> None:
     assert state.missing and state.force_rotation and [j.name for j in state.jobs] == ["gloo-mtls-certgen"]
 
 
-def test_kubelet_timestamps_to_nanoseconds() -> None:
-    assert kubelet_ts_ns(b"2026-11-25T20:52:32.123456789Z hello") == 1795639952123456789
-    assert kubelet_ts_ns(b"2026-11-25T20:52:32.5Z x") == 1795639952500000000
-    assert kubelet_ts_ns(b"2026-11-25T20:52:32Z x") == 1795639952000000000
-    assert kubelet_ts_ns(b"no timestamp here") is None
+def received(line: bytes) -> datetime | None:
+    return parse_log_line(line, component=None, pod="p", container="c").received
+
+
+def test_kubelet_timestamps_are_read_by_the_parser() -> None:
+    assert received(b"2026-11-25T20:52:32.123456789Z hello") == datetime(
+        2026, 11, 25, 20, 52, 32, 123456, tzinfo=UTC
+    )
+    assert received(b"2026-11-25T20:52:32.5Z x") == datetime(2026, 11, 25, 20, 52, 32, 500000, tzinfo=UTC)
+    assert received(b"2026-11-25T20:52:32Z x") == datetime(2026, 11, 25, 20, 52, 32, tzinfo=UTC)
+    assert received(b"no timestamp here") is None
 
 
 def test_cursor_drops_replayed_lines_and_keeps_new_ones_at_the_same_instant() -> None:
     cursor = Cursor()
-    first = [(1, b"a"), (2, b"b"), (2, b"c"), (2, b"c")]
+    at = [datetime(2026, 11, 25, 20, 52, second, tzinfo=UTC) for second in range(4)]
+    first = [(at[1], b"a"), (at[2], b"b"), (at[2], b"c"), (at[2], b"c")]
     assert [cursor.admit(ts, line) for ts, line in first] == [True, True, True, True]
     cursor.resume()
-    replay = [(1, b"a"), (2, b"b"), (2, b"c"), (2, b"c"), (2, b"c"), (3, b"d")]
+    replay = [(at[1], b"a"), (at[2], b"b"), (at[2], b"c"), (at[2], b"c"), (at[2], b"c"), (at[3], b"d")]
     assert [cursor.admit(ts, line) for ts, line in replay] == [False, False, False, False, True, True]
-    assert cursor.last_ns == 3 and cursor.at_last == Counter({hash(b"d"): 1})
+    assert cursor.last == at[3] and cursor.at_last == Counter({hash(b"d"): 1})
 
 
 def test_cursor_since_seconds_reaches_back_past_the_last_line() -> None:
     cursor = Cursor()
     now = datetime(2026, 11, 25, 20, 52, 40, tzinfo=UTC)
     assert cursor.since_seconds(now, 600) == 600
-    cursor.admit(kubelet_ts_ns(b"2026-11-25T20:52:32.5Z x"), b"x")
+    cursor.admit(received(b"2026-11-25T20:52:32.5Z x"), b"x")
     assert cursor.since_seconds(now, 600) == 8 + 5
 
 

@@ -120,3 +120,19 @@ class LogEvent:
     kind: LogKind = LogKind.PLAIN
     fields: Mapping[str, str] = field(default_factory=dict)
     raw: str = field(default="", repr=False, compare=False)
+    #: when the kubelet received the line (its ``timestamps=true`` prefix): the order across streams;
+    #: ``ts`` is the line's own time, shown but never used to reorder (a pod can back-date its lines)
+    received: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """What the log ring took in: from its line number ``start`` on, it now holds ``events``.
+
+    Lines are numbered from the first the ring ever held, so a reader mirroring the ring keeps its lines
+    before ``start`` and replaces the rest. ``start`` equals the reader's end when the batch only appends;
+    it is earlier when late lines (a resumed stream's catch-up) were merged in above newer ones.
+    """
+
+    start: int
+    events: tuple[LogEvent, ...]
