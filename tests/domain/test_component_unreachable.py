@@ -104,3 +104,14 @@ def test_source_errors_are_the_one_finding_for_a_silent_fleet() -> None:
 def test_a_restarting_pod_is_not_a_component_down(pod: dict[str, object], excused: bool) -> None:
     snapshot = snap([_pod(fetch("extauth-1", None, [], error=DOWN), **pod)], [secret(LEAF.info, [CA.info])])  # type: ignore[arg-type]
     assert ("component-unreachable" in codes(snapshot)) is not excused
+
+
+@pytest.mark.parametrize(
+    ("since", "excused"), [(5.0, True), (600.0, False)], ids=["just-cut", "for-10-minutes"]
+)
+def test_a_reconnecting_port_forward_is_excused_only_briefly(since: float, excused: bool) -> None:
+    item = _pod(fetch("extauth-1", None, [], error="port-forward: connection reset"))
+    forward = ForwardState(ForwardStatus.RECONNECTING, since=NOW - timedelta(seconds=since), error="reset")
+    item = replace(item, target=replace(item.target, forward=forward))
+    snapshot = snap([item], [secret(LEAF.info, [CA.info])])
+    assert ("component-unreachable" in codes(snapshot)) is not excused

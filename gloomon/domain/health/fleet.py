@@ -55,7 +55,8 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
                         client.ref.pod,
                         problem,
                         f"both sides must trust the CA that signed the other's leaf; "
-                        f"restart the one holding the old bundle: {_restart_hint([client, *group], ctx)}",
+                        f"restart the {_holder([client, *group])} holding the old bundle: "
+                        f"{_restart_hint([client, *group], ctx)}",
                         Subjects(pods=tuple(server.ref.pod for server in group)),
                     )
                 )
@@ -101,9 +102,18 @@ def unreachable_components(
 
 
 def _coming_or_going(target: TargetStatus, ctx: Context) -> bool:
-    """A pod not ready, being deleted, or started within the settle window (its Envoy may not listen yet)."""
+    """A pod not ready, being deleted, or started within the settle window (its Envoy may not listen
+    yet), or whose port-forward is (re)connecting since less than that window (a cut forward heals)."""
     pod = target.ref.pod_info
     if envoy_young(target, ctx):
+        return True
+    forward = target.ref.forward
+    if (
+        forward is not None
+        and forward.status in (ForwardStatus.CONNECTING, ForwardStatus.RECONNECTING)
+        and forward.since is not None
+        and (ctx.now - forward.since).total_seconds() < ctx.policy.settle_seconds
+    ):
         return True
     if pod is None:
         return False
@@ -158,11 +168,20 @@ def _bundle_mismatch(reachable: Sequence[TargetStatus], ctx: Context) -> Finding
     )
 
 
+def _direct(targets: Sequence[TargetStatus]) -> bool:
+    """Whether every one of ``targets`` is a ``--target`` URL (no pod, no kubectl)."""
+    forwards = [t.ref.forward for t in targets]
+    return bool(forwards) and all(f is not None and f.status is ForwardStatus.DIRECT for f in forwards)
+
+
+def _holder(targets: Sequence[TargetStatus]) -> str:
+    return "Envoy" if _direct(targets) else "pod"
+
+
 def _restart_hint(targets: Sequence[TargetStatus], ctx: Context) -> str:
     """How to restart the Envoys named: delete the pod, or, for ``--target`` URLs (no pod), there."""
-    forwards = [t.ref.forward for t in targets]
-    if forwards and all(f is not None and f.status is ForwardStatus.DIRECT for f in forwards):
-        return "restart that Envoy where it runs (a --target URL, not a pod)"
+    if _direct(targets):
+        return "on its host (a --target URL is not a pod)"
     return f"kubectl -n {ctx.namespace} delete pod <pod>"
 
 
