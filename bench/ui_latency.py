@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gloomon.domain.model import Component, FleetSnapshot, LogEvent  # noqa: E402
+from gloomon.domain.model import Component, FleetSnapshot, LogBatch, LogEvent  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
 from gloomon.ui.messages import LogsArrived, SnapshotArrived  # noqa: E402
 from gloomon.ui.screens.dashboard import DashboardScreen  # noqa: E402
@@ -72,7 +72,8 @@ async def feed(
             app.post_message(SnapshotArrived(snapshots[counts["snapshots"] % 2]))
             counts["snapshots"] += 1
             next_snapshot = now + interval
-        app.post_message(LogsArrived(tuple(log_batch(batch, counts["log_lines"]))))
+        lines = tuple(log_batch(batch, counts["log_lines"]))
+        app.post_message(LogsArrived(LogBatch(counts["log_lines"], lines)))  # ring line numbers
         counts["log_lines"] += batch
         await asyncio.sleep(0.1)
     return counts

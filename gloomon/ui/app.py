@@ -23,7 +23,7 @@ from textual.worker import WorkerState
 
 from gloomon.clock import Clock, system_clock
 from gloomon.domain.health.judge import HealthPolicy
-from gloomon.domain.model import FleetSnapshot, LogEvent
+from gloomon.domain.model import FleetSnapshot, LogBatch, LogEvent
 from gloomon.ui import actions
 from gloomon.ui.format import literal, sanitize
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
@@ -37,7 +37,7 @@ from gloomon.ui.screens.overlays import (
     TimelineScreen,
 )
 from gloomon.ui.session import Session
-from gloomon.ui.state import ViewState, notices, sorted_by_time
+from gloomon.ui.state import ViewState, notices
 from gloomon.ui.widgets.log_pane import LogPane
 
 if TYPE_CHECKING:
@@ -62,8 +62,6 @@ class GloomonApp(App[None]):
         Binding(
             "slash", "filter_logs", "Filter", key_display="/", tooltip="Filter the logs", id="gloomon.filter"
         ),
-        Binding("f", "toggle_follow", "Follow", tooltip="Follow the logs on/off", id="gloomon.follow"),
-        Binding("w", "toggle_wrap", "Wrap", tooltip="Wrap long log lines on/off", id="gloomon.wrap"),
         Binding("t", "view('timeline')", "Timeline", tooltip="Rotation timeline", id="gloomon.timeline"),
         Binding(
             "e", "view('expiry')", "Expiry", tooltip="Time left of every certificate", id="gloomon.expiry"
@@ -116,7 +114,8 @@ class GloomonApp(App[None]):
         self._apply_snapshot(snapshot)
 
     def add_log_events(self, events: Iterable[LogEvent]) -> None:
-        self._apply_logs(tuple(events))
+        """Append log events in the given order, as if the session's ring had (it never reorders)."""
+        self._apply_logs(self.state.logs.appended(events))
 
     # ---------------------------------------------------------------- workers: one per stream
 
@@ -139,7 +138,7 @@ class GloomonApp(App[None]):
 
     @work(group="logs", exit_on_error=False)
     async def _follow_logs(self, session: Session) -> None:
-        await self._follow("logs", session.log_batches, lambda batch: LogsArrived(tuple(batch)))
+        await self._follow("logs", session.log_batches, LogsArrived)
 
     async def _follow(
         self,
@@ -167,7 +166,7 @@ class GloomonApp(App[None]):
 
     @on(LogsArrived)
     def _logs_arrived(self, message: LogsArrived) -> None:
-        self._apply_logs(message.events)
+        self._apply_logs(message.batch)
 
     @on(SessionFailed)
     def _session_failed(self, message: SessionFailed) -> None:
@@ -189,23 +188,12 @@ class GloomonApp(App[None]):
             self.toast(text, severity=_TOAST_SEVERITY[severity.value], timeout=6)
         self._redraw()
 
-    def _apply_logs(self, events: tuple[LogEvent, ...]) -> None:
-        logs = self.state.logs
-        newest = next((event.ts for event in reversed(logs) if event.ts is not None), None)
-        late = newest is not None and any(event.ts is not None and event.ts < newest for event in events)
-        logs.extend(events)
-        self.state.history.add_log_events(events)
-        if late:
-            # A resumed stream's catch-up lines are older than what is shown: merge them in place.
-            ordered = sorted_by_time(logs)
-            logs.clear()
-            logs.extend(ordered)
+    def _apply_logs(self, batch: LogBatch) -> None:
+        """Mirror what the session's ring took in, and show it where the ring put it."""
+        self.state.history.add_log_events(self.state.logs.apply(batch))
         for screen in self.screen_stack:
             for pane in screen.query(LogPane):
-                if late:
-                    pane.merge(logs, events)
-                else:
-                    pane.add_events(events)
+                pane.take(batch)
 
     def _redraw(self) -> None:
         now = self.clock()
@@ -218,7 +206,13 @@ class GloomonApp(App[None]):
     def action_view(self, name: str) -> None:
         """Open a full-screen view, replacing another open one (escape always leads to the dashboard)."""
         screens = {"timeline": TimelineScreen, "expiry": ExpiryScreen, "findings": FindingsScreen}
-        screen = LogsScreen(self.state, self._log_lines) if name == "logs" else screens[name](self.state)
+        if name == "logs":  # the full-screen logs keep the open pane's wrap choice
+            pane = self._log_pane()
+            screen: OverlayScreen = LogsScreen(
+                self.state, self._log_lines, wrap=pane is not None and pane.wrap
+            )
+        else:
+            screen = screens[name](self.state)
         if isinstance(self.screen, OverlayScreen):
             self.switch_screen(screen)
         else:
@@ -232,18 +226,6 @@ class GloomonApp(App[None]):
         pane = self._log_pane()
         if pane is not None:
             pane.open_filter()
-
-    def action_toggle_follow(self) -> None:
-        pane = self._log_pane()
-        if pane is not None:
-            pane.set_following(not pane.following)
-
-    def action_toggle_wrap(self) -> None:
-        """Wrap long log lines on every open logs pane (the choice carries to the full-screen logs)."""
-        self.state.log_wrap = not self.state.log_wrap
-        for screen in self.screen_stack:
-            for pane in screen.query(LogPane):
-                pane.set_wrap(self.state.log_wrap)
 
     def action_refresh_now(self) -> None:
         if self.session is None:

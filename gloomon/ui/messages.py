@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from gloomon.domain.model import FleetSnapshot, LogEvent
+from gloomon.domain.model import FleetSnapshot, LogBatch
 
 
 @dataclass
@@ -24,9 +24,9 @@ class SnapshotArrived(Message):
 
 @dataclass
 class LogsArrived(Message):
-    """A batch of merged log events (never replaced: every line counts)."""
+    """What the session's log ring took in (never replaced: every line counts)."""
 
-    events: tuple[LogEvent, ...]
+    batch: LogBatch
 
 
 @dataclass

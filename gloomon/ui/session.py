@@ -7,10 +7,10 @@ module), so the UI reaches the sources only through these five calls and never i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Protocol
 
-from gloomon.domain.model import FleetSnapshot, LogEvent
+from gloomon.domain.model import FleetSnapshot, LogBatch
 
 
 class Session(Protocol):
@@ -22,7 +22,7 @@ class Session(Protocol):
     def snapshots(self) -> AsyncIterator[FleetSnapshot]:
         """One snapshot per poll, for as long as the session runs."""
 
-    def log_batches(self) -> AsyncIterator[Sequence[LogEvent]]:
+    def log_batches(self) -> AsyncIterator[LogBatch]:
         """What the session's log ring took in, batch by batch (the first: its backlog)."""
 
     def refresh_now(self) -> None:

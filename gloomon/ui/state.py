@@ -7,13 +7,13 @@ deserve a toast (a finding appeared or cleared, a phase moved — never merely "
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS
 from gloomon.domain.compare.history import RotationHistory
 from gloomon.domain.health.judge import HealthPolicy
-from gloomon.domain.model import Finding, FleetSnapshot, LogEvent, MtlsState, Severity, TargetStatus
+from gloomon.domain.model import Finding, FleetSnapshot, LogBatch, LogEvent, MtlsState, Severity, TargetStatus
 
 
 @dataclass
@@ -23,15 +23,13 @@ class ViewState:
 
     log_capacity: int = 5000
     policy: HealthPolicy = field(default_factory=HealthPolicy)
-    #: fold long log lines (``w``), shared by the dashboard's and the full-screen logs pane
-    log_wrap: bool = False
     snapshot: FleetSnapshot | None = None
     failure: str | None = None
     history: RotationHistory = field(default_factory=RotationHistory)
-    logs: deque[LogEvent] = field(init=False)
+    logs: LogMirror = field(init=False)
 
     def __post_init__(self) -> None:
-        self.logs = deque(maxlen=self.log_capacity)
+        self.logs = LogMirror(self.log_capacity)
 
     def target(self, key: str | None) -> TargetStatus | None:
         if key is None or self.snapshot is None:
@@ -103,11 +101,47 @@ def notices(previous: FleetSnapshot | None, current: FleetSnapshot) -> list[tupl
     return result
 
 
-def sorted_by_time(events: Iterable[LogEvent]) -> list[LogEvent]:
-    """Events in timestamp order; one without a timestamp stays right after the event before it."""
-    keyed = []
-    last = None
-    for index, event in enumerate(events):
-        last = event.ts or last
-        keyed.append(((last.timestamp() if last else float("-inf")), index, event))
-    return [event for *_, event in sorted(keyed, key=lambda item: (item[0], item[1]))]
+class LogMirror:
+    """The session's log ring as the UI holds it, bounded, its lines numbered as the ring numbers them.
+
+    It never orders anything: a :class:`LogBatch` says from which line on the ring changed, and the
+    mirror keeps what stands before that line and takes the rest from the batch.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.events: deque[LogEvent] = deque(maxlen=max(capacity, 1))
+        #: the line number of ``events[0]``
+        self.first = 0
+
+    @property
+    def end(self) -> int:
+        """The number the next appended line gets."""
+        return self.first + len(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __iter__(self) -> Iterator[LogEvent]:
+        return iter(self.events)
+
+    def numbered(self) -> Iterator[tuple[int, LogEvent]]:
+        return enumerate(self.events, self.first)
+
+    def appended(self, events: Iterable[LogEvent]) -> LogBatch:
+        """A batch that adds ``events`` after the last line (the app fed without a session)."""
+        return LogBatch(self.end, tuple(events))
+
+    def apply(self, batch: LogBatch) -> list[LogEvent]:
+        """Take ``batch`` in; returns its lines that are new here (not merely moved below late ones).
+
+        The ring hands the lines it moves down as the same objects again, which is how they are told
+        from new ones. A batch starting outside what is held (a reopened stream's backlog) replaces it.
+        """
+        keep = batch.start - self.first
+        if not 0 <= keep <= len(self.events):
+            self.events.clear()
+            self.first, keep = batch.start, 0
+        moved = {id(self.events.pop()) for _ in range(len(self.events) - keep)}
+        self.events.extend(batch.events)
+        self.first += keep + len(batch.events) - len(self.events)
+        return [event for event in batch.events if id(event) not in moved]

@@ -51,7 +51,7 @@ class DashboardScreen(GloomonScreen):
         yield FleetTable(id="fleet")
         with Horizontal(id="lower"):
             yield DetailPane(id="detail")
-            yield LogPane(self.state.logs, max_lines=self._log_lines, wrap=self.state.log_wrap, id="logs")
+            yield LogPane(self.state.logs.numbered, max_lines=self._log_lines, id="logs")
         yield Footer(compact=True)
 
     @property

@@ -93,12 +93,13 @@ class FindingsScreen(OverlayScreen):
 class LogsScreen(OverlayScreen):
     """The logs pane full-screen; it replays the App's ring when opened, then follows live."""
 
-    def __init__(self, state: ViewState, log_lines: int) -> None:
+    def __init__(self, state: ViewState, log_lines: int, *, wrap: bool = False) -> None:
         super().__init__(state)
         self._log_lines = log_lines
+        self._wrap = wrap
 
     def compose_body(self) -> ComposeResult:
-        yield LogPane(self.state.logs, max_lines=self._log_lines, wrap=self.state.log_wrap, id="logs-full")
+        yield LogPane(self.state.logs.numbered, max_lines=self._log_lines, wrap=self._wrap, id="logs-full")
 
     def on_mount(self) -> None:
         self.query_one(LogPane).log_view.focus()

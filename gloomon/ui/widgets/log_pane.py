@@ -1,24 +1,29 @@
 """The logs pane: merged sds / envoy-sidecar / certgen events, newest at the bottom.
 
-Follows by default; scrolling up pauses and counts "+N new" until the bottom is reached again (or
-``f``); ``w`` folds long messages instead of cutting them. ``/`` opens a filter: words match message,
-pod, container and kind; ``@name`` keeps one component (``@gw``, ``@certgen``). Every remote string
-goes through :func:`format.sanitize` (no markup, no escapes). Bounded: the pane keeps ``max_lines``;
-the App keeps the event ring it is replayed from.
+Follows by default; scrolling up (``PageUp``…) pauses and counts "+N new" until the bottom is reached
+again, ``End`` or ``f``; no arriving batch moves a paused reader's view. ``w`` folds long messages instead
+of cutting them. ``/`` opens a filter: words match message, pod, container and kind; ``@name`` keeps one
+component (``@gw``, ``@certgen``). ``following`` and ``wrap`` live here, as reactives bound down to the
+:class:`LogView`, and so do the keys that change them. Bounded: the view keeps ``max_lines``; the App
+keeps the mirror of the session's log ring it is replayed from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.widgets import Input
 
-from gloomon.domain.model import LogEvent
+from gloomon.domain.model import LogBatch, LogEvent
+from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, sanitize
 from gloomon.ui.widgets.filter_input import FilterInput
 from gloomon.ui.widgets.log_view import LogView, source_label
@@ -60,19 +65,34 @@ class LogFilter:
 
 
 class LogPane(Vertical):
-    """A filter line, a bounded RichLog, and a status line (following / paused +N new)."""
+    """A filter line, the line-API log view, and a status line (following / paused +N new)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "toggle_follow", "Follow", tooltip="Follow the logs on/off", id="gloomon.follow"),
+        Binding("w", "toggle_wrap", "Wrap", tooltip="Wrap long log lines on/off", id="gloomon.wrap"),
+        Binding("end", "follow", "Newest", tooltip="Go to the newest line and follow", show=False),
+    ]
+
+    following: reactive[bool] = reactive(True, init=False)
+    """Keep the newest line in view; false while the user reads older lines."""
+    wrap: reactive[bool] = reactive(False, init=False)
+    """Fold long messages onto continuation rows instead of cutting them at the edge."""
 
     def __init__(
-        self, ring: Sequence[LogEvent], *, max_lines: int = 5000, wrap: bool = False, id: str | None = None
+        self,
+        ring: Callable[[], Iterable[tuple[int, LogEvent]]],
+        *,
+        max_lines: int = 5000,
+        wrap: bool = False,
+        id: str | None = None,
     ) -> None:
+        """``ring``: the numbered lines to replay (``LogMirror.numbered``)."""
         super().__init__(id=id)
-        self._wrap = wrap
         self._ring = ring
         self.border_title = "Logs"
         self.max_lines = max_lines
-        self.following = True
+        self.set_reactive(LogPane.wrap, wrap)
         self.pending = 0
-        self.shown = 0
         self.filter = LogFilter()
         self._palette: Palette | None = None
         self._mounted = False
@@ -81,16 +101,16 @@ class LogPane(Vertical):
         yield FilterInput(
             placeholder="filter: words · @component (enter: apply, esc: close)", id="log-filter"
         )
-        yield LogView(max_lines=self.max_lines)
+        yield LogView(max_lines=self.max_lines).data_bind(follow=LogPane.following, wrap=LogPane.wrap)
         yield StatusLine(id="log-status")
 
     def on_mount(self) -> None:
         self.filter_input.display = False
         self.filter_input.cursor_blink = False
         self.watch(self.log_view, "scroll_y", self._scrolled, init=False)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self._mounted = True
-        self.log_view.set_wrap(self._wrap)
-        self.replay(self._ring)
+        self.replay(self._ring())
 
     @property
     def log_view(self) -> LogView:
@@ -101,48 +121,49 @@ class LogPane(Vertical):
         return self.query_one("#log-filter", Input)
 
     @property
+    def shown(self) -> int:
+        """How many lines the view holds (those that pass the filter)."""
+        return len(self.log_view.events)
+
+    @property
+    def wrapping(self) -> bool:
+        return self.wrap
+
+    @property
     def palette(self) -> Palette:
         if self._palette is None:
             self._palette = Palette.from_variables(self.app.theme_variables)
         return self._palette
 
-    def add_events(self, events: Iterable[LogEvent]) -> None:
-        """Append events that pass the filter; when paused, count them as "+N new"."""
-        if not self._mounted:
-            return  # the ring is replayed on mount
-        self._write([event for event in events if self.filter.matches(event)])
-
-    def replay(self, events: Iterable[LogEvent]) -> None:
-        """Re-render from the App's event ring (after a filter change or when the pane opens)."""
-        self.log_view.clear()
-        self.shown = 0
-        self.pending = 0
-        self._write([event for event in events if self.filter.matches(event)][-self.max_lines :])
+    def _theme_changed(self, _theme: object) -> None:
+        self._palette = None
         self._update_status()
 
-    def merge(self, ring: Iterable[LogEvent], added: Iterable[LogEvent]) -> None:
-        """Re-render from the ring after late (older) events were merged into it; "+N new" keeps
-        counting what arrived while paused."""
-        following = self.following
-        pending = self.pending + sum(1 for event in added if self.filter.matches(event))
-        self.replay(ring)
-        if not following:
-            self.pending = pending
-            self._update_status()
-
-    def _write(self, events: list[LogEvent]) -> None:
-        if not events:
-            return
-        self.log_view.append(events, follow=self.following)
-        self.shown += len(events)
+    def take(self, batch: LogBatch) -> None:
+        """Show what the ring took in: rows from ``batch.start`` on are replaced, nothing above them
+        moves; while paused, the lines gained are counted as "+N new"."""
+        if not self._mounted:
+            return  # the ring is replayed on mount
+        matches = self.filter.matches
+        numbered = [(n, e) for n, e in enumerate(batch.events, batch.start) if matches(e)]
+        gained = self.log_view.take(batch.start, numbered)
         if not self.following:
-            self.pending += len(events)
+            self.pending += max(gained, 0)
+        self._update_status()
+
+    def replay(self, ring: Iterable[tuple[int, LogEvent]]) -> None:
+        """Re-render from the App's mirror of the ring (after a filter change or when the pane opens)."""
+        view = self.log_view
+        view.clear()
+        self.pending = 0
+        numbered = [(n, e) for n, e in ring if self.filter.matches(e)][-self.max_lines :]
+        view.take(numbered[0][0] if numbered else 0, numbered)
         self._update_status()
 
     def set_filter(self, text: str) -> None:
         """Apply a filter and re-render the ring through it."""
         self.filter = LogFilter.parse(text)
-        self.replay(self._ring)
+        self.replay(self._ring())
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -156,22 +177,24 @@ class LogPane(Vertical):
         event.stop()
         self.close_filter()
 
-    def set_following(self, following: bool) -> None:
-        self.following = following
-        self.log_view.append((), follow=following)
+    def action_toggle_follow(self) -> None:
+        self.following = not self.following
+
+    def action_follow(self) -> None:
+        """``End``: the newest line, followed from now on (at once: lines may arrive meanwhile)."""
+        self.following = True
+        self.log_view.follow_end()
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+
+    def watch_following(self, following: bool) -> None:
         if following:
             self.pending = 0
-            self.log_view.follow_end()
         self._update_status()
 
-    def set_wrap(self, wrap: bool) -> None:
-        """Fold long messages onto continuation rows (``w``), or cut them at the edge."""
-        self.log_view.set_wrap(wrap)
+    def watch_wrap(self) -> None:
         self._update_status()
-
-    @property
-    def wrapping(self) -> bool:
-        return self.log_view.wrap
 
     def open_filter(self) -> None:
         self.filter_input.display = True
@@ -186,13 +209,13 @@ class LogPane(Vertical):
         view = self.log_view
         at_bottom = scroll_y >= view.max_scroll_y - 0.5
         if at_bottom and not self.following:
-            self.set_following(True)
+            self.following = True
         elif not at_bottom and self.following and view.max_scroll_y > 0:
             self.following = False
-            view.follow = False
-            self._update_status()
 
     def _update_status(self) -> None:
+        if not self._mounted:
+            return
         palette = self.palette
         status = Text(no_wrap=True, overflow="ellipsis")
         if self.following:
@@ -201,9 +224,9 @@ class LogPane(Vertical):
             status.append("‖ paused", style=palette.warn + Style(bold=True))
             if self.pending:
                 status.append(f"  +{self.pending} new", style=palette.warn + Style(bold=True))
-            status.append("  (f or scroll to the bottom to follow)", style=palette.muted)
-        status.append(f"  · {min(self.shown, self.max_lines)} lines", style=palette.muted)
-        status.append("  · wrap" if self.wrapping else "  · w: wrap", style=palette.muted)
+            status.append("  (End, f or scroll to the bottom to follow)", style=palette.muted)
+        status.append(f"  · {counted(min(self.shown, self.max_lines), 'line')}", style=palette.muted)
+        status.append("  · wrap" if self.wrap else "  · w: wrap", style=palette.muted)
         if self.filter.active:
             status.append("  · filter: ", style=palette.muted)
             status.append(sanitize(self.filter_input.value), style=palette.accent)

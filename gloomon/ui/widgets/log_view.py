@@ -6,11 +6,15 @@ rendered once (cached by its absolute index) when it is first shown.
 
 Each event is one row, the message cut at the pane's edge; with wrapping on (``w``) a long message
 folds onto continuation rows indented under the message column, so the whole line can be read.
+``follow`` and ``wrap`` are bound from the :class:`LogPane` that owns them (``data_bind``). Each row
+keeps the ring's line number, so a batch that merged late lines in replaces rows from that line on and
+nothing above it moves. The text was made inert once, when the line was parsed; rows render it as it
+is, in the colours of the current theme.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
@@ -20,11 +24,12 @@ from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from gloomon.domain.model import Component, LogEvent, LogKind
-from gloomon.ui.format import Palette, keep_end, pod_suffix, sanitize
+from gloomon.ui.format import Palette, keep_end, pod_suffix
 
 HIGHLIGHTED_KINDS = {
     LogKind.SDS_UPDATE: "accent",
@@ -66,14 +71,14 @@ _MIN_MESSAGE_WIDTH = 12
 def source_label(event: LogEvent) -> str:
     """``gw-proxy/x2k4p``, ``rate-limit/h5j2l``, ``certgen/x7k2p``: short component, the pod's suffix."""
     origin = _COMPONENTS.get(event.component, event.component.value) if event.component else event.container
-    return keep_end(sanitize(f"{origin}/{pod_suffix(event.pod)}"), SOURCE_WIDTH)
+    return keep_end(f"{origin}/{pod_suffix(event.pod)}", SOURCE_WIDTH)
 
 
 def container_tag(event: LogEvent) -> str:
     """``env`` or ``sds`` (blank for a certgen job, whose source already says so)."""
     if event.component is None and event.container == "certgen":
         return ""
-    return sanitize(_CONTAINERS.get(event.container, event.container))[:TAG_WIDTH]
+    return _CONTAINERS.get(event.container, event.container)[:TAG_WIDTH]
 
 
 def event_prefix(event: LogEvent, palette: Palette) -> Text:
@@ -97,20 +102,25 @@ def message_style(event: LogEvent, palette: Palette) -> Style:
 def event_line(event: LogEvent, palette: Palette) -> Text:
     """The event on one line: the prefix columns, then the message kept literal (never markup)."""
     line = event_prefix(event, palette)
-    line.append(sanitize(event.message), style=message_style(event, palette))
+    line.append(shown_message(event), style=message_style(event, palette))
     return line
 
 
+def shown_message(event: LogEvent) -> str:
+    """The message as its cells show it: tabs (kept by the parser for alignment) as four spaces."""
+    return event.message.replace("\t", "    ")
+
+
 def message_rows(message: str, width: int) -> list[str]:
-    """A sanitized message folded to ``width`` cells (at least one row, even when empty)."""
+    """A message folded to ``width`` cells (at least one row, even when empty)."""
     if len(message) <= width and message.isascii():
         return [message]
     return chop_cells(message, width) or [""]
 
 
 def _row_count(event: LogEvent, width: int) -> int:
-    message = sanitize(event.message)
-    if message.isascii():  # one cell per character (control characters are escaped by sanitize)
+    message = shown_message(event)
+    if message.isascii():  # one cell per character (the parser removed every control character)
         return max(1, -(-len(message) // width))
     return len(message_rows(message, width))
 
@@ -120,22 +130,35 @@ _SLACK = 512
 
 
 class LogView(ScrollView, can_focus=True):
-    """Bounded list of events; ``render_line`` formats visible rows with :func:`event_line`."""
+    """Bounded list of events and their ring line numbers; ``render_line`` formats visible rows."""
+
+    follow: reactive[bool] = reactive(True, layout=False)
+    """Keep the newest row in view (bound to ``LogPane.following``: false while the user reads back)."""
+    wrap: reactive[bool] = reactive(False, layout=False)
+    """Fold long messages onto continuation rows (bound to ``LogPane.wrap``)."""
 
     def __init__(self, *, max_lines: int, id: str | None = None) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
         self.events: list[LogEvent] = []
-        self._start = 0  # absolute index of events[0]
+        #: the ring's line number of each event
+        self.numbers: list[int] = []
+        self._start = 0  # absolute index of events[0], the cache's key
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
         self._palette: Palette | None = None
-        #: keep the newest row in view (set by the pane: false while the user reads older lines)
-        self.follow = True
-        self.wrap = False
         #: with wrapping: rows per event and their running total (row ends), for the current width
         self._rows: list[int] = []
         self._ends: list[int] = []
         self._wrap_width = 0
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """Recolour: the palette and every cached row were built from the previous theme."""
+        self._palette = None
+        self._cache.clear()
+        self.refresh()
 
     # ------------------------------------------------------------------------------------ content
 
@@ -143,28 +166,50 @@ class LogView(ScrollView, can_focus=True):
     def row_total(self) -> int:
         return self._ends[-1] if self.wrap and self._ends else len(self.events)
 
-    def append(self, events: Sequence[LogEvent], *, follow: bool) -> None:
-        self.follow = follow
+    def take(self, start: int, numbered: Sequence[tuple[int, LogEvent]]) -> int:
+        """Replace the rows of ring lines ``start`` and later by ``numbered`` (in order); returns how
+        many rows the view gained. A reader who is not following keeps the rows in front of them."""
+        cut = bisect_left(self.numbers, start)
+        before = len(self.events)
+        if cut < before:
+            self._truncate(cut)
+        self.numbers.extend(number for number, _ in numbered)
+        self._extend([event for _, event in numbered])
+        gained = len(self.events) - before
+        self._trim()
+        self._resize_virtual()
+        if self.follow:
+            self.follow_end()
+        self.refresh()
+        return gained
+
+    def _truncate(self, cut: int) -> None:
+        del self.events[cut:], self.numbers[cut:]
+        if self.wrap:
+            del self._rows[cut:], self._ends[cut:]
+        self._cache.clear()  # rows from ``cut`` on get other events; cheap to render what is visible
+
+    def _extend(self, events: list[LogEvent]) -> None:
         self.events.extend(events)
         if self.wrap and events:
             rows = [_row_count(event, self._wrap_width) for event in events]
             base = self._ends[-1] if self._ends else 0
             self._rows.extend(rows)
             self._ends.extend(base + total for total in accumulate(rows))
-        if len(self.events) > self.max_lines + _SLACK:
-            removed = len(self.events) - self.max_lines
-            removed_rows = self._ends[removed - 1] if self.wrap else removed
-            del self.events[:removed]
-            self._start += removed
-            if self.wrap:
-                del self._rows[:removed]
-                self._ends = list(accumulate(self._rows))
-            if not follow:
-                self.scroll_to(y=max(self.scroll_y - removed_rows, 0), animate=False, immediate=True)
-        self._resize_virtual()
-        if follow:
-            self.follow_end()
-        self.refresh()
+
+    def _trim(self) -> None:
+        """Drop the oldest events beyond ``max_lines`` (in chunks), keeping a reader's rows in place."""
+        if len(self.events) <= self.max_lines + _SLACK:
+            return
+        removed = len(self.events) - self.max_lines
+        removed_rows = self._ends[removed - 1] if self.wrap else removed
+        del self.events[:removed], self.numbers[:removed]
+        self._start += removed
+        if self.wrap:
+            del self._rows[:removed]
+            self._ends = list(accumulate(self._rows))
+        if not self.follow:
+            self.scroll_to(y=max(self.scroll_y - removed_rows, 0), animate=False, immediate=True)
 
     def follow_end(self) -> None:
         """Show the newest row now (forced: the scrollbar may not exist yet when the first rows arrive)."""
@@ -172,19 +217,20 @@ class LogView(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self._start += len(self.events)
-        self.events = []
+        self.events, self.numbers = [], []
         self._rows, self._ends = [], []
         self._cache.clear()
         self._resize_virtual()
         self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
 
-    def set_wrap(self, wrap: bool) -> None:
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.follow_end()
+
+    def watch_wrap(self, wrap: bool) -> None:
         """Fold long messages onto continuation rows (or cut them), keeping the top event in view."""
-        if wrap == self.wrap:
-            return
-        top = self._event_at(round(self.scroll_y))[0] if self.events else 0
-        self.wrap = wrap
+        top = self._event_at(round(self.scroll_y), not wrap)[0] if self.events else 0
         self._measure()
         self._resize_virtual()
         if self.follow:
@@ -206,9 +252,9 @@ class LogView(ScrollView, can_focus=True):
     def _resize_virtual(self) -> None:
         self.virtual_size = Size(self.size.width, self.row_total)
 
-    def _event_at(self, row: int) -> tuple[int, int]:
-        """(event index, row within the event) of a virtual row."""
-        if not self.wrap:
+    def _event_at(self, row: int, wrapped: bool | None = None) -> tuple[int, int]:
+        """(event index, row within the event) of a virtual row (as laid out with ``wrapped``)."""
+        if not (self.wrap if wrapped is None else wrapped):
             return row, 0
         index = bisect_right(self._ends, row)
         return index, row - (self._ends[index - 1] if index else 0)
@@ -251,7 +297,7 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap:
             text = event_line(event, palette)
         else:
-            rows = message_rows(sanitize(event.message), self._wrap_width)
+            rows = message_rows(shown_message(event), self._wrap_width)
             text = event_prefix(event, palette) if part == 0 else Text(" " * PREFIX_WIDTH, no_wrap=True)
             text.append(rows[min(part, len(rows) - 1)], style=message_style(event, palette))
         segments = [
