@@ -33,7 +33,6 @@ class TargetSample:
 @dataclass(frozen=True, slots=True)
 class Sample:
     at: datetime
-    secret_phase: Phase
     secret_content: Content
     targets: dict[str, TargetSample]
 
@@ -83,7 +82,7 @@ class RotationHistory:
         }
         if self.samples and snapshot.taken_at < self.samples[-1].at:
             return
-        self.samples.append(Sample(snapshot.taken_at, phase, content, targets))
+        self.samples.append(Sample(snapshot.taken_at, content, targets))
         if secret and (not self.changes or self.changes[-1].content != content):
             self.changes.append(SecretChange(secret.content_since or snapshot.taken_at, phase, content))
 
@@ -147,6 +146,3 @@ class RotationHistory:
                 pending = next(changes, None)
             result.append(current)
         return result
-
-    def target_keys(self) -> list[str]:
-        return list(self.samples[-1].targets) if self.samples else []

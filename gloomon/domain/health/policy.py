@@ -142,12 +142,6 @@ class Context:
     def cronjob_present(self) -> bool:
         return self.cronjob is not None and not self.cronjob.missing and self.cronjob.error is None
 
-    def previous_target(self, key: str) -> TargetStatus | None:
-        """The same target in the previous snapshot, if there was one."""
-        if self.previous is None:
-            return None
-        return next((old for old in self.previous.targets if old.key == key), None)
-
     def rerun_hint(self) -> str:
         ns = self.namespace
         if self.cronjob_present:

@@ -41,10 +41,6 @@ class CertInfo:
         return self.serial[:8]
 
     @property
-    def short_fingerprint(self) -> str:
-        return (self.sha256 or "")[:8]
-
-    @property
     def lifetime_seconds(self) -> float:
         return (self.not_after - self.not_before).total_seconds()
 

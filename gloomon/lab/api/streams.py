@@ -43,10 +43,6 @@ class StreamHub:
         self._forward_transports: dict[web.WebSocketResponse, Any] = {}
 
     @property
-    def open_log_streams(self) -> int:
-        return len(self._log_cuts)
-
-    @property
     def open_port_forwards(self) -> int:
         return len(self._forwards)
 

@@ -192,11 +192,6 @@ class SdsStandIn:
                 self._log("received event", caller="run/run.go:93", event=f'REMOVE        "{SSL_DIR}/{path}"')
         self._publish(data)
 
-    def redeliver(self) -> None:
-        """Write the current target again now (used when the pod's Envoy is replaced)."""
-        if self.delivered is not None:
-            write_sds_files(self.sds_dir, self.delivered, self.version or "")
-
     async def stop(self) -> None:
         for task in (self._pending, self._crashloop):
             if task is not None and not task.done():

@@ -141,9 +141,6 @@ class KubeReader:
         lists = await asyncio.gather(*(self.component_pods_of(component) for component in Component))
         return dict(zip(Component, lists, strict=True))
 
-    async def certgen_pods(self) -> list[PodInfo]:
-        return kube_objects.pods_of(await self._list_pods(kube_objects.CERTGEN_POD_LABEL), None)
-
     async def all_pods(self) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
         """(pods of every component, certgen pods) from one list call with a set-based selector."""
         return kube_objects.split_pods(await self._list_pods(kube_objects.ALL_PODS_SELECTOR))

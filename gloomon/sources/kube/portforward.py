@@ -29,10 +29,6 @@ _DATA, _ERROR = 0, 1
 _CHUNK = 64 * 1024
 
 
-class PodGone(Exception):
-    """The API answered 404 to the port-forward: the pod no longer exists."""
-
-
 class PodForward:
     """A loopback listener forwarding to ``port`` of pod ``pod`` through the Kubernetes API.
 
