@@ -59,6 +59,20 @@ def test_no_hint_about_a_target_url_says_kubectl_logs_or_delete_pod() -> None:
     assert any(URL in f.hint for f in findings if f.code == "sds-not-delivered")
 
 
+def test_no_fleet_hint_about_target_urls_says_kubectl() -> None:
+    """A client that does not trust gloo's issuer, and bundles that differ: the hints name no pod."""
+    ours, theirs = make_ca(), make_ca()
+    fetches = [
+        fetch("gloo-1", make_leaf(theirs).info, [theirs.info]),
+        fetch("gateway-proxy-1", make_leaf(ours).info, [ours.info]),
+    ]
+    findings = snap([_direct(f) for f in fetches]).findings
+    codes = {f.code for f in findings}
+    assert {"peer-untrusted", "bundle-mismatch"} <= codes, codes
+    for finding in findings:
+        assert "kubectl" not in finding.hint and "pod <pod>" not in finding.hint, finding
+
+
 def test_a_pods_hints_still_say_kubectl() -> None:
     ca = make_ca()
     findings = snap([fetch("gateway-proxy-1", None, [ca.info], component=Component.GATEWAY_PROXY)]).findings
