@@ -28,9 +28,9 @@ from rich.console import Console
 
 from gloomon.domain import text
 from gloomon.domain.export import snapshot_to_dict
-from gloomon.domain.model import CertInfo, Component, FleetSnapshot
+from gloomon.domain.model import CertInfo, Component, FleetSnapshot, TrustBundle
 from gloomon.domain.parse.logs import parse_log_line
-from gloomon.domain.parse.x509 import cert_info_from_der, parse_pem_bundle
+from gloomon.domain.parse.x509 import cert_info_from_der, find_signer, parse_pem_bundle
 from gloomon.report import print_report
 from tests.domain.certs import NOW, Made, make_ca
 from tests.domain.fleet_helpers import fetch, secret, snap
@@ -228,6 +228,21 @@ def test_certificate_warnings_become_notes_not_stderr(ca: Made) -> None:
         assert value is not None
         assert_inert(value)
     assert info.common_name == "gloo" + "x" * 70
+
+
+def test_a_negative_serial_is_a_note_and_checking_the_signer_prints_nothing(ca: Made) -> None:
+    """cryptography warns about a serial that is not positive when it loads the certificate, in the
+    parser and again when the signer is checked: both stay off stderr, the note says it."""
+    der = hostile_cert(ca, "gloo.gloo-system.svc")
+    good = bytes.fromhex("02021234")  # the serial 0x1234, as DER
+    assert der.count(good) == 1
+    negative = der.replace(good, bytes.fromhex("0202f234"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = cert_info_from_der(negative)
+        assert isinstance(info, CertInfo), info
+        assert find_signer(info, TrustBundle((ca.info,))) is None  # the signature no longer matches
+    assert any("serial number which wasn't positive" in note for note in info.notes), info.notes
 
 
 # ---------------------------------------------------------------------------------------- check and export

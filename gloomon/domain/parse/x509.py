@@ -238,10 +238,16 @@ def _signer_index(leaf_der: bytes, ca_ders: tuple[bytes | None, ...]) -> int | N
 
 @lru_cache(maxsize=2048)
 def signed_by(leaf_der: bytes, ca_der: bytes) -> bool:
-    """Whether the certificate ``ca_der``'s key verifies the signature of ``leaf_der``."""
+    """Whether the certificate ``ca_der``'s key verifies the signature of ``leaf_der``.
+
+    The library's warnings about these (remote) certificates are the certificates' notes already
+    (:func:`cert_info_from_der`); here they are silenced rather than printed to stderr.
+    """
     try:
-        leaf = x509.load_der_x509_certificate(leaf_der)
-        key = x509.load_der_x509_certificate(ca_der).public_key()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            leaf = x509.load_der_x509_certificate(leaf_der)
+            key = x509.load_der_x509_certificate(ca_der).public_key()
         signature = leaf.signature
         tbs = leaf.tbs_certificate_bytes
         if isinstance(key, rsa.RSAPublicKey):
