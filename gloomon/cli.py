@@ -239,10 +239,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     policy = HealthPolicy(**policy_kwargs)  # type: ignore[arg-type]
     _check_thresholds(policy, warn_given=bool(args.warn_before), critical_given=bool(args.critical_before))
 
-    interval = duration("--interval", getattr(args, "interval", "5s"))
+    interval_text = getattr(args, "interval", "5s")  # check has no --interval: it polls once
+    interval = duration("--interval", interval_text)
     if interval < MIN_INTERVAL_SECONDS:
         raise UsageError(
-            f"--interval {args.interval!r}: at least {MIN_INTERVAL_SECONDS:g}s "
+            f"--interval {interval_text!r}: at least {MIN_INTERVAL_SECONDS:g}s "
             "(every poll lists pods and fetches from every Envoy)"
         )
     save_dir = getattr(args, "save_dir", None)
