@@ -3,8 +3,9 @@
 A poll: (1) list each context's component and certgen pods and reconcile forwards and log followers with
 them; (2) concurrently, fetch every target's admin endpoints and read the secret, CronJob and Deployments;
 (3) hand it all to ``domain.fleet.build_snapshot``. When the API cannot be reached the poll still produces
-a snapshot: the last known pods, secret and CronJob are kept, ``snapshot.errors`` says what failed, and the
-next poll recovers by itself.
+a snapshot: the last known pods and CronJob are kept, the secret and the Envoys behind the API are passed
+as not observed (the snapshot keeps what they last showed, the Envoys marked stale), ``snapshot.errors``
+says what failed, and the next poll recovers by itself.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ _ERROR_CHARS = 400
 
 @dataclass(eq=False)
 class _Cluster:
-    """One context: its clients, forwards, and the last Kubernetes state read successfully."""
+    """One context: its clients, forwards, the last pods and CronJob read successfully, and this poll's
+    secret read (``observed`` False when it failed)."""
 
     connection: KubeConnection
     reader: KubeReader
