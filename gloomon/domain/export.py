@@ -134,6 +134,7 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
         if xds is None
         else {"cluster": xds.cluster, "healthy": xds.healthy, "cx_connect_fail": xds.cx_connect_fail},
         "tls_errors": target.tls_errors,
+        "stale_since": iso(target.stale_since),  # set while the API is down: the rest is as last read
     }
 
 

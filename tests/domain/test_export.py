@@ -27,6 +27,7 @@ TARGET_KEYS = {
     "sds_version",
     "xds",
     "tls_errors",
+    "stale_since",
 }
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from gloomon.domain.compare.history import RotationHistory
+from gloomon.domain.export import iso, snapshot_to_dict
 from gloomon.domain.model import FleetSnapshot, Phase, SecretState
 from tests.domain.certs import rotation
 from tests.domain.fleet_helpers import CTX, NS, fetch, secret, snap
@@ -130,3 +131,17 @@ def test_a_first_poll_during_an_api_outage_blames_no_envoy() -> None:
     down = replace(fetch("gloo-1", None, [], error=f"port-forward: {outage}"), api_down=True)
     only = snap([down], errors=[outage])
     assert [f.code for f in only.findings] == ["source-error"]
+
+
+def test_the_json_says_since_when_a_row_is_stale() -> None:
+    rot = rotation()
+    cas = [rot.ca_old.info]
+    before = snap([fetch("gloo-1", rot.leaf_old.info, cas)], [secret(rot.leaf_old.info, cas)])
+    later = before.taken_at + timedelta(seconds=5)
+    down = replace(fetch("gloo-1", None, [], at=later, error="port-forward: API down"), api_down=True)
+    during = snap(
+        [down], [SecretState(CTX, NS, observed=False)], at=later, previous=before, errors=["API down"]
+    )
+    (row,) = snapshot_to_dict(during)["targets"]
+    assert row["stale_since"] == iso(later) and row["leaf"]["serial"] == rot.leaf_old.info.serial
+    assert snapshot_to_dict(before)["targets"][0]["stale_since"] is None
