@@ -1,13 +1,16 @@
-"""Reading one followed container: a line longer than MAX_LINE is cut there and the rest of it dropped."""
+"""Reading followed containers: a line longer than MAX_LINE is cut there and the rest of it dropped;
+what ``check`` reads is chosen by the kubelet's receive time."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from gloomon.domain.model import Component, PodInfo
-from gloomon.domain.parse.logs import MAX_LINE
+from gloomon.domain.parse.logs import MAX_LINE, parse_log_line
+from gloomon.settings import Settings
 from gloomon.sources.logs.buffer import LogBuffer
 from gloomon.sources.logs.follow import ContainerFollower, Cursor
+from gloomon.sources.session import MonitorSession
 
 T0 = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 
@@ -41,3 +44,23 @@ async def test_an_overlong_line_is_cut_once_and_its_rest_is_not_taken_for_lines(
     assert [event.received for event in batch.events] == [
         datetime(2026, 11, 25, 20, 0, second, tzinfo=UTC) for second in (1, 2)
     ]
+
+
+async def test_check_reads_lines_by_their_receipt_not_their_back_dated_own_time() -> None:
+    """``check --since`` keeps a line the kubelet received just now though its zap ``ts`` is a day old."""
+    session = MonitorSession(Settings(log_since_seconds=60), clock=lambda: T0)
+    fresh = parse_log_line(
+        b'2026-11-25T19:59:50Z {"level":"error","ts":"2026-11-24T20:00:00Z","msg":"back-dated"}',
+        component=Component.GLOO,
+        pod="gloo-1",
+        container="sds",
+    )
+    stale = parse_log_line(
+        b"2026-11-25T19:50:00Z old", component=Component.GLOO, pod="gloo-1", container="sds"
+    )
+    for event in (stale, fresh):
+        session._logs.buffer.add(event)
+    session._logs.buffer.flush(force=True)
+    assert [event.message for event in session._recent_log_events()] == ["back-dated"]
+    assert fresh.ts == datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # its own time, shown as such
+    await session.stop()
