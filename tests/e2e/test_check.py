@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
@@ -43,12 +44,12 @@ def assert_no_key_material(text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# One lab shared by the tests that do not change its state, and by the faults (each restores it).
+# The session's healthy lab for the tests that only read it; the faults get a lab of their own.
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def healthy_lab():
-    async with Lab(scenario="healthy") as lab:
+async def faulted_lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
+    async with make_lab("healthy") as lab:
         yield lab
 
 
@@ -114,12 +115,12 @@ async def test_direct_targets_need_no_kubernetes(healthy_lab: Lab):
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_forbidden_secret_is_a_finding_not_a_crash(healthy_lab: Lab):
-    healthy_lab.forbid_secrets(True)
+async def test_forbidden_secret_is_a_finding_not_a_crash(faulted_lab: Lab):
+    faulted_lab.forbid_secrets(True)
     try:
-        code, out, err = await gloomon_check(*lab_args(healthy_lab), "-o", "json")
+        code, out, err = await gloomon_check(*lab_args(faulted_lab), "-o", "json")
     finally:
-        healthy_lab.forbid_secrets(False)
+        faulted_lab.forbid_secrets(False)
     report = json.loads(out)
     assert "secret-forbidden" in codes(report), report["findings"]
     assert code in (1, 2)
@@ -139,10 +140,10 @@ async def api_answers(lab: Lab) -> bool:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_api_outage_exits_3(healthy_lab: Lab):
-    await healthy_lab.api_outage(10)
-    code, out, err = await gloomon_check(*lab_args(healthy_lab), "-o", "json", timeout=60)
-    await healthy_lab.wait_for(lambda: api_answers(healthy_lab), timeout=30)
+async def test_api_outage_exits_3(faulted_lab: Lab):
+    await faulted_lab.api_outage(10)
+    code, out, err = await gloomon_check(*lab_args(faulted_lab), "-o", "json", timeout=60)
+    await faulted_lab.wait_for(lambda: api_answers(faulted_lab), timeout=30)
     assert code == 3, (out, err)
     assert "cannot reach the Kubernetes API" in err
     assert "Traceback" not in err

@@ -28,7 +28,7 @@ INTERVAL = 1.0
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
-    async with make_lab("lagging", kubelet_delay=(0.2, 1.5)) as running:
+    async with make_lab("lagging") as running:
         yield running
 
 
