@@ -30,7 +30,7 @@ def test_log_filter_words_and_components() -> None:
 def test_remote_text_is_sanitized_not_interpreted() -> None:
     line = event_line(fx.log_events(0)[-1], PALETTE)
     assert "[bold red]x[/]" in line.plain
-    assert "\x1b" not in line.plain and "[31m" not in line.plain and "red \\x07bell" in line.plain
+    assert "\x1b" not in line.plain and "[31m" not in line.plain and "[bold red]x[/] red bell" in line.plain
     assert sanitize("a\tb\x00") == "a    b\\x00"
 
 
