@@ -174,6 +174,7 @@ def _cert_line(label: str, cert: CertInfo, now: datetime) -> Text:
         _t(cert.common_name or cert.subject or "?"),
         f"  expires {_iso(cert.not_after)[:10]} ",
         (f"({time_left_words(cert, now)})", "red" if left <= 0 else ""),
+        _t("".join(f"\n      note: {note}" for note in cert.notes), "yellow"),
     )
 
 

@@ -245,6 +245,17 @@ def test_a_negative_serial_is_a_note_and_checking_the_signer_prints_nothing(ca: 
     assert any("serial number which wasn't positive" in note for note in info.notes), info.notes
 
 
+def test_certificate_notes_reach_check_and_json(ca: Made) -> None:
+    """What stderr used to get is in the report under the certificate, and in its JSON."""
+    leaf = cert_info_from_der(hostile_cert(ca, "x" * 70))
+    assert isinstance(leaf, CertInfo) and leaf.notes
+    snapshot = snap([fetch("gateway-proxy-1", leaf, [ca.info])], [secret(leaf, [ca.info])])
+    assert "note: Attribute's length must be >= 1 and <= 64, but it was 70" in _report(snapshot, "table")
+    doc = json.loads(_report(snapshot, "json"))
+    assert doc["secret"]["leaf"]["notes"] == list(leaf.notes)
+    assert doc["secret"]["bundle"][0]["notes"] == []
+
+
 # ---------------------------------------------------------------------------------------- check and export
 
 

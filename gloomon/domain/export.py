@@ -79,6 +79,7 @@ def cert_to_dict(cert: CertInfo, now: datetime) -> dict[str, Any]:
         "not_after": iso(cert.not_after),
         "seconds_left": round(cert.seconds_left(now), 3),
         "sha256": cert.sha256,
+        "notes": list(cert.notes),
     }
 
 

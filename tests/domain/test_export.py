@@ -10,7 +10,7 @@ from gloomon.domain.model import FleetSnapshot
 from tests.domain.certs import NOW, make_ca, rotation
 from tests.domain.fleet_helpers import CRON, fetch, secret, snap
 
-CERT_KEYS = {"serial", "subject", "sans", "not_before", "not_after", "seconds_left", "sha256"}
+CERT_KEYS = {"serial", "subject", "sans", "not_before", "not_after", "seconds_left", "sha256", "notes"}
 TARGET_KEYS = {
     "context",
     "component",
