@@ -2,7 +2,9 @@
 
 Remote text is every string gloomon did not write itself: log lines, pod and container names, Envoy
 admin responses, certificate subjects, SANs and issuers, Kubernetes API error bodies, and the finding
-messages that quote them. Before any of it is stored, rendered or exported it loses:
+messages that quote them. Log lines, certificate fields, error reasons and finding messages are made
+inert when they are parsed or judged; names and versions by the renderers (check, the dashboard, the
+JSON), which all build on this module. Inert text has lost:
 
 - whole terminal escape sequences: CSI (``ESC [ … final``, 8-bit ``U+009B``), the string sequences OSC
   (incl. OSC 52 clipboard writes and OSC 8 hyperlinks), DCS, SOS, PM and APC up to BEL/ST, any other
@@ -89,7 +91,7 @@ def reveal(text: object, show: Callable[[str], str], limit: int = MAX_TEXT) -> s
     """``text`` without escape sequences, each other unsafe character replaced by ``show(character)``.
 
     The presentation layer for a renderer that wants hostile input to be seen rather than silently
-    dropped (the dashboard shows a NUL or a U+202E in a pod name or subject as ``\\x00``/``\\u202e``).
+    dropped (the dashboard shows a NUL or a U+202E in a pod name or a version as ``\\x00``/``\\u202e``).
     Escape sequences go whole, as everywhere, so no ``[31m`` tail is left. Line breaks become ``\\n``;
     tabs are kept for the renderer.
     """
