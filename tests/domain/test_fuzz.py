@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gloomon.domain.model import LogEvent, ParseError
+from gloomon.domain.model import ParseError
 from gloomon.domain.parse.envoy import (
     parse_certs,
     parse_clusters,
@@ -71,9 +71,9 @@ json_values = st.recursive(
 
 
 def check_all(body: bytes) -> None:
+    """Every admin parser returns (never raises); a body it cannot read gets a reason in words."""
     for parser in PARSERS:
         result = parser(body)
-        assert result is not None
         if isinstance(result, ParseError):
             assert str(result)
 
@@ -96,8 +96,9 @@ def test_truncated_real_bodies(sample: bytes, data: st.DataObject) -> None:
 def test_random_bytes(body: bytes) -> None:
     check_all(body)
     assert parse_ready(503, body).state
-    assert isinstance(parse_log_line(body, component=None, pod="p", container="c"), LogEvent)
-    assert isinstance(parse_pem_bundle(body), tuple | ParseError)
+    event = parse_log_line(body, component=None, pod="p", container="c")
+    assert "\x1b" not in event.message and "\x00" not in event.message
+    parse_pem_bundle(body)  # returns, whatever the bytes
 
 
 @SETTINGS
@@ -129,4 +130,5 @@ def test_pem_with_garbage(junk: str, raw: bytes) -> None:
     pem = (FIXTURES / "envoy140_certs.pem").read_text()
     result = parse_pem_bundle(junk + pem + junk)
     assert isinstance(result, tuple) and len(result) == 4
-    assert isinstance(parse_pem_bundle(raw + pem.encode()[: len(pem) // 2]), tuple | ParseError)
+    half = parse_pem_bundle(raw + pem.encode()[: len(pem) // 2])
+    assert isinstance(half, ParseError) or len(half) < 4  # half the PEM cannot hold every certificate

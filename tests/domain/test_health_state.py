@@ -254,6 +254,3 @@ def test_models_reexport_everything() -> None:
             value = getattr(module, name)
             if getattr(value, "__module__", None) == module.__name__:
                 assert getattr(models, name) is value, name
-    import gloomon.domain.parse.logs as logs
-
-    assert not hasattr(logs, "event_fields")
