@@ -57,7 +57,9 @@ def phase_of(
     partial = "" if bundle.complete else " (bundle read from /certs; older Envoys list only the first CA)"
     if leaf is None:
         if count >= 3:
-            return PhaseVerdict(Phase.STALLED, f"{count} CAs in the bundle and no server certificate", count)
+            return PhaseVerdict(
+                Phase.STALLED, f"{counted(count, 'CA')} in the bundle and no server certificate", count
+            )
         if count == 0:
             return PhaseVerdict(Phase.UNKNOWN, "no data: neither server certificate nor CA bundle", 0)
         return PhaseVerdict(
@@ -84,8 +86,8 @@ def phase_of(
     if count >= 3:
         return PhaseVerdict(
             Phase.STALLED,
-            f"{count} CAs: a rotation did not finish (each certgen run appends a CA); leaf signed by "
-            f"{position}{how}",
+            f"{counted(count, 'CA')}: a rotation did not finish (each certgen run appends a CA); "
+            f"leaf signed by {position}{how}",
             count,
             signer,
         )

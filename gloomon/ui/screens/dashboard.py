@@ -59,11 +59,11 @@ class DashboardScreen(GloomonScreen):
         return self.query_one(FleetTable)
 
     def on_mount(self) -> None:
-        self.table.set_layout(layout_for_width(self.app.size.width))
+        self.table.set_layout(layout_for_width(self.app.size.width), self.app.size.width)
         self.table.focus()
 
     def on_resize(self) -> None:
-        self.table.set_layout(layout_for_width(self.size.width))
+        self.table.set_layout(layout_for_width(self.size.width), self.size.width)
 
     def draw(self, now: datetime) -> None:
         """Below the header: banner, table (diffed), detail of the cursor row."""

@@ -6,6 +6,7 @@ the top and the shortest bar; colours follow the expiry thresholds.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,10 +19,17 @@ from gloomon.domain.cells import pod_suffix
 from gloomon.domain.compare.sync import CertKey, cert_key
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
+from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, ca_label, human_time_left, literal
 
 LABEL_WIDTH = 36
 LEFT_WIDTH = 16
+MIN_LABEL_WIDTH = 16
+MIN_BAR_WIDTH = 10
+DATE_WIDTH = len("2027-01-10 09:30")
+#: rows drawn (the soonest); the others are counted in one line, so drawing costs the same at any bundle
+#: size (a bundle of thousands of CAs)
+SHOWN_ROWS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +61,31 @@ def expiry_rows(snapshot: FleetSnapshot) -> list[ExpiryRow]:
     return rows
 
 
+def _widths(rows: list[ExpiryRow], now: datetime, width: int) -> tuple[int, int, int]:
+    """(label, time left, bar) widths so that a row fits ``width`` and never wraps: the label and the
+    time-left columns as wide as their longest text (up to their maximum), the bar takes what is left,
+    and on a narrow terminal the label gives way first (down to :data:`MIN_LABEL_WIDTH`)."""
+    label_width = min(LABEL_WIDTH, max(len(row.label) for row in rows) + 1)
+    left_width = min(LEFT_WIDTH, max(len(human_time_left(row.cert.seconds_left(now))) for row in rows) + 1)
+    fixed = len("leaf ") + 2 + left_width + DATE_WIDTH + 1
+    bar_width = width - fixed - label_width
+    if bar_width < MIN_BAR_WIDTH:
+        label_width = max(MIN_LABEL_WIDTH, label_width - (MIN_BAR_WIDTH - bar_width))
+        bar_width = width - fixed - label_width
+    return label_width, left_width, max(bar_width, 1)
+
+
 def expiry_renderable(
     snapshot: FleetSnapshot | None, now: datetime, width: int, palette: Palette, policy: HealthPolicy
 ) -> RenderableType:
     if snapshot is None:
         return Text("no data yet", style=palette.muted)
-    rows = sorted(expiry_rows(snapshot), key=lambda row: row.cert.not_after)
-    if not rows:
+    every = expiry_rows(snapshot)
+    if not every:
         return Text("no certificates seen", style=palette.muted)
-    longest = max(max(row.cert.seconds_left(now) for row in rows), 1.0)
-    bar_width = max(width - 5 - LABEL_WIDTH - 2 - LEFT_WIDTH - len("2027-01-10 09:30") - 1, 10)
+    rows = heapq.nsmallest(SHOWN_ROWS, every, key=lambda row: row.cert.not_after)
+    longest = max(max(row.cert.seconds_left(now) for row in every), 1.0)
+    label_width, left_width, bar_width = _widths(rows, now, width)
     lines = [
         Text.assemble(
             ("Expiry ", palette.accent + Style(bold=True)),
@@ -75,13 +98,16 @@ def expiry_renderable(
         left = row.cert.seconds_left(now)
         style = palette.severity(expiry_severity(row.cert, now, policy))
         line = Text(f"{row.kind:>4} ", style=palette.muted)
-        line.append_text(literal(f"{row.label[: LABEL_WIDTH - 1]:<{LABEL_WIDTH}}"))
+        line.append_text(literal(f"{row.label[: label_width - 1]:<{label_width}}"))
         filled = 0 if left <= 0 else max(1, round(bar_width * left / longest))
         line.append("█" * filled, style=style)
         line.append("─" * (bar_width - filled), style=palette.muted)
-        line.append(f"  {human_time_left(left):<{LEFT_WIDTH}}", style=style + Style(bold=left <= 0))
+        line.append(f"  {human_time_left(left):<{left_width}}", style=style + Style(bold=left <= 0))
         line.append(f"{row.cert.not_after:%Y-%m-%d %H:%M}", style=palette.muted)
         lines.append(line)
+    if len(every) > len(rows):
+        more = counted(len(every) - len(rows), "more certificate")
+        lines.append(Text(f"… and {more}, expiring later", style=palette.muted))
     return Group(*lines)
 
 

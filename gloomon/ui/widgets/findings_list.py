@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -20,23 +21,24 @@ def findings_renderable(snapshot: FleetSnapshot | None, palette: Palette) -> Ren
         return Text(
             "● no findings: every target holds the secret's certificates and trusts its CAs", style=palette.ok
         )
-    lines: list[Text] = [
-        Text(f"Findings · {len(snapshot.findings)}", style=palette.accent + Style(bold=True))
-    ]
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)  # mark, severity, code: the same width on every row
+    grid.add_column(ratio=1, overflow="fold")  # where, message and hint: wrapped under the message
     for finding in snapshot.findings:  # in the domain's order, as `check` lists them
         style = palette.severity(finding.severity)
-        line = Text(
+        head = Text(
             f"{_MARKS.get(finding.severity.value, '·')} {finding.severity.value:<8} ",
             style=style + Style(bold=True),
         )
-        line.append(f"{finding.code:<22} ", style=style)
+        head.append(f"{finding.code:<22}", style=style)
         where = finding.pod or (finding.component.value if finding.component else "fleet")
-        line.append_text(literal(f"{where}  "))
-        line.append_text(literal(finding.message))
-        lines.append(line)
+        body = literal(f"{where}  ")
+        body.append_text(literal(finding.message))
+        grid.add_row(head, body)
         if finding.hint:
-            lines.append(Text.assemble(("             hint: ", palette.muted), literal(finding.hint)))
-    return Group(*lines)
+            grid.add_row(Text(), Text.assemble(("hint: ", palette.muted), literal(finding.hint)))
+    title = Text(f"Findings · {len(snapshot.findings)}", style=palette.accent + Style(bold=True))
+    return Group(title, grid)
 
 
 class FindingsList(Static):

@@ -8,7 +8,7 @@ scroll position survive every poll (dolphie's Processlist). Columns collapse wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -63,6 +63,8 @@ WIDE_WIDTH = 120
 MEDIUM_WIDTH = 100
 #: the bundle column's fingerprint digits (``2× 78cd ◆3bb5``): enough to tell two CAs apart
 BUNDLE_DIGITS = 4
+#: the widest the pod column grows into the room a wide terminal leaves (a whole pod name fits)
+POD_MAX_WIDTH = 48
 
 _LEVELS = {"compact": 0, "medium": 1, "wide": 2}
 
@@ -90,6 +92,15 @@ def layout_width(layout: str) -> int:
     return sum(column.width for column in COLUMNS if _LEVELS[column.level] <= _LEVELS[layout])
 
 
+def pod_width(layout: str, width: int, longest: int) -> int:
+    """The pod column's width at a terminal ``width``: wide enough for the ``longest`` pod name (and the
+    gap) as far as the room the layout's columns leave allows (one cell kept for the scrollbar), never
+    narrower than its own, never wider than :data:`POD_MAX_WIDTH`."""
+    own = _width("pod")
+    room = own + max(width - 1 - layout_width(layout), 0)
+    return max(own, min(longest + 1, room, POD_MAX_WIDTH))
+
+
 def sort_key(target: TargetStatus) -> tuple[int, str, str]:
     component = target.ref.component
     order = COMPONENT_ORDER.index(component) if component in COMPONENT_ORDER else len(COMPONENT_ORDER)
@@ -110,7 +121,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         )
     cells = {
         "component": Text(target.ref.component.value),
-        "pod": literal(keep_end(short_pod(target.ref), _width("pod") - 1)),
+        "pod": literal(short_pod(target.ref)),
         "forward": forward_text,
         "envoy": envoy_cell(target.envoy_version, palette),
         "serial": literal(target.leaf.short_serial) if target.leaf else Text("—"),
@@ -159,7 +170,12 @@ _REASON_COLUMNS = ("serial", "left", "bundle", "phase", "sync", "sds", "xds", "t
 def row_values(row: dict[str, Text], columns: list[Column]) -> list[Text]:
     """The row's cells for the visible columns; an unreachable row's reason flows across the columns
     after the forward state, so it is read whole instead of cut to one cell."""
-    values = [FleetTable._fit(row[column.key], column.width) for column in columns]
+    values = [
+        _keep_end(row[column.key], column.width)
+        if column.key == "pod"
+        else FleetTable._fit(row[column.key], column.width)
+        for column in columns
+    ]
     reason = row.get(REASON)
     if reason is not None:
         rest = reason
@@ -167,6 +183,18 @@ def row_values(row: dict[str, Text], columns: list[Column]) -> list[Text]:
             if column.key in _REASON_COLUMNS:
                 values[index], rest = rest[: column.width], rest[column.width :]
     return values
+
+
+def _keep_end(cell: Text, width: int) -> Text:
+    """Fit a pod name by cutting its start (``…b6c5-x2k4p``): the end is what differs between replicas;
+    the last character of the column stays blank (the gap)."""
+    if cell.cell_len < width:
+        return cell
+    fitted = Text(keep_end(cell.plain, width - 1), style=cell.style)  # the plain text is literal already
+    for span in cell.spans:  # a whole-cell style (an unreachable row's muting) carries over
+        if span.start == 0 and span.end >= len(cell):
+            fitted.stylize(span.style)
+    return fitted
 
 
 def _same(left: Text, right: Text) -> bool:
@@ -184,6 +212,8 @@ class FleetTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self._layout = ""
+        self._pod_width = _width("pod")
+        self._width = 0
         self._cells: dict[str, dict[str, Text]] = {}
         self._order: list[str] = []
 
@@ -197,12 +227,21 @@ class FleetTable(DataTable[Text]):
             return None
         return row_key.value
 
-    def set_layout(self, layout: str) -> None:
-        """Rebuild the columns for another width class, keeping rows and the selected target."""
-        if layout == self._layout:
-            return
+    def set_layout(self, layout: str, width: int | None = None) -> None:
+        """Rebuild the columns for another width class or terminal ``width`` (the pod column takes the
+        room left beyond the others, as far as its names need), keeping rows and the selected target."""
+        if width is not None:
+            self._width = width
+        longest = max((len(row["pod"].plain) for row in self._cells.values()), default=0)
+        pod = pod_width(layout, self._width, longest)
+        if layout != self._layout or pod != self._pod_width:
+            self._rebuild(layout, pod)
+
+    def _rebuild(self, layout: str, pod: int) -> None:
+        """New columns (``pod`` wide for the pod names), every row added again, the selection kept."""
         selected = self.selected_key
         self._layout = layout
+        self._pod_width = pod
         cells = self._cells
         self.clear(columns=True)
         for column in self._visible_columns():
@@ -217,7 +256,11 @@ class FleetTable(DataTable[Text]):
 
     def _visible_columns(self) -> list[Column]:
         level = _LEVELS[self._layout or "wide"]
-        return [column for column in COLUMNS if _LEVELS[column.level] <= level]
+        return [
+            replace(column, width=self._pod_width) if column.key == "pod" else column
+            for column in COLUMNS
+            if _LEVELS[column.level] <= level
+        ]
 
     def _add_row(self, key: str, row: dict[str, Text]) -> None:
         self.add_row(*row_values(row, self._visible_columns()), key=key)
@@ -252,6 +295,12 @@ class FleetTable(DataTable[Text]):
         selected = self.selected_key
         visible = self._visible_columns()
         with self.app.batch_update():
+            longest = max((len(row["pod"].plain) for row in new_rows.values()), default=0)
+            pod = pod_width(self._layout, self._width, longest)
+            if pod != self._pod_width:  # the pod column resizes to the new names: every row is redrawn
+                self._cells = new_rows
+                self._rebuild(self._layout, pod)
+                visible = self._visible_columns()
             for key in [key for key in self._cells if key not in new_rows]:
                 self.remove_row(key)
                 del self._cells[key]

@@ -60,6 +60,39 @@ def findings_words(snapshot: FleetSnapshot, palette: Palette) -> Text:
     return text
 
 
+def _secret_line(
+    words: str,
+    loudness: Severity | None,
+    snapshot: FleetSnapshot,
+    now: datetime,
+    short: bool,
+    room: int,
+    palette: Palette,
+) -> Text:
+    """``secret <phase words>  <next run>`` in ``room`` cells: when it does not fit, the next run is said
+    shortly, then the phase words lose their last `` · `` clauses (the findings say them in full)."""
+    clauses = words.split(" · ")
+    for keep, cron_short in [(len(clauses), short), (len(clauses), True)] + [
+        (count, True) for count in range(len(clauses) - 1, 0, -1)
+    ]:
+        line = _badge(" · ".join(clauses[:keep]), loudness, palette)
+        line.append("  ")
+        line.append(cron_words(snapshot, now, short=cron_short), style=palette.muted)
+        if line.cell_len <= room:
+            break
+    return line
+
+
+def _badge(words: str, loudness: Severity | None, palette: Palette) -> Text:
+    badge = Text.assemble(("secret ", palette.muted))
+    if loudness in (Severity.WARNING, Severity.CRITICAL):
+        color = (palette.severity(loudness)).color
+        badge.append(f" {words} ", style=Style(bgcolor=color, color="black", bold=True))
+    else:
+        badge.append(words, style=palette.severity(loudness) + Style(bold=True))
+    return badge
+
+
 def status_words(snapshot: FleetSnapshot, failure: str | None, palette: Palette) -> Text:
     """The findings count and the overall status: ``check``'s status (:func:`status_of`), or ERROR
     while the session itself is failing."""
@@ -121,15 +154,9 @@ class HeaderBar(Widget):
         short = self.size.width < 100
         words, loudness = secret_phase_words(snapshot, now, short=short)
         words = sanitize(words)  # the verdict's reason can quote remote text
-        badge = Text.assemble(("secret ", palette.muted))
-        if loudness in (Severity.WARNING, Severity.CRITICAL):
-            color = (palette.severity(loudness)).color
-            badge.append(f" {words} ", style=Style(bgcolor=color, color="black", bold=True))
-        else:
-            badge.append(words, style=palette.severity(loudness) + Style(bold=True))
-        badge.append("  ")
-        badge.append(cron_words(snapshot, now, short=short), style=palette.muted)
-        grid.add_row(badge, self._poll_age(snapshot, now, palette))
+        age = self._poll_age(snapshot, now, palette)
+        room = self.size.width - self.styles.gutter.width - age.cell_len - 1
+        grid.add_row(_secret_line(words, loudness, snapshot, now, short, room, palette), age)
         return grid
 
     def _poll_age(self, snapshot: FleetSnapshot, now: datetime, palette: Palette) -> Text:

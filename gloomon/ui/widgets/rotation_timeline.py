@@ -1,7 +1,9 @@
 """The rotation timeline: the secret's phases and every pod's, on one time axis, with pickup lags.
 
 One row for the secret, one for certgen's phase log lines (▲), one per pod; each column is a slice of
-time coloured by the phase in effect. On the right, how long each pod took to pick up each change.
+time drawn with the glyph (and coloured) by the phase in effect, so the phases read apart without colour
+too (``NO_COLOR``). On the right, how long each pod took to pick up each change. Narrow terminals get
+narrower labels, shorter axis times and a legend and change lines folded to the width.
 Drawn with the line API: at 200 pods only the rows on screen are computed.
 """
 
@@ -21,16 +23,25 @@ from gloomon.domain.model import FleetSnapshot, Phase, TargetStatus
 from gloomon.ui.format import Palette, human_duration, literal
 from gloomon.ui.widgets.header_bar import cron_words
 
+#: one glyph per phase: the timeline reads the same without colour
 GLYPHS = {
     Phase.STEADY: "█",
     Phase.CA_ADDED: "▓",
     Phase.LEAF_ROTATED: "▒",
     Phase.STALLED: "░",
-    Phase.BROKEN: "█",
+    Phase.BROKEN: "!",
     Phase.UNKNOWN: "·",
 }
+UNREACHABLE = "✕"
+CERTGEN_MARK = "▲"
 LABEL_WIDTH = 24
 LAG_WIDTH = 34
+#: below this width the labels and the lag column shrink, and the axis shows hours and minutes only
+WIDE = 120
+NARROW_LABEL_WIDTH = 20
+NARROW_LAG_WIDTH = 22
+#: where a folded change line's continuation starts (under the phase)
+CHANGE_INDENT = 14
 #: the narrowest time axis (a history younger than this leaves the rest of the axis empty)
 MIN_SPAN_SECONDS = 10.0
 
@@ -41,17 +52,42 @@ def _cell(phase: Phase | None, palette: Palette) -> tuple[str, Style]:
     return GLYPHS[phase], palette.phase(phase)
 
 
-def _axis(times: list[datetime], palette: Palette) -> Text:
+def _axis(times: list[datetime], label_width: int, palette: Palette) -> Text:
+    """Time marks under the columns: the start and the end, and the middle where it runs into neither;
+    seconds are left out when the axis is too short for them."""
     width = len(times)
-    axis = Text(" " * LABEL_WIDTH)
-    marks = [0, width // 2, width - 1] if width > 30 else [0, width - 1]
+    axis = Text(" " * label_width)
+    clock = "%H:%M:%S" if width >= 3 * 10 else "%H:%M"
     line = [" "] * width
-    for position in marks:
-        label = f"│{times[position]:%H:%M:%S}"
+    taken: list[tuple[int, int]] = []  # the columns each placed label covers, with a blank after it
+    for position in (0, width - 1, width // 2):
+        label = f"│{times[position]:{clock}}"
         start = min(position, max(width - len(label), 0))
-        line[start : start + len(label)] = list(label)[: width - start]
-    axis.append("".join(line)[:width], style=palette.muted)
+        end = start + len(label)
+        if end > width or any(start <= last and first <= end for first, last in taken):
+            continue
+        line[start:end] = list(label)
+        taken.append((start, end))
+    axis.append("".join(line), style=palette.muted)
     return axis
+
+
+def fold(line: Text, width: int, indent: int) -> list[Text]:
+    """``line`` cut at spaces into rows of at most ``width`` cells; each row after the first starts
+    ``indent`` cells in (a hanging indent), so a folded line still reads as one."""
+    rows: list[Text] = []
+    rest = line
+    indent = min(indent, width // 2)
+    while rest.cell_len > width:
+        cut = rest.plain.rfind(" ", indent + 1, width + 1)
+        if cut <= indent:
+            cut = width
+        rows.append(rest[:cut])
+        tail = rest[cut:]
+        tail = tail[len(tail.plain) - len(tail.plain.lstrip(" ")) :]
+        rest = Text(" " * indent) + tail
+    rows.append(rest)
+    return rows
 
 
 class TimelineLines:
@@ -82,7 +118,9 @@ class TimelineLines:
             return
         self.start = start
         span = max((now - start).total_seconds(), MIN_SPAN_SECONDS)
-        self.columns = max(width - LABEL_WIDTH - LAG_WIDTH - 2, 10)
+        self.label_width = LABEL_WIDTH if width >= WIDE else NARROW_LABEL_WIDTH
+        self.lag_width = LAG_WIDTH if width >= WIDE else NARROW_LAG_WIDTH
+        self.columns = max(width - self.label_width - self.lag_width - 2, 10)
         self.step = span / self.columns
         self.times = [start + timedelta(seconds=self.step * (index + 1)) for index in range(self.columns)]
         self.changes = list(history.changes)[-3:]
@@ -111,43 +149,64 @@ class TimelineLines:
         palette, history, now, start = self.palette, self.history, self.now, self.start
         title = Text.assemble(("Rotation timeline ", palette.accent + Style(bold=True)))
         title.append(f"{start:%H:%M:%S} → {now:%H:%M:%S} ({human_duration(span)})   ", style=palette.muted)
-        title.append(cron_words(snapshot, now), style=palette.text)
-        axis = _axis(self.times, palette)
-        axis.append("  pickup lag, last changes", style=palette.muted)
-        secret_row = Text(f"{'secret':<{LABEL_WIDTH}}", style=Style(bold=True))
+        title.append(cron_words(snapshot, now, short=self.width < WIDE), style=palette.text)
+        axis = _axis(self.times, self.label_width, palette)
+        axis.append(
+            "  pickup lag, last changes" if self.width >= WIDE else "  pickup lags", style=palette.muted
+        )
+        secret_row = Text(f"{'secret':<{self.label_width}}", style=Style(bold=True))
         phases = history.secret_along(self.times[: self.past])
         _append_runs(secret_row, [_cell(phase, palette) for phase in phases])
-        certgen_row = Text(f"{'certgen':<{LABEL_WIDTH}}", style=palette.muted)
+        certgen_row = Text(f"{'certgen':<{self.label_width}}", style=palette.muted)
         marks = [" "] * self.columns
         for mark in history.certgen:
             index = int((mark.at - start).total_seconds() / self.step)
             if 0 <= index < self.columns:
-                marks[index] = "▲"
+                marks[index] = CERTGEN_MARK
         certgen_row.append("".join(marks), style=palette.accent)
         return [title, axis, secret_row, certgen_row]
 
     def _target_row(self, target: TargetStatus) -> Text:
         palette, history = self.palette, self.history
         label = f"{target.ref.component.value}/{target.ref.pod.rsplit('-', 1)[-1]}"
-        row = literal(f"{label[: LABEL_WIDTH - 1]:<{LABEL_WIDTH}}")
+        row = literal(f"{label[: self.label_width - 1]:<{self.label_width}}")
         samples = history.target_along(target.key, self.times[: self.past])
         samples += [None] * (self.columns - self.past)
         _append_runs(row, [_sample_cell(sample, palette) for sample in samples])
         row.append("  ")
-        row.append_text(_lags(history, target.key, self.changes, self.now, palette))
+        row.append_text(_lags(history, target.key, self.changes, self.now, palette, self.lag_width))
         return row
 
     def _tail(self, snapshot: FleetSnapshot) -> list[Text]:
         palette, history = self.palette, self.history
-        legend = Text("legend ", style=palette.muted)
-        for phase in (Phase.STEADY, Phase.CA_ADDED, Phase.LEAF_ROTATED, Phase.STALLED, Phase.BROKEN):
-            legend.append(GLYPHS[phase], style=palette.phase(phase))
-            legend.append(f" {phase.value}  ", style=palette.muted)
-        legend.append("✕ unreachable  ▲ certgen phase log line", style=palette.muted)
-        lines = [Text(), legend, Text(), Text("Secret changes", style=palette.accent + Style(bold=True))]
+        lines = [Text(), *legend(palette, self.width), Text()]
+        lines.append(Text("Secret changes", style=palette.accent + Style(bold=True)))
         for change in reversed(history.changes):
-            lines.append(_change_line(history, change, snapshot, self.now, palette))
+            lines += fold(
+                _change_line(history, change, snapshot, self.now, palette), self.width, CHANGE_INDENT
+            )
         return lines
+
+
+def legend(palette: Palette, width: int) -> list[Text]:
+    """Every glyph the timeline draws and what it means, folded into as many lines as ``width`` needs."""
+    entries = [(GLYPHS[phase], palette.phase(phase), phase.value) for phase in Phase]
+    entries += [
+        (UNREACHABLE, palette.error, "unreachable"),
+        (CERTGEN_MARK, palette.accent, "certgen phase log line"),
+        (GLYPHS[Phase.STEADY], palette.muted + Style(underline=True), "underlined: lags the secret"),
+    ]
+    lines = [Text("legend ", style=palette.muted)]
+    for glyph, style, words in entries:
+        entry = Text.assemble((glyph, style), (f" {words}", palette.muted))
+        line = lines[-1]
+        if line.cell_len + 2 + entry.cell_len > width and line.cell_len > len("legend "):
+            line = Text(" " * len("legend "))
+            lines.append(line)
+        elif line.cell_len > len("legend "):
+            line.append("  ")
+        line.append_text(entry)
+    return lines
 
 
 def _append_runs(row: Text, cells: list[tuple[str, Style]]) -> None:
@@ -164,7 +223,7 @@ def _sample_cell(sample: TargetSample | None, palette: Palette) -> tuple[str, St
     if sample is None:
         return " ", palette.muted
     if not sample.reachable:
-        return "✕", palette.error
+        return UNREACHABLE, palette.error
     glyph, style = _cell(sample.phase, palette)
     if sample.in_sync is False:
         style = style + Style(underline=True)
@@ -172,7 +231,12 @@ def _sample_cell(sample: TargetSample | None, palette: Palette) -> tuple[str, St
 
 
 def _lags(
-    history: RotationHistory, key: str, changes: list[SecretChange], now: datetime, palette: Palette
+    history: RotationHistory,
+    key: str,
+    changes: list[SecretChange],
+    now: datetime,
+    palette: Palette,
+    width: int = LAG_WIDTH,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     for change in changes:
@@ -186,7 +250,7 @@ def _lags(
             )
         else:
             text.append(f"+{human_duration((picked - change.at).total_seconds())}", style=palette.muted)
-    text.truncate(LAG_WIDTH, overflow="ellipsis")
+    text.truncate(width, overflow="ellipsis")
     return text
 
 
@@ -234,7 +298,7 @@ class RotationTimeline(ScrollView, can_focus=True):
         self._rebuild()
 
     def on_resize(self) -> None:
-        if self.lines is None or self.lines.width != self.size.width:
+        if self.lines is None or self.lines.width != self._line_width():
             self._rebuild()
 
     def _rebuild(self) -> None:
@@ -242,10 +306,14 @@ class RotationTimeline(ScrollView, can_focus=True):
             return
         history, snapshot, now = self._args
         palette = Palette.from_variables(self.app.theme_variables)
-        self.lines = TimelineLines(history, snapshot, now, self.size.width, palette)
+        self.lines = TimelineLines(history, snapshot, now, self._line_width(), palette)
         self._strips = {}
         self.virtual_size = Size(self.size.width, len(self.lines))
         self.refresh()
+
+    def _line_width(self) -> int:
+        """The lines fit beside the vertical scrollbar, which appears once they outgrow the screen."""
+        return max(self.size.width - self.styles.scrollbar_size_vertical, 1)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
