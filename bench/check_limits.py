@@ -8,10 +8,11 @@ Run: ``.venv/bin/python bench/check_limits.py [--runs N]``. Targets: RSS ≤ 200
   validation context holds a 10,000-CA bundle (RSA 2048 like certgen's, all signed with one key so that
   generating them takes seconds; cached under /tmp), ``/certs`` listing all of them.
 
-The servers run in this process (one thread); ``check`` runs as ``python -m gloomon check`` in a child
-whose peak RSS is its own ``VmHWM`` from ``/proc/self/status``, read at exit. Not ``ru_maxrss``: Linux
-carries the pre-``exec`` high-water mark of the forked child (this process, holding the 10,000-CA bodies)
-into it.
+Wall time depends on what else runs on the machine (``load_average_1m`` says); ``cpu_s`` (the child's
+user + system time) does not. The servers run in this process (one thread); ``check`` runs as
+``python -m gloomon check`` in a child whose peak RSS is its own ``VmHWM`` from ``/proc/self/status``,
+read at exit. Not ``ru_maxrss``: Linux carries the pre-``exec`` high-water mark of the forked child
+(this process, holding the 10,000-CA bodies) into it.
 """
 
 from __future__ import annotations
@@ -184,12 +185,13 @@ class Server:
         self._loop.run_until_complete(runner.cleanup())
 
 
-#: runs ``gloomon check`` and, at exit, writes its peak RSS (kB) to the file named by $HWM_FILE
+#: runs ``gloomon check`` and, at exit, writes its peak RSS (kB) and CPU seconds to $HWM_FILE
 _WRAPPER = """
-import atexit, os, runpy, sys
+import atexit, os, resource, runpy, sys
 def hwm():
     kb = next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-    open(os.environ["HWM_FILE"], "w").write(kb)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    open(os.environ["HWM_FILE"], "w").write(f"{kb} {usage.ru_utime + usage.ru_stime}")
 atexit.register(hwm)
 sys.argv = ["gloomon", *sys.argv[1:]]
 runpy.run_module("gloomon", run_name="__main__")
@@ -213,8 +215,14 @@ def run_check(url: str, hwm_file: Path) -> dict[str, object]:
         report = json.loads(result.stdout)
     except ValueError:
         report = {"error": result.stderr.decode(errors="replace")[-300:]}
-    rss_mb = int(hwm_file.read_text()) / 1024 if hwm_file.exists() else None
-    return {"wall_s": wall, "max_rss_mb": rss_mb, "exit": result.returncode, "report": report}
+    kb, cpu = hwm_file.read_text().split() if hwm_file.exists() else ("nan", "nan")
+    return {
+        "wall_s": wall,
+        "cpu_s": float(cpu),
+        "max_rss_mb": float(kb) / 1024,
+        "exit": result.returncode,
+        "report": report,
+    }
 
 
 def summarise(case: str, runs: list[dict[str, object]]) -> dict[str, object]:
@@ -227,7 +235,9 @@ def summarise(case: str, runs: list[dict[str, object]]) -> dict[str, object]:
         "runs": len(runs),
         "wall_s_median": statistics.median(float(r["wall_s"]) for r in runs),  # type: ignore[arg-type]
         "wall_s_max": max(float(r["wall_s"]) for r in runs),  # type: ignore[arg-type]
-        "max_rss_mb": max(float(r["max_rss_mb"] or "nan") for r in runs),  # type: ignore[arg-type]
+        "cpu_s_median": statistics.median(float(r["cpu_s"]) for r in runs),  # type: ignore[arg-type]
+        "max_rss_mb": max(float(r["max_rss_mb"]) for r in runs),  # type: ignore[arg-type]
+        "load_average_1m": os.getloadavg()[0],
         "exit": runs[-1]["exit"],
         "status": report.get("status"),
         "bundle_cas": len(targets[0].get("bundle") or []),
