@@ -53,6 +53,11 @@ def test_an_unknown_check_flag_points_at_check_help():
     assert "(see 'gloomon check --help')" in line
 
 
+def test_check_refuses_interval_which_it_would_ignore():
+    line = one_error_line(run("-m", "gloomon", "check", "--interval", "5s"))
+    assert "unrecognized arguments: --interval 5s" in line and "gloomon check --help" in line
+
+
 def test_an_unknown_dashboard_flag_points_at_gloomon_help():
     line = one_error_line(run("-m", "gloomon", "--bogus"))
     assert "(see 'gloomon --help')" in line
