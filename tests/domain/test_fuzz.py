@@ -19,55 +19,12 @@ from gloomon.domain.parse.envoy import (
 )
 from gloomon.domain.parse.logs import parse_log_line
 from gloomon.domain.parse.x509 import parse_pem_bundle
+from tests.domain.strategies import json_values
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PARSERS = (parse_certs, parse_secrets_dump, parse_clusters, parse_stats, parse_server_info)
 SAMPLES = sorted(p.read_bytes() for p in FIXTURES.glob("envoy140_*") if p.suffix in (".json", ".txt"))
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**80), max_value=2**80)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "certificates",
-                    "ca_cert",
-                    "cert_chain",
-                    "serial_number",
-                    "valid_from",
-                    "expiration_time",
-                    "cluster_statuses",
-                    "host_statuses",
-                    "stats",
-                    "name",
-                    "value",
-                    "configs",
-                    "secret",
-                    "tls_certificate",
-                    "certificate_chain",
-                    "inline_string",
-                    "inline_bytes",
-                    "version",
-                    "state",
-                    "health_status",
-                    "address",
-                    "socket_address",
-                    "dynamic_active_secrets",
-                    "x",
-                ]
-            ),
-            inner,
-            max_size=5,
-        )
-    ),
-    max_leaves=25,
-)
 
 
 def check_all(body: bytes) -> None:

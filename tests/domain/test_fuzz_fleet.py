@@ -25,7 +25,7 @@ from gloomon.domain.parse.envoy import (
 from gloomon.domain.parse.x509 import parse_pem_bundle
 from tests.domain.certs import NOW
 from tests.domain.fleet_helpers import CTX, NS, ref, snap
-from tests.domain.test_fuzz import json_values
+from tests.domain.strategies import json_values
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,11 +16,11 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.x509 import parse_pem_bundle
 from gloomon.sources.admin import poller as admin
-from tests.sources.test_kube_objects import _pem_pair
+from tests.domain.certs import make_ca
 
 
 def _cert() -> CertInfo:
-    parsed = parse_pem_bundle(_pem_pair()[0])
+    parsed = parse_pem_bundle(make_ca(kind="ecdsa").pem.encode())
     assert not isinstance(parsed, ParseError)
     return parsed[0]
 

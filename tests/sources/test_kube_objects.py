@@ -5,39 +5,22 @@ from __future__ import annotations
 import base64
 import errno
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from gloomon.domain.model import Component, PodInfo
 from gloomon.domain.parse.logs import parse_log_line
 from gloomon.sources.errors import describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.logs.follow import Cursor, containers_to_follow
+from tests.domain.certs import make_ca
 
 
 def _pem_pair() -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "supergloo-webhook-cert-ca")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(4242)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    """A certificate and its private key, as PEM (the secret's ``tls.crt`` and ``tls.key``)."""
+    made = make_ca(kind="ecdsa", serial=4242)  # Envoy spells serial 4242 "1092"
+    return made.pem.encode(), made.key_pem().encode()
 
 
 def _b64(data: bytes) -> str:
