@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textual import getters
 from textual.screen import Screen
 
 from gloomon.ui.state import ViewState
 from gloomon.ui.widgets.header_bar import HeaderBar
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from gloomon.ui.app import GloomonApp
 
 TICK_SECONDS = 1.0
