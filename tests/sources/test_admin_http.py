@@ -4,6 +4,7 @@ lines for dead, slow and failing endpoints, redirects, closing. No lab needed.""
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import socket
 import warnings
@@ -15,8 +16,10 @@ import pytest_asyncio
 from aiohttp import web
 
 from gloomon.domain.model import Component, EnvoyStats, ParseError, ServerInfo, TargetRef
+from gloomon.settings import DirectTarget
 from gloomon.sources.admin import poller as admin
 from gloomon.sources.admin.http import http_error
+from gloomon.sources.direct import direct_targets
 
 _STATS = b"server.state: 0\nserver.uptime: 12\nserver.live: 1\n"
 _SERVER_INFO = (
@@ -222,3 +225,33 @@ async def test_server_info_is_passed_on_as_read_with_when_it_was_read(envoy: Fak
         assert isinstance(fetched.server, ServerInfo) and fetched.server.uptime_seconds == 12
         assert fetched.server.read_at == first.fetched_at and fetched.server.state == "LIVE"
     assert second.fetched_at > first.fetched_at
+
+
+async def test_target_credentials_are_sent_but_not_shown() -> None:
+    seen: list[str | None] = []
+
+    async def ready(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        return web.Response(text="LIVE")
+
+    app = web.Application()
+    app.router.add_get("/ready", ready)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        poller = admin.AdminPoller(
+            request_timeout=2.0, clock=lambda: datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
+        )
+        url = f"http://user:pa55@127.0.0.1:{port}/"
+        (ref,) = direct_targets([DirectTarget("g", Component.GLOO, url)], "ns", poller.request_urls)
+        assert ref.admin_url == f"http://127.0.0.1:{port}"
+        assert ref.forward is not None and ref.forward.local_address == f"127.0.0.1:{port}"
+        status, _ = await poller._connection(ref.admin_url).get("/ready")
+        await poller.aclose()
+        assert status == 200
+        assert seen == ["Basic " + base64.b64encode(b"user:pa55").decode()]
+    finally:
+        await runner.cleanup()

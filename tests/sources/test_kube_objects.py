@@ -1,19 +1,14 @@
-"""The sources' pure pieces: Kubernetes JSON → models, log cursors, error wording. No lab needed."""
+"""Kubernetes JSON → models: the secret (its key dropped), pods, the certgen CronJob and its jobs. No lab."""
 
 from __future__ import annotations
 
 import base64
-import errno
-from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 
-from gloomon.domain.model import Component, PodInfo
-from gloomon.domain.parse.logs import parse_log_line
-from gloomon.sources.errors import describe_exception, status_message
+from gloomon.domain.model import Component
 from gloomon.sources.kube import objects as kube_objects
-from gloomon.sources.logs.follow import Cursor, containers_to_follow
 from tests.domain.certs import make_ca
 
 
@@ -113,67 +108,6 @@ def test_missing_cronjob_still_lists_hook_jobs() -> None:
     jobs = kube_objects.certgen_jobs({"items": [{"metadata": {"name": "gloo-mtls-certgen"}, "status": {}}]})
     state = kube_objects.cronjob_state(None, jobs, fallback_args=["--force-rotation=true"])
     assert state.missing and state.force_rotation and [j.name for j in state.jobs] == ["gloo-mtls-certgen"]
-
-
-def received(line: bytes) -> datetime | None:
-    return parse_log_line(line, component=None, pod="p", container="c").received
-
-
-def test_kubelet_timestamps_are_read_by_the_parser() -> None:
-    assert received(b"2026-11-25T20:52:32.123456789Z hello") == datetime(
-        2026, 11, 25, 20, 52, 32, 123456, tzinfo=UTC
-    )
-    assert received(b"2026-11-25T20:52:32.5Z x") == datetime(2026, 11, 25, 20, 52, 32, 500000, tzinfo=UTC)
-    assert received(b"2026-11-25T20:52:32Z x") == datetime(2026, 11, 25, 20, 52, 32, tzinfo=UTC)
-    assert received(b"no timestamp here") is None
-
-
-def test_cursor_drops_replayed_lines_and_keeps_new_ones_at_the_same_instant() -> None:
-    cursor = Cursor()
-    at = [datetime(2026, 11, 25, 20, 52, second, tzinfo=UTC) for second in range(4)]
-    first = [(at[1], b"a"), (at[2], b"b"), (at[2], b"c"), (at[2], b"c")]
-    assert [cursor.admit(ts, line) for ts, line in first] == [True, True, True, True]
-    cursor.resume()
-    replay = [(at[1], b"a"), (at[2], b"b"), (at[2], b"c"), (at[2], b"c"), (at[2], b"c"), (at[3], b"d")]
-    assert [cursor.admit(ts, line) for ts, line in replay] == [False, False, False, False, True, True]
-    assert cursor.last == at[3] and cursor.at_last == Counter({hash(b"d"): 1})
-
-
-def test_cursor_since_seconds_reaches_back_past_the_last_line() -> None:
-    cursor = Cursor()
-    now = datetime(2026, 11, 25, 20, 52, 40, tzinfo=UTC)
-    assert cursor.since_seconds(now, 600) == 600
-    cursor.admit(received(b"2026-11-25T20:52:32.5Z x"), b"x")
-    assert cursor.since_seconds(now, 600) == 8 + 5
-
-
-def test_containers_followed_per_component() -> None:
-    def pod(component: Component | None, *containers: str) -> PodInfo:
-        return PodInfo("p", "n", component, "Running", True, 0, containers=containers)
-
-    assert containers_to_follow(pod(Component.GLOO, "envoy-sidecar", "sds", "gloo")) == (
-        "envoy-sidecar",
-        "sds",
-    )
-    assert containers_to_follow(pod(Component.GATEWAY_PROXY, "gateway-proxy", "sds")) == (
-        "gateway-proxy",
-        "sds",
-    )
-    assert containers_to_follow(pod(None, "certgen")) == ("certgen",)
-
-
-def test_error_wording() -> None:
-    refused = ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed")
-    assert describe_exception(OSError("wrapper")) == "OSError: wrapper"
-    wrapped = RuntimeError("outer")
-    wrapped.__cause__ = refused
-    assert describe_exception(wrapped) == "connection refused"
-    assert describe_exception(TimeoutError()) == "timed out"
-    body = (
-        b'{"kind":"Status","message":"secrets \\"gloo-mtls-certs\\" is forbidden: User \\"x\\" cannot get"}'
-    )
-    assert status_message(403, body).startswith('secrets "gloo-mtls-certs" is forbidden')
-    assert status_message(404, b"<html>" + b"x" * 5000) == "not found"
 
 
 def test_secret_updated_at_is_the_latest_managed_fields_time() -> None:
