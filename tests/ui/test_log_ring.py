@@ -94,9 +94,9 @@ async def test_end_resumes_following_after_page_up_with_a_long_line() -> None:
         pane = await open_full_screen_logs(app, pilot, events)
         view = pane.log_view
         for wrap in (False, True):
-            if pane.wrapping != wrap:
+            if pane.wrap != wrap:
                 await pilot.press("w")
-                await until(lambda wrap=wrap: pane.wrapping == wrap, pilot)
+                await until(lambda wrap=wrap: pane.wrap == wrap, pilot)
             await pilot.press("pageup", "pageup")
             await until(lambda: not pane.following, pilot)
             await pilot.press("end")

@@ -62,7 +62,7 @@ async def test_message_gets_the_room_and_w_wraps_long_lines() -> None:
         assert "END-OF-LINE" not in cut[0]
         pane.log_view.focus()  # ``w`` belongs to the logs pane
         await pilot.press("w")
-        await until(lambda: pane.wrapping, pilot)
+        await until(lambda: pane.wrap, pilot)
         rows = [row for row in pane.log_view.visible_text() if row]
         assert len(rows) > 1 and rows[-1].endswith("END-OF-LINE")
         assert all(row[:PREFIX_WIDTH].strip() == "" for row in rows[1:])  # indented under the message
@@ -70,9 +70,9 @@ async def test_message_gets_the_room_and_w_wraps_long_lines() -> None:
         assert "wrap" in str(pane.query_one("#log-status").render())
         await pilot.press("l")  # the full-screen logs keep the choice
         await until(lambda: isinstance(app.screen, LogsScreen), pilot)
-        assert app.screen.query_one(LogPane).wrapping
+        assert app.screen.query_one(LogPane).wrap
         await pilot.press("w")
-        await until(lambda: not app.screen.query_one(LogPane).wrapping, pilot)
+        await until(lambda: not app.screen.query_one(LogPane).wrap, pilot)
 
 
 async def test_wrapped_view_follows_and_trims() -> None:
@@ -82,7 +82,7 @@ async def test_wrapped_view_follows_and_trims() -> None:
         pane = app.screen.query_one(LogPane)
         pane.log_view.focus()
         await pilot.press("w")
-        await until(lambda: pane.wrapping, pilot)
+        await until(lambda: pane.wrap, pilot)
         view = pane.log_view
         view.max_lines = 50
         for _ in range(12):

@@ -126,10 +126,6 @@ class LogPane(Vertical):
         return len(self.log_view.events)
 
     @property
-    def wrapping(self) -> bool:
-        return self.wrap
-
-    @property
     def palette(self) -> Palette:
         if self._palette is None:
             self._palette = Palette.from_variables(self.app.theme_variables)
