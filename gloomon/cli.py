@@ -30,6 +30,9 @@ EXIT_ERROR = 3
 #: Shortest poll interval: each poll lists pods and makes three admin requests per Envoy.
 MIN_INTERVAL_SECONDS = 1.0
 
+#: ``gloomon serve``'s address: loopback unless asked (in a pod, ``--listen 0.0.0.0:9745``).
+DEFAULT_LISTEN = "127.0.0.1:9745"
+
 SCENARIOS = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
 COMPONENTS = ("gloo", "gateway-proxy", "extauth", "rate-limit")
 
@@ -115,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live view of Gloo Gateway's internal mTLS: the certificate each Envoy holds, the CAs "
         "it trusts, whether it picked up the latest gloo-mtls-certs secret, and where rotation stands.",
         epilog="Commands: 'gloomon' opens the dashboard; 'gloomon check' polls once and exits "
-        "0 ok, 1 warning, 2 critical, 3 could not run.",
+        "0 ok, 1 warning, 2 critical, 3 could not run; 'gloomon serve' exports Prometheus metrics.",
     )
     parser.add_argument("--version", action="version", version=f"gloomon {__version__}")
     _add_common(parser, polls=True)
@@ -144,6 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--since", default="10m", metavar="DURATION", help="how much log history to read (default: 10m)"
     )
+    serve = sub.add_parser(
+        "serve",
+        help="poll every --interval and export Prometheus metrics over HTTP",
+        description="Poll like the dashboard and serve /metrics (Prometheus, OpenMetrics), /healthz, "
+        "/readyz and /snapshot.json (the check -o json document) on --listen.",
+    )
+    _add_common(serve, polls=True)
+    serve.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        help=f"address to serve on (default: {DEFAULT_LISTEN}, loopback only; 0.0.0.0:9745 in a pod)",
+    )
     return parser
 
 
@@ -159,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     if args.command == "check":
         return run_check(args, settings)
+    if args.command == "serve":
+        return run_serve(args, settings)
     return run_dashboard(args, settings)
 
 
@@ -350,6 +368,61 @@ def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab, Sett
     return lab, replace(
         settings, kubeconfig=str(lab.kubeconfig_path), contexts=(lab.context,), namespace=lab.namespace
     )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9745`` for IPv6) → (host, port); raise UsageError otherwise."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9745 or 0.0.0.0:9745")
+    return host, int(port)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Export metrics until interrupted; 3 when the address or the clusters cannot be used."""
+    import signal
+
+    from gloomon.sources.errors import SourceError, describe_exception
+
+    def terminate(signum: int, frame: object) -> None:  # a pod's stop: unwind like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        host, port = parse_listen(args.listen)
+    except UsageError as exc:
+        print(f"gloomon: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    lab = None
+    try:
+        if args.demo:
+            lab, settings = _start_demo_lab(args.scenario or "rotating", settings)
+        from gloomon.exporter.server import serve
+        from gloomon.sources.session import MonitorSession
+
+        def listening(address: str) -> None:
+            print(f"gloomon: serving http://{address}/metrics", file=sys.stderr, flush=True)
+
+        asyncio.run(serve(MonitorSession(settings), host, port, on_listening=listening))
+        return 0
+    except CheckFailed as exc:
+        print(f"gloomon: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except SourceError as exc:
+        print(f"gloomon: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"gloomon: cannot listen on {args.listen}: {describe_exception(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # never a traceback: one line, and the exit code of "could not run"
+        print(f"gloomon: unexpected error: {describe_exception(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if lab is not None:
+            lab.stop()
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings) -> int:
