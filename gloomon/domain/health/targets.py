@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gloomon.domain.compare.sync import cert_key, same_cert
+from gloomon.domain.compare.sync import bundle_key, same_cert
 from gloomon.domain.health.policy import (
     Context,
     cert_expiry_finding,
@@ -233,9 +233,9 @@ def _cert_findings(target: TargetStatus, secret: SecretStatus | None, ctx: Conte
             if item is not None:
                 out.append(item)
     secret_bundle = secret.state.bundle if secret is not None else None
-    secret_cas = {cert_key(ca) for ca in secret_bundle.cas} if secret_bundle is not None else set()
-    for index, ca in enumerate(target.bundle.cas):
-        if cert_key(ca) not in secret_cas:
+    secret_cas = set(bundle_key(secret_bundle)) if secret_bundle is not None else set()
+    for index, (ca, key) in enumerate(zip(target.bundle.cas, bundle_key(target.bundle), strict=True)):
+        if key not in secret_cas:
             item = cert_expiry_finding(ca, f"CA #{index + 1}", "ca", component, pod, ctx)
             if item is not None:
                 out.append(item)

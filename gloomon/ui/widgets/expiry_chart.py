@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from gloomon.domain.cells import pod_suffix
-from gloomon.domain.compare.sync import CertKey, cert_key
+from gloomon.domain.compare.sync import CertKey, bundle_key
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
 from gloomon.domain.words import counted
@@ -39,26 +39,44 @@ class ExpiryRow:
     cert: CertInfo
 
 
-def expiry_rows(snapshot: FleetSnapshot) -> list[ExpiryRow]:
-    """Every pod's leaf, the secret's leaf, and every distinct CA (secret first, then pods)."""
-    rows: list[ExpiryRow] = []
+@dataclass(frozen=True, slots=True)
+class Soonest:
+    """The rows to draw (the :data:`SHOWN_ROWS` soonest, labelled), how many certificates there are in
+    all, and the longest time any of them has left (the bars' scale)."""
+
+    rows: list[ExpiryRow]
+    total: int
+    latest: datetime
+
+
+def soonest_rows(snapshot: FleetSnapshot, limit: int = SHOWN_ROWS) -> Soonest | None:
+    """Every pod's leaf, the secret's leaf and every distinct CA (secret first, then pods), soonest first;
+    only the ``limit`` soonest are labelled and kept, so a bundle of thousands costs one pass."""
+    found: list[tuple[str, CertInfo, str | None]] = []  # kind, certificate, label (a CA's: made later)
     seen_cas: set[CertKey] = set()
     secret = snapshot.secret.state if snapshot.secret else None
     if secret is not None and secret.leaf is not None:
-        rows.append(ExpiryRow("secret tls.crt", "leaf", secret.leaf))
+        found.append(("leaf", secret.leaf, "secret tls.crt"))
     bundles = [secret.bundle] if secret is not None and secret.bundle is not None else []
     bundles += [target.bundle for target in snapshot.targets]
     for bundle in bundles:
-        for ca in bundle.cas:
-            if cert_key(ca) not in seen_cas:
-                seen_cas.add(cert_key(ca))
-                rows.append(ExpiryRow(f"{ca_label(ca)} {ca.common_name or ''}".rstrip(), "CA", ca))
+        for ca, key in zip(bundle.cas, bundle_key(bundle), strict=True):
+            if key not in seen_cas:
+                seen_cas.add(key)
+                found.append(("CA", ca, None))
     for target in snapshot.targets:
         if target.leaf is not None:
-            rows.append(
-                ExpiryRow(f"{target.ref.component.value}/{pod_suffix(target.ref.pod)}", "leaf", target.leaf)
-            )
-    return rows
+            found.append(("leaf", target.leaf, f"{target.ref.component.value}/{pod_suffix(target.ref.pod)}"))
+    if not found:
+        return None
+    kept = heapq.nsmallest(limit, found, key=lambda entry: entry[1].not_after)
+    rows = [
+        ExpiryRow(
+            label if label is not None else f"{ca_label(cert)} {cert.common_name or ''}".rstrip(), kind, cert
+        )
+        for kind, cert, label in kept
+    ]
+    return Soonest(rows, len(found), max(entry[1].not_after for entry in found))
 
 
 def _widths(rows: list[ExpiryRow], now: datetime, width: int) -> tuple[int, int, int]:
@@ -76,15 +94,21 @@ def _widths(rows: list[ExpiryRow], now: datetime, width: int) -> tuple[int, int,
 
 
 def expiry_renderable(
-    snapshot: FleetSnapshot | None, now: datetime, width: int, palette: Palette, policy: HealthPolicy
+    snapshot: FleetSnapshot | None,
+    now: datetime,
+    width: int,
+    palette: Palette,
+    policy: HealthPolicy,
+    soonest: Soonest | None = None,
 ) -> RenderableType:
+    """The chart at ``width``; ``soonest`` is :func:`soonest_rows` of the snapshot when already known."""
     if snapshot is None:
         return Text("no data yet", style=palette.muted)
-    every = expiry_rows(snapshot)
-    if not every:
+    soonest = soonest if soonest is not None else soonest_rows(snapshot)
+    if soonest is None:
         return Text("no certificates seen", style=palette.muted)
-    rows = heapq.nsmallest(SHOWN_ROWS, every, key=lambda row: row.cert.not_after)
-    longest = max(max(row.cert.seconds_left(now) for row in every), 1.0)
+    rows = soonest.rows
+    longest = max((soonest.latest - now).total_seconds(), 1.0)
     label_width, left_width, bar_width = _widths(rows, now, width)
     lines = [
         Text.assemble(
@@ -105,8 +129,8 @@ def expiry_renderable(
         line.append(f"  {human_time_left(left):<{left_width}}", style=style + Style(bold=left <= 0))
         line.append(f"{row.cert.not_after:%Y-%m-%d %H:%M}", style=palette.muted)
         lines.append(line)
-    if len(every) > len(rows):
-        more = counted(len(every) - len(rows), "more certificate")
+    if soonest.total > len(rows):
+        more = counted(soonest.total - len(rows), "more certificate")
         lines.append(Text(f"… and {more}, expiring later", style=palette.muted))
     return Group(*lines)
 
@@ -117,6 +141,8 @@ class ExpiryChart(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._args: tuple[FleetSnapshot | None, datetime, HealthPolicy] | None = None
+        #: the rows of the snapshot shown: found once per snapshot, not on every tick or resize
+        self._soonest: tuple[FleetSnapshot, Soonest | None] | None = None
 
     def show(self, snapshot: FleetSnapshot | None, now: datetime, policy: HealthPolicy) -> None:
         self._args = (snapshot, now, policy)
@@ -130,4 +156,9 @@ class ExpiryChart(Static):
             return
         palette = Palette.from_variables(self.app.theme_variables)
         snapshot, now, policy = self._args
-        self.update(expiry_renderable(snapshot, now, self.size.width, palette, policy))
+        soonest = None
+        if snapshot is not None:
+            if self._soonest is None or self._soonest[0] is not snapshot:
+                self._soonest = (snapshot, soonest_rows(snapshot))
+            soonest = self._soonest[1]
+        self.update(expiry_renderable(snapshot, now, self.size.width, palette, policy, soonest))
