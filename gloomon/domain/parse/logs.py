@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from gloomon.domain.model import Component, LogEvent, LogKind
 from gloomon.domain.parse.wire import parse_timestamp
@@ -67,6 +68,12 @@ _LEVELS = {
 _ZAP_CORE = ("level", "ts", "msg")
 
 
+@lru_cache(maxsize=1024)
+def _name(text: str) -> str:
+    """A pod or container name made inert; every line of a stream carries the same ones."""
+    return inert(text)
+
+
 def parse_log_line(line: bytes | str, *, component: Component | None, pod: str, container: str) -> LogEvent:
     """One log line as a LogEvent; never raises (garbage gives a PLAIN event)."""
     try:
@@ -75,12 +82,12 @@ def parse_log_line(line: bytes | str, *, component: Component | None, pod: str, 
         text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
         clean = inert(text[:MAX_LINE])
         return LogEvent(
-            None, "info", component, inert(pod), inert(container), clean, LogKind.PLAIN, {}, clean
+            None, "info", component, _name(pod), _name(container), clean, LogKind.PLAIN, {}, clean
         )
 
 
 def _parse(line: bytes | str, component: Component | None, pod: str, container: str) -> LogEvent:
-    pod, container = inert(pod), inert(container)
+    pod, container = _name(pod), _name(container)
     text = line.decode("utf-8", "replace") if isinstance(line, bytes | bytearray) else str(line)
     text = text[:MAX_LINE].rstrip("\r\n")
     kube_ts: datetime | None = None
