@@ -12,8 +12,11 @@ from textual.pilot import Pilot
 
 from gloomon.lab import snapshots as fx
 from gloomon.ui.app import GloomonApp
+from gloomon.ui.format import Palette
 
 SIZE = (120, 40)
+#: a palette with plain colours, for comparing cell styles
+PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
 
 
 def make_app() -> GloomonApp:

@@ -1,31 +1,22 @@
-"""Log wrapping and the compact source column, the header's next run, fleet findings in the detail pane,
-expiry colours from the settings' policy, and a timeline that builds only what is on screen."""
+"""The log pane: a compact source column, the message gets the room and wraps, filters by text and
+component, follow and pause, hostile lines shown literally, late lines merged in time order."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from datetime import timedelta
 
-from rich.console import Console
-from rich.text import Text
-
-from gloomon.domain.health.judge import HealthPolicy, Threshold
-from gloomon.domain.model import Component, CronJobState, FleetSnapshot, LogEvent, LogKind, Severity
+from gloomon.domain.model import Component, LogEvent, LogKind
 from gloomon.lab import snapshots as fx
-from gloomon.settings import Settings
+from gloomon.sources.logs.buffer import LogBuffer
 from gloomon.ui.app import GloomonApp
-from gloomon.ui.format import Palette, time_left
-from gloomon.ui.screens.overlays import LogsScreen, TimelineScreen
-from gloomon.ui.widgets.detail_pane import concerns, detail_renderable
-from gloomon.ui.widgets.fleet_table import FleetTable
-from gloomon.ui.widgets.header_bar import cron_words
+from gloomon.ui.messages import LogsArrived
+from gloomon.ui.screens.dashboard import DashboardScreen
+from gloomon.ui.screens.overlays import LogsScreen
 from gloomon.ui.widgets.log_pane import LogFilter, LogPane
 from gloomon.ui.widgets.log_view import PREFIX_WIDTH, event_line
-from gloomon.ui.widgets.rotation_timeline import RotationTimeline
-from tests.ui.harness import SIZE, make_app, until
+from tests.ui.harness import PALETTE, SIZE, make_app, until
 
-PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
 LONG = "upstream connect error or disconnect/reset before headers. " * 3 + "END-OF-LINE"
 
 
@@ -93,84 +84,86 @@ async def test_wrapped_view_follows_and_trims() -> None:
         assert view.visible_text()[-1].endswith("END-OF-LINE")
 
 
-def test_next_run_in_clock_time_with_the_date_when_not_today() -> None:
-    assert cron_words(fx.steady(), fx.NOW) == "next run Thu 26 Nov 00:00 UTC (in 3h)"
-    hourly = replace(fx.steady(), cronjob=replace(fx.CRONJOB, schedule="0 23 * * *"))
-    assert cron_words(hourly, fx.NOW) == "next run 23:00 UTC (in 2h)"
-    assert cron_words(hourly, fx.NOW, short=True) == "next run in 2h"
-    assert cron_words(replace(fx.steady(), cronjob=None), fx.NOW) == "no certgen CronJob"
-    suspended = CronJobState("gloo-mtls-certgen-cronjob", "0 */6 * * *", True)
-    assert cron_words(replace(fx.steady(), cronjob=suspended), fx.NOW) == "certgen suspended"
-
-
-def test_detail_pane_lists_the_secret_findings_that_concern_the_pod() -> None:
-    snapshot = fx.expired()
-    (secret_finding,) = snapshot.findings
-    assert secret_finding.pod is None
-    assert all(concerns(secret_finding, target) for target in snapshot.targets)
-    other = fx.leaf_rotated().targets[0]  # holds another leaf than the expired one
-    assert not concerns(secret_finding, other)
-    console = Console(width=50, file=io.StringIO(), color_system=None)
-    with console.capture() as captured:
-        console.print(detail_renderable(snapshot.targets[1], snapshot, fx.NOW, PALETTE, HealthPolicy()))
-    text = captured.get()
-    assert "Findings · 1" in text and "secret / fleet" in text
-    assert "leaf expired 3d ago" in text and "--from=cronjob/gloo-mtls-certgen-cronjob" in text.replace(
-        "\n", ""
-    )
-
-
-def test_expiry_colours_follow_the_policy() -> None:
-    left_45d = fx.LEAF_OLD  # 45 days left at NOW, a year's lifetime: calm by default
-    assert time_left(left_45d, fx.NOW, PALETTE, HealthPolicy()).style == PALETTE.ok
-    strict = HealthPolicy(warn=(Threshold(seconds=60 * 86400),))
-    assert time_left(left_45d, fx.NOW, PALETTE, strict).style == PALETTE.warn
-    assert PALETTE.severity(Severity.WARNING) == PALETTE.warn
-
-
-async def test_app_takes_the_policy_from_the_settings() -> None:
-    strict = HealthPolicy(warn=(Threshold(seconds=60 * 86400),))
-    app = GloomonApp(clock=fx.CLOCK, settings=Settings(policy=strict))
-    assert app.state.policy is strict
-    assert GloomonApp(clock=fx.CLOCK, settings=Settings()).state.policy == HealthPolicy()
+async def test_filter_by_text_and_component() -> None:
+    app = make_app()
+    events = fx.log_events(24)
     async with app.run_test(size=SIZE) as pilot:
         app.show_snapshot(fx.steady())
-        await pilot.pause()
-        table = app.screen.query_one(FleetTable)
-        cell = table.get_cell(fx.steady().targets[0].key, "left")
-        assert isinstance(cell, Text) and cell.plain == "45d"
-        assert cell.style == Palette.from_variables(app.theme_variables).warn
+        app.add_log_events(events)
+        pane = app.screen.query_one(LogPane)
+        await until(lambda: pane.shown == len(events), pilot)
+        await pilot.press("slash")
+        await until(lambda: pane.filter_input.has_focus, pilot)
+        await pilot.press(*"@extauth")
+        expected = [e for e in events if e.component is not None and e.component.value == "extauth"]
+        await until(lambda: pane.shown == len(expected), pilot)
+        await pilot.press(*" tls")
+        await until(lambda: pane.shown == len([e for e in expected if "TLS" in e.message]), pilot)
+        await pilot.press("escape")
+        await until(lambda: not pane.filter_input.has_focus, pilot)
+        assert isinstance(app.screen, DashboardScreen)  # escape closed the filter, not the screen
+        app.add_log_events(fx.log_events(6))  # new lines pass through the same filter
+        await until(lambda: pane.shown == len([e for e in expected if "TLS" in e.message]) + 1, pilot)
 
 
-def many_targets(count: int, generation: int) -> FleetSnapshot:
-    """``count`` pods; in odd generations every tenth lags (so the history has something to draw)."""
-    components = list(Component)
-    pods = [
-        (components[i % len(components)], f"{components[i % len(components)].value}-6b7c8d9f-b{i:04d}")
-        for i in range(count)
-    ]
-    at = fx.NOW - timedelta(seconds=30 - 10 * generation)
-    lagging = {
-        pod: fx.admin_fetch(component, pod, fx.CA_ADDED, index=index, at=at)
-        for index, (component, pod) in enumerate(pods)
-        if generation % 2 == 1 and index % 10 == 0
-    }
-    snapshot = fx.poll(
-        fx.LEAF_ROTATED, at=at, written=fx.NOW - timedelta(seconds=60), fetches=lagging, pods=pods
-    )
-    return replace(snapshot, generation=generation + 1)
-
-
-async def test_timeline_builds_only_the_rows_on_screen() -> None:
+async def test_follow_pause_counts_new_lines_and_resumes() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        for generation in range(3):
-            app.show_snapshot(many_targets(200, generation))
-        await pilot.press("t")
-        await until(lambda: isinstance(app.screen, TimelineScreen) and app.screen.ready, pilot)
-        timeline = app.screen.query_one(RotationTimeline)
-        await until(lambda: timeline.lines is not None and bool(timeline._strips), pilot)
-        assert timeline.lines is not None and len(timeline.lines) > 200
-        assert len(timeline.lines._rows) <= timeline.size.height
-        await pilot.press("end")
-        await until(lambda: "Secret changes" in "\n".join(timeline.visible_text()), pilot)
+        app.show_snapshot(fx.steady())
+        app.add_log_events(fx.log_events(120))
+        pane = app.screen.query_one(LogPane)
+        await until(
+            lambda: (
+                pane.log_view.allow_vertical_scroll  # laid out: the user can scroll it
+                and pane.log_view.scroll_y == pane.log_view.max_scroll_y > 0
+            ),
+            pilot,
+        )
+        pane.log_view.focus()
+        pane.log_view.scroll_home(animate=False, immediate=True)
+        await until(lambda: not pane.following, pilot)
+        app.add_log_events(fx.log_events(5))
+        await until(lambda: pane.pending == 6, pilot)
+        assert "+6 new" in str(pane.query_one("#log-status").render())
+        await pilot.press("f")
+        await until(lambda: pane.following and pane.pending == 0, pilot)
+        await until(lambda: pane.log_view.scroll_y == pane.log_view.max_scroll_y, pilot)
+        await pilot.press("f")
+        assert not pane.following
+
+
+async def test_hostile_log_text_is_rendered_literally() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        app.add_log_events(fx.log_events(1))
+        pane = app.screen.query_one(LogPane)
+        await until(lambda: pane.shown == 2, pilot)
+        rendered = "\n".join(pane.log_view.visible_text())
+        assert "[bold red]x[/]" in rendered
+        assert "\x1b" not in rendered and "\x07" not in rendered
+        assert "[bold red]x[/] red bell" in rendered  # made inert once, when the line was parsed
+        screen_text = app.export_screenshot()
+        assert "\x1b" not in screen_text
+
+
+async def test_late_log_lines_are_merged_in_time_order() -> None:
+    """A resumed stream's catch-up lines (received before what is shown) land where the session's ring
+    merged them, not at the bottom: the ring's batch says from which line on it changed."""
+    ring = LogBuffer(100, hold=0.0)
+    shown = [replace(e, received=e.ts) for e in fx.log_events(6, start=fx.NOW - timedelta(seconds=30))]
+    app = GloomonApp(clock=fx.CLOCK)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        for part in (shown[3:], shown[:3]):  # the older part arrives after a dropped stream resumed
+            for event in part:
+                ring.add(event)
+            batch = ring.flush(force=True)
+            assert batch is not None
+            app.post_message(LogsArrived(batch))
+        await until(lambda: len(app.state.logs) == len(shown), pilot)
+        assert [event.ts for event in app.state.logs] == [event.ts for event in shown]
+        pane = app.screen.query_one(LogPane)
+        visible = "\n".join(pane.log_view.visible_text())
+        positions = [visible.find(event.ts.strftime("%H:%M:%S")) for event in shown if event.ts]
+        assert positions == sorted(positions) and -1 not in positions

@@ -9,12 +9,11 @@ from gloomon.domain.compare.history import RotationHistory
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import Component, Severity
 from gloomon.lab import snapshots as fx
-from gloomon.ui.format import Palette, bundle_cell, keep_end, sanitize, time_left
+from gloomon.ui.format import bundle_cell, keep_end, sanitize, time_left
 from gloomon.ui.state import ViewState, banner_for, notices
 from gloomon.ui.widgets.log_pane import LogFilter
 from gloomon.ui.widgets.log_view import event_line
-
-PALETTE = Palette.from_variables({"success": "#00ff00", "warning": "#ffaa00", "error": "#ff0000"})
+from tests.ui.harness import PALETTE
 
 
 def test_log_filter_words_and_components() -> None:
@@ -55,8 +54,9 @@ def test_notices_only_on_change() -> None:
     assert notices(fx.steady(), fx.steady()) == []
     changed = notices(fx.steady(), fx.lagging())
     assert ("secret phase steady → leaf-rotated", Severity.INFO) in changed
+    (lag,) = fx.lagging().findings
     cleared = notices(fx.lagging(), fx.leaf_rotated())
-    assert cleared == [("cleared: holds an older leaf than the secret for 1m20s", Severity.INFO)]
+    assert cleared == [(f"cleared: {lag.message}", Severity.INFO)]
 
 
 def test_history_records_changes_and_pickup_lags() -> None:
