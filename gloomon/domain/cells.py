@@ -121,6 +121,15 @@ MTLS_WORDS = {
 MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
 
 
+def _phase_time(elapsed: float, phase: float, short: bool) -> str:
+    """How long the secret has held this phase against certgen's wait between phases: ``41 s of 65 s``,
+    or, once the wait is over, by how much (``1 s past the 20 s phase``, never ``21 s of 20 s``)."""
+    if round(elapsed) <= round(phase):
+        return f"{elapsed:.0f}/{phase:.0f} s" if short else f"{elapsed:.0f} s of {phase:.0f} s"
+    over = round(elapsed) - round(phase)
+    return f"+{over} s past {phase:.0f} s" if short else f"{over} s past the {phase:.0f} s phase"
+
+
 def secret_phase_words(
     snapshot: FleetSnapshot, now: datetime, *, short: bool = False
 ) -> tuple[str, Severity | None]:
@@ -143,9 +152,11 @@ def secret_phase_words(
     if verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED):
         words = (SHORT_PHASE_WORDS if short else PHASE_WORDS)[verdict.phase]
         if secret.content_since is not None:
-            elapsed = f"{max((now - secret.content_since).total_seconds(), 0.0):.0f}"
-            phase = f"{rotation_duration(snapshot.cronjob):.0f}"
-            words += f" · {elapsed}/{phase} s" if short else f" · {elapsed} s of {phase} s"
+            words += " · " + _phase_time(
+                max((now - secret.content_since).total_seconds(), 0.0),
+                rotation_duration(snapshot.cronjob),
+                short,
+            )
         return words, Severity.INFO
     if verdict.phase is Phase.STALLED:
         return f"stalled · {verdict.ca_count} CAs · {verdict.reason}", Severity.WARNING

@@ -1,5 +1,6 @@
-"""What a target's sync reason says when its bundle differs from the secret's: which CA, by serial —
-never ``bundle of 1 CA(s) ≠ secret's 1`` — and counted nouns in agreement (one helper for all)."""
+"""The words shared by findings, the report and the dashboard: counted nouns in agreement (one helper for
+all, never ``CA(s)``), a differing bundle named by its CAs' serials (never ``bundle of 1 CA(s) ≠ secret's
+1``), and a rotation phase past certgen's wait said as such (never ``21 s of 20 s``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from gloomon.domain.cells import secret_phase_words
 from gloomon.domain.words import counted, plural
 from tests.domain.certs import NOW, make_ca, make_leaf
 from tests.domain.fleet_helpers import fetch, secret, snap
@@ -66,3 +68,23 @@ def test_a_missing_ca_is_named() -> None:
         f"bundle of 1 CA differs from the secret's 2 CAs: lacks the secret's CA {new.info.short_serial}"
         in reason
     )
+
+
+def _rotating(held_for: timedelta) -> str:
+    """The secret's phase words while it has held phase 1 (two CAs, the old leaf) for ``held_for``."""
+    old, new = make_ca(not_before=NOW - timedelta(days=300)), make_ca(not_before=NOW - held_for)
+    leaf = make_leaf(old)
+    cas = [old.info, new.info]
+    snapshot = snap([fetch("gloo-1", leaf.info, cas)], [secret(leaf.info, cas, updated_at=NOW - held_for)])
+    words, _ = secret_phase_words(snapshot, NOW)
+    return words
+
+
+def test_a_phase_within_certgens_wait_says_how_far_along_it_is() -> None:
+    assert _rotating(timedelta(seconds=41)).endswith("41 s of 65 s")
+
+
+def test_a_phase_past_certgens_wait_says_by_how_much() -> None:
+    words = _rotating(timedelta(seconds=66))
+    assert words.endswith("1 s past the 65 s phase")
+    assert "66 s of 65 s" not in words

@@ -138,7 +138,7 @@ def test_the_header_is_loud_about_a_rotation_when_the_domain_calls_it_stalled_an
     assert in_progress.secret is not None and in_progress.secret.verdict.phase is Phase.CA_ADDED
     assert "rotation-stalled" not in {finding.code for finding in in_progress.findings}
     words, loudness = secret_phase_words(in_progress, NOW)
-    assert loudness is Severity.INFO and words.endswith("200 s of 65 s")
+    assert loudness is Severity.INFO and words.endswith("135 s past the 65 s phase")
 
     stalled = rotating_secret(timedelta(seconds=800), patient)
     words, loudness = secret_phase_words(stalled, NOW)
