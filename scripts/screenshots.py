@@ -5,7 +5,7 @@ MonitorSession against a lab per scenario — healthy (steady, details, expiry, 
 API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation), lagging, untrusted
 (and the findings view), sds-down, expiring. States no lab produces (no mTLS, an expired leaf, an Envoy
 refusing its admin port: a restarted pod's row leaves at once) come from the deterministic snapshots of
-``tests/ui/fixtures.py``, and so does every shot with ``--fixtures`` (or when the lab cannot start: no
+``gloomon/lab/snapshots``, and so does every shot with ``--fixtures`` (or when the lab cannot start: no
 Envoy binary). PNGs need ``rsvg-convert`` (apt: librsvg2-bin, and fonts-firacode for the intended font);
 without it only SVGs are written.
 """
