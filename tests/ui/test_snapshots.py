@@ -1,7 +1,8 @@
 """The look of the dashboard, pinned as SVG snapshots (pytest-textual-snapshot).
 
-Every test feeds deterministic snapshots (tests/ui/fixtures.py) to an App with a fixed clock and no
-session. Regenerate with ``pytest tests/ui --snapshot-update`` and look at the SVGs before committing.
+Every test feeds deterministic snapshots (gloomon/lab/snapshots, made by build_snapshot) to an App with a
+fixed clock and no session. Regenerate with ``pytest tests/ui --snapshot-update`` and look at the SVGs
+before committing.
 """
 
 from __future__ import annotations
