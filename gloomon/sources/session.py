@@ -364,7 +364,3 @@ class MonitorSession:
         which line on the ring changed, so a reader mirrors the ring without ordering anything."""
         async for batch in self._logs.buffer.batches(backlog=True):
             yield batch
-
-    def recent_logs(self) -> list[LogEvent]:
-        """The ring buffer's content (at most ``settings.log_buffer`` events), oldest first."""
-        return self._logs.recent()
