@@ -23,6 +23,7 @@ from gloomon.domain.model import (
     TargetStatus,
 )
 from gloomon.domain.parse.durations import human_duration, human_time_left
+from gloomon.domain.words import counted
 
 #: What a cell shows when there is no value.
 NONE = "—"
@@ -147,8 +148,7 @@ def secret_phase_words(
         return "secret not readable (403)", Severity.WARNING
     verdict = secret.verdict
     if verdict.phase is Phase.STEADY:
-        plural = "" if verdict.ca_count == 1 else "s"
-        return f"steady · {verdict.ca_count} CA{plural}", None
+        return f"steady · {counted(verdict.ca_count, 'CA')}", None
     if verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED):
         words = (SHORT_PHASE_WORDS if short else PHASE_WORDS)[verdict.phase]
         if secret.content_since is not None:
@@ -159,7 +159,7 @@ def secret_phase_words(
             )
         return words, Severity.INFO
     if verdict.phase is Phase.STALLED:
-        return f"stalled · {verdict.ca_count} CAs · {verdict.reason}", Severity.WARNING
+        return f"stalled · {counted(verdict.ca_count, 'CA')} · {verdict.reason}", Severity.WARNING
     if verdict.phase is Phase.BROKEN:
         return f"broken · {verdict.reason}", Severity.CRITICAL
     return f"unknown · {verdict.reason}", Severity.WARNING

@@ -155,13 +155,17 @@ def bundle_cell(bundle: TrustBundle, signer: int | None, palette: Palette, digit
         return Text("none", style=palette.error)
     count = len(bundle.cas)
     cell = Text(f"{count}× ", style=palette.muted if count == 1 else palette.accent)
-    # A cell shows a few CAs at most (the signer among them): its cost never grows with the bundle.
-    shown = list(range(min(count, BUNDLE_CELL_CAS)))
-    if signer is not None and signer >= BUNDLE_CELL_CAS:
-        shown[-1] = signer
+    # A cell names a few CAs at most; a longer bundle is named by its signer alone (``10000× …◆3bb5 …``),
+    # so the cell costs the same at any bundle size and still says which CA signed the leaf.
+    if count <= BUNDLE_CELL_CAS:
+        shown = list(range(count))
+    else:
+        shown = [signer if signer is not None and signer < count else 0]
+    if shown[0] > 0:
+        cell.append("…", style=palette.muted)
     for position, index in enumerate(shown):
         if position:
-            cell.append(" …" if index != shown[position - 1] + 1 else " ", style=palette.muted)
+            cell.append(" ")
         label = ca_label(bundle.cas[index], digits)
         if index == signer:
             cell.append("◆" + label, style=Style(bold=True))

@@ -70,7 +70,10 @@ def stalled() -> FleetSnapshot:
 async def test_a_bundle_of_thousands_of_cas_draws_ten_and_counts_the_rest() -> None:
     app = GloomonApp(clock=fx.CLOCK)
     async with app.run_test(size=(160, 48)) as pilot:
-        await shown(pilot, big_bundle(2000), keys=("enter",))
+        await shown(pilot, big_bundle(2000))
+        assert "2000× …◆" in "\n".join(screen_lines(app))  # the table names the signer of a long bundle
+        await pilot.press("enter")
+        await pilot.pause()
         assert isinstance(app.screen, DetailScreen)
         body = app.screen.query_one(DetailPane).query_one("#detail-body", Static)
         text = plain(body.content, 120)

@@ -18,6 +18,7 @@ from gloomon.domain.cells import secret_phase_words, severity_counts
 from gloomon.domain.export import status_of
 from gloomon.domain.model import FleetSnapshot, Severity
 from gloomon.domain.parse.cron import next_run
+from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, human_duration, literal, sanitize
 
 
@@ -148,14 +149,15 @@ class HeaderBar(Widget):
             title.append_text(literal(snapshot.namespace))
         else:  # --target: admin URLs polled as given, no Kubernetes context or namespace
             title.append("--target URLs")
-        count = len(snapshot.targets)
-        title.append(f" · {count} target{'' if count == 1 else 's'}", style=palette.muted)
-        grid.add_row(title, status_words(snapshot, self._failure, palette))
+        title.append(f" · {counted(len(snapshot.targets), 'target')}", style=palette.muted)
+        status = status_words(snapshot, self._failure, palette)
+        grid.add_row(title, status)
         short = self.size.width < 100
         words, loudness = secret_phase_words(snapshot, now, short=short)
         words = sanitize(words)  # the verdict's reason can quote remote text
         age = self._poll_age(snapshot, now, palette)
-        room = self.size.width - self.styles.gutter.width - age.cell_len - 1
+        # the right column is as wide as its widest cell (the status above, or the poll age)
+        room = self.size.width - self.styles.gutter.width - max(status.cell_len, age.cell_len) - 1
         grid.add_row(_secret_line(words, loudness, snapshot, now, short, room, palette), age)
         return grid
 
