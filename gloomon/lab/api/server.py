@@ -3,7 +3,8 @@
 Discovery, namespaces, pods (list with labelSelector, get; Table for kubectl), deployments, the secret
 (403 when forbidden), cronjobs/jobs, and — in :mod:`gloomon.lab.api.streams` — pod logs and pod
 port-forward. Errors are Kubernetes ``Status`` objects. A small control API under ``/lab/v1/`` (same
-token) lets tests and demos trigger faults in a running lab.
+token) lets tests and demos trigger faults in a running lab. ``requests`` records, in RBAC's terms, every
+authorized resource request (not the control API), for the test that checks ``deploy/``'s Role.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from gloomon.lab.api import objects
+from gloomon.lab.api.requests import RequestLog
 from gloomon.lab.api.selectors import matches, parse_selector
 from gloomon.lab.api.streams import StreamHub
 from gloomon.lab.api.tables import pod_table, wants_table
@@ -93,6 +95,7 @@ class ApiServer:
         self.faults = faults
         self.forbid_secrets = False
         self.in_outage = False
+        self.requests = RequestLog()
         self.port = 0
         self.ca_pem = tls.ca_pem
         tls_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +167,9 @@ class ApiServer:
             )
         if request.headers.get("Authorization", "") != f"Bearer {self.token}":
             return status_response(401, "Unauthorized", "Unauthorized")
+        if not request.path.startswith("/lab/"):
+            upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+            self.requests.record(request.method, request.path, dict(request.query), upgrade=upgrade)
         try:
             return await handler(request)
         except web.HTTPNotFound:
