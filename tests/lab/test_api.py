@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -169,10 +169,9 @@ async def test_port_forward_sync_client_and_unreachable_port(healthy_lab: Lab) -
     assert error is not None and "1234" in error
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-async def test_kubectl_get_pods(healthy_lab: Lab) -> None:
+async def test_kubectl_get_pods(healthy_lab: Lab, kubectl: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        "kubectl",
+        str(kubectl),
         "--kubeconfig",
         str(healthy_lab.kubeconfig_path),
         "get",
