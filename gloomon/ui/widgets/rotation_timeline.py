@@ -37,7 +37,7 @@ CERTGEN_MARK = "▲"
 LABEL_WIDTH = 24
 LAG_WIDTH = 34
 #: below this width the labels and the lag column shrink, and the axis shows hours and minutes only
-WIDE = 120
+WIDE = 100
 NARROW_LABEL_WIDTH = 20
 NARROW_LAG_WIDTH = 22
 #: where a folded change line's continuation starts (under the phase)
