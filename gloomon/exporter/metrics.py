@@ -156,7 +156,7 @@ class FleetMetrics:
         if snapshot is None:
             return
         yield from _x509(snapshot)
-        yield _cert_not_after(snapshot)
+        yield from _cert_validity(snapshot)
         yield _rotation_phase(snapshot)
         yield from _targets(snapshot, self.tls)
         yield _findings(snapshot)
@@ -251,10 +251,17 @@ def _decimal(serial: str) -> str:
         return serial
 
 
-def _cert_not_after(snapshot: FleetSnapshot) -> Metric:
+def _cert_validity(snapshot: FleetSnapshot) -> tuple[Metric, Metric]:
+    """notAfter and notBefore of each certificate, same labels: the alert rules judge expiry against
+    the lifetime (not_after - not_before), as the dashboard does."""
     family = GaugeMetricFamily(
         "gloomon_cert_not_after_timestamp_seconds",
         "notAfter (Unix time) of each certificate an Envoy holds (leaf and trust bundle) and of the secret's",
+        labels=_CERT_LABELS,
+    )
+    before = GaugeMetricFamily(
+        "gloomon_cert_not_before_timestamp_seconds",
+        "notBefore (Unix time) of each certificate of gloomon_cert_not_after_timestamp_seconds",
         labels=_CERT_LABELS,
     )
     seen: set[tuple[str, ...]] = set()
@@ -265,6 +272,7 @@ def _cert_not_after(snapshot: FleetSnapshot) -> Metric:
             if key not in seen:
                 seen.add(key)
                 family.add_metric(key, _epoch(cert.not_after))
+                before.add_metric(key, _epoch(cert.not_before))
 
     for secret in snapshot.secrets:
         state = secret.state
@@ -275,7 +283,7 @@ def _cert_not_after(snapshot: FleetSnapshot) -> Metric:
         )
     for target in snapshot.targets:
         add(_target_labels(target), "envoy", _roles(target.leaf, target.bundle.cas))
-    return family
+    return family, before
 
 
 def _roles(leaf: CertInfo | None, cas: Iterable[CertInfo]) -> Iterator[tuple[str, str, CertInfo]]:
