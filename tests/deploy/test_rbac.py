@@ -1,0 +1,96 @@
+"""The Role in ``deploy/`` grants exactly what gloomon asks the Kubernetes API: every request a session's
+start, its polls and its log followers make against the lab is allowed by a rule, and every permission a
+rule grants was used. The lab's API server records each request in RBAC's terms (verb, group, resource,
+subresource, namespace, name: :mod:`gloomon.lab.api.requests`), as a real API server authorizes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from gloomon.lab import Lab
+from gloomon.lab.api.requests import ResourceRequest
+from gloomon.settings import Settings
+from gloomon.sources.session import MonitorSession
+
+pytestmark = pytest.mark.lab
+
+
+def _grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    """(group, resource, verb, name) for every permission the rules grant; name "" means any name."""
+    return {
+        (group, resource, verb, name)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+        for name in rule.get("resourceNames") or [""]
+    }
+
+
+def _grant_of(request: ResourceRequest, grants: set[tuple[str, str, str, str]]) -> tuple[str, ...] | None:
+    for name in (request.name, ""):
+        grant = (request.group, request.rbac_resource, request.verb, name)
+        if grant in grants:
+            return grant
+    return None
+
+
+def test_grant_matching_follows_rbac() -> None:
+    grants = _grants(
+        [
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["a"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        ]
+    )
+    assert _grant_of(ResourceRequest("get", "", "secrets", name="a"), grants) == ("", "secrets", "get", "a")
+    assert _grant_of(ResourceRequest("get", "", "secrets", name="b"), grants) is None
+    assert _grant_of(ResourceRequest("list", "", "secrets"), grants) is None
+    assert _grant_of(ResourceRequest("get", "", "pods", "log", name="p"), grants) == (
+        "",
+        "pods/log",
+        "get",
+        "",
+    )
+    assert _grant_of(ResourceRequest("get", "", "pods", name="p"), grants) is None
+
+
+async def test_the_role_grants_exactly_what_a_session_asks(
+    make_lab: Callable[..., Lab],
+    by_kind: dict[str, Any],
+    eventually: Callable[..., Any],
+) -> None:
+    role = by_kind["Role"]
+    async with make_lab("healthy", role["metadata"]["namespace"]) as lab:
+        api = lab.api
+        assert api is not None
+        api.requests.clear()
+        settings = Settings(
+            kubeconfig=str(lab.kubeconfig_path),
+            contexts=(lab.context,),
+            namespace=lab.namespace,
+            interval=1.0,
+        )
+        async with MonitorSession(settings) as session:
+            first = await session.poll_once()
+            assert not first.errors and first.targets
+            await eventually(
+                lambda: any(r.subresource == "log" for r in api.requests.seen()),
+                what="the log followers' requests",
+            )
+            await session.poll_once()
+        seen = api.requests.seen()
+    # a Role grants in its namespace; a cluster-scoped request (namespace "") needs a ClusterRole
+    cluster_role = by_kind.get("ClusterRole", {"rules": []})
+    assert {r.url for r in seen if r.url} == set(), "non-resource requests need a ClusterRole"
+    requests = {r for r in seen if not r.url}
+    assert {r.namespace for r in requests} <= {lab.namespace, ""}
+    for rules, scoped in ((role["rules"], lab.namespace), (cluster_role["rules"], "")):
+        grants = _grants(rules)
+        asked = {r for r in requests if r.namespace == scoped}
+        missing = sorted(r for r in asked if _grant_of(r, grants) is None)
+        used = {_grant_of(r, grants) for r in asked}
+        assert missing == [], f"requests the {'Role' if scoped else 'ClusterRole'} does not allow"
+        assert sorted(grants - used) == [], "permissions granted and never used"
