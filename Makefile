@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck layers screenshots bench clean system-deps
+.PHONY: demo test lint typecheck layers screenshots bench clean system-deps test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-test: lint typecheck layers
+test: lint typecheck layers test-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Prometheus (and promtool): the exporter's lab tests scrape `gloomon serve` with a real one.
+test-deps:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus)
 
 # rsvg-convert turns Textual's SVG screenshots into PNGs; Fira Code is the font those SVGs ask for.
 system-deps:
@@ -44,6 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/poll_cycle.py
 	$(PY) bench/ui_latency.py
 	$(PY) bench/check_limits.py
+	$(PY) bench/exporter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,6 +8,8 @@ nothing else, so scrapes never trigger or slow down polls.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -74,6 +76,42 @@ class Exporter:
         return web.Response(text="gloomon exporter: /metrics /healthz /readyz /snapshot.json\n")
 
 
+class HttpThread:
+    """The exporter's aiohttp server on a thread and event loop of its own.
+
+    A poll of 200 Envoys keeps the session's loop busy for a second or more (parsing, judging); a scrape
+    waiting behind it would take as long. On its own loop a scrape waits for the interpreter only (a
+    few ms), and reads ``exporter.rendered``, which the poll loop replaces in one assignment.
+    """
+
+    def __init__(self, exporter: Exporter, host: str, port: int) -> None:
+        self.exporter = exporter
+        self.host, self.port = host, port
+        self.address = ""
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(exporter.app(), access_log=None, handle_signals=False)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="gloomon-http", daemon=True)
+
+    def start(self) -> str:
+        """Listen (raising OSError when the address cannot be used) and serve; return ``host:port``."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result()
+        return self.address
+
+    async def _listen(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.address = _address(site, self.host, self.port)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop.close()
+
+
 async def serve(
     source: SnapshotSource,
     host: str,
@@ -87,12 +125,9 @@ async def serve(
     connects; an error of ``source.start()`` propagates after the listener is closed.
     """
     exporter = Exporter()
-    runner = web.AppRunner(exporter.app(), access_log=None, handle_signals=False)
-    await runner.setup()
+    http = HttpThread(exporter, host, port)
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
-        on_listening(_address(site, host, port))
+        on_listening(await asyncio.to_thread(http.start))
         await source.start()
         try:
             async for snapshot in source.snapshots():
@@ -100,7 +135,7 @@ async def serve(
         finally:
             await source.stop()
     finally:
-        await runner.cleanup()
+        await asyncio.to_thread(http.stop)
 
 
 def _address(site: web.TCPSite, host: str, port: int) -> str:
