@@ -5,9 +5,13 @@ subresource, namespace, name: :mod:`gloomon.lab.api.requests`), as a real API se
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gloomon.lab import Lab
@@ -57,13 +61,30 @@ def test_grant_matching_follows_rbac() -> None:
     assert _grant_of(ResourceRequest("get", "", "pods", name="p"), grants) is None
 
 
+def _assert_granted_exactly(
+    seen: frozenset[ResourceRequest], by_kind: dict[str, Any], namespace: str
+) -> None:
+    """Every request allowed, every permission used: the Role for the namespace's requests, a ClusterRole
+    (deploy/ has none today) for cluster-scoped ones."""
+    assert {r.url for r in seen if r.url} == set(), "non-resource requests need a ClusterRole"
+    requests = {r for r in seen if not r.url}
+    assert {r.namespace for r in requests} <= {namespace, ""}
+    cluster_role = by_kind.get("ClusterRole", {"rules": []})
+    for rules, scoped in ((by_kind["Role"]["rules"], namespace), (cluster_role["rules"], "")):
+        grants = _grants(rules)
+        asked = {r for r in requests if r.namespace == scoped}
+        missing = sorted(r for r in asked if _grant_of(r, grants) is None)
+        assert missing == [], f"requests the {'Role' if scoped else 'ClusterRole'} does not allow"
+        used = {_grant_of(r, grants) for r in asked}
+        assert sorted(grants - used) == [], "permissions granted and never used"
+
+
 async def test_the_role_grants_exactly_what_a_session_asks(
     make_lab: Callable[..., Lab],
     by_kind: dict[str, Any],
     eventually: Callable[..., Any],
 ) -> None:
-    role = by_kind["Role"]
-    async with make_lab("healthy", role["metadata"]["namespace"]) as lab:
+    async with make_lab("healthy", by_kind["Role"]["metadata"]["namespace"]) as lab:
         api = lab.api
         assert api is not None
         api.requests.clear()
@@ -81,16 +102,50 @@ async def test_the_role_grants_exactly_what_a_session_asks(
                 what="the log followers' requests",
             )
             await session.poll_once()
-        seen = api.requests.seen()
-    # a Role grants in its namespace; a cluster-scoped request (namespace "") needs a ClusterRole
-    cluster_role = by_kind.get("ClusterRole", {"rules": []})
-    assert {r.url for r in seen if r.url} == set(), "non-resource requests need a ClusterRole"
-    requests = {r for r in seen if not r.url}
-    assert {r.namespace for r in requests} <= {lab.namespace, ""}
-    for rules, scoped in ((role["rules"], lab.namespace), (cluster_role["rules"], "")):
-        grants = _grants(rules)
-        asked = {r for r in requests if r.namespace == scoped}
-        missing = sorted(r for r in asked if _grant_of(r, grants) is None)
-        used = {_grant_of(r, grants) for r in asked}
-        assert missing == [], f"requests the {'Role' if scoped else 'ClusterRole'} does not allow"
-        assert sorted(grants - used) == [], "permissions granted and never used"
+        _assert_granted_exactly(api.requests.seen(), by_kind, lab.namespace)
+
+
+async def _serving_url(process: asyncio.subprocess.Process) -> str:
+    """The address ``gloomon serve`` says it listens on (its stderr line ``serving http://…/metrics``)."""
+    assert process.stderr is not None
+    while line := await process.stderr.readline():
+        match = re.search(rb"serving (http://[\d.:]+)/metrics", line)
+        if match:
+            return match.group(1).decode()
+    raise AssertionError(f"gloomon serve exited {await process.wait()} without listening")
+
+
+async def test_the_role_grants_exactly_what_gloomon_serve_asks(
+    make_lab: Callable[..., Lab],
+    by_kind: dict[str, Any],
+    eventually: Callable[..., Any],
+) -> None:
+    """The deployed command itself, in its own process: start, polls until ready, the log followers."""
+    async with make_lab("healthy", by_kind["Role"]["metadata"]["namespace"]) as lab:
+        api = lab.api
+        assert api is not None
+        api.requests.clear()
+        command = [
+            sys.executable, "-m", "gloomon", "serve", "--kubeconfig", str(lab.kubeconfig_path),
+            "--context", lab.context, "-n", lab.namespace, "--interval", "1s", "--listen", "127.0.0.1:0",
+        ]  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            url = await asyncio.wait_for(_serving_url(process), 60)
+            async with aiohttp.ClientSession() as http:
+
+                async def ready() -> bool:
+                    async with http.get(f"{url}/readyz") as response:
+                        return response.status == 200
+
+                await eventually(ready, timeout=60, what="gloomon serve's first poll")
+                await eventually(
+                    lambda: any(r.subresource == "log" for r in api.requests.seen()),
+                    what="the log followers' requests",
+                )
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.communicate(), 30)
+        _assert_granted_exactly(api.requests.seen(), by_kind, lab.namespace)
