@@ -171,7 +171,8 @@ class FleetMetrics:
         )
         for secret in snapshot.secrets:
             state = secret.state
-            up.add_metric([state.context, "kubernetes"], 1.0 if state.observed else 0.0)
+            answered = state.observed or state.forbidden  # a 403 is an answer; 5xx, timeouts are not
+            up.add_metric([state.context, "kubernetes"], 1.0 if answered else 0.0)
             read = state.observed and state.error is None and state.leaf is not None
             up.add_metric([state.context, "secret"], 1.0 if read else 0.0)
         yield up
@@ -331,7 +332,8 @@ def _targets(snapshot: FleetSnapshot, tls: dict[str, _TlsCounter]) -> Iterator[M
     )
     for target in snapshot.targets:
         labels = _target_labels(target)
-        up.add_metric(labels, 1.0 if target.reachable else 0.0)
+        # behind a down API the Envoy was not observed: not up, while the rest shows what it last held
+        up.add_metric(labels, 1.0 if target.reachable and target.stale_since is None else 0.0)
         if target.in_sync_with_secret is not None:
             in_sync.add_metric(labels, 1.0 if target.in_sync_with_secret else 0.0)
             lag.add_metric(labels, 0.0 if target.in_sync_with_secret else target.lag_seconds or 0.0)

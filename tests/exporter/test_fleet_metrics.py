@@ -3,16 +3,17 @@ prometheus_client's own parser of the text exposition."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gloomon.domain.model import FleetSnapshot
+from gloomon.domain.model import FleetSnapshot, SecretState
 from gloomon.exporter.exposition import Rendered
 from gloomon.exporter.metrics import FleetMetrics, common_name
 from gloomon.lab.snapshots import states
 from tests.domain.certs import NOW, rotation
-from tests.domain.fleet_helpers import fetch, secret, snap
+from tests.domain.fleet_helpers import CTX, NS, fetch, secret, snap
 
 Sample = tuple[str, dict[str, str], float]
 
@@ -167,6 +168,31 @@ def test_findings_are_counted_by_code_severity_and_component() -> None:
         key = (item.code, item.severity.value, item.component.value if item.component else "")
         expected[key] = expected.get(key, 0.0) + 1.0
     assert counted == expected and counted
+
+
+def test_behind_a_down_api_targets_and_the_api_are_not_up_and_the_last_certificates_stay() -> None:
+    first = steady_fleet("gateway-proxy-1")
+    r = rotation()
+    at = NOW + timedelta(seconds=5)
+    down = replace(fetch("gateway-proxy-1", None, [], at=at, error="connection refused"), api_down=True)
+    later = snap(
+        [down],
+        [SecretState(CTX, NS, read_at=at, observed=False, error="API unreachable")],
+        at=at,
+        previous=first,
+        errors=["Kubernetes API unreachable: connection refused"],
+    )
+    assert later.targets[0].stale_since is not None  # the domain carried it
+    before, after = samples(first), samples(first, later)
+    assert [value for _, value in named(before, "gloomon_target_up")] == [1.0]
+    assert [value for _, value in named(after, "gloomon_target_up")] == [0.0]
+    up = {labels["source"]: value for labels, value in named(after, "gloomon_source_up")}
+    assert up == {"kubernetes": 0.0, "secret": 0.0}
+    assert {labels["serial_number"] for labels, _ in named(after, "x509_cert_not_after")} == {
+        str(r.leaf_old.cert.serial_number),
+        str(r.ca_old.cert.serial_number),
+    }
+    assert named(after, "gloomon_source_errors_total") == [({"reason": "unreachable"}, 1.0)]
 
 
 def test_poll_duration_histogram_counts_every_poll() -> None:
