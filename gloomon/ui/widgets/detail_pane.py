@@ -105,7 +105,7 @@ def cert_fields(sheet: Sheet, cert: CertInfo, now: datetime) -> None:
 
 #: the CAs of a bundle drawn in full; a bundle of thousands (a rotation that never finished) shows these
 #: and says how many more there are, so drawing the pane costs the same at any bundle size
-SHOWN_CAS = 10
+SHOWN_CAS = 6
 #: the secret's CAs missing here listed by name; the rest are counted
 SHOWN_MISSING = 5
 
@@ -251,7 +251,9 @@ def detail_renderable(
                 serial = literal(f"serial {secret.leaf.serial}")
                 serial.stylize(palette.warn)
                 sheet.field("secret", serial)
-    sheet.heading(f"Bundle · validation_context · {counted(len(target.bundle), 'CA')}")
+    count = len(target.bundle)
+    capped = f" ({SHOWN_CAS} shown)" if count > SHOWN_CAS else ""
+    sheet.heading(f"Bundle · validation_context · {counted(count, 'CA')}{capped}")
     _bundle(sheet, target.bundle, target.verdict.signer_index, secret.bundle if secret else None, now)
     sheet.heading("Clusters")
     _clusters(sheet, target)
