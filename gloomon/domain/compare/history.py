@@ -11,15 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from gloomon.domain.compare.sync import CertKey, bundle_key, cert_key
+from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key
 from gloomon.domain.model import CertInfo, FleetSnapshot, LogEvent, LogKind, Phase, TrustBundle
 
-Content = tuple[CertKey | None, tuple[CertKey, ...]]
+#: the leaf's :func:`cert_key` and the bundle's :func:`bundle_digest`: small and fixed-size, so a sample
+#: of a bundle of thousands of CAs costs what any other does, in memory and in every comparison
+Content = tuple[CertKey | None, str]
 
 
 def content_of(leaf: CertInfo | None, bundle: TrustBundle | None) -> Content:
     """What tells two (leaf, bundle) pairs apart: the certificates' :func:`cert_key`, whatever the source."""
-    return (cert_key(leaf) if leaf else None, bundle_key(bundle) if bundle else ())
+    return (cert_key(leaf) if leaf else None, bundle_digest(bundle) if bundle else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +60,15 @@ class RotationHistory:
         self.changes: deque[SecretChange] = deque(maxlen=64)
         self.certgen: deque[CertgenMark] = deque(maxlen=64)
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
-        self._contents: dict[Content, Content] = {}
-
-    def _intern(self, content: Content) -> Content:
-        """One shared object per distinct content: every sample holding a bundle of thousands of CAs
-        keeps a reference to it, not its own copy (memory stays proportional to distinct bundles)."""
-        if len(self._contents) > 64:
-            self._contents.clear()
-        return self._contents.setdefault(content, content)
 
     def add_snapshot(self, snapshot: FleetSnapshot) -> None:
         secret = snapshot.secret
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
-        content = self._intern(content_of(secret.state.leaf, secret.state.bundle) if secret else (None, ()))
+        content = content_of(secret.state.leaf, secret.state.bundle) if secret else (None, "")
         targets = {
             target.key: TargetSample(
                 target.verdict.phase,
-                self._intern(content_of(target.leaf, target.bundle)),
+                content_of(target.leaf, target.bundle),
                 target.in_sync_with_secret,
                 target.reachable,
             )

@@ -7,6 +7,7 @@ certificate?" or groups by certificate goes through it, so the answer never depe
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,10 @@ def cert_key(cert: CertInfo) -> CertKey:
 _BUNDLE_KEYS: dict[int, tuple[TrustBundle, tuple[CertKey, ...]]] = {}
 
 
+#: :func:`bundle_digest` likewise
+_BUNDLE_DIGESTS: dict[int, tuple[TrustBundle, str]] = {}
+
+
 def bundle_key(bundle: TrustBundle) -> tuple[CertKey, ...]:
     """The bundle's CAs as :func:`cert_key`s, in order."""
     cached = _BUNDLE_KEYS.get(id(bundle))
@@ -38,6 +43,20 @@ def bundle_key(bundle: TrustBundle) -> tuple[CertKey, ...]:
         _BUNDLE_KEYS.clear()
     _BUNDLE_KEYS[id(bundle)] = (bundle, keys)
     return keys
+
+
+def bundle_digest(bundle: TrustBundle) -> str:
+    """A fixed-size stand-in for :func:`bundle_key` (equal keys, equal digest): 64 characters that compare
+    in one step, however many CAs the bundle holds (what the rotation history keeps for every sample)."""
+    cached = _BUNDLE_DIGESTS.get(id(bundle))
+    if cached is not None and cached[0] is bundle:
+        return cached[1]
+    text = "\n".join(f"{serial}@{not_after.isoformat()}" for serial, not_after in bundle_key(bundle))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if len(_BUNDLE_DIGESTS) >= 64:
+        _BUNDLE_DIGESTS.clear()
+    _BUNDLE_DIGESTS[id(bundle)] = (bundle, digest)
+    return digest
 
 
 def same_cert(a: CertInfo, b: CertInfo) -> bool:
