@@ -31,7 +31,10 @@ THRESHOLDS: dict[str, Threshold] = {
     "lag_grace_seconds": Threshold(130, "a pod may lag the secret this long (2 × rotationDuration 65 s)"),
     "lag_critical_seconds": Threshold(1800, "a pod lagging this long is critical"),
     "renew_window_days": Threshold(90, "certgen's --renew-before: a leaf inside it should be renewed"),
-    "certgen_overdue_seconds": Threshold(3600, "the CronJob's next run this far in the past: not scheduled"),
+    "certgen_success_max_age_days": Threshold(
+        92,
+        "no certgen success for this long: runs fail (a healthy schedule runs every 90 days or more often)",
+    ),
 }
 
 
@@ -84,7 +87,7 @@ def _findings(codes: str, severities: str) -> str:
 
 _CERTGEN_FAILING = (
     _findings("rotation-cancelled|cronjob-bad-schedule|certgen-.*", "warning|critical")
-    + "\nor time() - gloomon_certgen_next_run_timestamp_seconds > ${certgen_overdue_seconds}"
+    + "\nor time() - gloomon_certgen_last_success_timestamp_seconds > ${certgen_success_max_age_days} * 86400"
 )
 _IN_RENEW_WINDOW = (
     'min(gloomon_cert_not_after_timestamp_seconds{source="secret", role="leaf"}) - time()'
@@ -266,7 +269,8 @@ ALERTS: tuple[Alert, ...] = (
         "certgen",
         "certgen-failing",
         "certgen is not rotating gloo-mtls-certs",
-        "A certgen run was cancelled or its CronJob cannot run (schedule unreadable, next run overdue). "
+        "A certgen run was cancelled, its CronJob cannot run (schedule unreadable), or no certgen Job "
+        "succeeded for longer than a healthy schedule allows. "
         "Critical once the secret's leaf is inside certgen's renew window: nothing will renew it.",
         (
             Band("warning", _CERTGEN_FAILING, "30m"),

@@ -325,8 +325,8 @@ def github_anchors(markdown: str) -> set[str]:
 
 
 def emitted_codes() -> set[str]:
-    """Every finding code in gloomon/domain/health: the code argument of each ``Finding(...)``; an
-    f-string code (``f"{code}-expired"``) is resolved through the calls of the function it is in."""
+    """Every finding code in gloomon/domain/health: the code argument of each ``Finding(...)``; a code
+    that is a parameter (``code``, ``f"{code}-expired"``) is resolved through the calls of its function."""
     trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(HEALTH.glob("*.py"))}
     functions = {
         node.name: node
@@ -365,11 +365,13 @@ def emitted_codes() -> set[str]:
             if isinstance(code, ast.Constant):
                 codes.add(code.value)
                 continue
+            if isinstance(code, ast.Name):  # a parameter: the codes its callers pass
+                codes |= arguments(function.name, code.id)
+                continue
             assert isinstance(code, ast.JoinedStr), ast.unparse(node)
             head, *rest = code.values
-            assert isinstance(head, ast.FormattedValue) and isinstance(head.value, ast.Name), ast.unparse(
-                code
-            )
+            assert isinstance(head, ast.FormattedValue), ast.unparse(code)
+            assert isinstance(head.value, ast.Name), ast.unparse(code)
             suffix = "".join(part.value for part in rest if isinstance(part, ast.Constant))
             codes |= {prefix + suffix for prefix in arguments(function.name, head.value.id)}
     return codes
