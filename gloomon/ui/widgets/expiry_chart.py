@@ -141,8 +141,6 @@ class ExpiryChart(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._args: tuple[FleetSnapshot | None, datetime, HealthPolicy] | None = None
-        #: the rows of the snapshot shown: found once per snapshot, not on every tick or resize
-        self._soonest: tuple[FleetSnapshot, Soonest | None] | None = None
 
     def show(self, snapshot: FleetSnapshot | None, now: datetime, policy: HealthPolicy) -> None:
         self._args = (snapshot, now, policy)
@@ -156,9 +154,15 @@ class ExpiryChart(Static):
             return
         palette = Palette.from_variables(self.app.theme_variables)
         snapshot, now, policy = self._args
-        soonest = None
-        if snapshot is not None:
-            if self._soonest is None or self._soonest[0] is not snapshot:
-                self._soonest = (snapshot, soonest_rows(snapshot))
-            soonest = self._soonest[1]
+        soonest = _soonest_of(snapshot) if snapshot is not None else None
         self.update(expiry_renderable(snapshot, now, self.size.width, palette, policy, soonest))
+
+
+#: the rows of the latest snapshot shown: found once per snapshot, not on every tick, resize or opening
+_last_soonest: list[tuple[FleetSnapshot, Soonest | None]] = []
+
+
+def _soonest_of(snapshot: FleetSnapshot) -> Soonest | None:
+    if not _last_soonest or _last_soonest[0][0] is not snapshot:
+        _last_soonest[:] = [(snapshot, soonest_rows(snapshot))]
+    return _last_soonest[0][1]
