@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,12 +42,8 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-async def _wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (alive := [p for p in pids if _alive(p)]) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
-    return alive
+def _alive_of(pids: list[int]) -> list[int]:
+    return [p for p in pids if _alive(p)]
 
 
 async def test_every_envoy_is_gone_after_stop_and_two_labs_run_side_by_side(
@@ -62,7 +59,7 @@ async def test_every_envoy_is_gone_after_stop_and_two_labs_run_side_by_side(
     assert all(_alive(p) for p in healthy_lab.envoy_pids()), "stopping one lab stopped the other's Envoys"
 
 
-async def test_start_background_for_sync_callers() -> None:
+async def test_start_background_for_sync_callers(eventually: Callable[..., Any]) -> None:
     running = await asyncio.to_thread(start_background, scenario="healthy", namespace="gloo-demo")
     try:
         assert running.kubeconfig_path.exists()
@@ -71,7 +68,7 @@ async def test_start_background_for_sync_callers() -> None:
         assert len(pids) == 5
     finally:
         await asyncio.to_thread(running.stop)
-    assert await _wait_gone(pids) == []
+    await eventually(lambda: _alive_of(pids), lambda alive: not alive, what="every Envoy gone")
 
 
 async def _start_cli(*args: str) -> tuple[asyncio.subprocess.Process, str]:
@@ -94,20 +91,20 @@ async def _start_cli(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     return proc, kubeconfig
 
 
-async def test_cli_runs_until_ctrl_c() -> None:
+async def test_cli_runs_until_ctrl_c(eventually: Callable[..., Any]) -> None:
     proc, kubeconfig = await _start_cli("--scenario", "healthy")
     assert Path(kubeconfig).exists()
     envoys = _children(proc.pid)
     assert len(envoys) == 5
     proc.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(proc.wait(), 30) == 0
-    assert await _wait_gone(envoys) == []
+    await eventually(lambda: _alive_of(envoys), lambda alive: not alive, what="every Envoy gone")
 
 
-async def test_no_orphan_envoys_when_the_lab_process_is_killed() -> None:
+async def test_no_orphan_envoys_when_the_lab_process_is_killed(eventually: Callable[..., Any]) -> None:
     proc, _ = await _start_cli("--scenario", "healthy")
     envoys = _children(proc.pid)
     assert len(envoys) == 5
     proc.kill()
     await proc.wait()
-    assert await _wait_gone(envoys) == []
+    await eventually(lambda: _alive_of(envoys), lambda alive: not alive, what="every Envoy gone")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -89,7 +89,10 @@ async def test_ports_taken_before_use_are_replaced_and_the_lab_serves(
 
 
 async def test_a_port_that_stays_taken_fails_with_one_clear_error_and_no_envoy_left(
-    monkeypatch: pytest.MonkeyPatch, held: Callable[[], int], make_lab: Callable[..., Lab]
+    monkeypatch: pytest.MonkeyPatch,
+    held: Callable[[], int],
+    make_lab: Callable[..., Lab],
+    eventually: Callable[..., Any],
 ) -> None:
     port = held()
     calls: list[int] = []
@@ -108,9 +111,5 @@ async def test_a_port_that_stays_taken_fails_with_one_clear_error_and_no_envoy_l
     assert f"cannot bind '127.0.0.1:{port}': Address already in use" in message
     pids = [r.envoy.pid for r in lab.runtimes.values() if r.envoy is not None and r.envoy.pid is not None]
     assert len(pids) >= 3
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while any(_alive(p) for p in pids) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
-    assert not [p for p in pids if _alive(p)]
+    await eventually(lambda: [p for p in pids if _alive(p)], lambda alive: not alive, what="every Envoy gone")
     assert not lab.workdir.exists()
