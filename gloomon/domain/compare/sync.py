@@ -77,6 +77,8 @@ def bundle_differences(held: TrustBundle, secret: TrustBundle) -> tuple[list[int
     A bundle read from ``/certs`` lists maybe only its first CAs: the secret's CAs past what it lists
     are unknown there, not missing.
     """
+    if bundle_digest(held) == bundle_digest(secret):  # the common case, in one step at any size
+        return [], []
     secret_keys, held_keys = bundle_key(secret), bundle_key(held)
     secret_set, held_set = set(secret_keys), set(held_keys)
     extra = [index for index, key in enumerate(held_keys) if key not in secret_set]
