@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 
 from gloomon.domain.cells import secret_phase_words
+from gloomon.domain.compare.rotation import phase_of
+from gloomon.domain.model import TrustBundle
 from gloomon.domain.words import counted, plural
 from tests.domain.certs import NOW, make_ca, make_leaf
 from tests.domain.fleet_helpers import fetch, secret, snap
@@ -88,3 +90,28 @@ def test_a_phase_past_certgens_wait_says_by_how_much() -> None:
     words = _rotating(timedelta(seconds=66))
     assert words.endswith("1 s past the 65 s phase")
     assert "66 s of 65 s" not in words
+
+
+def test_a_bundle_without_a_leaf_counts_its_one_ca() -> None:
+    ca = make_ca()
+    verdict = phase_of(TrustBundle((ca.info,)), None, NOW)
+    assert verdict.reason == "no server certificate; 1 CA in the bundle"
+
+
+def test_one_rejected_sds_update_is_one_update() -> None:
+    ca = make_ca()
+    leaf = make_leaf(ca)
+    snapshot = snap(
+        [fetch("gateway-proxy-1", leaf.info, [ca.info], rejected=1)], [secret(leaf.info, [ca.info])]
+    )
+    messages = [f.message for f in snapshot.findings if f.code == "sds-update-rejected"]
+    assert messages and all("rejected 1 SDS update of " in message for message in messages), messages
+
+
+def test_one_tls_verify_failure_is_one_failure() -> None:
+    ca = make_ca()
+    leaf = make_leaf(ca)
+    held = fetch("gateway-proxy-1", leaf.info, [ca.info], tls_errors=1, handshakes=0)
+    snapshot = snap([held], [secret(leaf.info, [ca.info])])
+    messages = [f.message for f in snapshot.findings if f.code == "tls-verify-failures"]
+    assert messages and all(message.startswith("1 TLS verify failure and") for message in messages), messages
