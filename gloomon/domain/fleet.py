@@ -42,6 +42,7 @@ from gloomon.domain.model import (
     XdsLink,
 )
 from gloomon.domain.parse.envoy import xds_cluster_names
+from gloomon.domain.parse.tls_scopes import mtls_errors, user_tls_errors
 
 
 def build_snapshot(
@@ -242,6 +243,7 @@ def _target_status(
             envoy_version=envoy_version,
             envoy_started_at=started,
             tls_errors=prev.tls_errors if prev else 0,
+            user_tls_errors=prev.user_tls_errors if prev else 0,
             bundle_differs_since=prev.bundle_differs_since if prev else None,
             tls_errors_last_rise=prev.tls_errors_last_rise if prev else None,
             xds_connect_fail_last_rise=prev.xds_connect_fail_last_rise if prev else None,
@@ -273,7 +275,9 @@ def _target_status(
         sds = stats.sds_for(SERVER_CERT_SECRET)
         if sds is not None and sds.version:
             sds_version = sds.version
-    tls_errors = stats.tls_errors if stats is not None else (prev.tls_errors if prev else 0)
+    tls_errors, user_tls = (prev.tls_errors, prev.user_tls_errors) if prev else (0, 0)
+    if stats is not None:
+        tls_errors, user_tls = mtls_errors(stats, ref.component), user_tls_errors(stats, ref.component)
     old = prev if prev is not None and prev.reachable else None
     tls_rise = last_rise(
         now,
@@ -300,6 +304,7 @@ def _target_status(
         sds_version=sds_version,
         xds=xds,
         tls_errors=tls_errors,
+        user_tls_errors=user_tls,
         envoy_version=envoy_version,
         ahead_of_secret=sync.ahead,
         multi_ca_since=multi,

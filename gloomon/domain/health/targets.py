@@ -39,6 +39,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.envoy import ADMIN_PATHS
+from gloomon.domain.parse.tls_scopes import mtls_scopes
 from gloomon.domain.text import one_line
 from gloomon.domain.words import counted
 
@@ -327,13 +328,14 @@ _TLS_ERRORS = "CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error"
 def _tls_findings(
     target: TargetStatus, stats: EnvoyStats | None, ctx: Context, hints: _Hints, soft: Severity
 ) -> list[Finding]:
-    """``tls-verify-failures`` while the failure counters rose in the last minute, or, from a single
-    poll, when a scope has verify failures and not one successful handshake."""
+    """``tls-verify-failures`` while the mTLS link's failure counters rose in the last minute, or, from a
+    single poll, when one of its scopes has verify failures and not one successful handshake. The user's
+    TLS listeners and upstreams never count (``parse/tls_scopes.py``)."""
     component, pod = target.ref.component, target.ref.pod
     rising = rose_recently(target.tls_errors_last_rise, ctx.now)
     failing = [
         scope
-        for scope in (stats.tls if stats is not None else ())
+        for scope in (mtls_scopes(stats, component) if stats is not None else ())
         if scope.handshake == 0 and scope.fail_verify_error + scope.fail_verify_no_cert > 0
     ]
     if not rising and not failing:

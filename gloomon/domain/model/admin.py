@@ -139,10 +139,6 @@ class EnvoyStats:
     control_plane_connected: bool | None = None
     raw: Mapping[str, int | str] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def tls_errors(self) -> int:
-        return sum(scope.errors for scope in self.tls)
-
     def sds_for(self, secret: str) -> SdsStats | None:
         for item in self.sds:
             if item.secret == secret:

@@ -62,7 +62,9 @@ class TargetStatus:
     lag_seconds: float | None = None
     sds_version: str | None = None
     xds: XdsLink | None = None
-    tls_errors: int = 0
+    tls_errors: int = 0  # TLS failures on the mTLS link's scopes only (parse/tls_scopes.py)
+    #: TLS failures on the user's listeners and upstreams (scanners, HTTP to HTTPS): information only
+    user_tls_errors: int = 0
     envoy_version: str | None = None
     ahead_of_secret: bool = False  # holds something newer than the secret (the secret was rolled back)
     multi_ca_since: datetime | None = None  # first seen with 2+ CAs in its bundle (for "stalled")

@@ -1,7 +1,8 @@
 """Envoy bootstraps that mirror Gloo's (reference/gloo-mtls.md §2); the processes live in ``process.py``.
 
 Differences from a cluster, all forced by running on one loopback interface: every address is
-``127.0.0.1`` with a free port (the pod's port numbers live in the API façade's port map), SDS is
+``127.0.0.1`` with a free port (the pod's port numbers live in the API façade's port map, and the TLS
+listeners' ``stat_prefix`` gives their stats Gloo's names, ``listener.0.0.0.0_9977``), SDS is
 file-based (``path_config_source`` + ``watched_directory``, one secret per file, inline PEM) instead of a
 gRPC SDS cluster, and the xDS clusters are STATIC with the service hostname on the endpoint instead of
 STRICT_DNS. Names (listeners, clusters, ``alt_stat_name``, secrets, node ids) are Gloo's. Clients reach
@@ -66,10 +67,15 @@ def _static_cluster(
     }
 
 
-def _tls_listener(name: str, port: int, cluster: str, sds_dir: Path, stat_prefix: str) -> dict[str, Any]:
+def _tls_listener(
+    name: str, port: int, cluster: str, sds_dir: Path, stat_prefix: str, *, pod_port: int
+) -> dict[str, Any]:
+    """A tcp_proxy listener terminating mTLS. Its stats are named as Gloo's ``0.0.0.0:<pod_port>`` names
+    them (``listener.0.0.0.0_9977.ssl.*``), not by the loopback port it really binds."""
     return {
         "name": name,
         "address": _address(port),
+        "stat_prefix": f"0.0.0.0_{pod_port}",
         "filter_chains": [
             {
                 "filters": [
@@ -152,7 +158,9 @@ def bootstrap(
             ]
         }
         listeners.append(
-            _tls_listener("envoy_xds_mtls_listener", gloo_ports[9977], xds, sds_dir, "ingress_tcp")
+            _tls_listener(
+                "envoy_xds_mtls_listener", gloo_ports[9977], xds, sds_dir, "ingress_tcp", pod_port=9977
+            )
         )
         listeners.append(
             _tls_listener(
@@ -161,6 +169,7 @@ def bootstrap(
                 "gloo_rest_xds_cluster",
                 sds_dir,
                 "ingress_tcp",
+                pod_port=9976,
             )
         )
         clusters.append(_static_cluster(xds, local_ports[9999]))
@@ -226,6 +235,7 @@ def bootstrap(
                     "extauth_cluster",
                     sds_dir,
                     "ingress_tcp",
+                    pod_port=8083,
                 )
             )
             clusters.append(_static_cluster("extauth_cluster", local_ports[8084]))

@@ -226,6 +226,10 @@ def detail_renderable(
     sheet.field("in sync", sync_cell(target, palette))
     sheet.field("sds ver", target.sds_version or "—")
     sheet.field("envoy", target.envoy_version or "—")
+    if target.user_tls_errors:
+        noise = counted(target.user_tls_errors, "TLS failure")
+        noise += " on user listeners/upstreams, not the mTLS link"
+        sheet.field("user TLS", Text(noise, style=sheet.palette.muted))
     _findings(sheet, target, snapshot)
     if not target.reachable and target.leaf is None and not target.bundle.cas:
         sheet.heading("Certificates")
