@@ -33,7 +33,19 @@ MIN_INTERVAL_SECONDS = 1.0
 #: ``gloomon serve``'s address: loopback unless asked (in a pod, ``--listen 0.0.0.0:9745``).
 DEFAULT_LISTEN = "127.0.0.1:9745"
 
-SCENARIOS = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
+SCENARIOS = (
+    "healthy",
+    "rotating",
+    "expiring",
+    "lagging",
+    "untrusted",
+    "stalled",
+    "sds-down",
+    "webhook-expired",
+    "cabundle-stale",
+    "webhook-wrong-sans",
+    "certgen-every-sync",
+)
 COMPONENTS = ("gloo", "gateway-proxy", "extauth", "rate-limit")
 
 

@@ -17,7 +17,9 @@ from gloomon.domain.model import (
     Severity,
     TargetStatus,
     TrustBundle,
+    WebhookState,
 )
+from gloomon.domain.model.webhook import WEBHOOK_SECRET_NAME, webhook_config_name
 from gloomon.domain.parse.cron import next_run
 from gloomon.domain.text import inert_tree
 
@@ -64,6 +66,7 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
                 {"context": item.state.context, **(_secret(item, now) or {})} for item in snapshot.secrets
             ],
             "cronjob": _cronjob(snapshot.cronjob, now),
+            "webhook": webhook_to_dict(snapshot.webhook, now),
             "targets": [_target(target, now) for target in snapshot.targets],
             "findings": [finding_to_dict(item) for item in snapshot.findings],
         }
@@ -111,6 +114,58 @@ def _cronjob(cron: CronJobState | None, now: datetime) -> dict[str, Any] | None:
         "next_run": None if cron.missing or cron.suspended else iso(next_run(cron.schedule, now)),
         "rotation_duration_seconds": cron.rotation_duration_seconds,
         "active_jobs": len(cron.active_jobs),
+    }
+
+
+def webhook_to_dict(webhook: WebhookState | None, now: datetime) -> dict[str, Any] | None:
+    """gloo's validation webhook as read (the findings say what is wrong with it); None when the
+    context runs none."""
+    if webhook is None:
+        return None
+    config = webhook.config
+    return {
+        "context": webhook.context,
+        "secret": {
+            "name": WEBHOOK_SECRET_NAME,
+            "missing": webhook.secret_missing,
+            "error": webhook.secret_error,
+            "bundle": _bundle(webhook.secret_bundle, now),
+            "leaf": cert_to_dict(webhook.secret_leaf, now) if webhook.secret_leaf is not None else None,
+        },
+        "served": {
+            "pod": webhook.served_pod,
+            "cert": cert_to_dict(webhook.served, now) if webhook.served is not None else None,
+            "error": webhook.served_error,
+        },
+        "configuration": {
+            "name": config.name if config is not None else webhook_config_name(webhook.namespace),
+            "missing": webhook.config_missing,
+            "forbidden": webhook.config_forbidden,
+            "error": webhook.config_error,
+            "webhooks": [
+                {
+                    "name": entry.name,
+                    "failure_policy": entry.failure_policy,
+                    "service": entry.service_host,
+                    "port": entry.port,
+                    "path": entry.path,
+                    "ca_bundle": _bundle(entry.ca_bundle, now),
+                    "ca_bundle_error": entry.ca_bundle_error,
+                }
+                for entry in (config.webhooks if config is not None else ())
+            ],
+        },
+        "certgen_jobs": [
+            {
+                "name": job.name,
+                "started_at": iso(job.started_at),
+                "completed_at": iso(job.completed_at),
+                "active": job.active,
+                "succeeded": job.succeeded,
+                "failed": job.failed,
+            }
+            for job in webhook.jobs
+        ],
     }
 
 

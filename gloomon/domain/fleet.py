@@ -39,6 +39,7 @@ from gloomon.domain.model import (
     TargetRef,
     TargetStatus,
     TrustBundle,
+    WebhookState,
     XdsLink,
 )
 from gloomon.domain.parse.envoy import xds_cluster_names
@@ -59,6 +60,7 @@ def build_snapshot(
     missing_components: Sequence[Component] = (),
     errors: Sequence[str] = (),
     timings: PollTimings = PollTimings(),  # noqa: B008 - frozen, immutable default
+    webhooks: Sequence[WebhookState] = (),
 ) -> FleetSnapshot:
     """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings."""
     rotation = cronjob.rotation_duration_seconds if cronjob is not None else None
@@ -89,6 +91,7 @@ def build_snapshot(
         errors=errors,
         grace=slack,
         mtls=mtls,
+        webhooks=webhooks,
     )
     return FleetSnapshot(
         taken_at=taken_at,
@@ -103,6 +106,7 @@ def build_snapshot(
         errors=tuple(errors),
         generation=(previous.generation + 1) if previous is not None else 1,
         mtls=mtls,
+        webhooks=tuple(webhooks),
     )
 
 

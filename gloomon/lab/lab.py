@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from gloomon.domain.model import Component
+from gloomon.domain.model import WEBHOOK_PORT, Component
 from gloomon.lab import scenarios
 from gloomon.lab.api.server import ApiServer
 from gloomon.lab.cluster import certs as certgen
@@ -33,6 +33,7 @@ from gloomon.lab.pods.bootstrap import envoy_binary
 from gloomon.lab.pods.certgen_job import CRONJOB_NAME, CertgenConfig, CertgenRunner
 from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.pods.runtime import SPECS, PodRuntime, PodTraits, gloo_service_ports, make_deployment
+from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
@@ -77,6 +78,10 @@ class Lab:
         self.api: ApiServer | None = None
         self.certgen: CertgenRunner | None = None
         self.runtimes: dict[str, PodRuntime] = {}
+        #: gloo's validation webhook: its 8443 (the gloo pod's port_map names it) and its certgen
+        self.webhook: WebhookServer | None = None
+        self.webhook_certgen = WebhookCertgen(self.store, self.spec.webhook)
+        self._webhook_ttl: asyncio.Task[None] | None = None
         self._traits: dict[tuple[Component, int], PodTraits] = {}
         self._gloo_ports: dict[int, int] = {}
         #: why ``_all_serving`` last said no (for the start error).
@@ -140,6 +145,7 @@ class Lab:
         if self.spec.sds_down:
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
         self._gloo_ports = gloo_service_ports()
+        await self._start_webhook()
         runtimes = []
         for component, replicas in REPLICAS.items():
             deployment = make_deployment(self.store, SPECS[component], replicas)
@@ -166,6 +172,16 @@ class Lab:
             await self._make_lagging()
         self.certgen.start()
 
+    async def _start_webhook(self) -> None:
+        """gateway-certgen's secret and caBundle as the scenario has them, and gloo's webhook endpoint."""
+        await asyncio.to_thread(self.webhook_certgen.install)
+        assert self.store.webhook_secret is not None
+        self.webhook = WebhookServer(self.workdir / "webhook")
+        self.webhook.load(self.store.webhook_secret.data)
+        await self.webhook.start()
+        ttl = self.certgen_config.ttl_after_finished
+        self._webhook_ttl = asyncio.get_running_loop().create_task(self.webhook_certgen.forget_finished(ttl))
+
     def _runtime(self, component: Component, slot: int) -> PodRuntime:
         deployment = self.store.deployments[SPECS[component].deployment]
         runtime = PodRuntime(
@@ -179,6 +195,8 @@ class Lab:
             kubelet_delay=self.kubelet_delay,
             rng=self._rng,
         )
+        if component is Component.GLOO and self.webhook is not None:
+            runtime.local_ports[WEBHOOK_PORT] = self.webhook.port
         self.runtimes[runtime.name] = runtime
         return runtime
 
@@ -250,6 +268,10 @@ class Lab:
         if self.certgen is not None:
             await self.certgen.stop()
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
+        if self._webhook_ttl is not None:
+            self._webhook_ttl.cancel()
+        if self.webhook is not None:
+            await self.webhook.stop()
         if self.api is not None:
             await self.api.stop()
         if self._own_workdir and self.workdir != Path():
@@ -331,6 +353,8 @@ class Lab:
         del self.runtimes[pod]
         self.store.remove_pod(pod)
         assert self.store.secret is not None
+        if old.spec.component is Component.GLOO and self.webhook and self.store.webhook_secret:
+            self.webhook.load(self.store.webhook_secret.data)  # a new gloo reads the current secret
         new = self._runtime(old.spec.component, old.slot)
         try:
             await new.start(self.store.secret.data)
@@ -366,6 +390,11 @@ class Lab:
         assert self.api is not None
         self.api.forbid_secrets = forbidden
 
+    def forbid_webhooks(self, forbidden: bool = True) -> None:
+        """403 on the cluster-scoped ValidatingWebhookConfigurations (RBAC with a namespaced Role only)."""
+        assert self.api is not None
+        self.api.forbid_webhooks = forbidden
+
     async def rotate_now(self) -> asyncio.Task[None]:
         """Start a certgen run now; the returned task ends when the Job finishes."""
         assert self.certgen is not None
@@ -386,6 +415,9 @@ class Lab:
             return {}
         if name == "forbid-secrets":
             self.forbid_secrets(bool(body.get("enabled", True)))
+            return {}
+        if name == "forbid-webhooks":
+            self.forbid_webhooks(bool(body.get("enabled", True)))
             return {}
         if name == "rotate":
             await self.rotate_now()

@@ -6,9 +6,10 @@ lagging pod's Envoy really holds the old certificate, an untrusted bundle really
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gloomon.lab.pods.certgen_job import CertgenConfig
+from gloomon.lab.pods.webhook import WebhookSetup
 
 #: Weekly, like a cautious production install (any run rotates: forceRotation is Gloo's default).
 WEEKLY = "0 3 * * 0"
@@ -29,6 +30,8 @@ class Scenario:
     expiring_days: float | None = None
     #: a run died after phase 1 hours ago: two CAs are held; the next run dies there too (a 3rd CA).
     stalled: bool = False
+    #: how gateway-certgen left gloo's validation webhook (default: one fresh run at start, all in order)
+    webhook: WebhookSetup = field(default_factory=WebhookSetup)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -80,6 +83,30 @@ SCENARIOS: dict[str, Scenario] = {
             "rate-limit's sds never delivers: its Envoy shows no certificates",
             CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
             sds_down=True,
+        ),
+        Scenario(
+            "webhook-expired",
+            "gloo's validation webhook certificate expired a day ago (failurePolicy Fail: applies fail)",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            webhook=WebhookSetup(days_left=-1.0, failure_policy="Fail"),
+        ),
+        Scenario(
+            "cabundle-stale",
+            "after an upgrade certgen renewed the webhook secret, but the caBundle still holds the old CA",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            webhook=WebhookSetup(stale_ca_bundle=True, failure_policy="Fail"),
+        ),
+        Scenario(
+            "webhook-wrong-sans",
+            "the webhook certificate was reused from an older install: it names gateway.<ns>.svc",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            webhook=WebhookSetup(service="gateway"),
+        ),
+        Scenario(
+            "certgen-every-sync",
+            "ArgoCD re-runs gateway-certgen on every sync: four Jobs in the last hour, a new CA each",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            webhook=WebhookSetup(syncs=4),
         ),
     )
 }

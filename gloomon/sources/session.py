@@ -1,7 +1,8 @@
 """MonitorSession: the one data path, from the Kubernetes API (or ``--target`` URLs) to FleetSnapshots.
 
 A poll: (1) list each context's component and certgen pods and reconcile forwards and log followers with
-them; (2) concurrently, fetch every target's admin endpoints and read the secret, CronJob and Deployments;
+them; (2) concurrently, fetch every target's admin endpoints and read the secret, CronJob, Deployments and
+the validation webhook (:mod:`gloomon.sources.kube.webhook`);
 (3) hand it all to ``domain.fleet.build_snapshot``. When the API cannot be reached the poll still produces
 a snapshot: the last known pods and CronJob are kept, the secret and the Envoys behind the API are passed
 as not observed (the snapshot keeps what they last showed, the Envoys marked stale), ``snapshot.errors``
@@ -32,6 +33,7 @@ from gloomon.domain.model import (
     PollTimings,
     SecretState,
     TargetRef,
+    WebhookState,
 )
 from gloomon.domain.text import one_line
 from gloomon.sources.admin.poller import AdminPoller
@@ -40,6 +42,7 @@ from gloomon.sources.errors import SourceError, describe_exception
 from gloomon.sources.kube.client import ApiError, KubeReader
 from gloomon.sources.kube.config import KubeConnection, connect
 from gloomon.sources.kube.forwards import ForwardSet
+from gloomon.sources.kube.webhook import WebhookReader
 from gloomon.sources.logs.follow import LogSet
 
 if TYPE_CHECKING:
@@ -62,7 +65,10 @@ class _Cluster:
     connection: KubeConnection
     reader: KubeReader
     forwards: ForwardSet
+    webhook: WebhookReader
     secret: SecretState | None = None
+    #: the validation webhook as this poll read it (the last read kept when the API was not reached)
+    webhook_state: WebhookState | None = None
     cronjob: CronJobState | None = None
     pods: dict[Component, list[PodInfo]] | None = None
     missing: tuple[Component, ...] = ()
@@ -121,7 +127,8 @@ class MonitorSession:
                 request_timeout=self.settings.request_timeout,
                 spare_seconds=spare_seconds,
             )
-            self._clusters.append(_Cluster(connection, reader, forwards))
+            webhook = WebhookReader(reader, clock=self.clock)
+            self._clusters.append(_Cluster(connection, reader, forwards, webhook))
         try:
             await asyncio.gather(*(cluster.reader.check_namespace() for cluster in self._clusters))
             await asyncio.gather(*(self._discover(cluster) for cluster in self._clusters))
@@ -140,7 +147,9 @@ class MonitorSession:
         self._refresh.set()
         await self._logs.close()
         await asyncio.gather(
-            *(cluster.forwards.close() for cluster in self._clusters), return_exceptions=True
+            *(cluster.forwards.close() for cluster in self._clusters),
+            *(cluster.webhook.close() for cluster in self._clusters),
+            return_exceptions=True,
         )
         await asyncio.gather(*self._closing, return_exceptions=True)
         self._closing.clear()
@@ -189,9 +198,10 @@ class MonitorSession:
             cluster.reader.read_secret(now),
             cluster.reader.read_cronjob(),
             cluster.reader.missing_components(cluster.pods or {}),
+            cluster.webhook.read((cluster.pods or {}).get(Component.GLOO, ())),
             return_exceptions=True,
         )
-        secret, cronjob, missing = results
+        secret, cronjob, missing, webhook = results
         for result in results:
             if isinstance(result, ApiError):
                 cluster.error = cluster.error or result.message
@@ -208,6 +218,8 @@ class MonitorSession:
             )
         if isinstance(cronjob, CronJobState):
             cluster.cronjob = cronjob
+        if isinstance(webhook, WebhookState):
+            cluster.webhook_state = webhook
         if isinstance(missing, tuple) and cluster.pods is not None:
             cluster.missing = missing
 
@@ -259,6 +271,7 @@ class MonitorSession:
             missing_components=tuple(dict.fromkeys(m for c in self._clusters for m in c.missing)),
             errors=self._errors(),
             timings=timings,
+            webhooks=[c.webhook_state for c in self._clusters if c.webhook_state is not None],
         )
         self._previous = snapshot
         return snapshot

@@ -4,7 +4,8 @@ Codes are stable kebab-case strings the report, the JSON schema and tests rely o
 a kubectl command or the Helm value to change. The policy and what every check shares live in
 :mod:`gloomon.domain.health.policy` (re-exported here); per-target findings in
 :mod:`gloomon.domain.health.targets`, fleet-wide and log findings in :mod:`gloomon.domain.health.fleet`,
-CronJob findings in :mod:`gloomon.domain.health.cron`; this module judges the secret and joins them all
+CronJob findings in :mod:`gloomon.domain.health.cron`, the validation webhook's in
+:mod:`gloomon.domain.health.webhook`; this module judges the secret and joins them all
 in :func:`judge`.
 """
 
@@ -17,6 +18,7 @@ from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS
 from gloomon.domain.health import cron as health_cron
 from gloomon.domain.health import fleet as health_fleet
 from gloomon.domain.health import targets as health_targets
+from gloomon.domain.health import webhook as health_webhook
 from gloomon.domain.health.policy import (
     CRONJOB,
     RENEW_WINDOW_SECONDS,
@@ -39,6 +41,7 @@ from gloomon.domain.model import (
     SecretStatus,
     Severity,
     TargetStatus,
+    WebhookState,
 )
 from gloomon.domain.text import one_line
 
@@ -70,6 +73,7 @@ def judge(
     errors: Sequence[str] = (),
     grace: float,
     mtls: MtlsState,
+    webhooks: Sequence[WebhookState] = (),
 ) -> tuple[Finding, ...]:
     """Every finding of one snapshot, in their final order: most severe first, then by component and
     pod. ``grace`` (:meth:`HealthPolicy.grace_for`) and ``mtls`` (:func:`mtls_state`) are derived once
@@ -84,6 +88,7 @@ def judge(
     found.extend(health_fleet.fleet_findings(targets, ctx))
     found.extend(health_fleet.unreachable_components(targets, errors, ctx))
     found.extend(health_fleet.log_findings(log_events, ctx))
+    found.extend(health_webhook.webhook_findings(webhooks, ctx))
     for component in missing_components:
         found.append(
             Finding(

@@ -6,8 +6,8 @@ build them from untrusted bytes; ``fleet.build_snapshot`` joins one poll's worth
 any model.
 
 The models live in ``vocabulary`` (vocabulary, parse errors, log events), ``certs``, ``admin`` (Envoy
-admin data), ``cluster`` (Kubernetes-side state) and ``snapshot`` (judgement); this module re-exports
-every one of them so ``from gloomon.domain.model import X`` works.
+admin data), ``cluster`` (Kubernetes-side state), ``webhook`` (gloo's validation webhook) and ``snapshot``
+(judgement); this module re-exports every one of them so ``from gloomon.domain.model import X`` works.
 """
 
 from __future__ import annotations
@@ -64,6 +64,15 @@ from gloomon.domain.model.vocabulary import (
     Phase,
     Severity,
 )
+from gloomon.domain.model.webhook import (
+    WEBHOOK_CERTGEN_JOB,
+    WEBHOOK_PORT,
+    WEBHOOK_SECRET_NAME,
+    WebhookConfig,
+    WebhookEntry,
+    WebhookState,
+    webhook_config_name,
+)
 
 __all__ = [
     "COMPONENT_ORDER",
@@ -71,6 +80,9 @@ __all__ = [
     "SECRET_NAME",
     "SERVER_CERT_SECRET",
     "VALIDATION_CONTEXT_SECRET",
+    "WEBHOOK_CERTGEN_JOB",
+    "WEBHOOK_PORT",
+    "WEBHOOK_SECRET_NAME",
     "AdminFetch",
     "CertInfo",
     "CertsContext",
@@ -107,5 +119,9 @@ __all__ = [
     "TargetStatus",
     "TlsStats",
     "TrustBundle",
+    "WebhookConfig",
+    "WebhookEntry",
+    "WebhookState",
     "XdsLink",
+    "webhook_config_name",
 ]

@@ -10,6 +10,7 @@ from datetime import datetime
 from gloomon.domain.model.certs import CertInfo, PhaseVerdict, TrustBundle
 from gloomon.domain.model.cluster import AdminFetch, CronJobState, SecretState, TargetRef
 from gloomon.domain.model.vocabulary import Component, Phase, Severity
+from gloomon.domain.model.webhook import WebhookState
 
 # --------------------------------------------------------------------------------------------------
 # Judgement and the snapshot
@@ -137,6 +138,13 @@ class FleetSnapshot:
     errors: tuple[str, ...] = ()  # source-level trouble: "API unreachable: …"
     generation: int = 0
     mtls: MtlsState = MtlsState.ENABLED
+    #: gloo's validation webhook, per context that was read (none with ``--target``)
+    webhooks: tuple[WebhookState, ...] = ()
+
+    @property
+    def webhook(self) -> WebhookState | None:
+        """The first context's validation webhook (the control plane's), when one is installed."""
+        return next((webhook for webhook in self.webhooks if webhook.installed), None)
 
     @property
     def secret(self) -> SecretStatus | None:

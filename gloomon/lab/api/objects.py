@@ -11,7 +11,16 @@ import base64
 from typing import Any
 
 from gloomon.domain.model import SECRET_NAME
-from gloomon.lab.cluster.store import ClusterStore, Container, CronJob, Deployment, Job, Pod, SecretObject
+from gloomon.lab.cluster.store import (
+    ClusterStore,
+    Container,
+    CronJob,
+    Deployment,
+    Job,
+    Pod,
+    SecretObject,
+    WebhookConfiguration,
+)
 from gloomon.lab.cluster.util import rfc3339
 from gloomon.lab.pods import certgen_job as certjob
 from gloomon.lab.pods.sds import SSL_DIR
@@ -262,9 +271,11 @@ def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
     }
 
 
-def _job_template(store: ClusterStore, args: tuple[str, ...]) -> dict[str, Any]:
+def _job_template(
+    store: ClusterStore, args: tuple[str, ...], labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
-        "metadata": {"labels": dict(certjob.POD_LABELS)},
+        "metadata": {"labels": dict(certjob.POD_LABELS if labels is None else labels)},
         "spec": {
             "serviceAccountName": "certgen",
             "restartPolicy": "OnFailure",
@@ -317,7 +328,7 @@ def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
         "completions": 1,
         "parallelism": 1,
         "backoffLimit": 6,
-        "template": _job_template(store, job.args),
+        "template": _job_template(store, job.args, job.pod_labels),
     }
     if job.ttl_seconds_after_finished is not None:
         spec["ttlSecondsAfterFinished"] = job.ttl_seconds_after_finished
@@ -393,4 +404,66 @@ def namespace_json(store: ClusterStore) -> dict[str, Any]:
         ),
         "spec": {"finalizers": ["kubernetes"]},
         "status": {"phase": "Active"},
+    }
+
+
+def webhook_configuration_json(config: WebhookConfiguration, namespace: str) -> dict[str, Any]:
+    """``admissionregistration.k8s.io/v1`` as Gloo's chart renders it (``5-gateway-validation-webhook-
+    configuration.yaml``), with the caBundle certgen patched in."""
+    bundle = base64.b64encode(config.ca_bundle).decode()
+
+    def webhook(name: str, policy: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "name": f"{name}.{namespace}.svc",
+            "clientConfig": {
+                "service": {"name": "gloo", "namespace": namespace, "path": "/validation", "port": 443},
+                "caBundle": bundle,
+            },
+            "rules": rules,
+            "failurePolicy": policy,
+            "matchPolicy": "Exact",
+            "namespaceSelector": {},
+            "objectSelector": {},
+            "sideEffects": "None",
+            "timeoutSeconds": 10,
+            "admissionReviewVersions": ["v1beta1"],
+        }
+
+    gloo_rules = [
+        {
+            "operations": ["CREATE", "UPDATE", "DELETE"],
+            "apiGroups": ["gateway.solo.io"],
+            "apiVersions": ["v1"],
+            "resources": ["virtualservices", "routetables"],
+            "scope": "*",
+        },
+        {
+            "operations": ["CREATE", "UPDATE"],
+            "apiGroups": ["gateway.solo.io"],
+            "apiVersions": ["v1"],
+            "resources": ["gateways"],
+            "scope": "*",
+        },
+    ]
+    core_rules = [
+        {"operations": ["DELETE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["secrets"]},
+        {
+            "operations": ["UPDATE", "DELETE"],
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["namespaces"],
+        },
+    ]
+    metadata = meta(
+        config.name, None, config.uid, config.created, config.resource_version, {"gloo": "gateway"}
+    )
+    metadata["annotations"] = {"helm.sh/hook": "pre-install, pre-upgrade", "helm.sh/hook-weight": "5"}
+    return {
+        "kind": "ValidatingWebhookConfiguration",
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "metadata": metadata,
+        "webhooks": [
+            webhook("gloo", config.failure_policy, gloo_rules),
+            webhook("kube", config.kube_core_failure_policy, core_rules),
+        ],
     }

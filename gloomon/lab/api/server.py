@@ -38,6 +38,9 @@ _RESOURCES_V1 = [
 _RESOURCES = {
     "apps/v1": [("deployments", "Deployment", True, ["get", "list"])],
     "batch/v1": [("cronjobs", "CronJob", True, ["get", "list"]), ("jobs", "Job", True, ["get", "list"])],
+    "admissionregistration.k8s.io/v1": [
+        ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False, ["get", "list"])
+    ],
 }
 
 
@@ -94,6 +97,8 @@ class ApiServer:
         self.token = token
         self.faults = faults
         self.forbid_secrets = False
+        #: 403 on the cluster-scoped webhook configurations (a namespaced Role only)
+        self.forbid_webhooks = False
         self.in_outage = False
         self.requests = RequestLog()
         self.port = 0
@@ -205,6 +210,9 @@ class ApiServer:
         r.add_get("/apis/batch/v1/namespaces/{ns}/cronjobs/{name}", self._cronjob)
         r.add_get("/apis/batch/v1/namespaces/{ns}/jobs", self._jobs)
         r.add_get("/apis/batch/v1/namespaces/{ns}/jobs/{name}", self._job)
+        vwc = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+        r.add_get(vwc, self._webhook_configs)
+        r.add_get(f"{vwc}/{{name}}", self._webhook_config)
         r.add_post("/lab/v1/faults/{fault}", self._fault)
         r.add_get("/lab/v1/state", self._state)
         r.add_route("*", "/{tail:.*}", self._unknown)
@@ -297,7 +305,7 @@ class ApiServer:
     async def _secrets(self, request: web.Request) -> web.Response:
         if self.forbid_secrets:
             return self._forbidden("list")
-        secrets = [self.store.secret] if self.store.secret and self._ns_ok(request) else []
+        secrets = self.store.secrets() if self._ns_ok(request) else []
         items = [objects.secret_json(self.store, s) for s in secrets]
         return _json(objects.list_of("Secret", "v1", items, self.store.next_rv()))
 
@@ -305,8 +313,8 @@ class ApiServer:
         name = request.match_info["name"]
         if self.forbid_secrets:
             return self._forbidden("get", name)
-        secret = self.store.secret
-        if secret is None or secret.name != name or not self._ns_ok(request):
+        secret = next((s for s in self.store.secrets() if s.name == name), None)
+        if secret is None or not self._ns_ok(request):
             return not_found("secrets", name)
         return _json(objects.secret_json(self.store, secret))
 
@@ -349,6 +357,36 @@ class ApiServer:
             return not_found("jobs.batch", request.match_info["name"])
         return _json(objects.job_json(self.store, job))
 
+    def _webhooks_forbidden(self, verb: str, name: str = "") -> web.Response:
+        resource = "validatingwebhookconfigurations"
+        what = f'{resource}.admissionregistration.k8s.io "{name}"' if name else f"{resource}"
+        return status_response(
+            403,
+            "Forbidden",
+            f'{what} is forbidden: User "system:serviceaccount:{self.store.namespace}:gloomon" cannot '
+            f'{verb} resource "{resource}" in API group "admissionregistration.k8s.io" at the cluster scope',
+            name=name,
+            group="admissionregistration.k8s.io",
+            kind=resource,
+        )
+
+    async def _webhook_configs(self, _: web.Request) -> web.Response:
+        if self.forbid_webhooks:
+            return self._webhooks_forbidden("list")
+        config = self.store.webhook_config
+        items = [objects.webhook_configuration_json(config, self.store.namespace)] if config else []
+        kind, api = "ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1"
+        return _json(objects.list_of(kind, api, items, self.store.next_rv()))
+
+    async def _webhook_config(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if self.forbid_webhooks:
+            return self._webhooks_forbidden("get", name)
+        config = self.store.webhook_config
+        if config is None or config.name != name:
+            return not_found("validatingwebhookconfigurations.admissionregistration.k8s.io", name)
+        return _json(objects.webhook_configuration_json(config, self.store.namespace))
+
     async def _fault(self, request: web.Request) -> web.Response:
         if self.faults is None:
             return status_response(404, "NotFound", "no fault control in this lab")
@@ -388,5 +426,6 @@ class ApiServer:
                 "pods": pods,
                 "outage": self.in_outage,
                 "forbidSecrets": self.forbid_secrets,
+                "forbidWebhooks": self.forbid_webhooks,
             }
         )

@@ -114,6 +114,8 @@ class Job:
     resource_version: int = 0
     active_deadline_seconds: int | None = None
     ttl_seconds_after_finished: int | None = 60
+    #: the pod template's labels; None: the mTLS certgen's (``gloo=gloo-mtls-certs``)
+    pod_labels: dict[str, str] | None = None
 
 
 @dataclass(eq=False)
@@ -132,6 +134,21 @@ class CronJob:
     concurrency_policy: str = "Allow"
 
 
+@dataclass(eq=False)
+class WebhookConfiguration:
+    """The cluster-scoped ``gloo-gateway-validation-webhook-<ns>``: Gloo's two webhooks (Gloo resources,
+    and Kubernetes core deletes) share one ``caBundle``; each has its own failure policy (Helm
+    ``gateway.validation.failurePolicy`` / ``kubeCoreFailurePolicy``, both ``Ignore`` by default)."""
+
+    name: str
+    ca_bundle: bytes = b""
+    failure_policy: str = "Ignore"
+    kube_core_failure_policy: str = "Ignore"
+    uid: str = field(default_factory=new_uid)
+    created: datetime = field(default_factory=now_utc)
+    resource_version: int = 0
+
+
 SecretListener = Callable[[SecretData], None]
 
 
@@ -147,6 +164,9 @@ class ClusterStore:
         self.secret: SecretObject | None = None
         self.cronjob: CronJob | None = None
         self.jobs: dict[str, Job] = {}
+        #: ``gateway-validation-certs`` and the webhook configuration certgen patches (gateway-certgen)
+        self.webhook_secret: SecretObject | None = None
+        self.webhook_config: WebhookConfiguration | None = None
         self._rv = itertools.count(1000)
         self._ips = itertools.count(10)
         self._secret_listeners: list[SecretListener] = []
@@ -170,7 +190,7 @@ class ClusterStore:
                 c.log.close()
         return pod
 
-    def touch(self, obj: Pod | Deployment | Job | CronJob) -> None:
+    def touch(self, obj: Pod | Deployment | Job | CronJob | WebhookConfiguration) -> None:
         obj.resource_version = self.next_rv()
 
     def pods_of(self, component: Component | None = None) -> list[Pod]:
@@ -196,3 +216,21 @@ class ClusterStore:
         for listener in list(self._secret_listeners):
             listener(data)
         return self.secret
+
+    def write_webhook_secret(
+        self, name: str, data: SecretData, *, at: datetime | None = None
+    ) -> SecretObject:
+        """A full write of ``gateway-validation-certs`` (gloo reads it when it starts, no listener)."""
+        when = at or now_utc()
+        if self.webhook_secret is None:
+            self.webhook_secret = SecretObject(name, data, self.next_rv(), created=when, updated=when)
+        else:
+            self.webhook_secret.data = data
+            self.webhook_secret.resource_version = self.next_rv()
+            self.webhook_secret.updated = when
+        return self.webhook_secret
+
+    def secrets(self) -> list[SecretObject]:
+        """Every secret of the namespace, by name."""
+        found = [s for s in (self.secret, self.webhook_secret) if s is not None]
+        return sorted(found, key=lambda s: s.name)
