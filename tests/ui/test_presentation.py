@@ -36,7 +36,7 @@ def test_remote_text_is_sanitized_not_interpreted() -> None:
 def test_secret_phase_words() -> None:
     assert secret_phase_words(fx.steady(), fx.NOW) == ("steady · 1 CA", None)
     words, loudness = secret_phase_words(fx.leaf_rotated(), fx.NOW)
-    assert words == "rotation · phase 2/3 · new server cert · 43 s of 65 s"
+    assert words == "rotation · phase 2/3 · new server cert · 41 s of 65 s"
     assert loudness is Severity.INFO
     assert secret_phase_words(fx.no_mtls(), fx.NOW)[1] is Severity.WARNING
 

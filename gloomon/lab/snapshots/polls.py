@@ -52,6 +52,8 @@ PODS: tuple[tuple[Component, str], ...] = (
 
 #: when the fixtures' polls happen: two seconds before the fixtures' clock reads them
 POLLED = NOW - timedelta(seconds=2)
+#: when certgen last wrote the secret, unless a state says otherwise (three CronJob periods ago)
+WRITTEN = NOW - timedelta(hours=9)
 
 CRONJOB = CronJobState(
     name="gloo-mtls-certgen-cronjob",
@@ -109,7 +111,7 @@ def admin_fetch(
     if not mtls:
         return AdminFetch(ref, at, 0.01, server=server, certs=CertsReport(()), secrets=SecretsDump(()))
     bundle, leaf = pair
-    version, since = _version(pair), delivered or at - timedelta(hours=6)
+    version, since = _version(pair), delivered or WRITTEN
     chain = (leaf,) if leaf else ()
     secrets = SecretsDump(
         (
@@ -157,7 +159,7 @@ def poll(
 ) -> FleetSnapshot:
     """One poll at ``at``: the secret holds ``pair`` (written at ``written``) and every pod of ``pods``
     holds it too, except the pods in ``fetches`` (by name), which answered that instead."""
-    since = written or at - timedelta(hours=6)
+    since = written or WRITTEN
     answers = [
         (fetches or {}).get(pod) or admin_fetch(component, pod, pair, index=i, at=at, delivered=since)
         for i, (component, pod) in enumerate(pods)

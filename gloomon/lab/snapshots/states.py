@@ -28,6 +28,7 @@ from gloomon.lab.snapshots.polls import (
     NAMESPACE,
     PODS,
     POLLED,
+    WRITTEN,
     admin_fetch,
     poll,
 )
@@ -35,11 +36,10 @@ from gloomon.lab.snapshots.polls import (
 #: the gateway-proxy that picks up a rotation last, and the extauth pod that goes wrong
 LAGGING_POD = PODS[3][1]
 BAD_POD = PODS[4][1]
-#: a rotation's phases 41 s apart; the lagging pod still holds phase 1 after 3m20s (past the 130 s grace)
-ROTATION_STARTED = POLLED - timedelta(seconds=41)
+#: ca-added and leaf-rotated: certgen wrote that phase 41 s ago, and every pod has it already
+ROTATION_STARTED = NOW - timedelta(seconds=41)
+#: lagging: one pod still holds phase 1 3m20s after phase 2 was written (past the 2m10s grace)
 LAG = timedelta(seconds=200)
-#: when certgen last wrote the secret before the rotation of :func:`rotation_series`
-CRONJOB_WRITE = NOW - timedelta(hours=6)
 
 
 def steady() -> FleetSnapshot:
@@ -140,7 +140,7 @@ def rotation_series(end: datetime = NOW) -> list[FleetSnapshot]:
     for step in range(0, 301, 10):
         at = start + timedelta(seconds=step)
         current = max(i for i, (offset, _) in enumerate(phases) if offset <= step)
-        written = start + timedelta(seconds=phases[current][0]) if current else CRONJOB_WRITE
+        written = start + timedelta(seconds=phases[current][0]) if current else WRITTEN
         fetches = {}
         for i, (component, pod) in enumerate(PODS):
             held = max(
