@@ -7,7 +7,8 @@ minutes, so the series count moves with the phases (a second CA in every bundle,
 judged over whole rotations, comparing samples taken in the same phase.
 
 Reports RSS at start (after a one-minute warm-up), end and peak, and its growth in %; series count
-(first, last, min, max); polls made against polls expected (``elapsed / interval``) and the missed ones.
+(first, last, min, max, and in the steady phase after the warm-up, with the series that came and went);
+polls made against polls expected (``elapsed / interval``) and the missed ones.
 Targets over 30 minutes: RSS growth < 10 %, series count flat, 0 missed polls.
 Usage: ``python bench/soak.py --minutes 30 [--interval 5s] [--sample 10]``.
 """
@@ -36,8 +37,9 @@ from poll_cycle import start_lab
 WARMUP_SECONDS = 60.0
 
 
-def _series(body: str) -> int:
-    return sum(1 for line in body.splitlines() if line and not line.startswith("#"))
+def _series(body: str) -> list[str]:
+    """Each series of an exposition: its name and labels, without the value."""
+    return [line.rsplit(" ", 1)[0] for line in body.splitlines() if line and not line.startswith("#")]
 
 
 def _value(body: str, name: str) -> float | None:
@@ -70,7 +72,8 @@ async def soak(address: str, pid: int, minutes: float, sample: float) -> dict[st
                 {
                     "t": round(time.monotonic() - started, 1),
                     "rss_mb": rss_mb(pid)["VmRSS"],
-                    "series": _series(body),
+                    "series": len(series := _series(body)),
+                    "names": series,
                     "polls": _value(body, "gloomon_poll_duration_seconds_count") or 0.0,
                     "phase": _phase(body),
                 }
@@ -83,7 +86,9 @@ def summarise(run: dict[str, Any], interval: float) -> dict[str, Any]:
     rows = run["samples"]
     warm = [row for row in rows if row["t"] >= WARMUP_SECONDS] or rows
     rss_start, rss_end = warm[0]["rss_mb"], warm[-1]["rss_mb"]
-    steady = [row["series"] for row in rows if row["phase"] == "steady"] or [row["series"] for row in rows]
+    # after the warm-up (the first rotation adds certgen's last success) and in the same phase
+    steady = [row for row in warm if row["phase"] == "steady"] or warm
+    first_names, last_names = set(steady[0]["names"]), set(steady[-1]["names"])
     polls = rows[-1]["polls"] - rows[0]["polls"]
     expected = int((rows[-1]["t"] - rows[0]["t"]) / interval)
     return {
@@ -99,8 +104,11 @@ def summarise(run: dict[str, Any], interval: float) -> dict[str, Any]:
             "last": rows[-1]["series"],
             "min": min(row["series"] for row in rows),
             "max": max(row["series"] for row in rows),
-            "steady_phase_first": steady[0],
-            "steady_phase_last": steady[-1],
+            "steady_phase_first": steady[0]["series"],
+            "steady_phase_last": steady[-1]["series"],
+            # a rotation renames series (new serials), a leak only adds: both listed, a few of each
+            "steady_added": sorted(last_names - first_names)[:5],
+            "steady_removed": sorted(first_names - last_names)[:5],
         },
         "polls": {"made": int(polls), "expected": expected, "missed": max(0, expected - int(polls))},
         "phases_seen": sorted({row["phase"] for row in rows}),
@@ -135,7 +143,7 @@ def main() -> None:
         lab.terminate()
         lab.wait(timeout=30)
     if args.samples_out is not None:
-        args.samples_out.write_text(json.dumps(run["samples"]))
+        args.samples_out.write_text(json.dumps([{**row, "names": None} for row in run["samples"]]))
     summary = summarise(run, args.interval)
     summary["meets_targets"] = {
         "rss_growth_under_10_percent": summary["rss_mb"]["growth_percent"] < 10,
