@@ -156,8 +156,9 @@ class HeaderBar(Widget):
         words, loudness = secret_phase_words(snapshot, now, short=short)
         words = sanitize(words)  # the verdict's reason can quote remote text
         age = self._poll_age(snapshot, now, palette)
-        # the right column is as wide as its widest cell (the status above, or the poll age)
-        room = self.size.width - self.styles.gutter.width - max(status.cell_len, age.cell_len) - 1
+        # the right column is as wide as its widest cell (the status above, or the poll age), and the
+        # grid pads one cell on each side of the gap between the columns
+        room = self.size.width - max(status.cell_len, age.cell_len) - 2
         grid.add_row(_secret_line(words, loudness, snapshot, now, short, room, palette), age)
         return grid
 
