@@ -65,7 +65,8 @@ class _Cluster:
     connection: KubeConnection
     reader: KubeReader
     forwards: ForwardSet
-    webhook: WebhookReader
+    #: the validation webhook's reads (None: this context's webhook is not read)
+    webhook: WebhookReader | None = None
     secret: SecretState | None = None
     #: the validation webhook as this poll read it (the last read kept when the API was not reached)
     webhook_state: WebhookState | None = None
@@ -148,7 +149,7 @@ class MonitorSession:
         await self._logs.close()
         await asyncio.gather(
             *(cluster.forwards.close() for cluster in self._clusters),
-            *(cluster.webhook.close() for cluster in self._clusters),
+            *(cluster.webhook.close() for cluster in self._clusters if cluster.webhook is not None),
             return_exceptions=True,
         )
         await asyncio.gather(*self._closing, return_exceptions=True)
@@ -198,7 +199,7 @@ class MonitorSession:
             cluster.reader.read_secret(now),
             cluster.reader.read_cronjob(),
             cluster.reader.missing_components(cluster.pods or {}),
-            cluster.webhook.read((cluster.pods or {}).get(Component.GLOO, ())),
+            self._read_webhook(cluster),
             return_exceptions=True,
         )
         secret, cronjob, missing, webhook = results
@@ -222,6 +223,11 @@ class MonitorSession:
             cluster.webhook_state = webhook
         if isinstance(missing, tuple) and cluster.pods is not None:
             cluster.missing = missing
+
+    async def _read_webhook(self, cluster: _Cluster) -> WebhookState | None:
+        if cluster.webhook is None:
+            return None
+        return await cluster.webhook.read((cluster.pods or {}).get(Component.GLOO, ()))
 
     def targets(self) -> list[TargetRef]:
         """Every target of the next poll, with its current forward state."""
