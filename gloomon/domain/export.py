@@ -13,6 +13,7 @@ from gloomon.domain.model import (
     CronJobState,
     Finding,
     FleetSnapshot,
+    GlooRelease,
     SecretStatus,
     Severity,
     TargetStatus,
@@ -66,11 +67,24 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
                 {"context": item.state.context, **(_secret(item, now) or {})} for item in snapshot.secrets
             ],
             "cronjob": _cronjob(snapshot.cronjob, now),
+            "gloo_version": _release(snapshot.gloo_release),
             "webhook": webhook_to_dict(snapshot.webhook, now),
             "targets": [_target(target, now) for target in snapshot.targets],
             "findings": [finding_to_dict(item) for item in snapshot.findings],
         }
     )
+
+
+def _release(release: GlooRelease | None) -> dict[str, Any] | None:
+    """The Gloo release the pods' images say: ``version`` is None when the tag names no release."""
+    if release is None:
+        return None
+    return {
+        "version": release.version_text,
+        "enterprise": release.enterprise,
+        "variants": list(release.variants),
+        "image": release.image,
+    }
 
 
 def cert_to_dict(cert: CertInfo, now: datetime) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from gloomon.domain.model import (
     CronJobState,
     EnvoyStats,
     FleetSnapshot,
+    GlooRelease,
     LogEvent,
     Phase,
     PhaseVerdict,
@@ -43,6 +44,7 @@ from gloomon.domain.model import (
     XdsLink,
 )
 from gloomon.domain.parse.envoy import xds_cluster_names
+from gloomon.domain.parse.gloo_version import gloo_release
 from gloomon.domain.parse.tls_scopes import mtls_errors, user_tls_errors
 
 
@@ -78,6 +80,7 @@ def build_snapshot(
     )
     targets = with_bundle_differs_since(targets, taken_at, previous)
     mtls = mtls_state(targets, secret_statuses)
+    release = _release(fetches, previous)
     findings = judge(
         now=taken_at,
         namespace=namespace,
@@ -91,6 +94,7 @@ def build_snapshot(
         errors=errors,
         grace=slack,
         mtls=mtls,
+        release=release,
         webhooks=webhooks,
     )
     return FleetSnapshot(
@@ -106,6 +110,7 @@ def build_snapshot(
         errors=tuple(errors),
         generation=(previous.generation + 1) if previous is not None else 1,
         mtls=mtls,
+        gloo_release=release,
         webhooks=tuple(webhooks),
     )
 
@@ -319,6 +324,12 @@ def _target_status(
         xds_connect_fail_last_rise=xds_rise,
         sds_rejected_last_rise=rejected_rise,
     )
+
+
+def _release(fetches: Sequence[AdminFetch], previous: FleetSnapshot | None) -> GlooRelease | None:
+    """The Gloo release the listed pods' images say; while none is listed, the last one known."""
+    images = (image for f in fetches if f.target.pod_info is not None for image in f.target.pod_info.images)
+    return gloo_release(images) or (previous.gloo_release if previous is not None else None)
 
 
 def _stale(prev: TargetStatus, ref: TargetRef, now: datetime) -> TargetStatus:

@@ -48,6 +48,7 @@ def test_schema_1() -> None:
         "secret",
         "secrets",
         "cronjob",
+        "gloo_version",
         "targets",
         "findings",
     }

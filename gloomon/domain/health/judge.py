@@ -17,6 +17,7 @@ from datetime import datetime
 from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS
 from gloomon.domain.health import cron as health_cron
 from gloomon.domain.health import fleet as health_fleet
+from gloomon.domain.health import release as health_release
 from gloomon.domain.health import targets as health_targets
 from gloomon.domain.health import webhook as health_webhook
 from gloomon.domain.health.policy import (
@@ -35,6 +36,7 @@ from gloomon.domain.model import (
     CronJobState,
     Finding,
     FleetSnapshot,
+    GlooRelease,
     LogEvent,
     MtlsState,
     Phase,
@@ -73,6 +75,7 @@ def judge(
     errors: Sequence[str] = (),
     grace: float,
     mtls: MtlsState,
+    release: GlooRelease | None = None,
     webhooks: Sequence[WebhookState] = (),
 ) -> tuple[Finding, ...]:
     """Every finding of one snapshot, in their final order: most severe first, then by component and
@@ -88,6 +91,7 @@ def judge(
     found.extend(health_fleet.fleet_findings(targets, ctx))
     found.extend(health_fleet.unreachable_components(targets, errors, ctx))
     found.extend(health_fleet.log_findings(log_events, ctx))
+    found.extend(health_release.release_findings(release, ctx))
     found.extend(health_webhook.webhook_findings(webhooks, ctx))
     for component in missing_components:
         found.append(

@@ -40,6 +40,7 @@ from gloomon.domain.model.cluster import (
     SecretState,
     TargetRef,
 )
+from gloomon.domain.model.release import GlooRelease
 from gloomon.domain.model.snapshot import (
     Finding,
     FleetSnapshot,
@@ -96,6 +97,7 @@ __all__ = [
     "FleetSnapshot",
     "ForwardState",
     "ForwardStatus",
+    "GlooRelease",
     "HostStatus",
     "JobState",
     "LogBatch",

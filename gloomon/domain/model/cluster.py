@@ -27,6 +27,7 @@ class PodInfo:
     started_at: datetime | None = None
     containers: tuple[str, ...] = ()
     deleting: bool = False
+    images: tuple[str, ...] = ()  # the containers' image references, in spec order
 
 
 class ForwardStatus(enum.StrEnum):

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from gloomon.domain.model.certs import CertInfo, PhaseVerdict, TrustBundle
 from gloomon.domain.model.cluster import AdminFetch, CronJobState, SecretState, TargetRef
+from gloomon.domain.model.release import GlooRelease
 from gloomon.domain.model.vocabulary import Component, Phase, Severity
 from gloomon.domain.model.webhook import WebhookState
 
@@ -138,6 +139,8 @@ class FleetSnapshot:
     errors: tuple[str, ...] = ()  # source-level trouble: "API unreachable: …"
     generation: int = 0
     mtls: MtlsState = MtlsState.ENABLED
+    #: the Gloo release its pods' images say (carried while no pod is listed); None with ``--target``
+    gloo_release: GlooRelease | None = None
     #: gloo's validation webhook, per context that was read (none with ``--target``)
     webhooks: tuple[WebhookState, ...] = ()
 

@@ -21,6 +21,7 @@ from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import ClusterStore, Container, CronJob, Job, Pod
 from gloomon.lab.cluster.util import name_suffix, now_utc
+from gloomon.lab.pods.sds import GLOO_VERSION
 
 SVC_NAME = "gloo"
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
@@ -28,7 +29,7 @@ CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
 JOB_LABEL = "gloo-mtls-certgen"
 #: labels of the certgen Jobs' pods (``gloo=gloo-mtls-certs``; Helm's pod template).
 POD_LABELS = {"gloo": "gloo-mtls-certs", "sidecar.istio.io/inject": "false"}
-IMAGE = "quay.io/solo-io/certgen:1.18.0"
+IMAGE = f"quay.io/solo-io/certgen:{GLOO_VERSION}"
 RENEW_BEFORE = timedelta(days=90)
 _LOGGER = "gencert"
 

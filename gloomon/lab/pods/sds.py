@@ -25,6 +25,7 @@ from gloomon.lab.cluster.util import fnv64
 
 SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
 SSL_DIR = "/etc/envoy/ssl"
+#: the Gloo release the lab runs: its images' tag (``quay.io/solo-io/gloo:1.18.0``) and sds's log ``version``
 GLOO_VERSION = "1.18.0"
 _LOGGER = "sds_server"
 

@@ -72,9 +72,9 @@ def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
     statuses = [s for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
     conditions = [c for c in status.get("conditions") or () if isinstance(c, Mapping)]
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    containers = tuple(
-        str(c.get("name")) for c in (spec.get("containers") or ()) if isinstance(c, Mapping) and c.get("name")
-    )
+    specs = [c for c in (spec.get("containers") or ()) if isinstance(c, Mapping)]
+    containers = tuple(str(c.get("name")) for c in specs if c.get("name"))
+    images = tuple(c["image"] for c in specs if isinstance(c.get("image"), str))
     return PodInfo(
         name=str(meta.get("name", "")),
         namespace=str(meta.get("namespace", "")),
@@ -85,6 +85,7 @@ def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
         started_at=parse_time(status.get("startTime")),
         containers=containers,
         deleting=bool(meta.get("deletionTimestamp")),
+        images=images,
     )
 
 

@@ -150,6 +150,10 @@ class HeaderBar(Widget):
         else:  # --target: admin URLs polled as given, no Kubernetes context or namespace
             title.append("--target URLs")
         title.append(f" · {counted(len(snapshot.targets), 'target')}", style=palette.muted)
+        if snapshot.gloo_release is not None:
+            release = literal(f" · {snapshot.gloo_release.label}")
+            release.stylize(palette.muted)
+            title.append_text(release)
         status = status_words(snapshot, self._failure, palette)
         grid.add_row(title, status)
         short = self.size.width < 100
