@@ -33,6 +33,9 @@ MIN_INTERVAL_SECONDS = 1.0
 #: ``gloomon serve``'s address: loopback unless asked (in a pod, ``--listen 0.0.0.0:9745``).
 DEFAULT_LISTEN = "127.0.0.1:9745"
 
+#: ``gloomon bundle --max-size`` unless given
+DEFAULT_BUNDLE_SIZE = "100MB"
+
 SCENARIOS = (
     "healthy",
     "rotating",
@@ -130,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live view of Gloo Gateway's internal mTLS: the certificate each Envoy holds, the CAs "
         "it trusts, whether it picked up the latest gloo-mtls-certs secret, and where rotation stands.",
         epilog="Commands: 'gloomon' opens the dashboard; 'gloomon check' polls once and exits "
-        "0 ok, 1 warning, 2 critical, 3 could not run; 'gloomon serve' exports Prometheus metrics.",
+        "0 ok, 1 warning, 2 critical, 3 could not run; 'gloomon serve' exports Prometheus metrics; "
+        "'gloomon bundle' writes a support archive.",
     )
     parser.add_argument("--version", action="version", version=f"gloomon {__version__}")
     _add_common(parser, polls=True)
@@ -172,6 +176,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help=f"address to serve on (default: {DEFAULT_LISTEN}, loopback only; 0.0.0.0:9745 in a pod)",
     )
+    bundle = sub.add_parser(
+        "bundle",
+        help="write a support archive (.tar.gz) for a ticket, every secret redacted",
+        description="Poll once and write a .tar.gz: the check -o json document, each Envoy's /certs, "
+        "/config_dump (secrets redacted to metadata), /clusters, /stats and /server_info, the pods, Jobs "
+        "and CronJob as YAML, the secret as metadata only, the last --since of the mTLS containers' logs, "
+        "and a README.txt saying what was collected and redacted. Exit 0 (written) or 3 (nothing could "
+        "be collected).",
+    )
+    _add_common(bundle, polls=False)
+    bundle.add_argument(
+        "--since", default="10m", metavar="DURATION", help="how much log history to include (default: 10m)"
+    )
+    bundle.add_argument(
+        "--output",
+        metavar="PATH",
+        help="archive to write (default: gloomon-bundle-<UTC time>.tar.gz in the current directory)",
+    )
+    bundle.add_argument(
+        "--max-size",
+        default=DEFAULT_BUNDLE_SIZE,
+        metavar="SIZE",
+        help=f"largest archive (default: {DEFAULT_BUNDLE_SIZE}); past it nothing more is added and "
+        "README.txt lists what was left out",
+    )
     return parser
 
 
@@ -189,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check(args, settings)
     if args.command == "serve":
         return run_serve(args, settings)
+    if args.command == "bundle":
+        return run_bundle(args, settings)
     return run_dashboard(args, settings)
 
 
@@ -435,6 +466,72 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if lab is not None:
             lab.stop()
+
+
+def parse_size(text: str) -> int:
+    """``100MB``, ``512KB``, ``1.5M``, ``2GB`` or a number of bytes (1024-based) → bytes; UsageError."""
+    number = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(number[-1:], 1)
+    number = number[:-1] if scale > 1 else number
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value * scale > 2**50:
+        raise UsageError(f"--max-size {text!r}: expected a size like 100MB, 512KB or 2GB")
+    return int(value * scale)
+
+
+def run_bundle(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the support archive; 0 with one line naming it, 3 when nothing could be collected."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from gloomon.domain.model import ParseError
+    from gloomon.domain.parse.durations import parse_duration
+    from gloomon.sources.bundle.archive import MIN_MAX_SIZE, human_size
+    from gloomon.sources.errors import describe_exception
+
+    since = parse_duration(args.since)
+    try:
+        if isinstance(since, ParseError) or since <= 0:
+            raise UsageError(f"--since {args.since!r}: expected a duration like 10m")
+        max_size = parse_size(args.max_size)
+        if max_size < MIN_MAX_SIZE:
+            raise UsageError(f"--max-size {args.max_size!r}: at least {human_size(MIN_MAX_SIZE)}")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        output = Path(args.output or f"gloomon-bundle-{stamp}.tar.gz")
+        if output.is_dir() or not output.parent.is_dir():
+            raise UsageError(f"--output {str(output)!r}: not a file in an existing directory")
+    except UsageError as exc:
+        print(f"gloomon: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    from gloomon.sources.bundle.collect import BundleOptions, NothingCollected, write_bundle
+
+    options = BundleOptions(
+        output=output, since_seconds=max(1, round(since)), max_size=max_size, version=__version__
+    )
+    lab = None
+    try:
+        if args.demo:
+            lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
+        result = asyncio.run(write_bundle(settings, options))
+    except (CheckFailed, NothingCollected) as exc:
+        print(f"gloomon: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"gloomon: cannot write {output}: {describe_exception(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # never a traceback: one line, and the exit code of "could not run"
+        print(f"gloomon: unexpected error: {describe_exception(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if lab is not None:
+            lab.stop()
+    print(f"gloomon: wrote {result.path} ({human_size(result.size)}, {result.members} files)")
+    return 0
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings) -> int:

@@ -236,6 +236,17 @@ class MonitorSession:
             refs += cluster.forwards.targets()
         return refs
 
+    def readers(self) -> tuple[KubeReader, ...]:
+        """Each context's API reader (none with ``--target``): for ``gloomon bundle``'s object reads."""
+        return tuple(cluster.reader for cluster in self._clusters)
+
+    def request_url(self, ref: TargetRef) -> str | None:
+        """The URL ``ref``'s admin endpoints are requested at (a ``--target``'s ``user:password@``
+        included, which ``ref.admin_url`` never shows): for readers beside the poll, e.g. the bundle."""
+        if ref.admin_url is None:
+            return None
+        return self._admin.request_urls.get(ref.admin_url, ref.admin_url)
+
     async def poll_once(self) -> FleetSnapshot:
         """One full poll → one FleetSnapshot (never raises for unreachable targets or API outages)."""
         if not self._started:

@@ -31,7 +31,7 @@ from gloomon.domain.text import one_line
 from gloomon.sources.errors import SourceError, describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.kube.config import KubeConnection
-from gloomon.sources.limits import MB, BodyTooLarge, read_capped
+from gloomon.sources.limits import CHUNK, MB, BodyTooLarge, read_capped
 
 #: components expected in every Gloo installation; extauth / rate-limit only when their Deployment exists
 _ALWAYS_EXPECTED = (Component.GLOO, Component.GATEWAY_PROXY)
@@ -245,6 +245,93 @@ class KubeReader:
             name = kube_objects.CRONJOB_NAME
             return CronJobState(name, schedule="", suspended=False, jobs=jobs, error=one_line(error.message))
         return _with_error(kube_objects.cronjob_state(cron, jobs, fallback_args=[]), jobs_error)
+
+    # ------------------------------------------------------------------ for gloomon bundle: raw objects
+    # The same calls as a poll (RBAC needs nothing more), answered as the API's JSON for the bundle's YAML.
+
+    async def pods_json(self) -> Any:
+        """The component and certgen pods, as the API's PodList."""
+        return await self._list_pods(kube_objects.ALL_PODS_SELECTOR)
+
+    async def jobs_json(self) -> Any:
+        """The namespace's Jobs, as the API's JobList."""
+        return await self._json(
+            "jobs",
+            lambda: self._batch.list_namespaced_job_without_preload_content(
+                self.namespace, _request_timeout=self.timeout
+            ),
+        )
+
+    async def cronjob_json(self) -> Any:
+        """certgen's CronJob (read by name), as the API's object."""
+        return await self._json(
+            f"cronjob {kube_objects.CRONJOB_NAME}",
+            lambda: self._batch.read_namespaced_cron_job_without_preload_content(
+                kube_objects.CRONJOB_NAME, self.namespace, _request_timeout=self.timeout
+            ),
+        )
+
+    async def secret_json(self, keep: Callable[[dict[str, Any]], Any]) -> Any:
+        """``keep(secret)`` of ``gloo-mtls-certs`` (read by name): what the caller keeps of it, e.g. its
+        metadata. The decoded object is cleared right after, so no value of it outlives the call."""
+        obj = await self._json(
+            f"secret {SECRET_NAME}",
+            lambda: self._core.read_namespaced_secret_without_preload_content(
+                SECRET_NAME, self.namespace, _request_timeout=self.timeout
+            ),
+        )
+        if not isinstance(obj, dict):
+            raise ApiError(200, f"secret {SECRET_NAME}: not a Secret")
+        try:
+            return keep(obj)
+        finally:
+            obj.clear()
+
+    async def pod_log(self, pod: str, container: str, *, since_seconds: int, cap: int) -> bytes:
+        """One container's log of the last ``since_seconds`` (kubelet timestamps on), its first ``cap``
+        bytes at most (``limitBytes``; an API server that ignores it is cut off there); :class:`ApiError`
+        when refused or not reached."""
+        try:
+            async with asyncio.timeout(self.timeout * 4):
+                response = await self._core.read_namespaced_pod_log_without_preload_content(
+                    pod,
+                    self.namespace,
+                    container=container,
+                    since_seconds=max(1, since_seconds),
+                    timestamps=True,
+                    limit_bytes=cap,
+                    _request_timeout=self.timeout * 4,
+                )
+                try:
+                    body = await _read_at_most(response, cap)
+                finally:
+                    response.release()
+        except ApiError:
+            raise
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and status >= 400:
+                raw = getattr(exc, "body", None)
+                message = status_message(status, raw.encode() if isinstance(raw, str) else raw)
+                raise ApiError(status, f"log {pod}/{container}: {message} ({status})") from None
+            reason = describe_exception(exc)
+            raise ApiError(0, f"log {pod}/{container}: {reason}") from None
+        if int(response.status) != 200:
+            message = status_message(int(response.status), body)
+            raise ApiError(int(response.status), f"log {pod}/{container}: {message} ({response.status})")
+        return body
+
+
+async def _read_at_most(response: Any, cap: int) -> bytes:
+    """The first ``cap`` bytes of a body; the connection is closed when more was coming."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap and (chunk := await response.content.read(min(CHUNK, cap - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    if size >= cap:
+        response.close()
+    return b"".join(chunks)
 
 
 def _with_error(state: CronJobState, error: str | None) -> CronJobState:

@@ -1,0 +1,1 @@
+"""``gloomon bundle``: a support archive (.tar.gz) of what gloomon sees, with every secret redacted."""
