@@ -105,7 +105,13 @@ async def test_a_bundle_holds_every_source_and_no_key_or_secret_value(make_lab, 
         context = lab.context
         expected = {"README.txt", "check.json"} | {
             f"kubernetes/{context}/{name}.yaml"
-            for name in ("pods", "jobs", "cronjob", "secret-gloo-mtls-certs")
+            for name in (
+                "pods",
+                "jobs",
+                "cronjob",
+                "secret-gloo-mtls-certs",
+                "secret-gateway-validation-certs",
+            )
         }
         for pod in lab.pods():
             expected |= {f"targets/{context}/{pod}/{name}" for name in (
@@ -116,8 +122,11 @@ async def test_a_bundle_holds_every_source_and_no_key_or_secret_value(make_lab, 
         gloo = lab.pods(Component.GLOO)[0]
         assert {f"logs/{context}/{gloo}/gloo.log", f"logs/{context}/{gloo}/envoy-sidecar.log"} <= set(files)
 
-        forbidden = [b"PRIVATE KEY", *key_forms(data.tls_key)]
-        forbidden += [base64.b64encode(value)[:60] for value in data.as_dict().values()]  # the data values
+        assert lab.store.webhook_secret is not None
+        webhook = lab.store.webhook_secret.data
+        forbidden = [b"PRIVATE KEY", *key_forms(data.tls_key), *key_forms(webhook.tls_key)]
+        for secret_data in (data, webhook):  # the secrets' data values as the API sends them
+            forbidden += [base64.b64encode(value)[:60] for value in secret_data.as_dict().values()]
         assert leaks(files, forbidden) == []
 
         assert json.loads(files["check.json"])["status"] == "ok"
@@ -125,6 +134,8 @@ async def test_a_bundle_holds_every_source_and_no_key_or_secret_value(make_lab, 
         assert [k["key"] for k in secret["keys"]] == ["ca.crt", "tls.crt", "tls.key"]
         assert secret["metadata"]["resourceVersion"] == str(lab.store.secret.resource_version)
         assert secret["certificates"]["tls.crt"][0]["subject"]
+        webhook_meta = yaml.safe_load(files[f"kubernetes/{context}/secret-gateway-validation-certs.yaml"])
+        assert "tls.key" in [k["key"] for k in webhook_meta["keys"]] and webhook_meta["certificates"]
         dump = json.loads(files[f"targets/{context}/{proxy}/config_dump.json"])
         assert "BEGIN CERTIFICATE" in json.dumps(dump) and "server_cert" in json.dumps(dump)
         log = files[f"logs/{context}/{proxy}/sds.log"].decode()

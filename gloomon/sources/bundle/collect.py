@@ -4,9 +4,10 @@ The same :class:`~gloomon.sources.session.MonitorSession` as ``check`` polls onc
 ``check.json``); then, through the same port-forwards or ``--target`` URLs and under the same body caps
 (:mod:`gloomon.sources.admin.http`), each target's ``/certs``, ``/config_dump``, ``/clusters``,
 ``/stats`` and ``/server_info``; through each context's API reader, the pods, Jobs and CronJob, the
-secret as metadata, and the last ``--since`` of the mTLS containers' logs. Every body passes through
+two secrets (``gloo-mtls-certs``, the webhook's ``gateway-validation-certs``) as metadata, and the last
+``--since`` of the mTLS containers' logs. Every body passes through
 :mod:`gloomon.domain.redact` before it is written. API calls are the poll's own (list pods, list jobs,
-get the CronJob and the secret by name, get ``pods/log``): no permission beyond ``check``'s.
+get the CronJob and the two secrets by name, get ``pods/log``): no permission beyond ``check``'s.
 
 A context or target that fails is recorded (README.txt says what and why) and the others go on.
 """
@@ -26,7 +27,7 @@ import yaml
 from gloomon.clock import system_clock
 from gloomon.domain import redact
 from gloomon.domain.export import snapshot_to_dict
-from gloomon.domain.model import PodInfo, TargetRef
+from gloomon.domain.model import SECRET_NAME, WEBHOOK_SECRET_NAME, PodInfo, TargetRef
 from gloomon.domain.text import one_line
 from gloomon.settings import Settings
 from gloomon.sources.admin.http import AdminConnection, AdminHttpError, http_error
@@ -181,9 +182,9 @@ async def _objects(
         ("pods.yaml", reader.pods_json),
         ("jobs.yaml", reader.jobs_json),
         ("cronjob.yaml", reader.cronjob_json),
-        (
-            "secret-gloo-mtls-certs.yaml",
-            lambda: reader.secret_json(lambda obj: redact.secret_metadata(obj, now)),
+        *(
+            (f"secret-{name}.yaml", _secret_read(reader, name, now))
+            for name in (SECRET_NAME, WEBHOOK_SECRET_NAME)
         ),
     ]
     for name, read in reads:
@@ -193,7 +194,9 @@ async def _objects(
         try:
             obj = await read()
         except ApiError as error:
-            words = "not found (certgen's CronJob is off)" if error.status == 404 else error.message
+            words = error.message
+            if error.status == 404:
+                words = "not found" + (" (certgen's CronJob is off)" if name == "cronjob.yaml" else "")
             run.failures.append(f"{reader.context}: {name.removesuffix('.yaml')}: {one_line(words)}")
             continue
         if name == "pods.yaml":
@@ -204,6 +207,11 @@ async def _objects(
         run.observed = True
         archive.add(f"{folder}/{name}", _yaml(result.value))
     return found
+
+
+def _secret_read(reader: KubeReader, name: str, now: datetime) -> Callable[[], Any]:
+    """A read of the secret ``name`` that keeps its metadata only (:func:`redact.secret_metadata`)."""
+    return lambda: reader.secret_json(name, lambda obj: redact.secret_metadata(obj, now))
 
 
 async def _admin(session: MonitorSession, ref: TargetRef, archive: BundleArchive, run: Collection) -> None:

@@ -44,8 +44,9 @@ REDACTION_WORDS = "\n".join(
             "decodes to a PEM or DER private key."
         ),
         _wrapped(
-            "The secret gloo-mtls-certs: metadata only (name, namespace, uid, resourceVersion, labels, "
-            "type), the keys it holds with their sizes, and its certificates' public metadata (serial, "
+            "The secrets gloo-mtls-certs and gateway-validation-certs: metadata only (name, namespace, "
+            "uid, resourceVersion, labels, "
+            "type), the keys each holds with their sizes, and their certificates' public metadata (serial, "
             f"subject, SANs, validity, SHA-256). No data value; {', '.join(sorted(KEY_DATA_FIELDS))} are "
             "sized, never read."
         ),
@@ -97,7 +98,8 @@ def readme_text(run: Collection, archive: BundleArchive) -> str:
     ]
     if not settings.direct:
         lines += [
-            "- kubernetes/<context>/: pods.yaml, jobs.yaml, cronjob.yaml, secret-gloo-mtls-certs.yaml",
+            "- kubernetes/<context>/: pods.yaml, jobs.yaml, cronjob.yaml, secret-gloo-mtls-certs.yaml and",
+            "  secret-gateway-validation-certs.yaml (metadata only)",
             "- logs/<context>/<pod>/<container>.log: sds, envoy-sidecar, the main container, certgen",
         ]
     lines += ["", "Files:"]

@@ -271,17 +271,18 @@ class KubeReader:
             ),
         )
 
-    async def secret_json(self, keep: Callable[[dict[str, Any]], Any]) -> Any:
-        """``keep(secret)`` of ``gloo-mtls-certs`` (read by name): what the caller keeps of it, e.g. its
-        metadata. The decoded object is cleared right after, so no value of it outlives the call."""
+    async def secret_json(self, name: str, keep: Callable[[dict[str, Any]], Any]) -> Any:
+        """``keep(secret)`` of the secret ``name`` (read by name: ``gloo-mtls-certs`` or the webhook's):
+        what the caller keeps of it, e.g. its metadata. The decoded object is cleared right after, so no
+        value of it outlives the call."""
         obj = await self._json(
-            f"secret {SECRET_NAME}",
+            f"secret {name}",
             lambda: self._core.read_namespaced_secret_without_preload_content(
-                SECRET_NAME, self.namespace, _request_timeout=self.timeout
+                name, self.namespace, _request_timeout=self.timeout
             ),
         )
         if not isinstance(obj, dict):
-            raise ApiError(200, f"secret {SECRET_NAME}: not a Secret")
+            raise ApiError(200, f"secret {name}: not a Secret")
         try:
             return keep(obj)
         finally:
