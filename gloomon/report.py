@@ -36,6 +36,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import inert
+from gloomon.domain.webhook_view import webhook_rows
 from gloomon.domain.words import counted
 
 #: ``gloomon check`` exit codes (README "Exit codes"); 3 is also the CLI's code for "could not run".
@@ -103,6 +104,8 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
         parts.append(Text(MTLS_WORDS[snapshot.mtls], "bold"))
     if snapshot.cronjob is not None:
         parts.append(_cronjob(snapshot))
+    if snapshot.webhook is not None:
+        parts.append(_webhook(snapshot))
     if snapshot.missing_components:
         parts.append(
             Text.assemble(
@@ -194,6 +197,21 @@ def _cronjob(snapshot: FleetSnapshot) -> Text:
     if cron.active_jobs:
         parts.append_text(_t(f"  running: {', '.join(job.name for job in cron.active_jobs)}", "cyan"))
     return parts
+
+
+def _webhook(snapshot: FleetSnapshot) -> Text:
+    """The validation webhook's rows (:func:`webhook_rows`): served cert, secret, caBundles, certgen."""
+    webhook = snapshot.webhook
+    assert webhook is not None
+    lines = Text("Validation webhook", style="bold")
+    for row in webhook_rows(webhook, snapshot.taken_at):
+        mark = ("✓ ", "green") if row.ok else ("✗ ", "red") if row.ok is False else ("? ", "yellow")
+        lines.append("\n  ")
+        lines.append_text(Text.assemble(mark, _t(f"{row.label}: {row.words}")))
+        if row.cert is not None:
+            lines.append("\n  ")
+            lines.append_text(_cert_line("   ", row.cert, snapshot.taken_at))
+    return lines
 
 
 def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:

@@ -49,9 +49,11 @@ def test_schema_1() -> None:
         "secrets",
         "cronjob",
         "gloo_version",
+        "webhook",
         "targets",
         "findings",
     }
+    assert doc["webhook"] is None  # no webhook read (a fleet built without one)
     # every context's secret (the control plane's is also "secret"), each naming its context
     assert doc["secrets"] == [{"context": "lab", **doc["secret"]}]
     assert (doc["schema"], doc["status"], doc["namespace"], doc["contexts"]) == (

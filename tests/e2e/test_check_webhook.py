@@ -58,3 +58,12 @@ async def test_healthy_scenarios_give_no_webhook_finding(scenario: str) -> None:
     assert gloo["name"] == "gloo.gloo-system.svc" and gloo["service"] == "gloo.gloo-system.svc"
     assert gloo["ca_bundle"] == webhook["secret"]["bundle"] == kube["ca_bundle"]
     assert gloo["failure_policy"] == "Ignore"  # Helm's gateway.validation.failurePolicy default
+
+
+async def test_the_table_report_shows_the_webhook_rows() -> None:
+    rc, out, err = await gloomon_check("--demo", "--scenario", "cabundle-stale", timeout=180)
+    assert rc == 2, err
+    assert "Validation webhook" in out
+    assert "caBundle gloo: does not verify the served certificate; failurePolicy Fail" in out
+    assert "served: by gloo-" in out and "the secret's" in out
+    assert_no_key_material(out)
