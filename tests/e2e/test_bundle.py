@@ -266,3 +266,20 @@ async def test_nothing_to_collect_exits_3_with_one_line_and_no_file(tmp_path: Pa
     assert (code, out) == (3, "")
     assert err.startswith("gloomon: nothing could be collected: ") and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_context_that_fails_is_recorded_and_the_others_are_bundled(
+    healthy_lab: Lab, tmp_path: Path
+) -> None:
+    lab = healthy_lab
+    code, _, err = await gloomon_bundle(
+        "--kubeconfig", str(lab.kubeconfig_path), "--context", lab.context, "--context", "no-such-context",
+        "--output", "two.tar.gz", cwd=tmp_path,
+    )  # fmt: skip
+    assert (code, err) == (0, ""), err
+    files = members(tmp_path / "two.tar.gz")
+    readme = files["README.txt"].decode()
+    assert "- context no-such-context: " in readme, readme
+    assert f"Kubernetes context(s) {lab.context};" in readme
+    assert f"kubernetes/{lab.context}/pods.yaml" in files
+    assert not [name for name in files if "no-such-context" in name]
