@@ -72,6 +72,8 @@ def inert(text: object, limit: int = MAX_TEXT, *, multiline: bool = False) -> st
     when ``multiline``, else a blank. Text cut short (here or by the bounded scan) ends with ``…``.
     """
     raw = text if isinstance(text, str) else str(text)
+    if raw.isascii() and raw.isprintable():  # the common case: nothing to remove, no break to flatten
+        return clip(raw, limit)
     bound = max(limit * _SCAN_FACTOR, limit + 64)
     cut = len(raw) > bound
     clean = UNSAFE.sub("", _without_sequences(raw[:bound] if cut else raw))
