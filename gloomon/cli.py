@@ -357,7 +357,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.demo:
             lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
-        snapshot = asyncio.run(_check_once(replace(settings, log_since_seconds=since)))
+        polled: list[FleetSnapshot] = []
+        asyncio.run(_check_once(replace(settings, log_since_seconds=since), polled))
+        snapshot = polled[0]
     except CheckFailed as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -376,15 +378,20 @@ class CheckFailed(Exception):
     """The check could not run: no cluster, bad kubeconfig, no lab. The message says why."""
 
 
-async def _check_once(settings: Settings) -> FleetSnapshot:
-    """Start a session, poll once (the first poll reads the last ``log_since_seconds`` of logs), stop."""
+async def _check_once(settings: Settings, polled: list[FleetSnapshot]) -> None:
+    """Start a session, poll once (the first poll reads the last ``log_since_seconds`` of logs), stop.
+
+    The snapshot goes into ``polled``, not into the task's result: Python 3.11's ``asyncio.run`` reprs
+    its main task, result included, when it restores the SIGINT handler, and the repr of a snapshot
+    holding a 10,000-CA bundle is megabytes of text built for nothing.
+    """
     from gloomon.sources.errors import SourceError, describe_exception
     from gloomon.sources.session import MonitorSession
 
     session = MonitorSession(settings)
     try:
         await session.start()
-        return await session.poll_once()
+        polled.append(await session.poll_once())
     except SourceError as exc:
         raise CheckFailed(str(exc)) from None
     except Exception as exc:  # anything else is still "the check could not run", never a traceback
