@@ -65,10 +65,17 @@ def record_lab() -> list[dict[str, Any]]:
 
 
 def start_serve(ports: list[int], log: Any) -> tuple[subprocess.Popen[str], str]:
+    """``gloomon serve`` polling every replayed port as a ``--target``."""
     components = list(Component)
-    command = [sys.executable, "-m", "gloomon", "serve", "--interval", "5s", "--listen", "127.0.0.1:0"]
+    args = ["--interval", "5s"]
     for index, port in enumerate(ports):
-        command += ["--target", f"{components[index % 4]}.{index}=http://127.0.0.1:{port}"]
+        args += ["--target", f"{components[index % 4]}.{index}=http://127.0.0.1:{port}"]
+    return start_serve_command(args, log)
+
+
+def start_serve_command(args: list[str], log: Any) -> tuple[subprocess.Popen[str], str]:
+    """``gloomon serve ARGS`` on a free loopback port, its stderr to ``log``; returns it and its address."""
+    command = [sys.executable, "-m", "gloomon", "serve", "--listen", "127.0.0.1:0", *args]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True)
     pattern = re.compile(r"serving http://([\d.:]+)/metrics")
     deadline = time.monotonic() + 60
