@@ -327,7 +327,7 @@ def _targets(snapshot: FleetSnapshot, tls: dict[str, _TlsCounter]) -> Iterator[M
     )
     tls_total = CounterMetricFamily(
         "gloomon_tls_errors_total",
-        "TLS handshake and verify failures the Envoy counted (monotonic across Envoy restarts)",
+        "TLS handshake and verify failures on the mTLS link's scopes (monotonic across Envoy restarts)",
         labels=_TARGET_LABELS,
     )
     for target in snapshot.targets:
