@@ -14,6 +14,7 @@ import inspect
 import random
 import secrets
 import shutil
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ class Lab:
         kubelet_delay: tuple[float, float] = (0.2, 1.5),
         job_ttl: float | None = None,
         seed: int | None = None,
+        token_validity: float = 30.0,
     ) -> None:
         self.scenario = scenario
         self.spec = scenarios.get(scenario)
@@ -68,6 +70,8 @@ class Lab:
             overrides["ttl_after_finished"] = job_ttl
         self.certgen_config = dataclasses.replace(config, **overrides)
         self.kubelet_delay = kubelet_delay
+        #: how long a token of the exec-plugin kubeconfig (``exec_kubeconfig_path``) is valid
+        self.token_validity = token_validity
         self._rng = random.Random(seed)
         self._own_workdir = workdir is None
         #: pods' files and the kubeconfig; a temporary directory (made at start) unless given.
@@ -101,6 +105,11 @@ class Lab:
     @property
     def kubeconfig_path(self) -> Path:
         return self.workdir / "kubeconfig"
+
+    @property
+    def exec_kubeconfig_path(self) -> Path:
+        """The same contexts, whose user runs an exec plugin for tokens valid ``token_validity`` seconds."""
+        return self.workdir / "kubeconfig-exec"
 
     @property
     def api_url(self) -> str:
@@ -306,6 +315,32 @@ class Lab:
         }
         self.kubeconfig_path.touch(mode=0o600)
         self.kubeconfig_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self._write_exec_kubeconfig(config)
+
+    def _write_exec_kubeconfig(self, config: dict[str, Any]) -> None:
+        """``exec_kubeconfig_path``: its user runs ``python -m gloomon.lab.credential``."""
+        assert self.api is not None
+        self.api.tokens.validity = self.token_validity
+        ca, secret = self.workdir / "apiserver-ca.crt", self.workdir / "credential-secret"
+        ca.write_bytes(self.api.ca_pem)
+        secret.touch(mode=0o600)
+        secret.write_text(self.api.tokens.refresh_secret)
+        args = ["-m", "gloomon.lab.credential", "--server", self.api.url, "--ca", str(ca)]
+        plugin = {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": sys.executable,
+            "args": [*args, "--secret-file", str(secret)],
+            "interactiveMode": "Never",
+        }
+        exec_config = {**config, "users": [{"name": f"{CONTEXT}-user", "user": {"exec": plugin}}]}
+        self.exec_kubeconfig_path.touch(mode=0o600)
+        self.exec_kubeconfig_path.write_text(yaml.safe_dump(exec_config, sort_keys=False))
+
+    def expire_tokens(self) -> None:
+        """Every token the exec plugin got expires now: the next request with one gets 401."""
+        assert self.api is not None, "lab not started"
+        self.api.tokens.expire_all()
+
 
     # --------------------------------------------------------------------------------- queries
 

@@ -12,14 +12,14 @@ import binascii
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from gloomon.domain.model import CertInfo, ParseError, TrustBundle
 from gloomon.domain.text import inert, one_line
@@ -220,50 +220,119 @@ def find_signer(leaf: CertInfo, bundle: TrustBundle) -> int | None:
     """Index in ``bundle`` of the CA whose public key verifies the leaf's signature, or None.
 
     Needs DER for the leaf and the CAs (PEM-backed data); ``/certs``-only data has none and gives None.
+    The CAs whose subject is the leaf's issuer and whose key type can have made the leaf's signature are
+    tried first, in bundle order, then the rest: a name only orders the work, the signature decides.
     """
     if leaf.der is None:
         return None
-    return _signer_index(leaf.der, tuple(ca.der for ca in bundle.cas))
+    signed = _signed_parts(leaf.der)
+    if signed is None:
+        return None
+    likely = tuple(
+        index
+        for index, ca in enumerate(bundle.cas)
+        if ca.subject == leaf.issuer and signed.key_type in (None, ca.key_type)
+    )
+    return _signer_index(leaf.der, tuple(ca.der for ca in bundle.cas), likely)
 
 
 @lru_cache(maxsize=16)
-def _signer_index(leaf_der: bytes, ca_ders: tuple[bytes | None, ...]) -> int | None:
+def _signer_index(leaf_der: bytes, ca_ders: tuple[bytes | None, ...], likely: tuple[int, ...]) -> int | None:
     """:func:`find_signer` once per distinct (leaf, bundle): a bundle of thousands of CAs (a rotation
     that never finished) costs its signature checks on the first poll, not on every poll and target."""
-    for index, ca_der in enumerate(ca_ders):
-        if ca_der is not None and signed_by(leaf_der, ca_der):
+    signed = _signed_parts(leaf_der)
+    if signed is None:
+        return None
+    tried = set(likely)
+    for index in (*likely, *(index for index in range(len(ca_ders)) if index not in tried)):
+        ca_der = ca_ders[index]
+        if ca_der is not None and _verifies(signed, ca_der):
             return index
     return None
 
 
-@lru_cache(maxsize=2048)
-def signed_by(leaf_der: bytes, ca_der: bytes) -> bool:
-    """Whether the certificate ``ca_der``'s key verifies the signature of ``leaf_der``.
+#: the key type (as :attr:`CertInfo.key_type` names it) that makes signatures of each algorithm
+_SIGNING_KEY = {
+    **dict.fromkeys(
+        (
+            SignatureAlgorithmOID.RSA_WITH_SHA1.dotted_string,
+            SignatureAlgorithmOID.RSA_WITH_SHA224.dotted_string,
+            SignatureAlgorithmOID.RSA_WITH_SHA256.dotted_string,
+            SignatureAlgorithmOID.RSA_WITH_SHA384.dotted_string,
+            SignatureAlgorithmOID.RSA_WITH_SHA512.dotted_string,
+            SignatureAlgorithmOID.RSASSA_PSS.dotted_string,
+        ),
+        "RSA",
+    ),
+    **dict.fromkeys(
+        (
+            SignatureAlgorithmOID.ECDSA_WITH_SHA1.dotted_string,
+            SignatureAlgorithmOID.ECDSA_WITH_SHA224.dotted_string,
+            SignatureAlgorithmOID.ECDSA_WITH_SHA256.dotted_string,
+            SignatureAlgorithmOID.ECDSA_WITH_SHA384.dotted_string,
+            SignatureAlgorithmOID.ECDSA_WITH_SHA512.dotted_string,
+        ),
+        "ECDSA",
+    ),
+    SignatureAlgorithmOID.ED25519.dotted_string: "Ed25519",
+    SignatureAlgorithmOID.ED448.dotted_string: "Ed448",
+}
 
-    The library's warnings about these (remote) certificates are the certificates' notes already
-    (:func:`cert_info_from_der`); here they are silenced rather than printed to stderr.
+
+@dataclass(frozen=True)
+class _Signed:
+    """What verifying a certificate's signature needs of it, read once however many CAs are tried.
+
+    ``algorithm`` and ``padding`` are None when the library cannot read them (no RSA or ECDSA key can
+    verify then); ``key_type`` is the key type its signature algorithm needs, None when unknown.
     """
+
+    tbs: bytes
+    signature: bytes
+    algorithm: hashes.HashAlgorithm | None
+    padding: padding.PSS | padding.PKCS1v15 | None
+    key_type: str | None
+
+
+@lru_cache(maxsize=64)
+def _signed_parts(cert_der: bytes) -> _Signed | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            leaf = x509.load_der_x509_certificate(leaf_der)
+            cert = x509.load_der_x509_certificate(cert_der)
+        tbs, signature = cert.tbs_certificate_bytes, cert.signature
+        key_type = _SIGNING_KEY.get(cert.signature_algorithm_oid.dotted_string)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        algorithm = None
+    try:
+        params = cert.signature_algorithm_parameters
+        pad = params if isinstance(params, padding.PSS | padding.PKCS1v15) else padding.PKCS1v15()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        pad = None
+    return _Signed(tbs, signature, algorithm, pad, key_type)
+
+
+def _verifies(signed: _Signed, ca_der: bytes) -> bool:
+    """Whether the certificate ``ca_der``'s key verifies ``signed``. The library's warnings about this
+    (remote) certificate are its notes already (:func:`cert_info_from_der`): silenced here, not printed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             key = x509.load_der_x509_certificate(ca_der).public_key()
-        signature = leaf.signature
-        tbs = leaf.tbs_certificate_bytes
         if isinstance(key, rsa.RSAPublicKey):
-            params = leaf.signature_algorithm_parameters
-            pad = params if isinstance(params, padding.PSS | padding.PKCS1v15) else padding.PKCS1v15()
-            algorithm = leaf.signature_hash_algorithm
-            if algorithm is None:
+            if signed.algorithm is None or signed.padding is None:
                 return False
-            key.verify(signature, tbs, pad, algorithm)
+            key.verify(signed.signature, signed.tbs, signed.padding, signed.algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey):
-            algorithm = leaf.signature_hash_algorithm
-            if algorithm is None:
+            if signed.algorithm is None:
                 return False
-            key.verify(signature, tbs, ec.ECDSA(algorithm))
+            key.verify(signed.signature, signed.tbs, ec.ECDSA(signed.algorithm))
         elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(signature, tbs)
+            key.verify(signed.signature, signed.tbs)
         else:
             return False
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
