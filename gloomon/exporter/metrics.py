@@ -25,6 +25,7 @@ from prometheus_client.core import (
 
 from gloomon import __version__
 from gloomon.domain.model import CertInfo, FleetSnapshot, Phase, TargetStatus
+from gloomon.domain.model.webhook import WEBHOOK_SECRET_NAME
 from gloomon.domain.parse.cron import next_run
 
 #: upper bounds of ``gloomon_poll_duration_seconds`` (a poll of 200 Envoys takes about a second)
@@ -207,7 +208,8 @@ def _build_info() -> Metric:
 
 
 def _x509(snapshot: FleetSnapshot) -> Iterator[Metric]:
-    """x509-certificate-exporter's three families for each secret's tls.crt and every CA of ca.crt."""
+    """x509-certificate-exporter's three families for each secret's tls.crt and every CA of ca.crt:
+    gloo-mtls-certs and the webhook's gateway-validation-certs."""
     not_after = GaugeMetricFamily(
         "x509_cert_not_after", "Certificate's notAfter (Unix time)", labels=_X509_LABELS
     )
@@ -218,21 +220,26 @@ def _x509(snapshot: FleetSnapshot) -> Iterator[Metric]:
         "x509_cert_expired", "1 when the certificate has expired", labels=_X509_LABELS
     )
     seen: set[tuple[str, ...]] = set()
-    for secret in snapshot.secrets:
-        state = secret.state
-        entries: list[tuple[str, CertInfo]] = [
-            ("ca.crt", ca) for ca in (state.bundle.cas if state.bundle else ())
-        ]
-        if state.leaf is not None:
-            entries.insert(0, ("tls.crt", state.leaf))
+    secrets = [
+        (s.state.context, s.state.namespace, s.state.name, s.state.leaf, s.state.bundle)
+        for s in snapshot.secrets
+    ]
+    secrets += [
+        (w.context, w.namespace, WEBHOOK_SECRET_NAME, w.secret_leaf, w.secret_bundle)
+        for w in snapshot.webhooks
+    ]
+    for context, namespace, name, leaf, bundle in secrets:
+        entries: list[tuple[str, CertInfo]] = [("ca.crt", ca) for ca in (bundle.cas if bundle else ())]
+        if leaf is not None:
+            entries.insert(0, ("tls.crt", leaf))
         for key, cert in entries:
             labels = (
-                state.context,
+                context,
                 _decimal(cert.serial),
                 cert.common_name or common_name(cert.subject),
                 common_name(cert.issuer),
-                state.namespace,
-                state.name,
+                namespace,
+                name,
                 key,
             )
             if labels in seen:  # the same certificate twice in one key: one series
@@ -284,6 +291,15 @@ def _cert_validity(snapshot: FleetSnapshot) -> tuple[Metric, Metric]:
         )
     for target in snapshot.targets:
         add(_target_labels(target), "envoy", _roles(target.leaf, target.bundle.cas))
+    for webhook in snapshot.webhooks:  # what gloo's 8443 served, and what the API server trusts
+        pod = webhook.served_pod or ""
+        add(
+            [webhook.context, webhook.namespace, "gloo" if pod else "", pod],
+            "webhook",
+            _roles(webhook.served, ()),
+        )
+        for entry in webhook.config.webhooks if webhook.config else ():
+            add([webhook.context, webhook.namespace, "", ""], "webhook", _roles(None, entry.ca_bundle.cas))
     return family, before
 
 

@@ -8,7 +8,10 @@ from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gloomon.domain.model import FleetSnapshot, SecretState
+from gloomon.domain.fleet import build_snapshot
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import FleetSnapshot, SecretState, TrustBundle
+from gloomon.domain.model.webhook import WebhookConfig, WebhookEntry, WebhookState
 from gloomon.exporter.exposition import Rendered
 from gloomon.exporter.metrics import FleetMetrics, common_name
 from gloomon.lab.snapshots import states
@@ -71,6 +74,46 @@ def test_secret_certificates_carry_x509_certificate_exporter_labels_and_decimal_
     assert values[str(leaf.serial_number)] == leaf.not_valid_after_utc.timestamp()
     expired = {labels["serial_number"]: value for labels, value in named(rows, "x509_cert_expired")}
     assert set(expired.values()) == {0.0}
+
+
+def test_the_webhook_secret_and_what_gloo_serves_and_the_api_server_trusts_are_exported() -> None:
+    r = rotation()
+    webhook = WebhookState(
+        CTX,
+        NS,
+        NOW,
+        secret_bundle=TrustBundle((r.ca_new.info,)),
+        secret_leaf=r.leaf_new.info,
+        config=WebhookConfig(
+            "gloo-gateway-validation-webhook-gloo-system",
+            (WebhookEntry("gloo.gloo-system.svc", TrustBundle((r.ca_old.info,)), "Ignore", "gloo", NS),),
+        ),
+        served=r.leaf_old.info,
+        served_pod="gloo-1",
+    )
+    snapshot = build_snapshot(
+        taken_at=NOW,
+        namespace=NS,
+        contexts=[CTX],
+        fetches=[],
+        secrets=[secret(r.leaf_old.info, [r.ca_old.info])],
+        cronjob=None,
+        policy=HealthPolicy(),
+        webhooks=[webhook],
+    )
+    rows = samples(snapshot)
+    x509 = {
+        (labels["secret_name"], labels["secret_key"], labels["serial_number"])
+        for labels, _ in named(rows, "x509_cert_not_after")
+    }
+    assert ("gateway-validation-certs", "tls.crt", str(r.leaf_new.cert.serial_number)) in x509
+    assert ("gateway-validation-certs", "ca.crt", str(r.ca_new.cert.serial_number)) in x509
+    held = {
+        (labels["pod"], labels["role"], labels["serial"])
+        for labels, _ in named(rows, "gloomon_cert_not_after_timestamp_seconds")
+        if labels["source"] == "webhook"
+    }
+    assert held == {("gloo-1", "leaf", r.leaf_old.info.serial), ("", "ca", r.ca_old.info.serial)}
 
 
 def test_an_expired_secret_certificate_is_x509_cert_expired() -> None:
