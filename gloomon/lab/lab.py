@@ -341,7 +341,6 @@ class Lab:
         assert self.api is not None, "lab not started"
         self.api.tokens.expire_all()
 
-
     # --------------------------------------------------------------------------------- queries
 
     def pods(self, component: Component | None = None) -> list[str]:

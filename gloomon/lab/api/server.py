@@ -23,6 +23,7 @@ from gloomon.lab.api.requests import RequestLog
 from gloomon.lab.api.selectors import matches, parse_selector
 from gloomon.lab.api.streams import StreamHub
 from gloomon.lab.api.tables import pod_table, wants_table
+from gloomon.lab.api.tokens import TOKEN_PATH, TokenIssuer
 from gloomon.lab.cluster.certs import ServerTls
 from gloomon.lab.cluster.store import ClusterStore
 
@@ -95,6 +96,8 @@ class ApiServer:
     ) -> None:
         self.store = store
         self.token = token
+        #: short-lived tokens for the exec-plugin kubeconfig (``tokens.py``)
+        self.tokens = TokenIssuer()
         self.faults = faults
         self.forbid_secrets = False
         #: 403 on the cluster-scoped webhook configurations (a namespaced Role only)
@@ -170,7 +173,10 @@ class ApiServer:
             return status_response(
                 503, "ServiceUnavailable", "the server is currently unable to handle the request"
             )
-        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
+        if request.path == TOKEN_PATH:
+            return self._issue_token(request)
+        bearer = request.headers.get("Authorization", "")
+        if bearer != f"Bearer {self.token}" and not self.tokens.accepts(bearer.removeprefix("Bearer ")):
             return status_response(401, "Unauthorized", "Unauthorized")
         if not request.path.startswith("/lab/"):
             upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
@@ -216,6 +222,15 @@ class ApiServer:
         r.add_post("/lab/v1/faults/{fault}", self._fault)
         r.add_get("/lab/v1/state", self._state)
         r.add_route("*", "/{tail:.*}", self._unknown)
+
+    def _issue_token(self, request: web.Request) -> web.Response:
+        """``POST /lab/v1/token`` with the refresh secret: a token valid ``tokens.validity`` seconds."""
+        if request.method != "POST" or request.headers.get("Authorization", "") != (
+            f"Bearer {self.tokens.refresh_secret}"
+        ):
+            return status_response(401, "Unauthorized", "Unauthorized")
+        token, expires = self.tokens.issue()
+        return _json({"token": token, "expires": expires})
 
     async def _unknown(self, request: web.Request) -> web.Response:
         return status_response(404, "NotFound", "the server could not find the requested resource")

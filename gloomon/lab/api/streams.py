@@ -46,6 +46,10 @@ class StreamHub:
     def open_port_forwards(self) -> int:
         return len(self._forwards)
 
+    @property
+    def open_log_follows(self) -> int:
+        return len(self._log_cuts)
+
     def _pod(self, request: web.Request) -> Pod | None:
         if request.match_info["ns"] != self.store.namespace:
             return None

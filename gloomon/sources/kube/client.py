@@ -31,6 +31,7 @@ from gloomon.domain.text import one_line
 from gloomon.sources.errors import SourceError, describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.kube.config import KubeConnection
+from gloomon.sources.kube.credentials import renew_after_unauthorized, renewal_error, token_of
 from gloomon.sources.limits import CHUNK, MB, BodyTooLarge, read_capped
 
 #: components expected in every Gloo installation; extauth / rate-limit only when their Deployment exists
@@ -68,7 +69,22 @@ class KubeReader:
         return self.connection.context
 
     async def _json(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one API call and decode its JSON body; raise :class:`ApiError` with a clear message."""
+        """Run one API call and decode its JSON body; raise :class:`ApiError` with a clear message.
+
+        A 401 renews rotating credentials (an exec plugin's token, a token file) and retries once."""
+        configuration = self.connection.configuration
+        sent = token_of(configuration)
+        try:
+            return await self._json_once(what, call)
+        except ApiError as error:
+            if error.status != 401 or not await renew_after_unauthorized(configuration, sent):
+                why = renewal_error(configuration) if error.status == 401 else None
+                if why is not None:
+                    raise ApiError(401, f"{error.message}; {why}") from None
+                raise
+        return await self._json_once(what, call)
+
+    async def _json_once(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         server = self.connection.server
         try:
             async with asyncio.timeout(self.timeout):

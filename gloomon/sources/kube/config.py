@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import SourceError
+from gloomon.sources.kube.credentials import Credentials
 
 if TYPE_CHECKING:
     from gloomon.settings import Settings
@@ -138,7 +139,18 @@ async def _from_kubeconfig(merged: Any, context: str) -> KubeConnection:
         raise
     except Exception as exc:  # ConfigException, missing files, exec plugin failures
         raise SourceError(f"kubeconfig: context '{context}': {one_line(str(exc))}") from None
+    _renewing(loader, configuration)
     return _connection(context, configuration, ApiClient, WsApiClient)
+
+
+def _renewing(loader: Any, configuration: Any) -> None:
+    """Renew an exec plugin's, a token file's or an OIDC token during the session (``credentials``)."""
+    user = getattr(loader, "_user", None)  # the user section the loader resolved for the context
+    path = getattr(user, "path", None)
+    base = Path(path).parent if isinstance(path, str) else None
+    credentials = Credentials(user, configuration, loader, base_path=base)
+    if credentials.kind != "static":
+        credentials.install()
 
 
 async def _in_cluster() -> KubeConnection:

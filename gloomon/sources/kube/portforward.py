@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gloomon.domain.model import ForwardState, ForwardStatus
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import describe_exception
+from gloomon.sources.kube.credentials import renew_after_unauthorized, token_of
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -142,11 +143,7 @@ class PodForward:
         import aiohttp
 
         try:
-            async with asyncio.timeout(self._connect_timeout):
-                context = await self._core_ws.connect_get_namespaced_pod_portforward_without_preload_content(
-                    pod, self.namespace, ports=str(port)
-                )
-                ws = await context.__aenter__()
+            ws = await self._open(pod, port)
         except aiohttp.WSServerHandshakeError as exc:
             self._handshake_failed(pod, exc.status)
             return
@@ -162,6 +159,26 @@ class PodForward:
         finally:
             with contextlib.suppress(Exception):
                 await ws.close()
+
+    async def _open(self, pod: str, port: int) -> Any:
+        """The portforward websocket; a 401 renews rotating credentials (``credentials``) and retries once."""
+        import aiohttp
+
+        sent = token_of(self._core_ws)
+        try:
+            return await self._connect(pod, port)
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status != 401 or not await renew_after_unauthorized(self._core_ws, sent):
+                raise
+        return await self._connect(pod, port)
+
+    async def _connect(self, pod: str, port: int) -> Any:
+        async with asyncio.timeout(self._connect_timeout):
+            api = self._core_ws
+            context = await api.connect_get_namespaced_pod_portforward_without_preload_content(
+                pod, self.namespace, ports=str(port)
+            )
+            return await context.__aenter__()
 
     def _failing(self) -> ForwardStatus:
         return (

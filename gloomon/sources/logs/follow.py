@@ -28,6 +28,7 @@ from gloomon.domain.model import Component, LogEvent, PodInfo
 from gloomon.domain.parse.logs import MAX_LINE, parse_log_line
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import status_message
+from gloomon.sources.kube.credentials import renew_after_unauthorized, token_of
 from gloomon.sources.logs.buffer import REORDER_HOLD, LogBuffer
 
 __all__ = ["REORDER_HOLD", "ContainerFollower", "Cursor", "LogBuffer", "LogSet", "containers_to_follow"]
@@ -128,13 +129,19 @@ class ContainerFollower:
 
     async def _run(self) -> None:
         delay = BACKOFF_START
+        renewed = False
         try:
             while True:
+                sent = token_of(self._core)
                 status = await self._stream_once()
                 if status == 404:
                     return  # the pod is gone; a new pod gets its own follower
                 if status == 200:
                     delay = BACKOFF_START
+                if status == 401 and not renewed and await renew_after_unauthorized(self._core, sent):
+                    renewed = True  # rotating credentials renewed (``credentials``): ask again, once
+                    continue
+                renewed = False
                 if status in (401, 403):  # no permission: asking again soon would only hammer the API
                     await asyncio.sleep(AUTH_BACKOFF)
                     continue
