@@ -159,7 +159,7 @@ def secret_phase_words(
             )
         return words, Severity.INFO
     if verdict.phase is Phase.STALLED:
-        return f"stalled · {counted(verdict.ca_count, 'CA')} · {verdict.reason}", Severity.WARNING
+        return f"stalled · {verdict.reason}", Severity.WARNING  # every stall's reason starts with its count
     if verdict.phase is Phase.BROKEN:
         return f"broken · {verdict.reason}", Severity.CRITICAL
     return f"unknown · {verdict.reason}", Severity.WARNING

@@ -167,7 +167,9 @@ def test_target_ahead_when_secret_rolled_back() -> None:
     )
     target = result.targets[0]
     assert target.ahead_of_secret and target.in_sync_with_secret is False
-    assert target.sync_reason is not None and target.sync_reason.startswith("newer than the secret")
+    assert target.sync_reason is not None and target.sync_reason.startswith(
+        f"leaf {rot.leaf_new.info.short_serial} ≠"
+    )
     assert codes(result)["target-ahead"] == [("warning", "gloo-1")]
 
 

@@ -148,8 +148,7 @@ def compare_with_secret(leaf: CertInfo | None, bundle: TrustBundle, secret: Secr
             ahead = True
     if not problems:
         return SyncResult(True, False, "holds the secret's leaf and bundle")
-    prefix = "newer than the secret: " if ahead else ""
-    return SyncResult(False, ahead, prefix + "; ".join(problems))
+    return SyncResult(False, ahead, "; ".join(problems))  # ``ahead`` is the target-ahead finding's to say
 
 
 def bundle_groups(targets: Sequence[TargetStatus]) -> list[list[TargetStatus]]:
