@@ -204,3 +204,15 @@ def test_a_ca_that_changed_since_the_last_poll_counts_as_a_rerun() -> None:
     before = judged(state(OTHER_LEAF, OTHER_LEAF, OTHER_CA, entries=(entry(bundle(OTHER_CA)),)))
     now = judged(state(jobs=EVERY_SYNC_JOBS), previous=before)
     assert "webhook-certgen-every-sync" in {f.code for f in now.findings}
+
+
+def test_webhooks_sharing_a_stale_ca_bundle_give_one_finding_at_the_strictest_policy() -> None:
+    """Gloo's two webhooks (its resources: Fail; core deletes: Ignore) share one caBundle."""
+    both = (entry(policy="Fail"), entry(policy="Ignore", name="kube"))
+    findings = [f for f in judged(state(OTHER_LEAF, OTHER_LEAF, OTHER_CA, entries=both)).findings]
+    (untrusted,) = [f for f in findings if f.code == "cabundle-untrusted"]
+    assert untrusted.severity is Severity.CRITICAL
+    assert f"gloo.{NS}.svc, kube.{NS}.svc" in untrusted.message
+    assert "/webhooks/0/clientConfig/caBundle" in untrusted.hint
+    assert "/webhooks/1/clientConfig/caBundle" in untrusted.hint
+    assert [f.code for f in findings].count("cabundle-stale") == 1

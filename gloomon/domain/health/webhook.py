@@ -106,8 +106,8 @@ def _findings(state: WebhookState, ctx: Context) -> list[Finding]:
             )
         )
     if state.config is not None:
-        for entry in state.config.webhooks:
-            out.extend(_bundle_findings(entry, state, cert, where, ns))
+        for group in _same_bundle(state.config.webhooks):
+            out.extend(_bundle_findings(group, state, cert, where, ns))
     if cert is not None:
         out.extend(_san_findings(state, cert, where, closed, ns))
     out.extend(_job_findings(state, where, ns, ctx))
@@ -212,29 +212,44 @@ def _expiry(cert: CertInfo, what: str, closed: bool, hint: str, ctx: Context) ->
     )
 
 
-def _patch_hint(entry: WebhookEntry, ns: str, index: int) -> str:
+def _same_bundle(entries: Sequence[WebhookEntry]) -> list[list[tuple[int, WebhookEntry]]]:
+    """The webhooks (with their index) grouped by identical caBundle: Gloo's two webhooks share one, so
+    one finding names both."""
+    groups: dict[tuple[object, ...], list[tuple[int, WebhookEntry]]] = {}
+    for index, entry in enumerate(entries):
+        groups.setdefault((bundle_key(entry.ca_bundle), entry.ca_bundle_error), []).append((index, entry))
+    return list(groups.values())
+
+
+def _patch_hint(indices: Sequence[int], ns: str) -> str:
     config = webhook_config_name(ns)
+    ca = f"$(kubectl -n {ns} get secret {WEBHOOK_SECRET_NAME} -o jsonpath='{{.data.ca\\.crt}}')"
+    ops = ",".join(
+        f'{{"op":"replace","path":"/webhooks/{index}/clientConfig/caBundle","value":"\'{ca}\'"}}'
+        for index in indices
+    )
     return (
         "certgen patches it when it runs (helm upgrade runs the gateway-certgen hook Job); or copy the "
         f"secret's CA in by hand: kubectl patch validatingwebhookconfiguration {config} --type=json -p "
-        f'\'[{{"op":"replace","path":"/webhooks/{index}/clientConfig/caBundle","value":"\''
-        f"$(kubectl -n {ns} get secret {WEBHOOK_SECRET_NAME} -o jsonpath='{{.data.ca\\.crt}}')'\"}}]'"
+        f"'[{ops}]'"
     )
 
 
 def _bundle_findings(
-    entry: WebhookEntry, state: WebhookState, cert: CertInfo | None, where: str, ns: str
+    group: list[tuple[int, WebhookEntry]], state: WebhookState, cert: CertInfo | None, where: str, ns: str
 ) -> list[Finding]:
-    """``cabundle-empty``, ``cabundle-untrusted`` (does not verify the served cert), ``cabundle-stale``."""
-    assert state.config is not None
-    index = state.config.webhooks.index(entry)
-    what = f"{where}: webhook {entry.name}"
-    cost = _cost(entry.fails_closed)
-    hint = _patch_hint(entry, ns, index)
+    """``cabundle-empty``, ``cabundle-untrusted`` (does not verify the served cert), ``cabundle-stale``,
+    once for the webhooks of ``group`` (one caBundle): at the cost of the strictest failure policy."""
+    entry = group[0][1]
+    names = ", ".join(item.name for _, item in group)
+    what = f"{where}: webhook{'s' if len(group) > 1 else ''} {names}"
+    closed = any(item.fails_closed for _, item in group)
+    cost = _cost(closed)
+    hint = _patch_hint([index for index, _ in group], ns)
     if entry.ca_bundle_error is not None:
         return [
             _finding(
-                _broken(entry.fails_closed),
+                _broken(closed),
                 "cabundle-unreadable",
                 f"{what}: caBundle {one_line(entry.ca_bundle_error, 120)}; {cost}",
                 hint,
@@ -243,7 +258,7 @@ def _bundle_findings(
     if not entry.ca_bundle.cas:
         return [
             _finding(
-                _broken(entry.fails_closed),
+                _broken(closed),
                 "cabundle-empty",
                 f"{what}: caBundle is empty: the API server cannot verify gloo's certificate "
                 f"('x509: certificate signed by unknown authority'); {cost}",
@@ -254,7 +269,7 @@ def _bundle_findings(
     if cert is not None and cert.der is not None and find_signer(cert, entry.ca_bundle) is None:
         out.append(
             _finding(
-                _broken(entry.fails_closed),
+                _broken(closed),
                 "cabundle-untrusted",
                 f"{what}: caBundle ({_cas(entry.ca_bundle)}) does not verify the certificate gloo serves "
                 f"(serial {cert.short_serial}, issuer {one_line(cert.issuer or '?', 80)}): the API server "
