@@ -3,7 +3,8 @@
 By default from real labs (``--lab``, what the README shows): the dashboard runs headless on the real
 MonitorSession against a lab per scenario — healthy (steady, details, expiry, logs, 80×24, 160×48, an
 API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation), lagging, untrusted
-(and the findings view), sds-down, expiring. States no lab produces (no mTLS, an expired leaf, an Envoy
+(and the findings view), sds-down, expiring, cabundle-stale (a broken validation webhook, and its findings).
+States no lab produces (no mTLS, an expired leaf, an Envoy
 refusing its admin port: a restarted pod's row leaves at once) come from the deterministic snapshots of
 ``gloomon/lab/snapshots``, and so does every shot with ``--fixtures`` (or when the lab cannot start: no
 Envoy binary). PNGs need ``rsvg-convert`` (apt: librsvg2-bin, and fonts-firacode for the intended font);
@@ -226,6 +227,13 @@ async def expiring(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-d
     await camera.shoot("expiring")
 
 
+async def cabundle_stale(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("the caBundle findings", has_finding("cabundle-untrusted"))
+    await asyncio.sleep(2)
+    await camera.shoot("broken-webhook")
+    await camera.shoot("broken-webhook-findings", "i")
+
+
 #: scenario → (Lab keyword arguments, the script that shoots it, the shots it makes)
 LAB_SCRIPTS = {
     "healthy": (
@@ -242,6 +250,7 @@ LAB_SCRIPTS = {
     "untrusted": ({}, untrusted, ("untrusted", "findings")),
     "sds-down": ({}, sds_down, ("sds-down",)),
     "expiring": ({}, expiring, ("expiring",)),
+    "cabundle-stale": ({}, cabundle_stale, ("broken-webhook", "broken-webhook-findings")),
 }
 
 

@@ -1,4 +1,5 @@
-"""The main screen: header, banner, fleet table, and below it the detail pane beside the logs.
+"""The main screen: header, banner, fleet table, the validation webhook's rows, and below them the detail
+pane beside the logs.
 
 Breakpoints hide the detail pane under 100 columns and collapse table columns, so 80×24 stays usable.
 """
@@ -23,6 +24,7 @@ from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.fleet_table import FleetTable, layout_for_width
 from gloomon.ui.widgets.header_bar import HeaderBar
 from gloomon.ui.widgets.log_pane import LogPane
+from gloomon.ui.widgets.webhook_panel import WebhookPanel
 
 
 class DashboardScreen(GloomonScreen):
@@ -49,6 +51,7 @@ class DashboardScreen(GloomonScreen):
         yield Static(id="banner")
         yield Static(Text("connecting…"), id="empty")
         yield FleetTable(id="fleet")
+        yield WebhookPanel(id="webhook")
         with Horizontal(id="lower"):
             yield DetailPane(id="detail")
             yield LogPane(self.state.logs.numbered, max_lines=self._log_lines, id="logs")
@@ -81,6 +84,7 @@ class DashboardScreen(GloomonScreen):
         if snapshot is not None:
             palette = Palette.from_variables(self.app.theme_variables)
             self.table.show_targets(snapshot.targets, now, palette, state.policy)
+            self.query_one(WebhookPanel).show(snapshot, now, palette, state.policy)
         self._show_detail()
 
     def _show_banner(self) -> None:

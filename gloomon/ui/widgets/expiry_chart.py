@@ -1,4 +1,5 @@
-"""The expiry view: time left of every pod's leaf and every CA as bars, soonest first.
+"""The expiry view: time left of every pod's leaf, the validation webhook's certificate and every CA as
+bars, soonest first.
 
 Bars share one scale (the longest time left), so the certificate that needs attention first is both at
 the top and the shortest bar; colours follow the expiry thresholds.
@@ -58,6 +59,14 @@ def soonest_rows(snapshot: FleetSnapshot, limit: int = SHOWN_ROWS) -> Soonest | 
     if secret is not None and secret.leaf is not None:
         found.append(("leaf", secret.leaf, "secret tls.crt"))
     bundles = [secret.bundle] if secret is not None and secret.bundle is not None else []
+    webhook = snapshot.webhook
+    if webhook is not None:  # the validation webhook's certificate (served, and the secret's if another)
+        if webhook.served is not None:
+            found.append(("leaf", webhook.served, "webhook served"))
+        if webhook.secret_leaf is not None and webhook.secret_leaf != webhook.served:
+            found.append(("leaf", webhook.secret_leaf, "webhook tls.crt"))
+        if webhook.secret_bundle is not None:
+            bundles.append(webhook.secret_bundle)
     bundles += [target.bundle for target in snapshot.targets]
     for bundle in bundles:
         for ca, key in zip(bundle.cas, bundle_key(bundle), strict=True):
