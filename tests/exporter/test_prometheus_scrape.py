@@ -133,7 +133,9 @@ async def test_prometheus_sees_phase_lag_and_expiry_series_through_a_rotation(
     )
     pods = _labels(targets, "pod")
     first_leaf = await eventually(
-        lambda: query('x509_cert_not_after{secret_key="tls.crt"}'), timeout=30, what="the secret's leaf"
+        lambda: query('x509_cert_not_after{secret_name="gloo-mtls-certs",secret_key="tls.crt"}'),
+        timeout=30,
+        what="the secret's leaf",
     )
     (old_serial,) = _labels(first_leaf, "serial_number")
 
@@ -153,7 +155,9 @@ async def test_prometheus_sees_phase_lag_and_expiry_series_through_a_rotation(
     assert _labels(lagged, "pod") <= pods
 
     new_leaf = await eventually(
-        lambda: query(f'x509_cert_not_after{{secret_key="tls.crt",serial_number!="{old_serial}"}}'),
+        lambda: query(
+            f'x509_cert_not_after{{secret_name="gloo-mtls-certs",secret_key="tls.crt",serial_number!="{old_serial}"}}'
+        ),
         timeout=ROTATION_TIMEOUT,
         interval=0.5,
         what="the secret's new leaf",
