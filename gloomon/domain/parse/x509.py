@@ -27,7 +27,8 @@ from gloomon.domain.words import counted
 
 _BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----(.*?)-----END ([A-Z0-9 ]{1,64})-----", re.S)
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
-_WHITESPACE = re.compile(rb"\s+")
+#: what ``rb"\s"`` matches: the bytes a PEM body may wrap with
+_WHITESPACE = b" \t\n\r\f\v"
 _B64 = re.compile(rb"[A-Za-z0-9+/=]+")
 #: the longest subject, issuer or SAN kept, and the longest note (remote text, clipped with "…")
 _NAME_CHARS, _NOTE_CHARS = 1024, 200
@@ -93,7 +94,7 @@ def _blocks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _b64decode(body: bytes) -> bytes | None:
-    compact = _WHITESPACE.sub(b"", body)
+    compact = body.translate(None, _WHITESPACE)
     if not compact or not _B64.fullmatch(compact):
         return None
     try:
