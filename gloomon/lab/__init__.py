@@ -15,7 +15,19 @@ if TYPE_CHECKING:
 
 __all__ = ["SCENARIO_NAMES", "Lab", "LabStartError", "RunningLab", "start_background"]
 
-SCENARIO_NAMES = ("healthy", "rotating", "expiring", "lagging", "untrusted", "stalled", "sds-down")
+SCENARIO_NAMES = (
+    "healthy",
+    "rotating",
+    "expiring",
+    "lagging",
+    "untrusted",
+    "stalled",
+    "sds-down",
+    "webhook-expired",
+    "cabundle-stale",
+    "webhook-wrong-sans",
+    "certgen-every-sync",
+)
 
 
 def __getattr__(name: str) -> Any:
