@@ -25,6 +25,7 @@ FAULTS = (
     ("cut-logs", ""),
     ("api-outage", '{"seconds": 20}'),
     ("forbid-secrets", '{"enabled": true}'),
+    ("forbid-webhooks", '{"enabled": true}'),
     ("rotate", ""),
 )
 
