@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gloomon.domain.compare.sync import bundle_key, same_cert
+from gloomon.domain.compare.webhook import matches_the_secret, presented, serves_the_secret, verifies
 from gloomon.domain.model import WEBHOOK_SECRET_NAME, CertInfo, WebhookEntry, WebhookState
 from gloomon.domain.parse.durations import human_duration
-from gloomon.domain.parse.x509 import find_signer
 from gloomon.domain.text import one_line
 
 
@@ -54,9 +53,10 @@ def _served(state: WebhookState) -> WebhookRow:
         words = one_line(state.served_error, 120) if state.served_error else "no gloo pod to ask"
         return WebhookRow("served", words, None if state.served_error is None else False)
     where = f"by {state.served_pod}" if state.served_pod else "by gloo"
-    if state.secret_leaf is None:
+    same = serves_the_secret(state)
+    if same is None:
         return WebhookRow("served", f"{where} on 8443", True, state.served)
-    if same_cert(state.served, state.secret_leaf):
+    if same:
         return WebhookRow("served", f"{where} on 8443, the secret's", True, state.served)
     return WebhookRow("served", f"{where} on 8443, not the secret's: gloo not restarted", False, state.served)
 
@@ -78,10 +78,10 @@ def _bundle(entry: WebhookEntry, state: WebhookState) -> WebhookRow:
     if not entry.ca_bundle.cas:
         return WebhookRow(label, f"empty; {policy}", False)
     first = entry.ca_bundle.cas[0]
-    shown = state.served or state.secret_leaf
-    if shown is not None and shown.der is not None and find_signer(shown, entry.ca_bundle) is None:
+    verified = verifies(entry.ca_bundle, presented(state))
+    if verified is False:
         return WebhookRow(label, f"does not verify the served certificate; {policy}", False, first)
-    secret = state.secret_bundle
-    if secret is not None and secret.cas and bundle_key(secret) != bundle_key(entry.ca_bundle):
+    if matches_the_secret(entry.ca_bundle, state) is False:
         return WebhookRow(label, f"differs from the secret's ca.crt; {policy}", False, first)
-    return WebhookRow(label, f"verifies the served certificate; {policy}", True, first)
+    words = "verifies the served certificate" if verified else "not compared: no certificate read"
+    return WebhookRow(label, f"{words}; {policy}", True if verified else None, first)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from gloomon.domain.compare.sync import bundle_key, same_cert
+from gloomon.domain.compare.webhook import matches_the_secret, presented, serves_the_secret, verifies
 from gloomon.domain.health.policy import Context, expiry_severity
 from gloomon.domain.model import (
     WEBHOOK_CERTGEN_JOB,
@@ -32,7 +33,6 @@ from gloomon.domain.model import (
     webhook_config_name,
 )
 from gloomon.domain.parse.durations import human_duration, human_time_left
-from gloomon.domain.parse.x509 import find_signer
 from gloomon.domain.text import one_line
 
 #: this many gateway-certgen Jobs within :data:`EVERY_SYNC_WINDOW`, each making a new CA, is the ArgoCD case
@@ -74,7 +74,7 @@ def _findings(state: WebhookState, ctx: Context) -> list[Finding]:
     where = "validation webhook" + (f" ({state.context})" if state.context else "")
     out = _read_findings(state, where, ns)
     closed = _fails_closed(state)
-    cert = state.served or state.secret_leaf  # what the API server is shown
+    cert = presented(state)
     restart = f"kubectl -n {ns} rollout restart deploy/gloo"
     renew = (
         f"re-run certgen for the webhook: helm upgrade runs the gateway-certgen hook Job (or "
@@ -88,11 +88,8 @@ def _findings(state: WebhookState, ctx: Context) -> list[Finding]:
         item = _expiry(leaf, f"{where}: {which} certificate", closed, renew, ctx)
         if item is not None:
             out.append(item)
-    if (
-        state.served is not None
-        and state.secret_leaf is not None
-        and not same_cert(state.served, state.secret_leaf)
-    ):
+    if serves_the_secret(state) is False:
+        assert state.served is not None and state.secret_leaf is not None
         out.append(
             _finding(
                 Severity.WARNING,
@@ -266,7 +263,7 @@ def _bundle_findings(
             )
         ]
     out: list[Finding] = []
-    if cert is not None and cert.der is not None and find_signer(cert, entry.ca_bundle) is None:
+    if cert is not None and verifies(entry.ca_bundle, cert) is False:
         out.append(
             _finding(
                 _broken(closed),
@@ -279,7 +276,7 @@ def _bundle_findings(
             )
         )
     secret = state.secret_bundle
-    if secret is not None and secret.cas and bundle_key(secret) != bundle_key(entry.ca_bundle):
+    if secret is not None and matches_the_secret(entry.ca_bundle, state) is False:
         out.append(
             _finding(
                 Severity.WARNING,
