@@ -56,6 +56,7 @@ class Lab:
         job_ttl: float | None = None,
         seed: int | None = None,
         token_validity: float = 30.0,
+        user_https: bool = False,
     ) -> None:
         self.scenario = scenario
         self.spec = scenarios.get(scenario)
@@ -72,6 +73,8 @@ class Lab:
         self.kubelet_delay = kubelet_delay
         #: how long a token of the exec-plugin kubeconfig (``exec_kubeconfig_path``) is valid
         self.token_validity = token_validity
+        #: the first gateway-proxy also serves the user's HTTPS on its 8443 (``pods/user_tls.py``)
+        self.user_https = user_https
         self._rng = random.Random(seed)
         self._own_workdir = workdir is None
         #: pods' files and the kubeconfig; a temporary directory (made at start) unless given.
@@ -153,6 +156,8 @@ class Lab:
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
         if self.spec.sds_down:
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
+        if self.user_https:
+            self._traits[(Component.GATEWAY_PROXY, 0)] = PodTraits(user_https=True)
         self._gloo_ports = gloo_service_ports()
         await self._start_webhook()
         runtimes = []

@@ -25,6 +25,7 @@ from gloomon.lab.cluster.util import name_suffix
 from gloomon.lab.pods.bootstrap import bootstrap
 from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartError
 from gloomon.lab.pods.sds import GLOO_VERSION, SdsStandIn
+from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, self_signed
 
 _REGISTRY = "quay.io/solo-io"
 #: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
@@ -118,6 +119,8 @@ class PodTraits:
 
     untrusted_bundle: bytes | None = None
     sds_down: bool = False
+    #: a gateway-proxy serving the user's HTTPS on its 8443 (``user_tls.py``): user TLS beside the mTLS
+    user_https: bool = False
 
 
 class XdsStandIn:
@@ -192,9 +195,10 @@ class PodRuntime:
             owner=("ReplicaSet", f"{deployment.name}-{deployment.template_hash}", deployment.uid),
         )
         self.workdir = workdir / name
-        self.local_ports = {port: free_port() for port in spec.local_ports}
+        self.local_ports = {port: free_port() for port in self._own_ports()}
         if spec.component is Component.GLOO:
             self.local_ports.update(gloo_ports)
+        self._user_tls = self_signed() if traits.user_https else None
         client = f"{name}.{store.namespace}" if spec.component is Component.GATEWAY_PROXY else "sds_client"
         self.sds = SdsStandIn(
             container=lambda: self._container("sds"),
@@ -272,6 +276,7 @@ class PodRuntime:
                 sds_dir=self.workdir / "sds",
                 gloo_ports=self.gloo_ports,
                 local_ports=self.local_ports,
+                user_tls=self._user_tls,
             )
             self.envoy = EnvoyProcess(
                 self.name,
@@ -302,7 +307,11 @@ class PodRuntime:
             else:
                 await asyncio.sleep(0.5)  # the holder may be gone by then; clients cannot follow a move
         else:
-            self.local_ports = {port: free_port() for port in self.spec.local_ports}
+            self.local_ports = {port: free_port() for port in self._own_ports()}
+
+    def _own_ports(self) -> tuple[int, ...]:
+        """The pod-local ports mapped to loopback ones: the spec's, and 8443 with ``user_https``."""
+        return (*self.spec.local_ports, *((USER_HTTPS_PORT,) if self.traits.user_https else ()))
 
     def _update_port_map(self) -> None:
         port_map = dict(self.local_ports)
