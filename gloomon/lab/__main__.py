@@ -26,6 +26,7 @@ FAULTS = (
     ("api-outage", '{"seconds": 20}'),
     ("forbid-secrets", '{"enabled": true}'),
     ("forbid-webhooks", '{"enabled": true}'),
+    ("renew-webhook", ""),
     ("rotate", ""),
 )
 

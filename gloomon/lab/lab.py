@@ -434,6 +434,11 @@ class Lab:
         assert self.api is not None
         self.api.forbid_webhooks = forbidden
 
+    async def renew_webhook(self) -> None:
+        """A gateway-certgen run now (``helm upgrade``'s hook): a new CA and certificate in
+        ``gateway-validation-certs`` and the caBundle; gloo serves the new one only once restarted."""
+        await asyncio.to_thread(self.webhook_certgen.run, now_utc())
+
     async def rotate_now(self) -> asyncio.Task[None]:
         """Start a certgen run now; the returned task ends when the Job finishes."""
         assert self.certgen is not None
@@ -457,6 +462,9 @@ class Lab:
             return {}
         if name == "forbid-webhooks":
             self.forbid_webhooks(bool(body.get("enabled", True)))
+            return {}
+        if name == "renew-webhook":
+            await self.renew_webhook()
             return {}
         if name == "rotate":
             await self.rotate_now()

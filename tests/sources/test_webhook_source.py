@@ -5,6 +5,7 @@ handshake through a port-forward, is the secret's tls.crt; the private key never
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography import x509 as crypto_x509
@@ -55,3 +56,29 @@ async def test_a_forbidden_webhook_configuration_is_said_once_and_the_rest_read(
         webhook = snapshot.webhook
         assert webhook is not None and webhook.config_forbidden and webhook.served is not None
         assert not snapshot.errors
+
+
+async def test_a_renewed_secret_is_served_once_gloo_restarts(
+    make_lab: Callable[..., Lab], lab_settings: Callable[..., Settings], eventually: Callable[..., Any]
+) -> None:
+    """certgen renews the webhook secret (helm upgrade): gloo keeps serving the old certificate, a finding
+    says to restart it; after the restart the new gloo pod serves the secret's, read at once."""
+    async with make_lab("healthy") as lab, MonitorSession(lab_settings(lab)) as session:
+        before = (await session.poll_once()).webhook
+        assert before is not None and before.served is not None
+        await lab.renew_webhook()
+        renewed = await session.poll_once()
+        assert renewed.webhook is not None and renewed.webhook.served == before.served
+        codes = {f.code for f in renewed.findings}
+        assert "webhook-served-stale" in codes
+        await lab.restart_pod(lab.pods(Component.GLOO)[0])
+        secret = lab.store.webhook_secret
+        assert secret is not None
+        after = await eventually(
+            session.poll_once,
+            lambda s: s.webhook is not None and s.webhook.served_pod in lab.pods(Component.GLOO),
+            timeout=30,
+            what="a poll that reads the new gloo pod's 8443",
+        )
+        assert after.webhook.served is not None and after.webhook.served.der == _der(secret.data.tls_crt)
+        assert "webhook-served-stale" not in {f.code for f in after.findings}
