@@ -37,9 +37,11 @@ def iso(when: datetime | None) -> str | None:
 
 def status_of(snapshot: FleetSnapshot) -> str:
     """``error`` when nothing could be observed (no Envoy answered and no secret was read: source
-    errors, or every ``--target`` down), else the worst severity."""
+    errors, or every ``--target`` down), else the worst severity. A secret this poll could not read
+    (``observed`` False: a 403, a 5xx, a timeout) is no observation, even with its last content carried;
+    the API saying it is missing is one."""
     observed = any(t.reachable for t in snapshot.targets) or any(
-        s.state.error is None or s.state.missing for s in snapshot.secrets
+        (s.state.observed and s.state.error is None) or s.state.missing for s in snapshot.secrets
     )
     if not observed and (snapshot.errors or snapshot.targets):
         return "error"
