@@ -13,6 +13,7 @@ import pytest_asyncio
 from gloomon.domain.model import FleetSnapshot
 from gloomon.lab import Lab
 from gloomon.settings import Settings
+from gloomon.sources.errors import SourceError
 from gloomon.sources.logs.follow import AUTH_BACKOFF
 from gloomon.sources.session import MonitorSession
 
@@ -87,3 +88,47 @@ async def test_a_401_mid_session_renews_for_api_calls_forwards_and_log_streams(
         timeout=AUTH_BACKOFF / 3,
         what="every log stream reopened",
     )
+
+
+def _kubeconfig_with_user(lab: Lab, path: Any, user: dict[str, Any]) -> str:
+    """``lab``'s exec kubeconfig with another user section, written to ``path``."""
+    import yaml
+
+    config = yaml.safe_load(lab.exec_kubeconfig_path.read_text())
+    config["users"][0]["user"] = user
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+async def test_a_token_file_is_read_again_after_a_401(
+    lab: Lab, lab_settings: Callable[..., Settings], eventually: Callable[..., Any], tmp_path: Any
+) -> None:
+    """A projected token rewritten by the kubelet: the old token expires, the file holds the new one."""
+    assert lab.api is not None
+    token_file = tmp_path / "token"
+    token_file.write_text(lab.api.tokens.issue(validity=600)[0])
+    kubeconfig = _kubeconfig_with_user(lab, tmp_path / "kubeconfig", {"tokenFile": str(token_file)})
+    async with MonitorSession(lab_settings(lab, kubeconfig=kubeconfig)) as fresh:
+        await eventually(fresh.poll_once, lambda s: _healthy(s, lab), timeout=20, what="a healthy poll")
+        lab.expire_tokens()
+        token_file.write_text(lab.api.tokens.issue(validity=600)[0])
+        rejected = lab.api.tokens.rejected
+        snapshot = await fresh.poll_once()
+        assert not snapshot.errors, snapshot.errors
+        assert lab.api.tokens.rejected > rejected
+
+
+async def test_a_failing_plugin_says_why_in_the_401(
+    lab: Lab, lab_settings: Callable[..., Settings], tmp_path: Any
+) -> None:
+    import yaml
+
+    config = yaml.safe_load(lab.exec_kubeconfig_path.read_text())
+    plugin = config["users"][0]["user"]["exec"]
+    plugin["args"] = [*plugin["args"][:-1], str(tmp_path / "no-such-secret")]
+    kubeconfig = _kubeconfig_with_user(lab, tmp_path / "kubeconfig", {"exec": plugin})
+    with pytest.raises(SourceError) as caught:
+        async with MonitorSession(lab_settings(lab, kubeconfig=kubeconfig)):
+            pass
+    error = str(caught.value)
+    assert "401" in error and "renewing the credentials failed" in error and "no-such-secret" in error, error

@@ -30,12 +30,10 @@ class TokenIssuer:
     rejected: int = 0
     _expiry: dict[str, float] = field(default_factory=dict, repr=False)
 
-    def issue(self) -> tuple[str, float]:
-        """A new token and its expiry (Unix time)."""
-        now = self.clock()
-        self._expiry = {token: at for token, at in self._expiry.items() if at > now}
-        token = "lab-exec-" + secrets.token_urlsafe(24)
-        expires = now + self.validity
+    def issue(self, validity: float | None = None) -> tuple[str, float]:
+        """A new token valid ``validity`` seconds (default :attr:`validity`) and its expiry (Unix time)."""
+        token = "lab-exec-" + secrets.token_urlsafe(24)  # kept after expiry: a 401 for it is counted
+        expires = self.clock() + (self.validity if validity is None else validity)
         self._expiry[token] = expires
         self.issued += 1
         return token, expires
