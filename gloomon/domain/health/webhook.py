@@ -300,8 +300,8 @@ def _san_findings(state: WebhookState, cert: CertInfo, where: str, closed: bool,
     entries = state.config.webhooks if state.config is not None else ()
     hosts = list(dict.fromkeys(host for entry in entries if (host := entry.service_host) is not None))
     hosts = hosts or [f"gloo.{ns}.svc"]
-    names = {san.removeprefix("DNS:") for san in cert.sans}
-    missing = [host for host in hosts if host not in names]
+    names = [san.removeprefix("DNS:") for san in cert.sans]
+    missing = [host for host in hosts if not any(_names_host(name, host) for name in names)]
     if not missing:
         return []
     sans = ", ".join(cert.sans[:4]) or "none"
@@ -318,6 +318,15 @@ def _san_findings(state: WebhookState, cert: CertInfo, where: str, closed: bool,
             cert,
         )
     ]
+
+
+def _names_host(name: str, host: str) -> bool:
+    """Whether DNS SAN ``name`` is valid for ``host`` as the API server's TLS client (Go's crypto/x509)
+    matches: case-insensitively, a leading ``*`` label standing for exactly one label."""
+    pattern, wanted = name.lower().rstrip(".").split("."), host.lower().rstrip(".").split(".")
+    if len(pattern) != len(wanted):
+        return False
+    return all(p == w or (i == 0 and p == "*") for i, (p, w) in enumerate(zip(pattern, wanted, strict=True)))
 
 
 def _job_findings(state: WebhookState, where: str, ns: str, ctx: Context) -> list[Finding]:
