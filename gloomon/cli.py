@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
 from gloomon import __version__
+from gloomon.lab import SCENARIO_NAMES as SCENARIOS  # the lab's package face: no lab module loads
 
 if TYPE_CHECKING:
     from gloomon.domain.health.judge import HealthPolicy
@@ -36,19 +37,6 @@ DEFAULT_LISTEN = "127.0.0.1:9745"
 #: ``gloomon bundle --max-size`` unless given
 DEFAULT_BUNDLE_SIZE = "100MB"
 
-SCENARIOS = (
-    "healthy",
-    "rotating",
-    "expiring",
-    "lagging",
-    "untrusted",
-    "stalled",
-    "sds-down",
-    "webhook-expired",
-    "cabundle-stale",
-    "webhook-wrong-sans",
-    "certgen-every-sync",
-)
 COMPONENTS = ("gloo", "gateway-proxy", "extauth", "rate-limit")
 
 
