@@ -142,14 +142,16 @@ def _cert_info(der: bytes) -> CertInfo | ParseError:
     except (ValueError, TypeError, OverflowError) as exc:
         return ParseError("x509", f"unreadable certificate ({_short(exc)})")
     key_type, key_bits = _key(cert)
+    sans = _sans(cert)
+    subject, issuer, common_name = _names(cert)
     return CertInfo(
         serial=serial,
         not_before=not_before,
         not_after=not_after,
-        sans=_sans(cert),
-        subject=_name(cert, issuer=False),
-        issuer=_name(cert, issuer=True),
-        common_name=_common_name(cert),
+        sans=sans,
+        subject=subject,
+        issuer=issuer,
+        common_name=common_name,
         sha256=sha256,
         key_type=key_type,
         key_bits=key_bits,
@@ -160,6 +162,66 @@ def _cert_info(der: bytes) -> CertInfo | ParseError:
 
 def _short(exc: BaseException) -> str:
     return one_line(str(exc), 120) or type(exc).__name__
+
+
+#: names already read, by their DER (issuer, subject): every CA of a Gloo bundle has the same name, and
+#: reading one costs more than the rest of the certificate. Cleared when full; a pure cache.
+_NAMES: dict[tuple[bytes, bytes], tuple[tuple[str | None, str | None, str | None], tuple[Warning, ...]]] = {}
+_NAMES_KEPT = 1024
+
+
+def _names(cert: x509.Certificate) -> tuple[str | None, str | None, str | None]:
+    """The subject, the issuer and the subject's CN, inert; a name seen before costs a lookup.
+
+    What the library warned about while reading the names (a CN longer than 64 characters …) is warned
+    again on a cached read, so the certificate's notes are the same either way.
+    """
+    key = _raw_names(cert)
+    cached = _NAMES.get(key) if key is not None else None
+    if cached is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            names = (_name(cert, issuer=False), _name(cert, issuer=True), _common_name(cert))
+        cached = names, tuple(item.message for item in caught if isinstance(item.message, Warning))
+        if key is not None:
+            if len(_NAMES) >= _NAMES_KEPT:
+                _NAMES.clear()
+            _NAMES[key] = cached
+    for message in cached[1]:
+        warnings.warn(message, stacklevel=2)
+    return cached[0]
+
+
+def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
+    """The DER of the issuer and the subject as they stand in the certificate's TBS, None when it does not
+    walk as RFC 5280 says (then the names are read without the cache)."""
+    try:
+        tbs = cert.tbs_certificate_bytes
+        pos, _ = _element(tbs, 0)
+        if tbs[pos] == 0xA0:  # [0] version
+            pos = _element(tbs, pos)[1]
+        pos = _element(tbs, pos)[1]  # serialNumber
+        pos = _element(tbs, pos)[1]  # signature
+        issuer_end = _element(tbs, pos)[1]
+        issuer = tbs[pos:issuer_end]
+        subject_at = _element(tbs, issuer_end)[1]  # after validity
+        subject = tbs[subject_at : _element(tbs, subject_at)[1]]
+    except (IndexError, ValueError):
+        return None
+    return issuer, subject
+
+
+def _element(der: bytes, pos: int) -> tuple[int, int]:
+    """Where the content of the DER element at ``pos`` starts and where the element ends."""
+    length, start = der[pos + 1], pos + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4:
+            raise ValueError("unsupported DER length")
+        length, start = int.from_bytes(der[start : start + size], "big"), start + size
+    if start + length > len(der):
+        raise ValueError("DER element past the end")
+    return start, start + length
 
 
 def _name(cert: x509.Certificate, *, issuer: bool) -> str | None:
@@ -254,29 +316,16 @@ def _signer_index(leaf_der: bytes, ca_ders: tuple[bytes | None, ...], likely: tu
 
 #: the key type (as :attr:`CertInfo.key_type` names it) that makes signatures of each algorithm
 _SIGNING_KEY = {
-    **dict.fromkeys(
-        (
-            SignatureAlgorithmOID.RSA_WITH_SHA1.dotted_string,
-            SignatureAlgorithmOID.RSA_WITH_SHA224.dotted_string,
-            SignatureAlgorithmOID.RSA_WITH_SHA256.dotted_string,
-            SignatureAlgorithmOID.RSA_WITH_SHA384.dotted_string,
-            SignatureAlgorithmOID.RSA_WITH_SHA512.dotted_string,
-            SignatureAlgorithmOID.RSASSA_PSS.dotted_string,
-        ),
-        "RSA",
-    ),
-    **dict.fromkeys(
-        (
-            SignatureAlgorithmOID.ECDSA_WITH_SHA1.dotted_string,
-            SignatureAlgorithmOID.ECDSA_WITH_SHA224.dotted_string,
-            SignatureAlgorithmOID.ECDSA_WITH_SHA256.dotted_string,
-            SignatureAlgorithmOID.ECDSA_WITH_SHA384.dotted_string,
-            SignatureAlgorithmOID.ECDSA_WITH_SHA512.dotted_string,
-        ),
-        "ECDSA",
-    ),
-    SignatureAlgorithmOID.ED25519.dotted_string: "Ed25519",
-    SignatureAlgorithmOID.ED448.dotted_string: "Ed448",
+    getattr(SignatureAlgorithmOID, name).dotted_string: key_type
+    for key_type, names in (
+        ("RSA", ("RSA_WITH_SHA1", "RSA_WITH_SHA224", "RSA_WITH_SHA256", "RSA_WITH_SHA384")),
+        ("RSA", ("RSA_WITH_SHA512", "RSASSA_PSS")),
+        ("ECDSA", ("ECDSA_WITH_SHA1", "ECDSA_WITH_SHA224", "ECDSA_WITH_SHA256", "ECDSA_WITH_SHA384")),
+        ("ECDSA", ("ECDSA_WITH_SHA512",)),
+        ("Ed25519", ("ED25519",)),
+        ("Ed448", ("ED448",)),
+    )
+    for name in names
 }
 
 
