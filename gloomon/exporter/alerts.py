@@ -13,7 +13,12 @@ docs/findings.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from gloomon.domain.health.policy import RENEW_WINDOW_SECONDS, HealthPolicy
+from gloomon.domain.health.policy import Threshold as Limit
+from gloomon.domain.parse.durations import DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +27,37 @@ class Threshold:
     meaning: str
 
 
+#: the dashboard's and check's default policy: the expiry and lag defaults below are its numbers
+_POLICY = HealthPolicy()
+
+
+def _days(limits: Sequence[Limit]) -> float:
+    return min(limit.seconds for limit in limits if limit.seconds is not None) / DAY
+
+
+def _percent(limits: Sequence[Limit]) -> float:
+    return round(min(limit.fraction for limit in limits if limit.fraction is not None) * 100, 6)
+
+
 #: every tunable number in the expressions, with its default (the dashboard's policy where it has one)
 THRESHOLDS: dict[str, Threshold] = {
-    "expiry_warning_days": Threshold(30, "warning when less than this many days are left …"),
-    "expiry_warning_percent": Threshold(20, "… or less than this % of the lifetime, whichever is less"),
-    "expiry_critical_days": Threshold(7, "critical when less than this many days are left …"),
-    "expiry_critical_percent": Threshold(5, "… or less than this % of the lifetime, whichever is less"),
-    "lag_grace_seconds": Threshold(130, "a pod may lag the secret this long (2 × rotationDuration 65 s)"),
+    "expiry_warning_days": Threshold(_days(_POLICY.warn), "warning when less than this many days are left …"),
+    "expiry_warning_percent": Threshold(
+        _percent(_POLICY.warn), "… or less than this % of the lifetime, whichever is less"
+    ),
+    "expiry_critical_days": Threshold(
+        _days(_POLICY.critical), "critical when less than this many days are left …"
+    ),
+    "expiry_critical_percent": Threshold(
+        _percent(_POLICY.critical), "… or less than this % of the lifetime, whichever is less"
+    ),
+    "lag_grace_seconds": Threshold(
+        _POLICY.lag_grace(None), "a pod may lag the secret this long (2 × rotationDuration 65 s)"
+    ),
     "lag_critical_seconds": Threshold(1800, "a pod lagging this long is critical"),
-    "renew_window_days": Threshold(90, "certgen's --renew-before: a leaf inside it should be renewed"),
+    "renew_window_days": Threshold(
+        RENEW_WINDOW_SECONDS / DAY, "certgen's --renew-before: a leaf inside it should be renewed"
+    ),
     "certgen_success_max_age_days": Threshold(
         92,
         "no certgen success for this long: runs fail (a healthy schedule runs every 90 days or more often)",
