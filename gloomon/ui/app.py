@@ -206,8 +206,8 @@ class GloomonApp(App[None]):
     def action_view(self, name: str) -> None:
         """Open a full-screen view, replacing another open one (escape always leads to the dashboard)."""
         screens = {"timeline": TimelineScreen, "expiry": ExpiryScreen, "findings": FindingsScreen}
-        if name == "logs":  # the full-screen logs keep the open pane's wrap choice
-            pane = self._log_pane()
+        if name == "logs":  # the full-screen logs keep the wrap choice of the pane below them
+            pane = next((p for screen in reversed(self.screen_stack) for p in screen.query(LogPane)), None)
             screen: OverlayScreen = LogsScreen(
                 self.state, self._log_lines, wrap=pane is not None and pane.wrap
             )
@@ -221,6 +221,12 @@ class GloomonApp(App[None]):
     def _log_pane(self) -> LogPane | None:
         panes = self.screen.query(LogPane)
         return panes.first() if panes else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``/`` only where there are logs to filter (the footer does not offer it elsewhere)."""
+        if action == "filter_logs":
+            return self._log_pane() is not None
+        return True
 
     def action_filter_logs(self) -> None:
         pane = self._log_pane()

@@ -37,6 +37,9 @@ class DashboardScreen(GloomonScreen):
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "details", "Details", tooltip="Full details of the selected target"),
+        # The logs pane's own keys, from whichever pane has focus (the pane's bindings win inside it).
+        Binding("f", "toggle_follow", "Follow", tooltip="Follow the logs on/off", id="gloomon.follow"),
+        Binding("w", "toggle_wrap", "Wrap", tooltip="Wrap long log lines on/off", id="gloomon.wrap"),
         Binding("tab", "app.focus_next", "Next pane", tooltip="Move focus to the next pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev pane", show=False),
     ]
@@ -111,6 +114,12 @@ class DashboardScreen(GloomonScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_details()
+
+    def action_toggle_follow(self) -> None:
+        self.query_one(LogPane).action_toggle_follow()
+
+    def action_toggle_wrap(self) -> None:
+        self.query_one(LogPane).action_toggle_wrap()
 
     def action_details(self) -> None:
         key = self.table.selected_key
