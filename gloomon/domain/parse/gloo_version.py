@@ -54,7 +54,7 @@ def gloo_release(images: Iterable[str]) -> GlooRelease | None:
     """The control plane's release from a set of pods' images: the gloo container's, else sds's, else
     the Envoy wrapper's, else certgen's; a tag that names a release wins over one that does not."""
     best: tuple[tuple[int, int], GlooRelease] | None = None
-    for image in images:
+    for image in dict.fromkeys(images):  # every replica repeats the same few images: each read once
         read = _read(image) if isinstance(image, str) else None
         if read is None:
             continue
