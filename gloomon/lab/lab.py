@@ -193,8 +193,6 @@ class Lab:
         self.webhook = WebhookServer(self.workdir / "webhook")
         self.webhook.load(self.store.webhook_secret.data)
         await self.webhook.start()
-        ttl = self.certgen_config.ttl_after_finished
-        self._webhook_ttl = asyncio.get_running_loop().create_task(self.webhook_certgen.forget_finished(ttl))
 
     def _runtime(self, component: Component, slot: int) -> PodRuntime:
         deployment = self.store.deployments[SPECS[component].deployment]
@@ -438,6 +436,10 @@ class Lab:
         """A gateway-certgen run now (``helm upgrade``'s hook): a new CA and certificate in
         ``gateway-validation-certs`` and the caBundle; gloo serves the new one only once restarted."""
         await asyncio.to_thread(self.webhook_certgen.run, now_utc())
+        if self._webhook_ttl is not None:
+            self._webhook_ttl.cancel()
+        ttl = self.certgen_config.ttl_after_finished
+        self._webhook_ttl = asyncio.get_running_loop().create_task(self.webhook_certgen.forget_finished(ttl))
 
     async def rotate_now(self) -> asyncio.Task[None]:
         """Start a certgen run now; the returned task ends when the Job finishes."""

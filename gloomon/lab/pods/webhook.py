@@ -129,19 +129,20 @@ class WebhookCertgen:
         if setup.days_left is not None:
             made = now - (certgen.LEAF_VALIDITY - timedelta(days=setup.days_left))
             self._write(certgen.generate(self.namespace, now=made), made)
-        elif setup.stale_ca_bundle:
-            old_at = now - timedelta(days=40)
-            old = certgen.generate(self.namespace, now=old_at)
-            self._write(old, old_at)
-            self.run(now - timedelta(minutes=3), patch=False)
+        elif setup.stale_ca_bundle:  # the upgrade's Job wrote the secret, not the caBundle; gone since (TTL)
+            old_at, new_at = now - timedelta(days=40), now - timedelta(minutes=3)
+            self._write(certgen.generate(self.namespace, now=old_at), old_at)
+            new = certgen.generate(self.namespace, now=new_at)
+            store.write_webhook_secret(WEBHOOK_SECRET_NAME, new.secret(), at=new_at)
         elif setup.service != "gloo":
             made = now - timedelta(days=30)
             self._write(certgen.generate(self.namespace, now=made, svc=setup.service), made)
         elif setup.syncs:
             for index in range(setup.syncs):
                 self.run(now - timedelta(minutes=5 + 15 * (setup.syncs - 1 - index)), keep=True)
-        else:
-            self.run(now)
+        else:  # installed 10 minutes ago; the hook Job left after ttlSecondsAfterFinished
+            made = now - timedelta(minutes=10)
+            self._write(certgen.generate(self.namespace, now=made), made)
 
     def _write(self, made: GeneratedCerts, at: datetime) -> None:
         self.store.write_webhook_secret(WEBHOOK_SECRET_NAME, made.secret(), at=at)
@@ -153,10 +154,10 @@ class WebhookCertgen:
         config.ca_bundle = ca_bundle
         self.store.touch(config)
 
-    def run(self, at: datetime, *, patch: bool = True, keep: bool = False) -> Job:
+    def run(self, at: datetime, *, keep: bool = False) -> Job:
         """One gateway-certgen run at ``at``: force rotation makes a new CA and leaf every time, then the
-        caBundle is patched (unless ``patch`` is off: the upgrade whose patch did not happen). A ``keep``
-        Job stays listed (ArgoCD's hook Jobs); otherwise it is gone after ``ttlSecondsAfterFinished``."""
+        caBundle is patched. A ``keep`` Job stays listed (ArgoCD's hook Jobs; their pods long collected);
+        otherwise the Job and its pod go after ``ttlSecondsAfterFinished`` (:meth:`forget_finished`)."""
         store = self.store
         name = WEBHOOK_CERTGEN_JOB if not keep else f"{WEBHOOK_CERTGEN_JOB}-{name_suffix()}"
         job = Job(
@@ -173,6 +174,16 @@ class WebhookCertgen:
         )
         store.touch(job)
         store.jobs[name] = job
+        made = certgen.generate(self.namespace, now=at)
+        store.write_webhook_secret(WEBHOOK_SECRET_NAME, made.secret(), at=at)
+        self._patch(made.ca_pem)
+        if not keep:
+            self._job_pod(job, at)
+        return job
+
+    def _job_pod(self, job: Job, at: datetime) -> None:
+        """The Job's pod, completed, with certgen's lines."""
+        store, name = self.store, job.name
         container = Container(
             name="certgen",
             image=IMAGE,
@@ -194,21 +205,14 @@ class WebhookCertgen:
             service_account="certgen",
         )
         store.add_pod(pod)
-        made = certgen.generate(self.namespace, now=at)
         self._log(container, "starting certgen job, validated inputs")
         self._log(container, "secret exists but need to rotate...")
-        store.write_webhook_secret(WEBHOOK_SECRET_NAME, made.secret(), at=at)
         self._log(container, "secret has been updated")
-        if patch:
-            self._patch(made.ca_pem)
-            self._log(
-                container,
-                "patching validating webhook configuration",
-                vwc=webhook_config_name(self.namespace),
-            )
+        self._log(
+            container, "patching validating webhook configuration", vwc=webhook_config_name(self.namespace)
+        )
         self._log(container, "finished successfully.")
         container.log.close()
-        return job
 
     @staticmethod
     def _log(container: Container, msg: str, **fields: object) -> None:
