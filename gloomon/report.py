@@ -85,12 +85,14 @@ def print_report(snapshot: FleetSnapshot, output: str, console: Console | None =
     """The report on ``console`` (default: stdout, 100 columns). JSON and YAML go straight to its file:
     they are data, not layout, and Rich would split and measure every line (6 s for a 10,000-CA bundle)."""
     console = console or Console(width=100, soft_wrap=False, highlight=False)
-    if output == "json":
-        console.file.write(render_json(snapshot) + "\n")
-    elif output == "yaml":
-        console.file.write(render_yaml(snapshot))
-    else:
+    if output not in ("json", "yaml"):
         console.print(render_table(snapshot))
+        return
+    try:
+        console.file.write(render_json(snapshot) + "\n" if output == "json" else render_yaml(snapshot))
+        console.file.flush()
+    except BrokenPipeError:  # the reader has gone (| head): end as Rich does for the table, no traceback
+        console.on_broken_pipe()
 
 
 def render_table(snapshot: FleetSnapshot) -> RenderableType:
