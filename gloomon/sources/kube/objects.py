@@ -26,14 +26,13 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse import x509
 from gloomon.domain.parse.durations import parse_duration
+from gloomon.domain.redact import KEY_DATA_FIELDS
 
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
 CERTGEN_JOB_NAME = "gloo-mtls-certgen"
 #: pod label of certgen Job pods (reference/gloo-mtls.md §4.1)
 CERTGEN_POD_LABEL = "gloo=gloo-mtls-certs"
 _CERTGEN_JOB_LABELS = {"gloo-mtls-certgen", "gloo-mtls-certgen-cronjob", "gloo-mtls-certs"}
-#: every key a TLS secret can carry its private key under; all are dropped on receipt
-_KEY_FIELDS = ("tls.key", "key.pem", "tls-key", "ssh-privatekey")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -150,7 +149,7 @@ def drop_private_key(obj: dict[str, Any]) -> None:
     """Delete every private-key entry from a decoded Secret's ``data``, unread."""
     data = obj.get("data")
     if isinstance(data, dict):
-        for key in _KEY_FIELDS:
+        for key in KEY_DATA_FIELDS:  # every key a secret can carry its private key under
             data.pop(key, None)
 
 
