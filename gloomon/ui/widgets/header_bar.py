@@ -85,7 +85,10 @@ def _secret_line(
 
 
 def _badge(words: str, loudness: Severity | None, palette: Palette) -> Text:
-    badge = Text.assemble(("secret ", palette.muted))
+    """The secret's phase words behind a muted ``secret`` label, unless the words name the secret
+    themselves ("secret not readable (403)", "no gloo-mtls-certs secret": said once, not twice)."""
+    named = words.startswith("secret ") or words.endswith(" secret")
+    badge = Text() if named else Text.assemble(("secret ", palette.muted))
     if loudness in (Severity.WARNING, Severity.CRITICAL):
         color = (palette.severity(loudness)).color
         badge.append(f" {words} ", style=Style(bgcolor=color, color="black", bold=True))
