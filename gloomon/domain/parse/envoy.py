@@ -88,11 +88,12 @@ def parse_certs(body: bytes) -> CertsReport | ParseError:
         return ParseError("/certs", "expected an object with a 'certificates' list")
     contexts: list[CertsContext] = []
     seen: set[tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = set()
+    read: list[tuple[object, list[tuple[tuple[str, str], CertInfo]]]] = []
     for item in doc.get("certificates", []):
         if not isinstance(item, dict):
             continue
-        cas = _cert_details(item.get("ca_cert"))
-        chain = _cert_details(item.get("cert_chain"))
+        cas = _cert_details_once(item.get("ca_cert"), read)
+        chain = _cert_details_once(item.get("cert_chain"), read)
         if not cas and not chain:
             continue
         key = (tuple(k for k, _ in cas), tuple(k for k, _ in chain))
@@ -101,6 +102,20 @@ def parse_certs(body: bytes) -> CertsReport | ParseError:
         seen.add(key)
         contexts.append(CertsContext(tuple(c for _, c in cas), tuple(c for _, c in chain)))
     return CertsReport(tuple(contexts))
+
+
+def _cert_details_once(
+    items: object, read: list[tuple[object, list[tuple[tuple[str, str], CertInfo]]]]
+) -> list[tuple[tuple[str, str], CertInfo]]:
+    """:func:`_cert_details`, reusing ``read``'s rows for a list equal to one read before: every TLS context
+    that trusts the same bundle lists all its CAs again (10,000 rows each in a rotation that never ended),
+    and comparing the lists costs a fraction of reading them."""
+    for raw, rows in read:
+        if raw == items:
+            return rows
+    rows = _cert_details(items)
+    read.append((items, rows))
+    return rows
 
 
 def _cert_details(items: object) -> list[tuple[tuple[str, str], CertInfo]]:
