@@ -240,18 +240,25 @@ def is_certgen_job(obj: Mapping[str, Any]) -> bool:
 
 
 def job_state(obj: Mapping[str, Any]) -> JobState:
+    """A Job's status; fields of the wrong type (remote JSON) read as absent."""
     status = _status(obj)
-    conditions = [c for c in status.get("conditions") or () if isinstance(c, Mapping)]
+    raw = status.get("conditions")
+    conditions = [c for c in raw if isinstance(c, Mapping)] if isinstance(raw, list) else []
     complete = any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions)
     failed = any(c.get("type") == "Failed" and c.get("status") == "True" for c in conditions)
     return JobState(
         name=str(_meta(obj).get("name", "")),
         started_at=parse_time(status.get("startTime")),
         completed_at=parse_time(status.get("completionTime")),
-        active=int(status.get("active") or 0) > 0,
-        succeeded=complete or int(status.get("succeeded") or 0) > 0,
+        active=_count(status.get("active")) > 0,
+        succeeded=complete or _count(status.get("succeeded")) > 0,
         failed=failed,
     )
+
+
+def _count(value: Any) -> int:
+    """A Job status counter (``active``, ``succeeded``): an integer, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def certgen_jobs(list_obj: Any) -> tuple[JobState, ...]:
