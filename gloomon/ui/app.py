@@ -224,8 +224,8 @@ class GloomonApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``/`` only where there are logs to filter (the footer does not offer it elsewhere)."""
-        if action == "filter_logs":
-            return self._log_pane() is not None
+        if action == "filter_logs":  # asked while the app is leaving too, with no screen left
+            return bool(self.screen_stack) and self._log_pane() is not None
         return True
 
     def action_filter_logs(self) -> None:
