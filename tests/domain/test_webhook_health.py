@@ -216,3 +216,12 @@ def test_webhooks_sharing_a_stale_ca_bundle_give_one_finding_at_the_strictest_po
     assert "/webhooks/0/clientConfig/caBundle" in untrusted.hint
     assert "/webhooks/1/clientConfig/caBundle" in untrusted.hint
     assert [f.code for f in findings].count("cabundle-stale") == 1
+
+
+def test_findings_about_the_served_certificate_name_the_gloo_pod_asked() -> None:
+    webhook = replace(
+        state(EXPIRED, EXPIRED, jobs=(job("gateway-certgen", 5, failed=True),)), served_pod="gloo-1"
+    )
+    by_code = {f.code: f for f in judged(webhook).findings}
+    assert by_code["webhook-cert-expired"].subjects.pods == ("gloo-1",)
+    assert by_code["webhook-certgen-failed"].subjects.pods == ()  # about the Job, not the pod

@@ -12,6 +12,7 @@ applies pass unvalidated: validation is silently off). Codes start with ``webhoo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from gloomon.domain.compare.sync import bundle_key, same_cert
@@ -108,7 +109,19 @@ def _findings(state: WebhookState, ctx: Context) -> list[Finding]:
     if cert is not None:
         out.extend(_san_findings(state, cert, where, closed, ns))
     out.extend(_job_findings(state, where, ns, ctx))
-    return out
+    return [_about_served_pod(item, state) for item in out]
+
+
+def _about_served_pod(item: Finding, state: WebhookState) -> Finding:
+    """A finding about the certificate gloo serves (or could not serve) names the gloo pod asked, so the
+    pod's details list it."""
+    served, pod = state.served, state.served_pod
+    if pod is None:
+        return item
+    about = item.code == "webhook-not-served" or (
+        served is not None and any(same_cert(served, cert) for cert in item.subjects.certs)
+    )
+    return replace(item, subjects=replace(item.subjects, pods=(pod,))) if about else item
 
 
 def _read_findings(state: WebhookState, where: str, ns: str) -> list[Finding]:
