@@ -86,7 +86,8 @@ def test_an_unreadable_secret_alone_is_nothing_observed_but_a_missing_secret_is_
 
 
 def test_source_errors_are_the_one_finding_for_a_silent_fleet() -> None:
-    snapshot = snap([fetch("gloo-1", None, [], error=DOWN)], errors=["cannot reach the Kubernetes API"])
+    hidden = replace(fetch("gloo-1", None, [], error=DOWN), api_down=True)  # as the session marks it
+    snapshot = snap([hidden], errors=["cannot reach the Kubernetes API"])
     assert "component-unreachable" not in codes(snapshot)
     assert status_of(snapshot) == "error"
 

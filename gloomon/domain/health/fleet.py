@@ -63,22 +63,23 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
     return out
 
 
-def unreachable_components(
-    targets: Sequence[TargetStatus], errors: Sequence[str], ctx: Context
-) -> list[Finding]:
+def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
     """``component-unreachable`` (critical) for each component whose every target is unreachable: its
     mTLS is not watched at all, which a monitoring job must not report as a mere warning.
 
-    Not raised while a source error (the Kubernetes API) explains the silence (that is the one
+    Not raised while an API outage hid them (``api_down``: not observed; the outage is the one
     finding), nor while every one of them is a pod that is starting, not ready or going (a restart;
-    ``component-missing`` speaks for a component without a ready pod).
+    ``component-missing`` speaks for a component without a ready pod). Other source errors (a refused
+    log stream, a failed CronJob read) say nothing about the Envoys and hold nothing back.
     """
-    if errors:
-        return []
     out: list[Finding] = []
     for component in Component:
         mine = [t for t in targets if t.ref.component is component]
-        if not mine or any(t.reachable for t in mine) or all(_coming_or_going(t, ctx) for t in mine):
+        if (
+            not mine
+            or any(t.reachable for t in mine)
+            or all(_coming_or_going(t, ctx) or _hidden_by_the_api(t) for t in mine)
+        ):
             continue
         direct = [
             t.ref.admin_url
@@ -99,6 +100,11 @@ def unreachable_components(
             )
         )
     return out
+
+
+def _hidden_by_the_api(target: TargetStatus) -> bool:
+    """Not reached because the Kubernetes API it is forwarded through is down: not observed."""
+    return target.fetch is not None and target.fetch.api_down
 
 
 def _coming_or_going(target: TargetStatus, ctx: Context) -> bool:

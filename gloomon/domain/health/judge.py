@@ -89,7 +89,7 @@ def judge(
     for target in targets:
         found.extend(health_targets.target_findings(target, secrets, ctx))
     found.extend(health_fleet.fleet_findings(targets, ctx))
-    found.extend(health_fleet.unreachable_components(targets, errors, ctx))
+    found.extend(health_fleet.unreachable_components(targets, ctx))
     found.extend(health_fleet.log_findings(log_events, ctx))
     found.extend(health_release.release_findings(release, ctx))
     found.extend(health_webhook.webhook_findings(webhooks, ctx))
