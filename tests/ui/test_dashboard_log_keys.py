@@ -58,3 +58,18 @@ async def test_wrap_reaches_the_full_screen_logs_from_another_view() -> None:
         await pilot.press("l")
         await until(lambda: isinstance(app.screen, LogsScreen), pilot)
         assert app.screen.query_one(LogPane).wrap
+
+
+async def test_wrap_chosen_in_the_full_screen_logs_carries_back_to_the_dashboard() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        pane = app.screen.query_one(LogPane)
+        assert not pane.wrap
+        await pilot.press("l")
+        await until(lambda: isinstance(app.screen, LogsScreen), pilot)
+        await pilot.press("w")
+        await until(lambda: app.screen.query_one(LogPane).wrap, pilot)
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, LogsScreen), pilot)
+        await until(lambda: pane.wrap, pilot)

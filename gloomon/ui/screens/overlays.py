@@ -102,4 +102,16 @@ class LogsScreen(OverlayScreen):
         yield LogPane(self.state.logs.numbered, max_lines=self._log_lines, wrap=self._wrap, id="logs-full")
 
     def on_mount(self) -> None:
-        self.query_one(LogPane).log_view.focus()
+        pane = self.query_one(LogPane)
+        pane.log_view.focus()
+        self.watch(pane, "wrap", self._remember_wrap, init=False)
+
+    def _remember_wrap(self, wrap: bool) -> None:
+        self._wrap = wrap
+
+    def on_unmount(self) -> None:
+        """The wrap chosen here carries back to the logs pane underneath, as it carried in."""
+        for screen in self.app.screen_stack:
+            if screen is not self:
+                for pane in screen.query(LogPane):
+                    pane.wrap = self._wrap

@@ -220,7 +220,7 @@ class LogPane(Vertical):
             status.append("‖ paused", style=palette.warn + Style(bold=True))
             if self.pending:
                 status.append(f"  +{self.pending} new", style=palette.warn + Style(bold=True))
-            status.append("  (End, f or scroll to the bottom to follow)", style=palette.muted)
+            status.append("  (f, or End in the logs, to follow)", style=palette.muted)
         status.append(f"  · {counted(min(self.shown, self.max_lines), 'line')}", style=palette.muted)
         status.append("  · wrap" if self.wrap else "  · w: wrap", style=palette.muted)
         if self.filter.active:
