@@ -166,6 +166,16 @@ CASES = [
         {"webhook-secret-missing": Severity.CRITICAL},
     ),
     (
+        "no permission on the webhook secret: an RBAC matter, said at info, the served cert still judged",
+        replace(
+            state(EXPIRED, None),
+            secret_bundle=None,
+            secret_forbidden=True,
+            secret_error="forbidden (403): secrets gateway-validation-certs",
+        ),
+        {"webhook-secret-unreadable": Severity.INFO, "webhook-cert-expired": Severity.CRITICAL},
+    ),
+    (
         "gloo's 8443 gave no certificate",
         state(None, served_error="TLS handshake through the port-forward failed: connection reset"),
         {"webhook-not-served": Severity.WARNING},

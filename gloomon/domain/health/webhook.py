@@ -173,7 +173,7 @@ def _read_findings(state: WebhookState, where: str, ns: str) -> list[Finding]:
     elif state.secret_error is not None:
         out.append(
             _finding(
-                Severity.WARNING,
+                Severity.INFO if state.secret_forbidden else Severity.WARNING,
                 "webhook-secret-unreadable",
                 f"{where}: {one_line(state.secret_error, 200)}",
                 f"inspect it: kubectl -n {ns} get secret {WEBHOOK_SECRET_NAME} -o yaml (ca.crt and tls.crt); "

@@ -79,6 +79,8 @@ class WebhookState:
     secret_bundle: TrustBundle | None = None
     secret_leaf: CertInfo | None = None
     secret_missing: bool = False
+    #: 403 on the secret (a Role without it): an RBAC matter, said at info, the rest still judged
+    secret_forbidden: bool = False
     secret_error: str | None = None
     config: WebhookConfig | None = None
     config_missing: bool = False

@@ -183,6 +183,7 @@ class WebhookReader:
         fields: dict[str, Any] = {}
         if isinstance(secret, ApiError):
             fields["secret_missing"] = secret.status == 404
+            fields["secret_forbidden"] = secret.status == 403
             fields["secret_error"] = None if secret.status == 404 else secret.message
         elif isinstance(secret, Exception):
             fields["secret_error"] = f"reading {WEBHOOK_SECRET_NAME}: {describe_exception(secret)}"
