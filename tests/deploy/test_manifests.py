@@ -23,11 +23,14 @@ MODELS = {
     "ServiceAccount": client.V1ServiceAccount,
     "Role": client.V1Role,
     "RoleBinding": client.V1RoleBinding,
+    "ClusterRole": client.V1ClusterRole,
+    "ClusterRoleBinding": client.V1ClusterRoleBinding,
     "Deployment": client.V1Deployment,
     "Service": client.V1Service,
     "NetworkPolicy": client.V1NetworkPolicy,
 }
 CUSTOM = {"ServiceMonitor", "PrometheusRule"}
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
 NAMESPACE = "gloo-system"
 
 
@@ -39,7 +42,10 @@ def _container(by_kind: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def test_kustomize_renders_each_kind_once_in_the_gloo_namespace(rendered: list[dict[str, Any]]) -> None:
     kinds = sorted(obj["kind"] for obj in rendered)
     assert kinds == sorted({*MODELS, *CUSTOM})
-    assert {obj["metadata"].get("namespace") for obj in rendered} == {NAMESPACE}
+    assert {obj["metadata"].get("namespace") for obj in rendered if obj["kind"] not in CLUSTER_SCOPED} == {
+        NAMESPACE
+    }
+    assert all("namespace" not in obj["metadata"] for obj in rendered if obj["kind"] in CLUSTER_SCOPED)
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))
@@ -127,6 +133,26 @@ def test_the_role_reads_secrets_only_by_name(by_kind: dict[str, Any]) -> None:
         "kind": "Role",
         "name": by_kind["Role"]["metadata"]["name"],
     }
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": by_kind["ServiceAccount"]["metadata"]["name"],
+            "namespace": NAMESPACE,
+        }
+    ]
+
+
+def test_the_cluster_role_reads_only_gloos_webhook_configuration_by_name(by_kind: dict[str, Any]) -> None:
+    (rule,) = by_kind["ClusterRole"]["rules"]
+    assert rule == {
+        "apiGroups": ["admissionregistration.k8s.io"],
+        "resources": ["validatingwebhookconfigurations"],
+        "resourceNames": [f"gloo-gateway-validation-webhook-{NAMESPACE}"],
+        "verbs": ["get"],
+    }
+    binding = by_kind["ClusterRoleBinding"]
+    assert binding["roleRef"]["kind"] == "ClusterRole"
+    assert binding["roleRef"]["name"] == by_kind["ClusterRole"]["metadata"]["name"]
     assert binding["subjects"] == [
         {
             "kind": "ServiceAccount",

@@ -65,7 +65,7 @@ def _assert_granted_exactly(
     seen: frozenset[ResourceRequest], by_kind: dict[str, Any], namespace: str
 ) -> None:
     """Every request allowed, every permission used: the Role for the namespace's requests, a ClusterRole
-    (deploy/ has none today) for cluster-scoped ones."""
+    for cluster-scoped ones."""
     assert {r.url for r in seen if r.url} == set(), "non-resource requests need a ClusterRole"
     requests = {r for r in seen if not r.url}
     assert {r.namespace for r in requests} <= {namespace, ""}
