@@ -32,8 +32,9 @@ from gloomon.lab.cluster.store import ClusterStore, CronJob
 from gloomon.lab.cluster.util import make_workdir, now_utc, remove_stale_workdirs
 from gloomon.lab.pods.bootstrap import envoy_binary
 from gloomon.lab.pods.certgen_job import CRONJOB_NAME, CertgenConfig, CertgenRunner
+from gloomon.lab.pods.deployments import SPECS, make_deployment
 from gloomon.lab.pods.process import LabStartError
-from gloomon.lab.pods.runtime import SPECS, PodRuntime, PodTraits, gloo_service_ports, make_deployment
+from gloomon.lab.pods.runtime import PodRuntime, PodTraits, gloo_service_ports
 from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
 
 CONTEXT = "gloomon-lab"

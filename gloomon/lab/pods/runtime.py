@@ -1,7 +1,8 @@
-"""The lab's Gloo deployments and the runtime of each simulated pod (its Envoy, sds stand-in, logs).
+"""The runtime of each simulated pod: its Envoy, sds stand-in, gloo's xDS stand-in, main-container logs.
 
-Labels, container names and ports follow reference/gloo-mtls.md §1; each pod's ``port_map`` ties the
-pod's port numbers (admin 8001/19000, gloo's 9977/9976…) to the loopback ports really used.
+What a pod is made of (labels, containers, ports) is :mod:`gloomon.lab.pods.deployments`'s; each pod's
+``port_map`` ties the pod's port numbers (admin 8001/19000, gloo's 9977/9976…) to the loopback ports
+really used.
 
 Ports other processes must know in advance are picked in Python just before use, so another process may
 take one in between: an Envoy (or gloo's xDS stand-in) that finds its port taken is retried with fresh
@@ -23,11 +24,11 @@ from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import ClusterStore, Container, Deployment, Pod
 from gloomon.lab.cluster.util import name_suffix
 from gloomon.lab.pods.bootstrap import bootstrap
+from gloomon.lab.pods.deployments import ComponentSpec, pod_containers
 from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartError
 from gloomon.lab.pods.sds import GLOO_VERSION, SdsStandIn
 from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, self_signed
 
-_REGISTRY = "quay.io/solo-io"
 #: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
 START_ATTEMPTS = 3
 #: gloo's service ports, whose loopback stand-ins every client's bootstrap names.
@@ -42,75 +43,6 @@ def free_port() -> int:
 def gloo_service_ports() -> dict[int, int]:
     """Fresh loopback ports for gloo's TLS listeners, keyed by gloo's pod port."""
     return {port: free_port() for port in GLOO_SERVICE_PORTS}
-
-
-@dataclass(frozen=True, slots=True)
-class ComponentSpec:
-    component: Component
-    deployment: str
-    deployment_labels: tuple[tuple[str, str], ...]
-    pod_labels: tuple[tuple[str, str], ...]
-    #: container names in pod order; ``envoy_container`` is the one whose log is Envoy's stderr.
-    containers: tuple[tuple[str, str], ...]
-    envoy_container: str
-    #: pod-local ports (besides admin) this pod's Envoy or stand-ins use, mapped to free loopback ports.
-    local_ports: tuple[int, ...]
-    container_ports: tuple[tuple[str, str, int], ...] = ()
-
-
-SPECS: dict[Component, ComponentSpec] = {
-    Component.GLOO: ComponentSpec(
-        Component.GLOO,
-        "gloo",
-        (("app", "gloo"), ("gloo", "gloo")),
-        (("gloo", "gloo"),),
-        (("envoy-sidecar", "gloo-envoy-wrapper"), ("sds", "sds"), ("gloo", "gloo")),
-        "envoy-sidecar",
-        (9999, 9998),
-        (
-            ("envoy-sidecar", "grpc-xds", 9977),
-            ("envoy-sidecar", "rest-xds", 9976),
-            ("sds", "validation", 9988),
-            ("gloo", "grpc-validation", 9988),
-            ("gloo", "grpc-proxydebug", 9966),
-            ("gloo", "wasm-cache", 9979),
-        ),
-    ),
-    Component.GATEWAY_PROXY: ComponentSpec(
-        Component.GATEWAY_PROXY,
-        "gateway-proxy",
-        (("app", "gloo"), ("gloo", "gateway-proxy"), ("gateway-proxy-id", "gateway-proxy")),
-        (
-            ("app", "gloo"),
-            ("gloo", "gateway-proxy"),
-            ("gateway-proxy-id", "gateway-proxy"),
-            ("gateway-proxy", "live"),
-        ),
-        (("gateway-proxy", "gloo-envoy-wrapper"), ("sds", "sds")),
-        "gateway-proxy",
-        (),
-        (("gateway-proxy", "http", 8080), ("gateway-proxy", "https", 8443), ("sds", "sds", 8234)),
-    ),
-    Component.EXTAUTH: ComponentSpec(
-        Component.EXTAUTH,
-        "extauth",
-        (("app", "gloo"), ("gloo", "extauth")),
-        (("gloo", "extauth"),),
-        (("extauth", "extauth-ee"), ("envoy-sidecar", "gloo-ee-envoy-wrapper"), ("sds", "sds-ee")),
-        "envoy-sidecar",
-        (9955, 8083, 8084),
-        (("extauth", "grpc", 8083),),
-    ),
-    Component.RATE_LIMIT: ComponentSpec(
-        Component.RATE_LIMIT,
-        "rate-limit",
-        (("app", "gloo"), ("gloo", "rate-limit")),
-        (("gloo", "rate-limit"),),
-        (("rate-limit", "rate-limit-ee"), ("envoy-sidecar", "gloo-ee-envoy-wrapper"), ("sds", "sds-ee")),
-        "envoy-sidecar",
-        (9955,),
-    ),
-}
 
 
 @dataclass
@@ -174,22 +106,11 @@ class PodRuntime:
         self.traits = traits
         self.gloo_ports = gloo_ports
         name = f"{deployment.name}-{deployment.template_hash}-{name_suffix()}"
-        containers = []
-        for cname, image in spec.containers:
-            ports = tuple((p, n) for c, p, n in spec.container_ports if c == cname)
-            containers.append(
-                Container(
-                    name=cname,
-                    image=f"{_REGISTRY}/{image}:{GLOO_VERSION}",
-                    ports=ports,
-                    env=_container_env(spec.component, cname),
-                )
-            )
         self.pod = Pod(
             name=name,
             namespace=store.namespace,
             labels=dict(spec.pod_labels),
-            containers=containers,
+            containers=pod_containers(spec),
             pod_ip=store.next_pod_ip(),
             component=spec.component,
             owner=("ReplicaSet", f"{deployment.name}-{deployment.template_hash}", deployment.uid),
@@ -370,36 +291,3 @@ class PodRuntime:
                 version=GLOO_VERSION,
                 glooAddress="127.0.0.1:9955",
             )
-
-
-def _container_env(component: Component, container: str) -> tuple[tuple[str, str], ...]:
-    if container == "sds":
-        env = [("GLOO_MTLS_SDS_ENABLED", "true")]
-        if component is Component.GATEWAY_PROXY:
-            env = [
-                ("POD_NAME", "(fieldRef)"),
-                ("POD_NAMESPACE", "(fieldRef)"),
-                *env,
-                ("LOG_LEVEL", "info"),
-                ("START_STATS_SERVER", "true"),
-            ]
-        return tuple(env)
-    if container == "envoy-sidecar":
-        return (("ENVOY_SIDECAR", "true"),)
-    if component is Component.GATEWAY_PROXY:
-        return (("POD_NAME", "(fieldRef)"), ("POD_NAMESPACE", "(fieldRef)"), ("DISABLE_CORE_DUMPS", "false"))
-    return ()
-
-
-def make_deployment(store: ClusterStore, spec: ComponentSpec, replicas: int) -> Deployment:
-    deployment = Deployment(
-        name=spec.deployment,
-        labels=dict(spec.deployment_labels),
-        selector=dict(spec.pod_labels[:2] if spec.component is Component.GATEWAY_PROXY else spec.pod_labels),
-        replicas=replicas,
-        component=spec.component,
-        template_hash=name_suffix(10),
-    )
-    deployment.resource_version = store.next_rv()
-    store.deployments[deployment.name] = deployment
-    return deployment
