@@ -1,8 +1,9 @@
 """Kubernetes JSON for the lab's objects: what a real apiserver would return for them.
 
-Shapes follow core/v1, apps/v1 and batch/v1 (kind, apiVersion, metadata with uid, labels,
-creationTimestamp, resourceVersion, ownerReferences; pod spec/status with containerStatuses…), so the
-real ``kubernetes`` client deserialises them and ``kubectl get`` prints them.
+Shapes follow core/v1, apps/v1 and admissionregistration.k8s.io/v1 (kind, apiVersion, metadata with uid,
+labels, creationTimestamp, resourceVersion, ownerReferences; pod spec/status with containerStatuses…), so
+the real ``kubernetes`` client deserialises them and ``kubectl get`` prints them. certgen's Job and
+CronJob (batch/v1) are :mod:`gloomon.lab.api.jobs`'s.
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ from gloomon.domain.model import SECRET_NAME
 from gloomon.lab.cluster.store import (
     ClusterStore,
     Container,
-    CronJob,
     Deployment,
-    Job,
     Pod,
     SecretObject,
     WebhookConfiguration,
 )
 from gloomon.lab.cluster.util import rfc3339
-from gloomon.lab.pods import certgen_job as certjob
 from gloomon.lab.pods.sds import SSL_DIR
 
 
@@ -268,125 +266,6 @@ def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
         "metadata": metadata,
         "type": "kubernetes.io/tls",
         "data": data,
-    }
-
-
-def _job_template(
-    store: ClusterStore, args: tuple[str, ...], labels: dict[str, str] | None = None
-) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": dict(certjob.POD_LABELS if labels is None else labels)},
-        "spec": {
-            "serviceAccountName": "certgen",
-            "restartPolicy": "OnFailure",
-            "containers": [
-                {
-                    "name": "certgen",
-                    "image": certjob.IMAGE,
-                    "args": list(args),
-                    "env": [
-                        {
-                            "name": "POD_NAMESPACE",
-                            "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
-                        }
-                    ],
-                }
-            ],
-        },
-    }
-
-
-def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
-    owner = None
-    if job.owner_cronjob and store.cronjob is not None:
-        owner = ("CronJob", job.owner_cronjob, store.cronjob.uid)
-    status: dict[str, Any] = {"startTime": rfc3339(job.created)}
-    if job.completed is None:
-        status["active"] = 1
-        status["ready"] = 1
-    elif job.succeeded:
-        status["succeeded"] = 1
-        status["completionTime"] = rfc3339(job.completed)
-        status["conditions"] = [
-            {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": rfc3339(job.completed)},
-            {"type": "Complete", "status": "True", "lastTransitionTime": rfc3339(job.completed)},
-        ]
-    else:
-        status["failed"] = 1
-        status["conditions"] = [
-            {
-                "type": "Failed",
-                "status": "True",
-                "reason": job.failure_reason or "Failed",
-                "message": "Job was active longer than specified deadline"
-                if job.failure_reason == "DeadlineExceeded"
-                else "Job failed",
-                "lastTransitionTime": rfc3339(job.completed),
-            }
-        ]
-    spec: dict[str, Any] = {
-        "completions": 1,
-        "parallelism": 1,
-        "backoffLimit": 6,
-        "template": _job_template(store, job.args, job.pod_labels),
-    }
-    if job.ttl_seconds_after_finished is not None:
-        spec["ttlSecondsAfterFinished"] = job.ttl_seconds_after_finished
-    if job.active_deadline_seconds is not None:
-        spec["activeDeadlineSeconds"] = job.active_deadline_seconds
-    return {
-        "kind": "Job",
-        "apiVersion": "batch/v1",
-        "metadata": meta(
-            job.name,
-            store.namespace,
-            job.uid,
-            job.created,
-            job.resource_version,
-            job.labels,
-            owner,
-            "batch/v1",
-        ),
-        "spec": spec,
-        "status": status,
-    }
-
-
-def cronjob_json(store: ClusterStore, cron: CronJob) -> dict[str, Any]:
-    status: dict[str, Any] = {}
-    if cron.active:
-        status["active"] = [
-            {
-                "kind": "Job",
-                "namespace": store.namespace,
-                "name": n,
-                "apiVersion": "batch/v1",
-                "uid": store.jobs[n].uid if n in store.jobs else "",
-            }
-            for n in cron.active
-        ]
-    if cron.last_schedule is not None:
-        status["lastScheduleTime"] = rfc3339(cron.last_schedule)
-    if cron.last_successful is not None:
-        status["lastSuccessfulTime"] = rfc3339(cron.last_successful)
-    return {
-        "kind": "CronJob",
-        "apiVersion": "batch/v1",
-        "metadata": meta(
-            cron.name, store.namespace, cron.uid, cron.created, cron.resource_version, cron.labels
-        ),
-        "spec": {
-            "schedule": cron.schedule,
-            "concurrencyPolicy": cron.concurrency_policy,
-            "suspend": cron.suspend,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 1,
-            "jobTemplate": {
-                "metadata": {"labels": {"gloo": certjob.JOB_LABEL}},
-                "spec": {"ttlSecondsAfterFinished": 60, "template": _job_template(store, cron.args)},
-            },
-        },
-        "status": status,
     }
 
 

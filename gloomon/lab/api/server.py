@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from gloomon.lab.api import objects
+from gloomon.lab.api.jobs import cronjob_json, job_json
 from gloomon.lab.api.requests import RequestLog
 from gloomon.lab.api.selectors import matches, parse_selector
 from gloomon.lab.api.streams import StreamHub
@@ -351,26 +352,26 @@ class ApiServer:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
         cron = self.store.cronjob
         crons = [cron] if cron and self._ns_ok(request) and matches(selector, cron.labels) else []
-        items = [objects.cronjob_json(self.store, c) for c in crons]
+        items = [cronjob_json(self.store, c) for c in crons]
         return _json(objects.list_of("CronJob", "batch/v1", items, self.store.next_rv()))
 
     async def _cronjob(self, request: web.Request) -> web.Response:
         cron = self.store.cronjob
         if cron is None or cron.name != request.match_info["name"] or not self._ns_ok(request):
             return not_found("cronjobs.batch", request.match_info["name"])
-        return _json(objects.cronjob_json(self.store, cron))
+        return _json(cronjob_json(self.store, cron))
 
     async def _jobs(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
         jobs = [j for j in self.store.jobs.values() if self._ns_ok(request) and matches(selector, j.labels)]
-        items = [objects.job_json(self.store, j) for j in sorted(jobs, key=lambda j: j.created)]
+        items = [job_json(self.store, j) for j in sorted(jobs, key=lambda j: j.created)]
         return _json(objects.list_of("Job", "batch/v1", items, self.store.next_rv()))
 
     async def _job(self, request: web.Request) -> web.Response:
         job = self.store.jobs.get(request.match_info["name"]) if self._ns_ok(request) else None
         if job is None:
             return not_found("jobs.batch", request.match_info["name"])
-        return _json(objects.job_json(self.store, job))
+        return _json(job_json(self.store, job))
 
     def _webhooks_forbidden(self, verb: str, name: str = "") -> web.Response:
         resource = "validatingwebhookconfigurations"
