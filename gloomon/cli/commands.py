@@ -24,19 +24,12 @@ if TYPE_CHECKING:
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     """One poll and a report; exit 0 ok, 1 warning, 2 critical, 3 the check could not run."""
-    from gloomon.domain.model import ParseError
-    from gloomon.domain.parse.durations import parse_duration
-
-    since = parse_duration(args.since)
-    if isinstance(since, ParseError) or since < 0:
-        print(f"gloomon: error: --since {args.since!r}: expected a duration like 10m", file=sys.stderr)
-        return EXIT_ERROR
     lab = None
     try:
         if args.demo:
             lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
         polled: list[FleetSnapshot] = []
-        asyncio.run(_check_once(replace(settings, log_since_seconds=since), polled))
+        asyncio.run(_check_once(settings, polled))
         snapshot = polled[0]
     except CheckFailed as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
@@ -149,15 +142,10 @@ def run_bundle(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from gloomon.domain.model import ParseError
-    from gloomon.domain.parse.durations import parse_duration
     from gloomon.sources.bundle.archive import MIN_MAX_SIZE, human_size
     from gloomon.sources.errors import describe_exception
 
-    since = parse_duration(args.since)
     try:
-        if isinstance(since, ParseError) or since <= 0:
-            raise UsageError(f"--since {args.since!r}: expected a duration like 10m")
         max_size = parse_size(args.max_size)
         if max_size < MIN_MAX_SIZE:
             raise UsageError(f"--max-size {args.max_size!r}: at least {human_size(MIN_MAX_SIZE)}")
@@ -171,7 +159,10 @@ def run_bundle(args: argparse.Namespace, settings: Settings) -> int:
     from gloomon.sources.bundle.collect import BundleOptions, NothingCollected, write_bundle
 
     options = BundleOptions(
-        output=output, since_seconds=max(1, round(since)), max_size=max_size, version=__version__
+        output=output,
+        since_seconds=max(1, round(settings.log_since_seconds)),
+        max_size=max_size,
+        version=__version__,
     )
     lab = None
     try:

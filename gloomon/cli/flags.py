@@ -262,6 +262,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     policy = HealthPolicy(**policy_kwargs)  # type: ignore[arg-type]
     _check_thresholds(policy, warn_given=bool(args.warn_before), critical_given=bool(args.critical_before))
 
+    defaults = Settings()
     interval_text = getattr(args, "interval", "5s")  # check has no --interval: it polls once
     interval = duration("--interval", interval_text)
     if interval < MIN_INTERVAL_SECONDS:
@@ -269,10 +270,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             f"--interval {interval_text!r}: at least {MIN_INTERVAL_SECONDS:g}s "
             "(every poll lists pods and fetches from every Envoy)"
         )
+    since_text = getattr(args, "since", None)  # check and bundle read logs from --since ago
+    log_since = defaults.log_since_seconds if since_text is None else duration("--since", since_text)
     save_dir = getattr(args, "save_dir", None)
     if save_dir is not None and not os.path.isdir(save_dir):
         raise UsageError(f"--save-dir {save_dir!r}: not a directory")
-    defaults = Settings()
     return Settings(
         namespace=args.namespace,
         kubeconfig=args.kubeconfig,
@@ -282,6 +284,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         targets=tuple(targets),
         policy=policy,
         save_dir=save_dir,
+        log_since_seconds=log_since,
     )
 
 
