@@ -7,6 +7,8 @@ Remote text (subjects, pod names, messages) is wrapped in ``rich.text.Text``, ne
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -83,16 +85,37 @@ def render_yaml(snapshot: FleetSnapshot) -> str:
 
 def print_report(snapshot: FleetSnapshot, output: str, console: Console | None = None) -> None:
     """The report on ``console`` (default: stdout, 100 columns). JSON and YAML go straight to its file:
-    they are data, not layout, and Rich would split and measure every line (6 s for a 10,000-CA bundle)."""
-    console = console or Console(width=100, soft_wrap=False, highlight=False)
+    they are data, not layout, and Rich would split and measure every line (6 s for a 10,000-CA bundle).
+
+    Raises BrokenPipeError when the reader has gone (``| head``), stdout already pointed at /dev/null so
+    that the interpreter's last flush is quiet: the caller still owes the exit code of what was found.
+    """
+    console = console or _Console(width=100, soft_wrap=False, highlight=False)
     if output not in ("json", "yaml"):
         console.print(render_table(snapshot))
         return
     try:
         console.file.write(render_json(snapshot) + "\n" if output == "json" else render_yaml(snapshot))
         console.file.flush()
-    except BrokenPipeError:  # the reader has gone (| head): end as Rich does for the table, no traceback
-        console.on_broken_pipe()
+    except BrokenPipeError:
+        _silence_stdout()
+        raise
+
+
+class _Console(Console):
+    """Rich's console, except that a broken pipe is raised to the caller, not Rich's ``SystemExit(1)``
+    (1 means "warnings": a check that found an error must still exit with its own code)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _silence_stdout()
+        raise BrokenPipeError
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: what Python still holds for it would fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def render_table(snapshot: FleetSnapshot) -> RenderableType:

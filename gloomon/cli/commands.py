@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from dataclasses import replace
@@ -41,7 +42,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             lab.stop()
     from gloomon import report
 
-    report.print_report(snapshot, args.output)
+    with contextlib.suppress(BrokenPipeError):  # the reader has gone (| head): the code still counts
+        report.print_report(snapshot, args.output)
     return report.exit_code(snapshot, args.fail_on)
 
 
