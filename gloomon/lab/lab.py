@@ -14,28 +14,27 @@ import inspect
 import random
 import secrets
 import shutil
-import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 from gloomon.domain.model import WEBHOOK_PORT, Component
 from gloomon.lab import scenarios
 from gloomon.lab.api.server import ApiServer
 from gloomon.lab.cluster import certs as certgen
-from gloomon.lab.cluster.certs import SecretData
-from gloomon.lab.cluster.store import ClusterStore, CronJob
+from gloomon.lab.cluster.store import ClusterStore
 from gloomon.lab.cluster.util import make_workdir, now_utc, remove_stale_workdirs
+from gloomon.lab.kubeconfig import write_kubeconfigs
 from gloomon.lab.pods.bootstrap import envoy_binary
-from gloomon.lab.pods.certgen_job import CRONJOB_NAME, CertgenConfig, CertgenRunner
+from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
 from gloomon.lab.pods.deployments import SPECS, make_deployment
 from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.pods.runtime import PodRuntime, PodTraits, gloo_service_ports
 from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
+from gloomon.lab.starting_state import initial_secret, seed_stalled_history
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
@@ -141,17 +140,26 @@ class Lab:
     async def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (initial, written), tls = await asyncio.gather(
-            asyncio.to_thread(self._initial_secret), asyncio.to_thread(certgen.tls_server_pair)
+            asyncio.to_thread(initial_secret, self.spec, self.namespace),
+            asyncio.to_thread(certgen.tls_server_pair),
         )
         self.store.write_secret(initial, at=written)
         if self.spec.stalled:
             self.store.secret.created = now_utc() - timedelta(days=200)  # type: ignore[union-attr]
         self.api = ApiServer(self.store, self.token, self.workdir / "apiserver", tls, faults=self._fault)
         await self.api.start()
-        self._write_kubeconfig()
+        write_kubeconfigs(
+            self.api,
+            self.kubeconfig_path,
+            self.exec_kubeconfig_path,
+            context=CONTEXT,
+            token=self.token,
+            namespace=self.namespace,
+            token_validity=self.token_validity,
+        )
         self.certgen = CertgenRunner(self.store, self.certgen_config)
         if self.spec.stalled:
-            self._seed_stalled_history()
+            seed_stalled_history(self.store, self.certgen_config)
         if self.spec.untrusted:
             stranger = await asyncio.to_thread(certgen.generate, self.namespace)
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
@@ -213,32 +221,6 @@ class Lab:
         self.runtimes[runtime.name] = runtime
         return runtime
 
-    def _initial_secret(self) -> tuple[SecretData, datetime]:
-        """The secret as the scenario finds it, and when certgen last wrote it (runs in a thread)."""
-        if self.spec.expiring_days is not None:
-            back = certgen.LEAF_VALIDITY - timedelta(days=self.spec.expiring_days)
-            return certgen.generate(self.namespace, now=now_utc() - back).secret(), now_utc() - back
-        if self.spec.stalled:
-            old = certgen.generate(self.namespace, now=now_utc() - timedelta(days=200))
-            new = certgen.generate(self.namespace, now=now_utc() - timedelta(hours=3))
-            data = SecretData(ca_crt=old.ca_pem + new.ca_pem, tls_crt=old.leaf_pem, tls_key=old.key_pem)
-            return data, now_utc() - timedelta(hours=3)
-        return certgen.generate(self.namespace).secret(), now_utc()
-
-    def _seed_stalled_history(self) -> None:
-        """The CronJob's record of the run that died after phase 1, three hours ago."""
-        cron = self.store.cronjob
-        if cron is None:
-            cron = self.store.cronjob = CronJob(
-                name=CRONJOB_NAME,
-                schedule="0 */6 * * *",
-                labels={"gloo": CRONJOB_NAME},
-                args=self.certgen_config.args(),
-            )
-        cron.created = now_utc() - timedelta(days=200)
-        cron.last_schedule = now_utc() - timedelta(hours=3)
-        cron.last_successful = now_utc() - timedelta(hours=9)
-
     async def _make_lagging(self) -> None:
         """Freeze the second gateway-proxy's secret volume, then rotate: it keeps the old certificate."""
         assert self.certgen is not None
@@ -255,21 +237,8 @@ class Lab:
         self._not_serving = ""
         async with aiohttp.ClientSession() as session:
             for runtime in list(self.runtimes.values()):
-                envoy = runtime.envoy
-                if envoy is not None and not envoy.running:
-                    code = envoy.process.returncode if envoy.process else None
-                    last = f": {envoy.last_line}" if envoy.last_line else ""
-                    raise LabStartError(f"envoy of pod {runtime.name} exited with code {code}{last}")
-                if runtime.sds.down:
-                    continue
-                try:
-                    async with session.get(f"{self.admin_url(runtime.name)}/certs") as resp:
-                        body = await resp.json(content_type=None)
-                except (aiohttp.ClientError, ValueError) as exc:
-                    self._not_serving = f"pod {runtime.name}: admin /certs failed: {exc!r}"
-                    return False
-                if not any(c.get("cert_chain") for c in body.get("certificates", [])):
-                    self._not_serving = f"pod {runtime.name}: no certificate loaded yet"
+                self._not_serving = await runtime.not_serving(session)
+                if self._not_serving:
                     return False
         return True
 
@@ -290,55 +259,6 @@ class Lab:
         if self._own_workdir and self.workdir != Path():
             shutil.rmtree(self.workdir, ignore_errors=True)
         self._started = False
-
-    def _write_kubeconfig(self) -> None:
-        import base64
-
-        assert self.api is not None
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": CONTEXT,
-                    "cluster": {
-                        "server": self.api.url,
-                        "certificate-authority-data": base64.b64encode(self.api.ca_pem).decode(),
-                    },
-                }
-            ],
-            "users": [{"name": f"{CONTEXT}-user", "user": {"token": self.token}}],
-            "contexts": [
-                {
-                    "name": CONTEXT,
-                    "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-user", "namespace": self.namespace},
-                }
-            ],
-            "current-context": CONTEXT,
-            "preferences": {},
-        }
-        self.kubeconfig_path.touch(mode=0o600)
-        self.kubeconfig_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        self._write_exec_kubeconfig(config)
-
-    def _write_exec_kubeconfig(self, config: dict[str, Any]) -> None:
-        """``exec_kubeconfig_path``: its user runs ``python -m gloomon.lab.credential``."""
-        assert self.api is not None
-        self.api.tokens.validity = self.token_validity
-        ca, secret = self.workdir / "apiserver-ca.crt", self.workdir / "credential-secret"
-        ca.write_bytes(self.api.ca_pem)
-        secret.touch(mode=0o600)
-        secret.write_text(self.api.tokens.refresh_secret)
-        args = ["-m", "gloomon.lab.credential", "--server", self.api.url, "--ca", str(ca)]
-        plugin = {
-            "apiVersion": "client.authentication.k8s.io/v1",
-            "command": sys.executable,
-            "args": [*args, "--secret-file", str(secret)],
-            "interactiveMode": "Never",
-        }
-        exec_config = {**config, "users": [{"name": f"{CONTEXT}-user", "user": {"exec": plugin}}]}
-        self.exec_kubeconfig_path.touch(mode=0o600)
-        self.exec_kubeconfig_path.write_text(yaml.safe_dump(exec_config, sort_keys=False))
 
     def expire_tokens(self) -> None:
         """Every token the exec plugin got expires now: the next request with one gets 401."""

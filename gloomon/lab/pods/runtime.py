@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
 from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
 from gloomon.lab.cluster import util
 from gloomon.lab.cluster.certs import SecretData
@@ -241,6 +243,27 @@ class PodRuntime:
         if self.envoy is not None and self.envoy.admin_port is not None:
             port_map[DEFAULT_ADMIN_PORTS[self.spec.component]] = self.envoy.admin_port
         self.pod.port_map = port_map
+
+    async def not_serving(self, session: aiohttp.ClientSession) -> str:
+        """Why this pod's Envoy serves no certificate yet; "" once it does, or when its sds is down.
+
+        An Envoy that exited raises :class:`LabStartError` with its exit code and last stderr line.
+        """
+        envoy = self.envoy
+        if envoy is not None and not envoy.running:
+            code = envoy.process.returncode if envoy.process else None
+            last = f": {envoy.last_line}" if envoy.last_line else ""
+            raise LabStartError(f"envoy of pod {self.name} exited with code {code}{last}")
+        if self.sds.down:
+            return ""
+        try:
+            async with session.get(f"http://127.0.0.1:{self.admin_port}/certs") as resp:
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, ValueError) as exc:
+            return f"pod {self.name}: admin /certs failed: {exc!r}"
+        if not any(c.get("cert_chain") for c in body.get("certificates", [])):
+            return f"pod {self.name}: no certificate loaded yet"
+        return ""
 
     async def restart_envoy_container(self) -> None:
         """The Envoy container crashes and is restarted in place (same pod, restartCount + 1)."""
