@@ -6,7 +6,6 @@ Remote text (subjects, pod names, messages) is wrapped in ``rich.text.Text``, ne
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable
@@ -25,7 +24,7 @@ from gloomon.domain.cells import (
     time_left_words,
     xds_words,
 )
-from gloomon.domain.export import snapshot_to_dict, status_of
+from gloomon.domain.export import snapshot_json, snapshot_to_dict, status_of
 from gloomon.domain.model import (
     CertInfo,
     Finding,
@@ -73,10 +72,6 @@ def exit_code(snapshot: FleetSnapshot, fail_on: str) -> int:
     return EXIT_CRITICAL if Severity.CRITICAL in failing else EXIT_WARNING
 
 
-def render_json(snapshot: FleetSnapshot) -> str:
-    return json.dumps(snapshot_to_dict(snapshot), indent=2, sort_keys=False)
-
-
 def render_yaml(snapshot: FleetSnapshot) -> str:
     import yaml
 
@@ -95,7 +90,7 @@ def print_report(snapshot: FleetSnapshot, output: str, console: Console | None =
         console.print(render_table(snapshot))
         return
     try:
-        console.file.write(render_json(snapshot) + "\n" if output == "json" else render_yaml(snapshot))
+        console.file.write(snapshot_json(snapshot) if output == "json" else render_yaml(snapshot))
         console.file.flush()
     except BrokenPipeError:
         _silence_stdout()

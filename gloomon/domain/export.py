@@ -5,6 +5,7 @@ the dashboard's save key. Times are ISO-8601 UTC strings; certificates appear as
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +52,13 @@ def status_of(snapshot: FleetSnapshot) -> str:
     if worst is Severity.WARNING:
         return "warning"
     return "ok"
+
+
+def snapshot_json(snapshot: FleetSnapshot) -> str:
+    """The check document as JSON text ending in a newline, the one encoding of ``check -o json``,
+    ``/snapshot.json``, the dashboard's saved snapshot and a bundle's check.json: two-space indent,
+    ASCII only (remote text arrives escaped, whatever the reader's encoding)."""
+    return json.dumps(snapshot_to_dict(snapshot), indent=2, ensure_ascii=True) + "\n"
 
 
 def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:

@@ -6,7 +6,6 @@ the snapshot, the session or the poll loop.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 
-from gloomon.domain.export import snapshot_to_dict
+from gloomon.domain.export import snapshot_json
 from gloomon.exporter.metrics import FleetMetrics
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -45,9 +44,7 @@ class Rendered:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Collector(metrics))
         snapshot = metrics.snapshot
-        document = None
-        if snapshot is not None:
-            document = (json.dumps(snapshot_to_dict(snapshot), indent=2) + "\n").encode()
+        document = None if snapshot is None else snapshot_json(snapshot).encode()
         return cls(
             text=generate_latest(registry),
             openmetrics=openmetrics.generate_latest(registry),

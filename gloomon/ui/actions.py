@@ -5,7 +5,6 @@ Each returns what to tell the user; none raises into Textual (a failure is a cal
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from gloomon.domain.export import snapshot_to_dict
+from gloomon.domain.export import snapshot_json
 from gloomon.domain.model import FleetSnapshot, TargetStatus
 from gloomon.ui.format import sanitize
 from gloomon.ui.screens.dashboard import DashboardScreen
@@ -72,7 +71,7 @@ def save_snapshot(
         return "nothing to save yet: no snapshot", False
     path = (directory or Path.cwd()) / f"gloomon-snapshot-{now:%Y%m%dT%H%M%SZ}.json"
     try:
-        path.write_text(json.dumps(snapshot_to_dict(snapshot), indent=2, default=str) + "\n")
+        path.write_text(snapshot_json(snapshot))
     except OSError as error:
         return f"could not save: {describe(error)}", False
     return f"saved {path}", True

@@ -26,7 +26,7 @@ import yaml
 
 from gloomon.clock import system_clock
 from gloomon.domain import redact
-from gloomon.domain.export import snapshot_to_dict
+from gloomon.domain.export import snapshot_json
 from gloomon.domain.model import SECRET_NAME, WEBHOOK_SECRET_NAME, PodInfo, TargetRef
 from gloomon.domain.text import one_line
 from gloomon.settings import Settings
@@ -153,7 +153,7 @@ async def _collect(
     snapshot = await session.poll_once()
     run.contexts = session.contexts
     run.failures.extend(f"poll: {error}" for error in snapshot.errors)
-    archive.add("check.json", _json(snapshot_to_dict(snapshot)))
+    archive.add("check.json", snapshot_json(snapshot).encode())
     pods: dict[str, list[PodInfo]] = {}
     for reader in session.readers():
         pods[reader.context] = await _objects(reader, archive, run, clock())
