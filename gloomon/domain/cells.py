@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from gloomon.domain.health.policy import rotation_duration
+from gloomon.domain.model import MTLS_HINT as MTLS_HINT  # re-exported: the words report and UI show
 from gloomon.domain.model import (
+    MTLS_WORDS,
     CertInfo,
     Finding,
     FleetSnapshot,
@@ -113,13 +115,6 @@ PHASE_WORDS = {
 }
 #: Narrow terminals: the same facts in fewer words.
 SHORT_PHASE_WORDS = {Phase.CA_ADDED: "phase 1/3 · CAs added", Phase.LEAF_ROTATED: "phase 2/3 · new leaf"}
-
-#: The mTLS states that explain an empty secret column, and what to do about them.
-MTLS_WORDS = {
-    MtlsState.NOT_ENABLED: "mTLS is not enabled here: no gloo-mtls-certs secret and no sds sidecars",
-    MtlsState.NOT_OBSERVED: "secret not observed (--target)",
-}
-MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
 
 
 def _phase_time(elapsed: float, phase: float, short: bool) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from gloomon.domain.cells import MTLS_HINT, MTLS_WORDS
 from gloomon.domain.health import cron as health_cron
 from gloomon.domain.health import fleet as health_fleet
 from gloomon.domain.health import release as health_release
@@ -32,6 +31,8 @@ from gloomon.domain.health.policy import (
     sort_findings,
 )
 from gloomon.domain.model import (
+    MTLS_HINT,
+    MTLS_WORDS,
     Component,
     CronJobState,
     Finding,

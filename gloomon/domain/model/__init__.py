@@ -42,6 +42,8 @@ from gloomon.domain.model.cluster import (
 )
 from gloomon.domain.model.release import GlooRelease
 from gloomon.domain.model.snapshot import (
+    MTLS_HINT,
+    MTLS_WORDS,
     Finding,
     FleetSnapshot,
     MtlsState,
@@ -78,6 +80,8 @@ from gloomon.domain.model.webhook import (
 __all__ = [
     "COMPONENT_ORDER",
     "DEFAULT_ADMIN_PORTS",
+    "MTLS_HINT",
+    "MTLS_WORDS",
     "SECRET_NAME",
     "SERVER_CERT_SECRET",
     "VALIDATION_CONTEXT_SECRET",

@@ -114,6 +114,15 @@ class MtlsState(enum.StrEnum):
     NOT_OBSERVED = "not-observed"  # no secret was read at all (``--target``): it cannot tell
 
 
+#: What a namespace without mTLS (or a snapshot that cannot tell) is called: the finding's message, the
+#: banner and the report's title say the same words.
+MTLS_WORDS = {
+    MtlsState.NOT_ENABLED: "mTLS is not enabled here: no gloo-mtls-certs secret and no sds sidecars",
+    MtlsState.NOT_OBSERVED: "secret not observed (--target)",
+}
+MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
+
+
 @dataclass(frozen=True, slots=True)
 class PollTimings:
     cycle_seconds: float = 0.0
