@@ -30,8 +30,6 @@ DEFAULT_LISTEN = "127.0.0.1:9745"
 #: ``gloomon bundle --max-size`` unless given
 DEFAULT_BUNDLE_SIZE = "100MB"
 
-COMPONENTS = ("gloo", "gateway-proxy", "extauth", "rate-limit")
-
 
 class UsageError(Exception):
     """A flag's value is wrong; the message says which and why."""
@@ -221,7 +219,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         component = Component.parse(name.strip())
         if not sep or component is None:
             raise UsageError(
-                f"--admin-port {item!r}: expected COMPONENT=PORT, COMPONENT one of {', '.join(COMPONENTS)}"
+                f"--admin-port {item!r}: expected COMPONENT=PORT, COMPONENT one of {', '.join(Component)}"
             )
         if not port.strip().isdigit() or not 0 < int(port) < 65536:
             raise UsageError(f"--admin-port {item!r}: port {port!r} is not a port number (1-65535)")
@@ -233,7 +231,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         component = Component.parse(name.strip().split(".")[0])
         if not sep or component is None:
             raise UsageError(
-                f"--target {item!r}: expected NAME=URL, NAME starting with one of {', '.join(COMPONENTS)} "
+                f"--target {item!r}: expected NAME=URL, NAME starting with one of {', '.join(Component)} "
                 "(e.g. gateway-proxy.2=http://127.0.0.1:19000)"
             )
         if not url.startswith(("http://", "https://")) or not url.partition("://")[2].strip("/"):

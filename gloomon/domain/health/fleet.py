@@ -23,6 +23,7 @@ from gloomon.domain.model import (
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.x509 import find_signer
 from gloomon.domain.text import one_line
+from gloomon.domain.words import counted
 
 
 def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
@@ -86,7 +87,7 @@ def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> lis
             for t in mine
             if t.ref.forward is not None and t.ref.forward.status is ForwardStatus.DIRECT
         ]
-        count = f"{len(mine)} target" if len(mine) == 1 else f"all {len(mine)} targets"
+        count = counted(len(mine), "target") if len(mine) == 1 else f"all {counted(len(mine), 'target')}"
         out.append(
             Finding(
                 Severity.CRITICAL,
