@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gloomon.domain.export import snapshot_to_dict
 from gloomon.domain.model import PodInfo
-from gloomon.domain.parse.gloo_version import gloo_release, parse_image
+from gloomon.domain.parse.gloo_version import gloo_release
 from tests.domain.certs import rotation
 from tests.domain.fleet_helpers import CRON, codes, fetch, secret, snap
 
@@ -40,7 +40,7 @@ Q = "quay.io/solo-io"
     ],
 )
 def test_gloo_images_name_their_release(image, version, enterprise, variants, label) -> None:  # type: ignore[no-untyped-def]
-    release = parse_image(image)
+    release = gloo_release([image])
     assert release is not None
     assert (release.version, release.enterprise, release.variants) == (version, enterprise, variants)
     if label is not None:
@@ -61,12 +61,12 @@ def test_gloo_images_name_their_release(image, version, enterprise, variants, la
     ],
 )
 def test_other_and_hostile_references_are_no_release(image: str) -> None:
-    assert parse_image(image) is None
+    assert gloo_release([image]) is None
 
 
 @given(st.text(max_size=200))
 def test_any_text_parses_or_is_none(text: str) -> None:
-    release = parse_image(text)
+    release = gloo_release([text])
     assert release is None or release.label.isprintable()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gloomon.domain.parse.gloo_version import parse_image
+from gloomon.domain.parse.gloo_version import gloo_release
 from gloomon.lab import snapshots as fx
 from gloomon.ui.widgets.header_bar import HeaderBar
 from tests.ui.harness import SIZE, make_app, until
@@ -16,7 +16,7 @@ def _header_text(app) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_the_header_names_the_gloo_release_and_nothing_without_one() -> None:
-    release = parse_image("quay.io/solo-io/gloo-ee:1.17.4-fips")
+    release = gloo_release(["quay.io/solo-io/gloo-ee:1.17.4-fips"])
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         app.show_snapshot(replace(fx.steady(), gloo_release=release))

@@ -44,12 +44,6 @@ def _split(image: str) -> tuple[str, str | None] | None:
     return name, (tag if colon and tag else None)
 
 
-def parse_image(image: str) -> GlooRelease | None:
-    """The release an image of Gloo's says, or None when the image is not one of Gloo's."""
-    read = _read(image)
-    return read[1] if read is not None else None
-
-
 def gloo_release(images: Iterable[str]) -> GlooRelease | None:
     """The control plane's release from a set of pods' images: the gloo container's, else sds's, else
     the Envoy wrapper's, else certgen's; a tag that names a release wins over one that does not."""
