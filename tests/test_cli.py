@@ -70,10 +70,3 @@ def test_cli_module_imports_no_heavy_packages():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
-
-
-def test_scenario_choices_match_the_lab():
-    from gloomon.cli import SCENARIOS
-    from gloomon.lab import SCENARIO_NAMES
-
-    assert tuple(SCENARIOS) == tuple(SCENARIO_NAMES)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from gloomon.cli.commands import run_bundle, run_check, run_dashboard, run_serve
 from gloomon.cli.flags import (
     EXIT_ERROR,
-    SCENARIOS,
     UsageError,
     build_parser,
     parse_listen,
@@ -21,7 +20,7 @@ from gloomon.cli.flags import (
     subcommand_parser,
 )
 
-__all__ = ["EXIT_ERROR", "SCENARIOS", "build_parser", "main", "parse_listen", "settings_from_args"]
+__all__ = ["EXIT_ERROR", "build_parser", "main", "parse_listen", "settings_from_args"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
