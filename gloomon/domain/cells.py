@@ -126,6 +126,13 @@ def _phase_time(elapsed: float, phase: float, short: bool) -> str:
     return f"+{over} s past {phase:.0f} s" if short else f"{over} s past the {phase:.0f} s phase"
 
 
+def _judged(snapshot: FleetSnapshot, code: str) -> Severity:
+    """The severity the domain gave the secret's finding ``code`` (the badge says what the finding says);
+    a warning when there is none, as for a secret the API could not be asked about (its error says why)."""
+    severities = [finding.severity for finding in snapshot.findings if finding.code == code]
+    return max(severities, key=lambda severity: severity.rank, default=Severity.WARNING)
+
+
 def secret_phase_words(
     snapshot: FleetSnapshot, now: datetime, *, short: bool = False
 ) -> tuple[str, Severity | None]:
@@ -138,9 +145,9 @@ def secret_phase_words(
     if snapshot.mtls is MtlsState.NOT_OBSERVED:
         return MTLS_WORDS[MtlsState.NOT_OBSERVED], None
     if secret is None or secret.state.missing:
-        return "no gloo-mtls-certs secret", Severity.WARNING
+        return "no gloo-mtls-certs secret", _judged(snapshot, "secret-missing")
     if secret.state.forbidden:
-        return "secret not readable (403)", Severity.WARNING
+        return "secret not readable (403)", _judged(snapshot, "secret-forbidden")
     verdict = secret.verdict
     if verdict.phase is Phase.STEADY:
         return f"steady · {counted(verdict.ca_count, 'CA')}", None

@@ -38,7 +38,7 @@ def test_secret_phase_words() -> None:
     words, loudness = secret_phase_words(fx.leaf_rotated(), fx.NOW)
     assert words == "rotation · phase 2/3 · new server cert · 41 s of 65 s"
     assert loudness is Severity.INFO
-    assert secret_phase_words(fx.no_mtls(), fx.NOW)[1] is Severity.WARNING
+    assert secret_phase_words(fx.no_mtls(), fx.NOW)[1] is Severity.CRITICAL  # as secret-missing is
 
 
 def test_banners_for_empty_and_failing_states() -> None:
