@@ -74,7 +74,8 @@ class _Cluster:
     pods: dict[Component, list[PodInfo]] | None = None
     missing: tuple[Component, ...] = ()
     error: str | None = None
-    #: this poll could not reach the API at all: its forwards cannot work, its Envoys are not observed
+    #: this poll could not read the pod list (no connection, a 5xx, a 403): an Envoy whose fetch failed
+    #: too is not observed, not unreachable (the source error is the one finding)
     api_down: bool = False
 
 
@@ -175,7 +176,7 @@ class MonitorSession:
             pods, certgen = await cluster.reader.all_pods()
         except ApiError as error:
             cluster.error = error.message
-            cluster.api_down = error.status == 0
+            cluster.api_down = True
             return
         if self._stopped:
             return

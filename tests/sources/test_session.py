@@ -12,6 +12,7 @@ from gloomon.settings import DirectTarget, Settings
 from gloomon.sources.admin.http import AdminConnection, AdminHttpError
 from gloomon.sources.admin.poller import AdminPoller
 from gloomon.sources.direct import direct_targets
+from gloomon.sources.kube.client import ApiError
 from gloomon.sources.logs import follow as logs
 from gloomon.sources.session import MonitorSession, _Cluster
 from tests.sources.stubs import T0, Connection, Core, Reader, forward_set, pod
@@ -69,3 +70,17 @@ async def test_unexpected_failure_reading_cluster_state_is_recorded() -> None:
     cluster = _Cluster(Connection(), FailingReader(), forward_set())  # type: ignore[arg-type]
     await session._read_state(cluster)
     assert cluster.error == "reading cluster state: ValueError: odd answer"
+
+
+@pytest.mark.parametrize("status", [0, 403, 500, 503])
+async def test_any_failed_pod_list_marks_the_context_api_down(status: int) -> None:
+    """Not only a refused connection: a pod list the API answers with an error hides the Envoys too."""
+
+    class FailingPods(Reader):
+        async def all_pods(self) -> None:
+            raise ApiError(status, f"pods: answered {status}")
+
+    session = MonitorSession(Settings())
+    cluster = _Cluster(Connection(), FailingPods(), forward_set())  # type: ignore[arg-type]
+    await session._discover(cluster)
+    assert cluster.api_down and cluster.error == f"pods: answered {status}"
