@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key
+from gloomon.domain.compare.webhook_history import WebhookHistory
 from gloomon.domain.model import CertInfo, FleetSnapshot, LogEvent, LogKind, Phase, TrustBundle
 
 #: the leaf's :func:`cert_key` and the bundle's :func:`bundle_digest`: small and fixed-size, so a sample
@@ -53,12 +54,13 @@ class CertgenMark:
 
 
 class RotationHistory:
-    """A bounded record of samples, secret changes and certgen phase log lines."""
+    """A bounded record of samples, secret changes, certgen phase log lines and the validation webhook."""
 
     def __init__(self, max_samples: int = 720) -> None:
         self.samples: deque[Sample] = deque(maxlen=max_samples)
         self.changes: deque[SecretChange] = deque(maxlen=64)
         self.certgen: deque[CertgenMark] = deque(maxlen=64)
+        self.webhook = WebhookHistory(max_samples)
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
 
     def add_snapshot(self, snapshot: FleetSnapshot) -> None:
@@ -76,6 +78,7 @@ class RotationHistory:
         }
         if self.samples and snapshot.taken_at < self.samples[-1].at:
             return
+        self.webhook.add(snapshot)
         self.samples.append(Sample(snapshot.taken_at, content, targets))
         if secret and (not self.changes or self.changes[-1].content != content):
             self.changes.append(SecretChange(secret.content_since or snapshot.taken_at, phase, content))

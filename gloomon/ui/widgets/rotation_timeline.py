@@ -1,6 +1,7 @@
 """The rotation timeline: the secret's phases and every pod's, on one time axis, with pickup lags.
 
-One row for the secret, one for certgen's phase log lines (▲), one per pod; each column is a slice of
+One row for the secret, one for certgen's phase log lines (▲), the validation webhook's rows once one was
+observed (:mod:`timeline_webhook`), one per pod; each column is a slice of
 time drawn with the glyph (and coloured) by the phase in effect, so the phases read apart without colour
 too (``NO_COLOR``). On the right, how long each pod took to pick up each change. Narrow terminals get
 narrower labels, shorter axis times and a legend and change lines folded to the width.
@@ -22,6 +23,7 @@ from gloomon.domain.compare.history import RotationHistory, SecretChange, Target
 from gloomon.domain.model import FleetSnapshot, Phase, TargetStatus
 from gloomon.ui.format import Palette, human_duration, literal
 from gloomon.ui.widgets.header_bar import cron_words
+from gloomon.ui.widgets.timeline_webhook import change_lines, legend_entries, webhook_rows
 
 #: one glyph per phase: the timeline reads the same without colour
 GLYPHS = {
@@ -164,7 +166,23 @@ class TimelineLines:
             if 0 <= index < self.columns:
                 marks[index] = CERTGEN_MARK
         certgen_row.append("".join(marks), style=palette.accent)
-        return [title, axis, secret_row, certgen_row]
+        return [title, axis, secret_row, certgen_row, *self._webhook_rows()]
+
+    def _webhook_rows(self) -> list[Text]:
+        webhook = self.history.webhook
+        if not webhook.observed:
+            return []
+        rows = []
+        times = self.times[: self.past]
+        for label, cells, lag in webhook_rows(
+            webhook, times, self.columns, self.label_width, self.now, self.palette
+        ):
+            _append_runs(label, cells)
+            label.append("  ")
+            lag.truncate(self.lag_width, overflow="ellipsis")
+            label.append_text(lag)
+            rows.append(label)
+        return rows
 
     def _target_row(self, target: TargetStatus) -> Text:
         palette, history = self.palette, self.history
@@ -179,23 +197,31 @@ class TimelineLines:
 
     def _tail(self, snapshot: FleetSnapshot) -> list[Text]:
         palette, history = self.palette, self.history
-        lines = [Text(), *legend(palette, self.width), Text()]
+        webhook = history.webhook.observed
+        lines = [Text(), *legend(palette, self.width, webhook=webhook), Text()]
         lines.append(Text("Secret changes", style=palette.accent + Style(bold=True)))
         for change in reversed(history.changes):
             lines += fold(
                 _change_line(history, change, snapshot, self.now, palette), self.width, CHANGE_INDENT
             )
+        if webhook:
+            lines.append(Text())
+            for line in change_lines(history.webhook, self.now, palette):
+                lines += fold(line, self.width, CHANGE_INDENT)
         return lines
 
 
-def legend(palette: Palette, width: int) -> list[Text]:
-    """Every glyph the timeline draws and what it means, folded into as many lines as ``width`` needs."""
+def legend(palette: Palette, width: int, *, webhook: bool = False) -> list[Text]:
+    """Every glyph the timeline draws and what it means, folded into as many lines as ``width`` needs
+    (the webhook rows' too when ``webhook``)."""
     entries = [(GLYPHS[phase], palette.phase(phase), phase.value) for phase in Phase]
     entries += [
         (UNREACHABLE, palette.error, "unreachable"),
         (CERTGEN_MARK, palette.accent, "certgen phase log line"),
         (GLYPHS[Phase.STEADY], palette.muted + Style(underline=True), "underlined: lags the secret"),
     ]
+    if webhook:
+        entries += legend_entries(palette)
     lines = [Text("legend ", style=palette.muted)]
     for glyph, style, words in entries:
         entry = Text.assemble((glyph, style), (f" {words}", palette.muted))
