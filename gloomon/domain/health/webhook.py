@@ -35,6 +35,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.durations import human_duration, human_time_left
 from gloomon.domain.text import one_line
+from gloomon.domain.words import plural
 
 #: this many gateway-certgen Jobs within :data:`EVERY_SYNC_WINDOW`, each making a new CA, is the ArgoCD case
 EVERY_SYNC_JOBS = 3
@@ -252,7 +253,7 @@ def _bundle_findings(
     once for the webhooks of ``group`` (one caBundle): at the cost of the strictest failure policy."""
     entry = group[0][1]
     names = ", ".join(item.name for _, item in group)
-    what = f"{where}: webhook{'s' if len(group) > 1 else ''} {names}"
+    what = f"{where}: {plural(len(group), 'webhook')} {names}"
     closed = any(item.fails_closed for _, item in group)
     cost = _cost(closed)
     hint = _patch_hint([index for index, _ in group], ns)
