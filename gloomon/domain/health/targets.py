@@ -130,8 +130,10 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
             )
         )
     hints = _Hints(ns, pod, direct)
-    if target.leaf is None and (
-        isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump)
+    if (
+        target.leaf is None
+        and _runs_sds(target)
+        and (isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump))
     ):
         out.append(_not_delivered(target, fetch, ctx, hints))
     secret = next((s for s in secrets if s.state.context == ref.context), None)
@@ -193,6 +195,13 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
         )
     out.extend(_stats_findings(target, ctx, hints))
     return out
+
+
+def _runs_sds(target: TargetStatus) -> bool:
+    """Whether SDS is there to deliver: a pod known to run no ``sds`` container (mTLS not enabled for
+    it) has no certificate to wait for; a ``--target`` URL or a pod of unknown containers may."""
+    pod = target.ref.pod_info
+    return pod is None or not pod.containers or "sds" in pod.containers
 
 
 def _not_delivered(target: TargetStatus, fetch: AdminFetch, ctx: Context, hints: _Hints) -> Finding:
