@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gloomon.domain.compare.sync import bundle_groups, bundle_key, cert_key
-from gloomon.domain.health.policy import Context, envoy_young
+from gloomon.domain.health.policy import Context, coming_or_going
 from gloomon.domain.model import (
     Component,
     Finding,
@@ -79,7 +79,7 @@ def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> lis
         if (
             not mine
             or any(t.reachable for t in mine)
-            or all(_coming_or_going(t, ctx) or _hidden_by_the_api(t) for t in mine)
+            or all(coming_or_going(t, ctx) or _hidden_by_the_api(t) for t in mine)
         ):
             continue
         direct = [
@@ -106,27 +106,6 @@ def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> lis
 def _hidden_by_the_api(target: TargetStatus) -> bool:
     """Not reached because the Kubernetes API it is forwarded through is down: not observed."""
     return target.fetch is not None and target.fetch.api_down
-
-
-def _coming_or_going(target: TargetStatus, ctx: Context) -> bool:
-    """A pod not ready, being deleted, or started within the settle window (its Envoy may not listen
-    yet), or whose port-forward is (re)connecting since less than that window (a cut forward heals)."""
-    pod = target.ref.pod_info
-    if envoy_young(target, ctx):
-        return True
-    forward = target.ref.forward
-    if (
-        forward is not None
-        and forward.status in (ForwardStatus.CONNECTING, ForwardStatus.RECONNECTING)
-        and forward.since is not None
-        and (ctx.now - forward.since).total_seconds() < ctx.policy.settle_seconds
-    ):
-        return True
-    if pod is None:
-        return False
-    started = pod.started_at
-    young = started is not None and (ctx.now - started).total_seconds() < ctx.policy.settle_seconds
-    return not pod.ready or pod.deleting or young
 
 
 def _excused(target: TargetStatus, ctx: Context) -> bool:

@@ -21,6 +21,7 @@ from gloomon.domain.model import (
     CronJobState,
     Finding,
     FleetSnapshot,
+    ForwardStatus,
     ParseError,
     Severity,
     Subjects,
@@ -215,6 +216,27 @@ def envoy_young(target: TargetStatus, ctx: Context) -> bool | None:
     if target.envoy_started_at is None:
         return None
     return (ctx.now - target.envoy_started_at).total_seconds() < ctx.policy.settle_seconds
+
+
+def coming_or_going(target: TargetStatus, ctx: Context) -> bool:
+    """A pod not ready, being deleted, or started within the settle window (its Envoy may not listen
+    yet), or whose port-forward is (re)connecting since less than that window (a cut forward heals)."""
+    pod = target.ref.pod_info
+    if envoy_young(target, ctx):
+        return True
+    forward = target.ref.forward
+    if (
+        forward is not None
+        and forward.status in (ForwardStatus.CONNECTING, ForwardStatus.RECONNECTING)
+        and forward.since is not None
+        and (ctx.now - forward.since).total_seconds() < ctx.policy.settle_seconds
+    ):
+        return True
+    if pod is None:
+        return False
+    started = pod.started_at
+    young = started is not None and (ctx.now - started).total_seconds() < ctx.policy.settle_seconds
+    return not pod.ready or pod.deleting or young
 
 
 def settling(target: TargetStatus, ctx: Context) -> bool:

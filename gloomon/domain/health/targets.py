@@ -14,6 +14,7 @@ from gloomon.domain.compare.sync import bundle_key, same_cert
 from gloomon.domain.health.policy import (
     Context,
     cert_expiry_finding,
+    coming_or_going,
     envoy_container,
     envoy_young,
     not_yet_valid_finding,
@@ -90,7 +91,8 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
         reason = (fetch.error if fetch is not None else None) or (ref.forward.error if ref.forward else None)
         return [
             Finding(
-                Severity.WARNING,
+                # a pod starting, not ready or leaving (a rolling restart) may not listen yet: info
+                Severity.INFO if coming_or_going(target, ctx) else Severity.WARNING,
                 "admin-unreachable",
                 component,
                 pod,
