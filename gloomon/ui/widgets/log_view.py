@@ -22,6 +22,7 @@ from rich.cells import chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -263,6 +264,33 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap or index <= 0:
             return index
         return self._ends[min(index, len(self._ends)) - 1]
+
+    # Keys scroll without animation: lines arrive while a reader pages, and an animated scroll_y that a
+    # batch's immediate scroll_to cancels mid-step breaks Textual's animator (KeyError on 'scroll_y').
+    def action_page_up(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_up(animate=False)
+
+    def action_scroll_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_down(animate=False)
+
+    def action_scroll_home(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_home(animate=False, x_axis=False)
 
     def on_resize(self) -> None:
         if self.wrap and max(self.size.width - PREFIX_WIDTH, _MIN_MESSAGE_WIDTH) != self._wrap_width:
