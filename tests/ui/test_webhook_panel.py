@@ -86,3 +86,15 @@ def test_the_expiry_view_lists_the_webhook_certificate() -> None:
     labels = {row.label: row.cert for row in soonest.rows}
     assert labels["webhook served"] == NEW_LEAF.info
     assert "webhook tls.crt" not in labels  # the same certificate as the served one
+
+
+def test_each_webhook_row_is_one_line_at_80_columns() -> None:
+    """At 80 columns a row's words are cut with an ellipsis, not wrapped to column 0 under the mark."""
+    webhook = snapshot(stale_after_upgrade()).webhook
+    assert webhook is not None
+    rows = [
+        line for line in text_of(webhook_renderable(webhook, NOW, PALETTE, HealthPolicy()), 80).splitlines()
+    ]
+    rows = [line for line in rows if line.strip()]
+    assert len(rows) > 2
+    assert all(line.startswith((" ✓", " ✗", " ?")) for line in rows[1:]), rows

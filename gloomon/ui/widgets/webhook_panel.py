@@ -31,8 +31,12 @@ def webhook_renderable(
         mark, style = (
             ("✓", palette.ok) if row.ok else ("✗", palette.error) if row.ok is False else ("?", palette.warn)
         )
+        # one line per row at any width (the words are cut with an ellipsis, never wrapped to column 0)
         line = Text.assemble(
-            (f" {mark} ", style), (f"{row.label[: LABEL_WIDTH - 1]:<{LABEL_WIDTH}}", palette.text)
+            (f" {mark} ", style),
+            (f"{row.label[: LABEL_WIDTH - 1]:<{LABEL_WIDTH}}", palette.text),
+            no_wrap=True,
+            overflow="ellipsis",
         )
         if row.cert is not None:
             line.append(f"{row.cert.short_serial:<9}", style=palette.muted)
