@@ -39,7 +39,8 @@ test-deps:
 
 # rsvg-convert turns Textual's SVG screenshots into PNGs; Fira Code is the font those SVGs ask for.
 system-deps:
-	@command -v rsvg-convert >/dev/null || (apt-get update -qq && apt-get install -y -qq librsvg2-bin fonts-firacode)
+	@command -v rsvg-convert >/dev/null && fc-list | grep -qi 'fira code' || \
+		(apt-get update -qq && apt-get install -y -qq librsvg2-bin fonts-firacode)
 
 screenshots: $(STAMP) system-deps
 	$(PY) scripts/screenshots.py --out screenshots
