@@ -147,3 +147,21 @@ async def test_hostile_lines_are_made_inert_once_when_parsed() -> None:
         rendered = "\n".join(pane.log_view.visible_text())
         assert "[bold red]x[/] red bell" in rendered
         assert "\x1b" not in app.export_screenshot()
+
+
+async def test_end_in_the_logs_is_the_panes_follow_not_an_animated_scroll() -> None:
+    """End goes to LogPane's follow at once: an animated scroll that a batch cancels mid-step would break
+    Textual's animator (KeyError on 'scroll_y')."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_full_screen_logs(app, pilot, fx.log_events(120))
+        view = pane.log_view
+        followed: list[bool] = []
+        follow = pane.action_follow
+        pane.action_follow = lambda: (followed.append(True), follow())[-1]
+        await pilot.press("pageup", "pageup")
+        await until(lambda: not pane.following, pilot)
+        await pilot.press("end")
+        assert followed == [True], "End reached the pane's follow action"
+        assert pane.following
+        assert view.scroll_y == view.max_scroll_y

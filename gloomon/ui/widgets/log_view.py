@@ -287,6 +287,10 @@ class LogView(ScrollView, can_focus=True):
             raise SkipAction()
         self.scroll_down(animate=False)
 
+    def action_scroll_end(self) -> None:
+        """End belongs to the pane that owns following (LogPane's ``follow``): let the key go on to it."""
+        raise SkipAction()
+
     def action_scroll_home(self) -> None:
         if not self.allow_vertical_scroll:
             raise SkipAction()
