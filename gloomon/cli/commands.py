@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -25,21 +26,16 @@ if TYPE_CHECKING:
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     """One poll and a report; exit 0 ok, 1 warning, 2 critical, 3 the check could not run."""
-    lab = None
     try:
-        if args.demo:
-            lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
-        polled: list[FleetSnapshot] = []
-        asyncio.run(_check_once(settings, polled))
-        snapshot = polled[0]
+        with _watched(args, settings, "healthy") as watched:
+            polled: list[FleetSnapshot] = []
+            asyncio.run(_check_once(watched, polled))
+            snapshot = polled[0]
     except CheckFailed as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
-    finally:
-        if lab is not None:
-            lab.stop()
     from gloomon import report
 
     with contextlib.suppress(BrokenPipeError):  # the reader has gone (| head): the code still counts
@@ -71,6 +67,20 @@ async def _check_once(settings: Settings, polled: list[FleetSnapshot]) -> None:
         raise CheckFailed(f"unexpected error: {describe_exception(exc)}") from None
     finally:
         await session.stop()
+
+
+@contextlib.contextmanager
+def _watched(args: argparse.Namespace, settings: Settings, scenario: str) -> Iterator[Settings]:
+    """The settings a command watches: as given, or, with ``--demo``, the embedded lab's (started here
+    in ``args.scenario`` or ``scenario``, stopped when the command is done)."""
+    if not args.demo:
+        yield settings
+        return
+    lab, settings = _start_demo_lab(args.scenario or scenario, settings)
+    try:
+        yield settings
+    finally:
+        lab.stop()
 
 
 def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab, Settings]:
@@ -108,18 +118,16 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     except UsageError as exc:
         print(f"gloomon: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    lab = None
     try:
-        if args.demo:
-            lab, settings = _start_demo_lab(args.scenario or "rotating", settings)
-        from gloomon.exporter.server import serve
-        from gloomon.sources.session import MonitorSession
+        with _watched(args, settings, "rotating") as watched:
+            from gloomon.exporter.server import serve
+            from gloomon.sources.session import MonitorSession
 
-        def listening(address: str) -> None:
-            print(f"gloomon: serving http://{address}/metrics", file=sys.stderr, flush=True)
+            def listening(address: str) -> None:
+                print(f"gloomon: serving http://{address}/metrics", file=sys.stderr, flush=True)
 
-        asyncio.run(serve(MonitorSession(settings), host, port, on_listening=listening))
-        return 0
+            asyncio.run(serve(MonitorSession(watched), host, port, on_listening=listening))
+            return 0
     except CheckFailed as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -134,9 +142,6 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as exc:  # never a traceback: one line, and the exit code of "could not run"
         print(f"gloomon: unexpected error: {describe_exception(exc)}", file=sys.stderr)
         return EXIT_ERROR
-    finally:
-        if lab is not None:
-            lab.stop()
 
 
 def run_bundle(args: argparse.Namespace, settings: Settings) -> int:
@@ -166,11 +171,9 @@ def run_bundle(args: argparse.Namespace, settings: Settings) -> int:
         max_size=max_size,
         version=__version__,
     )
-    lab = None
     try:
-        if args.demo:
-            lab, settings = _start_demo_lab(args.scenario or "healthy", settings)
-        result = asyncio.run(write_bundle(settings, options))
+        with _watched(args, settings, "healthy") as watched:
+            result = asyncio.run(write_bundle(watched, options))
     except (CheckFailed, NothingCollected) as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -182,30 +185,22 @@ def run_bundle(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as exc:  # never a traceback: one line, and the exit code of "could not run"
         print(f"gloomon: unexpected error: {describe_exception(exc)}", file=sys.stderr)
         return EXIT_ERROR
-    finally:
-        if lab is not None:
-            lab.stop()
     print(f"gloomon: wrote {result.path} ({human_size(result.size)}, {result.members} files)")
     return 0
 
 
 def run_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """Open the Textual dashboard; return its exit code (3 when it could not connect)."""
-    lab = None
     try:
-        if args.demo:
-            lab, settings = _start_demo_lab(args.scenario or "rotating", settings)
-        from gloomon.sources.session import MonitorSession
-        from gloomon.ui.app import GloomonApp
+        with _watched(args, settings, "rotating") as watched:
+            from gloomon.sources.session import MonitorSession
+            from gloomon.ui.app import GloomonApp
 
-        app = GloomonApp(session=MonitorSession(settings), settings=settings)
-        app.run()
-        return app.return_code or 0
+            app = GloomonApp(session=MonitorSession(watched), settings=watched)
+            app.run()
+            return app.return_code or 0
     except CheckFailed as exc:
         print(f"gloomon: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    finally:
-        if lab is not None:
-            lab.stop()
