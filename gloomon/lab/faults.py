@@ -1,0 +1,129 @@
+"""The lab's faults (``Lab`` inherits them): what goes wrong, triggered from Python or through the API
+façade's ``/lab/v1/faults/<name>`` endpoint (``_fault``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from gloomon.domain.model import Component
+from gloomon.lab.cluster.util import now_utc
+
+if TYPE_CHECKING:
+    from gloomon.lab.api.server import ApiServer
+    from gloomon.lab.cluster.store import ClusterStore
+    from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
+    from gloomon.lab.pods.runtime import PodRuntime
+    from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
+
+
+class LabFaults:
+    """Fault methods over the state a :class:`gloomon.lab.lab.Lab` holds."""
+
+    store: ClusterStore
+    api: ApiServer | None
+    certgen: CertgenRunner | None
+    certgen_config: CertgenConfig
+    runtimes: dict[str, PodRuntime]
+    webhook: WebhookServer | None
+    webhook_certgen: WebhookCertgen
+    _webhook_ttl: asyncio.Task[None] | None
+
+    def runtime(self, pod: str) -> PodRuntime:
+        raise NotImplementedError
+
+    def _runtime(self, component: Component, slot: int) -> PodRuntime:
+        raise NotImplementedError
+
+    async def restart_pod(self, pod: str) -> str:
+        """Delete the pod; its ReplicaSet makes a new one (new name, new Envoy, restartCount 0)."""
+        old = self.runtime(pod)
+        await old.stop()
+        del self.runtimes[pod]
+        self.store.remove_pod(pod)
+        assert self.store.secret is not None
+        if old.spec.component is Component.GLOO and self.webhook and self.store.webhook_secret:
+            self.webhook.load(self.store.webhook_secret.data)  # a new gloo reads the current secret
+        new = self._runtime(old.spec.component, old.slot)
+        try:
+            await new.start(self.store.secret.data)
+        except BaseException:
+            await new.stop()
+            del self.runtimes[new.name]
+            self.store.remove_pod(new.name)
+            raise
+        return new.name
+
+    async def restart_container(self, pod: str) -> None:
+        """The pod's Envoy container crashes and restarts in place (same name, restartCount + 1)."""
+        await self.runtime(pod).restart_envoy_container()
+
+    def freeze_pod(self, pod: str, frozen: bool = True) -> None:
+        """Stop (or resume) secret updates reaching ``pod`` (a stuck kubelet volume refresh)."""
+        self.runtime(pod).sds.frozen = frozen
+
+    async def cut_port_forwards(self) -> int:
+        assert self.api is not None
+        return self.api.streams.cut_forwards()
+
+    async def cut_log_streams(self) -> int:
+        assert self.api is not None
+        return self.api.streams.cut_logs()
+
+    async def api_outage(self, seconds: float) -> None:
+        """The API is unreachable (connection refused) for ``seconds``; returns when the outage began."""
+        assert self.api is not None
+        await self.api.outage(seconds)
+
+    def forbid_secrets(self, forbidden: bool = True) -> None:
+        assert self.api is not None
+        self.api.forbid_secrets = forbidden
+
+    def forbid_webhooks(self, forbidden: bool = True) -> None:
+        """403 on the cluster-scoped ValidatingWebhookConfigurations (RBAC with a namespaced Role only)."""
+        assert self.api is not None
+        self.api.forbid_webhooks = forbidden
+
+    async def renew_webhook(self) -> None:
+        """A gateway-certgen run now (``helm upgrade``'s hook): a new CA and certificate in
+        ``gateway-validation-certs`` and the caBundle; gloo serves the new one only once restarted."""
+        await asyncio.to_thread(self.webhook_certgen.run, now_utc())
+        if self._webhook_ttl is not None:
+            self._webhook_ttl.cancel()
+        ttl = self.certgen_config.ttl_after_finished
+        self._webhook_ttl = asyncio.get_running_loop().create_task(self.webhook_certgen.forget_finished(ttl))
+
+    async def rotate_now(self) -> asyncio.Task[None]:
+        """Start a certgen run now; the returned task ends when the Job finishes."""
+        assert self.certgen is not None
+        return self.certgen.run_now()
+
+    async def _fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        if name == "restart-pod":
+            return {"pod": await self.restart_pod(str(body["pod"]))}
+        if name == "restart-container":
+            await self.restart_container(str(body["pod"]))
+            return {}
+        if name == "cut-forwards":
+            return {"cut": await self.cut_port_forwards()}
+        if name == "cut-logs":
+            return {"cut": await self.cut_log_streams()}
+        if name == "api-outage":
+            await self.api_outage(float(body.get("seconds", 5.0)))
+            return {}
+        if name == "forbid-secrets":
+            self.forbid_secrets(bool(body.get("enabled", True)))
+            return {}
+        if name == "forbid-webhooks":
+            self.forbid_webhooks(bool(body.get("enabled", True)))
+            return {}
+        if name == "renew-webhook":
+            await self.renew_webhook()
+            return {}
+        if name == "rotate":
+            await self.rotate_now()
+            return {}
+        if name == "freeze-pod":
+            self.freeze_pod(str(body["pod"]), bool(body.get("enabled", True)))
+            return {}
+        raise KeyError(f"unknown fault {name!r}")
