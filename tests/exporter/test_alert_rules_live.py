@@ -104,9 +104,18 @@ async def alerts(stack: tuple[RunningLab, str]) -> AsyncIterator[Any]:
         yield run
 
 
-def _has(*wanted: dict[str, str]) -> Any:
+def _has(*wanted: dict[str, str], without: frozenset[str] = frozenset()) -> Any:
+    """Every ``wanted`` alert, and none named in ``without``, in one sample of ALERTS.
+
+    ``without`` is part of the wait, not a later assert: with a 1 s scrape interval (and so a 1 s scrape
+    timeout) on a loaded machine one slow scrape makes ``up`` 0 and GloomonExporterDown pending for a
+    second, which its real ``for: 5m`` ignores; a persistent one never lets the wait end.
+    """
+
     def accept(found: list[dict[str, str]]) -> bool:
-        return all(any(want.items() <= alert.items() for alert in found) for want in wanted)
+        names = {alert["alertname"] for alert in found}
+        present = all(any(want.items() <= alert.items() for alert in found) for want in wanted)
+        return present and not names & without
 
     return accept
 
@@ -122,6 +131,7 @@ async def test_a_pod_that_missed_a_rotation_raises_lag_peer_and_link_alerts_nami
             {"alertname": "GloomonPeerUntrusted", "code": "peer-untrusted", "component": "gateway-proxy"},
             {"alertname": "GloomonBundleMismatch", "severity": "warning"},
             {"alertname": "GloomonXdsDisconnected", "severity": "warning", "component": "gateway-proxy"},
+            without=frozenset({"GloomonLeafExpiring", "GloomonExporterDown"}),
         ),
         timeout=90,
         interval=0.5,
@@ -132,7 +142,6 @@ async def test_a_pod_that_missed_a_rotation_raises_lag_peer_and_link_alerts_nami
     assert len(lagging) == 1
     assert disconnected == lagging
     assert all(a["namespace"] == "gloo-system" for a in found if a["alertname"] == "GloomonTargetLagging")
-    assert not {a["alertname"] for a in found} & {"GloomonLeafExpiring", "GloomonExporterDown"}
 
 
 @pytest.mark.parametrize("stack", ["expiring"], indirect=True)
@@ -145,6 +154,7 @@ async def test_a_leaf_days_from_expiry_without_a_cronjob_raises_expiry_and_renew
             {"alertname": "GloomonLeafExpiring", "severity": "critical", "role": "leaf"},
             {"alertname": "GloomonLeafExpiring", "severity": "warning", "role": "leaf"},
             {"alertname": "GloomonRenewalDisabled", "code": "renewal-disabled"},
+            without=frozenset({"GloomonLeafExpired", "GloomonTargetLagging"}),
         ),
         timeout=90,
         interval=0.5,
@@ -153,4 +163,3 @@ async def test_a_leaf_days_from_expiry_without_a_cronjob_raises_expiry_and_renew
     serials = {a["serial"] for a in found if a["alertname"] == "GloomonLeafExpiring"}
     assert len(serials) == 1  # one alert per certificate, not one per pod holding it
     assert {a["cluster"] for a in found if a["alertname"] == "GloomonLeafExpiring"} == {stack[0].context}
-    assert not {a["alertname"] for a in found} & {"GloomonLeafExpired", "GloomonTargetLagging"}
