@@ -1,9 +1,17 @@
-"""The API façade's long-lived endpoints: pod logs (kubelet semantics) and pod port-forward (websocket).
+"""The API façade's long-lived endpoints: pod logs (kubelet semantics) and pod port-forward.
 
-Port-forward speaks the kubelet's websocket protocol ``v4.channel.k8s.io`` (and its base64 twin): for
-the i-th requested port, data travels on channel 2i and errors on 2i+1; the server first sends a 3-byte
-``[channel, port lo, port hi]`` frame on both. Bytes are bridged to the pod's real loopback port (its
-Envoy admin). Both kinds of stream can be cut on demand to exercise clients' reconnect paths.
+Port-forward speaks what a 1.30+ cluster speaks, bridged to the pod's real loopback ports (its Envoy
+admin…):
+
+* SPDY/3.1 tunnelled in a websocket (subprotocol ``SPDY/3.1+portforward.k8s.io``; kubectl's first try)
+  and a plain ``Upgrade: SPDY/3.1`` (kubectl's fallback): :mod:`gloomon.lab.api.spdy_forward`. With
+  ``tunnel_websockets`` off the tunnel is refused as a cluster without ``PortForwardWebsockets`` refuses
+  it (the kubelet's 400 ``query parameter "port" is required``), and kubectl falls back to SPDY;
+* the kubelet's websocket protocol ``v4.channel.k8s.io`` (and its base64 twin; gloomon's own client):
+  for the i-th port of the ``ports`` query, data travels on channel 2i and errors on 2i+1; the server
+  first sends a 3-byte ``[channel, port lo, port hi]`` frame on both.
+
+Both kinds of stream (logs, forwards) can be cut on demand to exercise clients' reconnect paths.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import asyncio
 import base64
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,7 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from gloomon.domain.parse.wire import parse_timestamp
-from gloomon.lab.api import objects
+from gloomon.lab.api import objects, spdy_forward
 from gloomon.lab.cluster.container_logs import ContainerLog, LogLine
 from gloomon.lab.cluster.store import ClusterStore, Pod
 from gloomon.lab.cluster.util import now_utc, rfc3339_nano
@@ -39,8 +48,13 @@ class StreamHub:
     def __init__(self, store: ClusterStore) -> None:
         self.store = store
         self._log_cuts: set[asyncio.Event] = set()
-        self._forwards: set[web.WebSocketResponse] = set()
-        self._forward_transports: dict[web.WebSocketResponse, Any] = {}
+        self._forwards: set[object] = set()
+        self._forward_transports: dict[object, Any] = {}
+        #: SPDY tunnelled in websockets accepted (a 1.30+ API server); off, kubectl falls back to SPDY
+        self.tunnel_websockets = True
+        #: port-forward sessions opened, by protocol: ``SPDY/3.1+portforward.k8s.io``, ``SPDY/3.1``,
+        #: ``v4.channel.k8s.io``…
+        self.forwards_by_protocol: Counter[str] = Counter()
 
     @property
     def open_port_forwards(self) -> int:
@@ -208,6 +222,12 @@ class StreamHub:
         name = request.match_info["name"]
         if pod is None:
             return _status(404, "NotFound", f'pods "{name}" not found')
+        if spdy_forward.wants_tunnel(request) and self.tunnel_websockets:
+            self.forwards_by_protocol[spdy_forward.TUNNEL_PROTOCOL] += 1
+            return await spdy_forward.serve_tunnel(request, pod, self._opened, self._closed)
+        if spdy_forward.wants_spdy(request):
+            self.forwards_by_protocol["SPDY/3.1"] += 1
+            return await spdy_forward.serve_upgrade(request, pod, self._opened, self._closed)
         ports: list[int] = []
         try:
             for value in request.query.getall("ports", []):
@@ -221,6 +241,7 @@ class StreamHub:
             return _status(400, "BadRequest", "Upgrade request required")
         await ws.prepare(request)
         b64 = ws.ws_protocol == "v4.base64.channel.k8s.io"
+        self.forwards_by_protocol[ws.ws_protocol or ""] += 1
         self._forwards.add(ws)
         self._forward_transports[ws] = request.transport
         tasks: list[asyncio.Task[None]] = []
@@ -271,7 +292,7 @@ class StreamHub:
                 if target is not None and payload:
                     target.write(payload)
                     with contextlib.suppress(ConnectionError):
-                        await writer.drain()
+                        await target.drain()
         finally:
             for task in tasks:
                 task.cancel()
@@ -280,6 +301,14 @@ class StreamHub:
             self._forwards.discard(ws)
             self._forward_transports.pop(ws, None)
         return ws
+
+    def _opened(self, forward: object, transport: Any) -> None:
+        self._forwards.add(forward)
+        self._forward_transports[forward] = transport
+
+    def _closed(self, forward: object) -> None:
+        self._forwards.discard(forward)
+        self._forward_transports.pop(forward, None)
 
     async def _pump(
         self, reader: asyncio.StreamReader, send: Any, channel: int, ws: web.WebSocketResponse
