@@ -18,6 +18,7 @@ _RESOURCES_V1 = [
     ("pods", "Pod", True, ["get", "list"]),
     ("pods/log", "Pod", True, ["get"]),
     ("pods/portforward", "PodPortForwardOptions", True, ["create", "get"]),
+    ("events", "Event", True, ["get", "list"]),
     ("secrets", "Secret", True, ["get", "list"]),
 ]
 _RESOURCES = {
@@ -29,7 +30,13 @@ _RESOURCES = {
 }
 
 
-_SHORT_NAMES = {"namespaces": ["ns"], "pods": ["po"], "deployments": ["deploy"], "cronjobs": ["cj"]}
+_SHORT_NAMES = {
+    "events": ["ev"],
+    "namespaces": ["ns"],
+    "pods": ["po"],
+    "deployments": ["deploy"],
+    "cronjobs": ["cj"],
+}
 
 
 def resource_list(group_version: str, resources: list[tuple[str, str, bool, list[str]]]) -> dict[str, Any]:

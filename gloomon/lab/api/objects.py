@@ -217,7 +217,10 @@ def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
         "spec": {
             "replicas": dep.replicas,
             "selector": {"matchLabels": dict(dep.selector)},
-            "template": {"metadata": {"labels": dict(dep.selector)}, "spec": {"containers": []}},
+            "template": {
+                "metadata": {"labels": dict(dep.selector)},
+                "spec": {"containers": [_container_spec(c) for c in pods[0].containers] if pods else []},
+            },
             "strategy": {"type": "RollingUpdate"},
         },
         "status": {

@@ -1,7 +1,8 @@
 """The lab's Kubernetes API façade: HTTPS + bearer token, the endpoints gloomon and ``kubectl get`` use.
 
-Namespaces, pods (list with labelSelector, get; Table for kubectl), deployments, the secret (403 when
-forbidden), cronjobs/jobs, the validating webhook configuration; discovery is
+Namespaces, pods (list with labelSelector, get), deployments, the secret (403 when forbidden),
+cronjobs/jobs, the pods' events (:mod:`gloomon.lab.api.events`), the validating webhook configuration,
+each as a Table when ``kubectl get`` asks (:mod:`gloomon.lab.api.tables`); discovery is
 :mod:`gloomon.lab.api.discovery`'s, pod logs and pod port-forward :mod:`gloomon.lab.api.streams`'.
 Errors are Kubernetes ``Status`` objects (:mod:`gloomon.lab.api.responses`). A small control API under
 ``/lab/v1/`` (same token; :mod:`gloomon.lab.api.faults`) lets tests and demos trigger faults in a running
@@ -15,17 +16,18 @@ import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from gloomon.lab.api import discovery, objects
+from gloomon.lab.api import discovery, events, objects
 from gloomon.lab.api.faults import FaultHandler, apply_fault, lab_state, secrets_forbidden, webhooks_forbidden
 from gloomon.lab.api.jobs import cronjob_json, job_json
 from gloomon.lab.api.requests import RequestLog
 from gloomon.lab.api.responses import json_response, not_found, status_response
 from gloomon.lab.api.selectors import matches, parse_selector
 from gloomon.lab.api.streams import StreamHub
-from gloomon.lab.api.tables import pod_table, wants_table
+from gloomon.lab.api.tables import table, wants_table
 from gloomon.lab.api.tokens import TOKEN_PATH, TokenIssuer
 from gloomon.lab.cluster.certs import ServerTls
 from gloomon.lab.cluster.store import ClusterStore
@@ -151,6 +153,8 @@ class ApiServer:
         r.add_get(f"{ns}/pods/{{name}}", self._pod)
         r.add_get(f"{ns}/pods/{{name}}/log", self.streams.pod_log)
         r.add_route("*", f"{ns}/pods/{{name}}/portforward", self.streams.port_forward)
+        r.add_get("/api/v1/events", self._events)
+        r.add_get(f"{ns}/events", self._events)
         r.add_get(f"{ns}/secrets", self._secrets)
         r.add_get(f"{ns}/secrets/{{name}}", self._secret)
         r.add_get("/apis/apps/v1/namespaces/{ns}/deployments", self._deployments)
@@ -178,18 +182,32 @@ class ApiServer:
     async def _unknown(self, request: web.Request) -> web.Response:
         return status_response(404, "NotFound", "the server could not find the requested resource")
 
+    @staticmethod
+    def _listing(
+        request: web.Request, kind: str, api: str, items: list[dict[str, Any]], rv: int
+    ) -> web.Response:
+        """A ``<kind>List``, or the Table ``kubectl get`` asks for."""
+        if wants_table(request.headers.get("Accept", "")):
+            return json_response(table(kind, items, rv))
+        return json_response(objects.list_of(kind, api, items, rv))
+
+    @staticmethod
+    def _one(request: web.Request, kind: str, item: dict[str, Any]) -> web.Response:
+        if wants_table(request.headers.get("Accept", "")):
+            return json_response(table(kind, [item], item["metadata"]["resourceVersion"]))
+        return json_response(item)
+
     def _ns_ok(self, request: web.Request) -> bool:
         return request.match_info.get("ns", self.store.namespace) == self.store.namespace
 
-    async def _namespaces(self, _: web.Request) -> web.Response:
-        return json_response(
-            objects.list_of("Namespace", "v1", [objects.namespace_json(self.store)], self.store.next_rv())
-        )
+    async def _namespaces(self, request: web.Request) -> web.Response:
+        items = [objects.namespace_json(self.store)]
+        return self._listing(request, "Namespace", "v1", items, self.store.next_rv())
 
     async def _namespace(self, request: web.Request) -> web.Response:
         if request.match_info["name"] != self.store.namespace:
             return not_found("namespaces", request.match_info["name"])
-        return json_response(objects.namespace_json(self.store))
+        return self._one(request, "Namespace", objects.namespace_json(self.store))
 
     async def _pods(self, request: web.Request) -> web.StreamResponse:
         selector = parse_selector(request.query.get("labelSelector", ""))
@@ -201,25 +219,27 @@ class ApiServer:
         pods = [p for p in self.store.pods_of() if self._ns_ok(request) and matches(selector, p.labels)]
         if field.startswith("metadata.name="):
             pods = [p for p in pods if p.name == field.split("=", 1)[1]]
-        rv = self.store.next_rv()
-        if wants_table(request.headers.get("Accept", "")):
-            return json_response(pod_table(pods, rv))
-        return json_response(objects.list_of("Pod", "v1", [objects.pod_json(p) for p in pods], rv))
+        items = [objects.pod_json(p) for p in pods]
+        return self._listing(request, "Pod", "v1", items, self.store.next_rv())
 
     async def _pod(self, request: web.Request) -> web.Response:
         pod = self.store.pods.get(request.match_info["name"]) if self._ns_ok(request) else None
         if pod is None:
             return not_found("pods", request.match_info["name"])
-        if wants_table(request.headers.get("Accept", "")):
-            return json_response(pod_table([pod], pod.resource_version))
-        return json_response(objects.pod_json(pod))
+        return self._one(request, "Pod", objects.pod_json(pod))
+
+    async def _events(self, request: web.Request) -> web.Response:
+        items = (
+            events.events(self.store, request.query.get("fieldSelector", "")) if self._ns_ok(request) else []
+        )
+        return self._listing(request, "Event", "v1", items, self.store.next_rv())
 
     async def _secrets(self, request: web.Request) -> web.Response:
         if self.forbid_secrets:
             return secrets_forbidden(self.store.namespace, "list")
         secrets = self.store.secrets() if self._ns_ok(request) else []
         items = [objects.secret_json(self.store, s) for s in secrets]
-        return json_response(objects.list_of("Secret", "v1", items, self.store.next_rv()))
+        return self._listing(request, "Secret", "v1", items, self.store.next_rv())
 
     async def _secret(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -228,7 +248,7 @@ class ApiServer:
         secret = next((s for s in self.store.secrets() if s.name == name), None)
         if secret is None or not self._ns_ok(request):
             return not_found("secrets", name)
-        return json_response(objects.secret_json(self.store, secret))
+        return self._one(request, "Secret", objects.secret_json(self.store, secret))
 
     async def _deployments(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
@@ -236,38 +256,38 @@ class ApiServer:
             d for d in self.store.deployments.values() if self._ns_ok(request) and matches(selector, d.labels)
         ]
         items = [objects.deployment_json(self.store, d) for d in deps]
-        return json_response(objects.list_of("Deployment", "apps/v1", items, self.store.next_rv()))
+        return self._listing(request, "Deployment", "apps/v1", items, self.store.next_rv())
 
     async def _deployment(self, request: web.Request) -> web.Response:
         dep = self.store.deployments.get(request.match_info["name"]) if self._ns_ok(request) else None
         if dep is None:
             return not_found("deployments.apps", request.match_info["name"])
-        return json_response(objects.deployment_json(self.store, dep))
+        return self._one(request, "Deployment", objects.deployment_json(self.store, dep))
 
     async def _cronjobs(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
         cron = self.store.cronjob
         crons = [cron] if cron and self._ns_ok(request) and matches(selector, cron.labels) else []
         items = [cronjob_json(self.store, c) for c in crons]
-        return json_response(objects.list_of("CronJob", "batch/v1", items, self.store.next_rv()))
+        return self._listing(request, "CronJob", "batch/v1", items, self.store.next_rv())
 
     async def _cronjob(self, request: web.Request) -> web.Response:
         cron = self.store.cronjob
         if cron is None or cron.name != request.match_info["name"] or not self._ns_ok(request):
             return not_found("cronjobs.batch", request.match_info["name"])
-        return json_response(cronjob_json(self.store, cron))
+        return self._one(request, "CronJob", cronjob_json(self.store, cron))
 
     async def _jobs(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
         jobs = [j for j in self.store.jobs.values() if self._ns_ok(request) and matches(selector, j.labels)]
         items = [job_json(self.store, j) for j in sorted(jobs, key=lambda j: j.created)]
-        return json_response(objects.list_of("Job", "batch/v1", items, self.store.next_rv()))
+        return self._listing(request, "Job", "batch/v1", items, self.store.next_rv())
 
     async def _job(self, request: web.Request) -> web.Response:
         job = self.store.jobs.get(request.match_info["name"]) if self._ns_ok(request) else None
         if job is None:
             return not_found("jobs.batch", request.match_info["name"])
-        return json_response(job_json(self.store, job))
+        return self._one(request, "Job", job_json(self.store, job))
 
     async def _webhook_configs(self, _: web.Request) -> web.Response:
         if self.forbid_webhooks:

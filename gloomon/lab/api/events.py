@@ -1,0 +1,144 @@
+"""core/v1 Events for the lab's pods, as the scheduler and the kubelet record them (``kubectl describe``).
+
+Derived from each pod's state, never stored: ``Scheduled`` (default-scheduler), then per container
+``Pulled`` (image already present: ``IfNotPresent``), ``Created`` and ``Started`` (kubelet), and for a
+container waiting in ``CrashLoopBackOff`` a ``BackOff`` warning counted once per restart. As on a real
+API server (``--event-ttl`` 1 h) events older than an hour are gone. Field selectors on
+``involvedObject.*``, ``reason`` and ``type`` filter them, as ``kubectl describe`` asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from gloomon.lab.cluster.store import ClusterStore, Pod
+from gloomon.lab.cluster.util import now_utc, rfc3339
+
+#: the API server's default ``--event-ttl``
+EVENT_TTL = timedelta(hours=1)
+NODE = "gloomon-lab"
+
+
+def _event(
+    pod: Pod, reason: str, message: str, *, when: Any, component: str = "kubelet", **extra: Any
+) -> dict[str, Any]:
+    field_path = extra.pop("field_path", "")
+    kind, count, last = extra.pop("type", "Normal"), extra.pop("count", 1), extra.pop("last", when)
+    digest = hashlib.sha256(f"{pod.uid}/{reason}/{field_path}".encode()).hexdigest()
+    involved: dict[str, Any] = {
+        "kind": "Pod",
+        "namespace": pod.namespace,
+        "name": pod.name,
+        "uid": pod.uid,
+        "apiVersion": "v1",
+        "resourceVersion": str(pod.resource_version),
+    }
+    if field_path:
+        involved["fieldPath"] = field_path
+    source: dict[str, Any] = {"component": component}
+    if component == "kubelet":
+        source["host"] = NODE
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": f"{pod.name}.{digest[:16]}",
+            "namespace": pod.namespace,
+            "uid": str(uuid.UUID(digest[:32])),
+            "resourceVersion": str(pod.resource_version),
+            "creationTimestamp": rfc3339(when),
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "source": source,
+        "firstTimestamp": rfc3339(when),
+        "lastTimestamp": rfc3339(last),
+        "count": count,
+        "type": kind,
+        "eventTime": None,
+        "reportingComponent": component if component == "kubelet" else "default-scheduler",
+        "reportingInstance": NODE if component == "kubelet" else "",
+    }
+
+
+def pod_events(pod: Pod) -> list[dict[str, Any]]:
+    created = pod.created
+    out = [
+        _event(
+            pod,
+            "Scheduled",
+            f"Successfully assigned {pod.namespace}/{pod.name} to {NODE}",
+            when=created,
+            component="default-scheduler",
+        )
+    ]
+    for container in pod.containers:
+        path = f"spec.containers{{{container.name}}}"
+        for reason, message in (
+            ("Pulled", f'Container image "{container.image}" already present on machine'),
+            ("Created", f"Created container: {container.name}"),
+            ("Started", f"Started container {container.name}"),
+        ):
+            count = 1 + container.restart_count
+            last = container.started_at if container.restart_count else created
+            out.append(_event(pod, reason, message, when=created, last=last, count=count, field_path=path))
+        if container.waiting_reason == "CrashLoopBackOff" and container.restart_count:
+            message = f"Back-off restarting failed container {container.name} in pod "
+            message += f"{pod.name}_{pod.namespace}({pod.uid})"
+            out.append(
+                _event(
+                    pod,
+                    "BackOff",
+                    message,
+                    when=created,
+                    last=now_utc(),
+                    count=container.restart_count,
+                    field_path=path,
+                    type="Warning",
+                )
+            )
+    return out
+
+
+def _fields(event: dict[str, Any]) -> dict[str, str]:
+    out = {f"involvedObject.{k}": str(v) for k, v in event["involvedObject"].items()}
+    out.update(
+        {
+            "reason": event["reason"],
+            "type": event["type"],
+            "metadata.name": event["metadata"]["name"],
+            "metadata.namespace": event["metadata"]["namespace"],
+            "source": event["source"]["component"],
+        }
+    )
+    return out
+
+
+def matches_fields(event: dict[str, Any], selector: str) -> bool:
+    """``a=b,c!=d`` field selectors (``==`` too), as the API server applies them to events."""
+    fields = _fields(event)
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if fields.get(key, "") == value:
+                return False
+        else:
+            key, value = term.replace("==", "=").split("=", 1)
+            if fields.get(key, "") != value:
+                return False
+    return True
+
+
+def events(store: ClusterStore, field_selector: str = "") -> list[dict[str, Any]]:
+    """Every live event in the store's namespace that matches ``field_selector``."""
+    cutoff = now_utc() - EVENT_TTL
+    out = []
+    for pod in store.pods_of():
+        for event in pod_events(pod):
+            if event["lastTimestamp"] >= rfc3339(cutoff) and matches_fields(event, field_selector):
+                out.append(event)
+    return out

@@ -1,0 +1,189 @@
+"""What a user types against the demo (issue 9 §4), with the real kubectl (1.37, the dev extra's): the
+guide's ``port-forward deploy/gloo 8001`` + ``curl localhost:8001/certs`` over both protocols kubectl
+speaks, ``logs deploy/<name> <container>``, ``get`` with a real cluster's columns, ``describe pod``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from gloomon.domain.model import Component
+from gloomon.lab import Lab
+from gloomon.lab.api.spdy_forward import TUNNEL_PROTOCOL
+
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
+NS = "gloo-system"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
+    async with make_lab("healthy", NS, rotation_duration=1.0) as running:  # a quick certgen Job
+        yield running
+
+
+async def run(kubectl: Path, lab: Lab, *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl),
+        "--kubeconfig",
+        str(lab.kubeconfig_path),
+        "-n",
+        NS,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def port_forward(kubectl: Path, lab: Lab, target: str, remote: int) -> AsyncIterator[int]:
+    """``kubectl port-forward target LOCAL:remote`` until kubectl says it is forwarding; yields LOCAL."""
+    local = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl),
+        "--kubeconfig",
+        str(lab.kubeconfig_path),
+        "-n",
+        NS,
+        "port-forward",
+        "--address",
+        "127.0.0.1",
+        target,
+        f"{local}:{remote}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if not line.startswith(f"Forwarding from 127.0.0.1:{local} -> {remote}".encode()):
+            proc.kill()
+            err = await proc.stderr.read()
+            raise AssertionError(f"kubectl port-forward said {line!r}; stderr: {err.decode()}")
+        yield local
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
+def serials(certs: dict) -> set[str]:
+    return {c["serial_number"] for entry in certs["certificates"] for c in entry["cert_chain"]}
+
+
+async def get_certs(url: str) -> dict:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        return json.loads(await response.text())
+
+
+async def certs_through_forward(kubectl: Path, lab: Lab) -> None:
+    gloo = lab.pods(Component.GLOO)[0]
+    async with port_forward(kubectl, lab, "deploy/gloo", 8001) as local:
+        forwarded = await get_certs(f"http://127.0.0.1:{local}/certs")
+        again = await get_certs(f"http://127.0.0.1:{local}/certs")  # a second connection, same session
+    direct = await get_certs(f"{lab.admin_url(gloo)}/certs")
+    assert serials(forwarded) == serials(again) == serials(direct) != set()
+
+
+async def test_port_forward_deploy_gloo_over_spdy_in_a_websocket(lab: Lab, kubectl: Path) -> None:
+    before = dict(lab.api.streams.forwards_by_protocol)
+    await certs_through_forward(kubectl, lab)
+    after = lab.api.streams.forwards_by_protocol
+    assert after[TUNNEL_PROTOCOL] == before.get(TUNNEL_PROTOCOL, 0) + 1
+    assert after["SPDY/3.1"] == before.get("SPDY/3.1", 0)
+
+
+async def test_port_forward_falls_back_to_spdy_when_the_tunnel_is_refused(lab: Lab, kubectl: Path) -> None:
+    before = dict(lab.api.streams.forwards_by_protocol)
+    lab.api.streams.tunnel_websockets = False  # a cluster without PortForwardWebsockets
+    try:
+        await certs_through_forward(kubectl, lab)
+    finally:
+        lab.api.streams.tunnel_websockets = True
+    after = lab.api.streams.forwards_by_protocol
+    assert after["SPDY/3.1"] == before.get("SPDY/3.1", 0) + 1
+    assert after[TUNNEL_PROTOCOL] == before.get(TUNNEL_PROTOCOL, 0)
+
+
+async def test_logs_of_a_deployments_container(lab: Lab, kubectl: Path) -> None:
+    def lines(component: Component, container: str) -> set[str]:
+        pods = [lab.store.pods[p] for p in lab.pods(component)]
+        return {line.text for p in pods for line in p.container(container).log.snapshot()[0]}  # type: ignore[union-attr]
+
+    sds = (await run(kubectl, lab, "logs", "deploy/gateway-proxy", "sds")).splitlines()
+    assert sds and set(sds) <= lines(Component.GATEWAY_PROXY, "sds")
+    assert any("Updating SDS config" in line for line in sds)
+    sidecar = (await run(kubectl, lab, "logs", "deploy/gloo", "-c", "envoy-sidecar")).splitlines()
+    assert sidecar and set(sidecar) <= lines(Component.GLOO, "envoy-sidecar")
+
+
+def sections(text: str) -> dict[str, list[list[str]]]:
+    """``kubectl get a,b,c`` output: rows (cells split on 2+ spaces) by the kind of their names."""
+    out: dict[str, list[list[str]]] = {}
+    for block in text.strip().split("\n\n"):
+        header, *rows = [re.split(r"\s{2,}", line.strip()) for line in block.splitlines()]
+        kind = rows[0][0].split("/")[0]
+        out[kind] = [header, *rows]
+    return out
+
+
+async def test_get_prints_a_real_clusters_columns(lab: Lab, kubectl: Path) -> None:
+    job = await lab.rotate_now()  # a certgen Job and its pod
+    got = sections(await run(kubectl, lab, "get", "pods,deploy,cronjob,job,secret"))
+    assert got["pod"][0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert got["deployment.apps"][0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert got["cronjob.batch"][0] == [
+        "NAME",
+        "SCHEDULE",
+        "TIMEZONE",
+        "SUSPEND",
+        "ACTIVE",
+        "LAST SCHEDULE",
+        "AGE",
+    ]
+    assert got["job.batch"][0] == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert got["secret"][0] == ["NAME", "TYPE", "DATA", "AGE"]
+    pods = {row[0].removeprefix("pod/"): row for row in got["pod"][1:]}
+    gloo = lab.store.pods[lab.pods(Component.GLOO)[0]]
+    assert pods[gloo.name][1:4] == [f"{len(gloo.containers)}/{len(gloo.containers)}", "Running", "0"]
+    deployments = {row[0]: row for row in got["deployment.apps"][1:]}
+    assert deployments["deployment.apps/gateway-proxy"][1:4] == ["2/2", "2", "2"]
+    (cron,) = got["cronjob.batch"][1:]
+    assert cron[2:5] == ["<none>", "False", "1"]
+    (job_row,) = got["job.batch"][1:]
+    assert job_row[1:3] in (["Running", "0/1"], ["Complete", "1/1"])
+    secrets = {row[0]: row for row in got["secret"][1:]}
+    assert secrets["secret/gloo-mtls-certs"][1:3] == ["kubernetes.io/tls", "3"]
+    await job
+    header, *rows = [
+        re.split(r"\s{2,}", line.strip()) for line in (await run(kubectl, lab, "get", "jobs")).splitlines()
+    ]
+    assert header == got["job.batch"][0] and [row[1:3] for row in rows] == [["Complete", "1/1"]]
+
+
+async def test_describe_pod_has_its_events(lab: Lab, kubectl: Path) -> None:
+    name = lab.pods(Component.GLOO)[0]
+    text = await run(kubectl, lab, "describe", "pod", name)
+    assert f"Name:             {name}" in text
+    events = text.split("\nEvents:\n", 1)[1]
+    assert f"Successfully assigned {NS}/{name} to " in events
+    for container in lab.store.pods[name].containers:
+        assert f"Started container {container.name}" in events
