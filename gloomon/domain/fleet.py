@@ -32,6 +32,7 @@ from gloomon.domain.model import (
     LogEvent,
     Phase,
     PhaseVerdict,
+    PodInfo,
     PollTimings,
     SecretsDump,
     SecretState,
@@ -63,8 +64,10 @@ def build_snapshot(
     errors: Sequence[str] = (),
     timings: PollTimings = PollTimings(),  # noqa: B008 - frozen, immutable default
     webhooks: Sequence[WebhookState] = (),
+    pods: Sequence[PodInfo] = (),
 ) -> FleetSnapshot:
-    """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings."""
+    """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings.
+    ``pods``: every component and certgen pod listed (their container status is judged)."""
     rotation = cronjob.rotation_duration_seconds if cronjob is not None else None
     slack = policy.grace_for(cronjob)  # the lag grace, derived once: the judge gets this one
     secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
@@ -96,6 +99,7 @@ def build_snapshot(
         mtls=mtls,
         release=release,
         webhooks=webhooks,
+        pods=pods,
     )
     return FleetSnapshot(
         taken_at=taken_at,

@@ -73,6 +73,7 @@ class _Cluster:
     cronjob: CronJobState | None = None
     pods: dict[Component, list[PodInfo]] | None = None
     missing: tuple[Component, ...] = ()
+    listed: tuple[PodInfo, ...] = ()  # every component and certgen pod of the last list (their status)
     error: str | None = None
     #: this poll could not read the pod list (no connection, a 5xx, a 403): an Envoy whose fetch failed
     #: too is not observed, not unreachable (the source error is the one finding)
@@ -188,6 +189,7 @@ class MonitorSession:
             cluster.error = f"port-forward: cannot listen on 127.0.0.1: {describe_exception(exc)}"
         cluster.error = cluster.error or cluster.forwards.listen_error
         all_pods = [pod for component_pods in pods.values() for pod in component_pods] + certgen
+        cluster.listed = tuple(all_pods)
         self._logs.reconcile(
             cluster.connection.context, cluster.connection.core(), cluster.reader.namespace, all_pods
         )
@@ -293,6 +295,7 @@ class MonitorSession:
             errors=self._errors(),
             timings=timings,
             webhooks=[c.webhook_state for c in self._clusters if c.webhook_state is not None],
+            pods=[pod for cluster in self._clusters for pod in cluster.listed],
         )
         self._previous = snapshot
         return snapshot

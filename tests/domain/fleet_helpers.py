@@ -21,6 +21,7 @@ from gloomon.domain.model import (
     HostStatus,
     LogEvent,
     ParseError,
+    PodInfo,
     SdsSecret,
     SdsStats,
     SecretsDump,
@@ -126,6 +127,7 @@ def snap(
     log_events: Sequence[LogEvent] = (),
     missing: Sequence[Component] = (),
     errors: Sequence[str] = (),
+    pods: Sequence[PodInfo] = (),
 ) -> FleetSnapshot:
     return build_snapshot(
         taken_at=at,
@@ -139,6 +141,7 @@ def snap(
         log_events=log_events,
         missing_components=missing,
         errors=errors,
+        pods=pods,
     )
 
 

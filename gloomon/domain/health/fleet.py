@@ -1,6 +1,5 @@
 """Findings about the fleet as a whole (bundles that differ between targets, gloo/client pairs that do
-not trust each other, components none of whose Envoys answer) and from logs (cancelled rotations,
-failed SDS reloads).
+not trust each other, components none of whose Envoys answer) and from logs (failed SDS reloads).
 """
 
 from __future__ import annotations
@@ -205,7 +204,7 @@ def _untrusted_side(client: TargetStatus, server: TargetStatus) -> str | None:
 
 
 def log_findings(events: Sequence[LogEvent], ctx: Context) -> list[Finding]:
-    """Cancelled rotations and failed SDS reloads seen in the logs: the latest one per pod and kind."""
+    """Failed SDS reloads seen in the logs: the latest one per pod and kind."""
     latest: dict[tuple[LogKind, str], Finding] = {}
     for event in events:
         item = _log_finding(event, ctx)
@@ -215,15 +214,8 @@ def log_findings(events: Sequence[LogEvent], ctx: Context) -> list[Finding]:
 
 
 def _log_finding(event: LogEvent, ctx: Context) -> Finding | None:
-    if event.kind is LogKind.CERTGEN_CANCELLED:
-        return Finding(
-            Severity.WARNING,
-            "rotation-cancelled",
-            None,
-            event.pod or None,
-            f"certgen: {one_line(event.message, 200)}",
-            f"a rotation was cut short; run one more: {ctx.rerun_hint()}",
-        )
+    # certgen's "context cancelled" line is never written when a run is killed (no signal handler):
+    # rotation-cancelled keys on the Job's DeadlineExceeded condition (health/certgen.py) instead.
     if event.kind is LogKind.SDS_UPDATE_FAILED:
         return Finding(
             Severity.WARNING,

@@ -4,7 +4,9 @@ Codes are stable kebab-case strings the report, the JSON schema and tests rely o
 a kubectl command or the Helm value to change. The policy and what every check shares live in
 :mod:`gloomon.domain.health.policy` (re-exported here); per-target findings in
 :mod:`gloomon.domain.health.targets`, fleet-wide and log findings in :mod:`gloomon.domain.health.fleet`,
-CronJob findings in :mod:`gloomon.domain.health.cron`, the validation webhook's in
+CronJob findings in :mod:`gloomon.domain.health.cron`, certgen Jobs' in
+:mod:`gloomon.domain.health.certgen`, container status in :mod:`gloomon.domain.health.pods`, the
+validation webhook's in
 :mod:`gloomon.domain.health.webhook`; this module judges the secret and joins them all
 in :func:`judge`.
 """
@@ -14,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from gloomon.domain.health import certgen as health_certgen
 from gloomon.domain.health import cron as health_cron
 from gloomon.domain.health import fleet as health_fleet
+from gloomon.domain.health import pods as health_pods
 from gloomon.domain.health import release as health_release
 from gloomon.domain.health import targets as health_targets
 from gloomon.domain.health import webhook as health_webhook
@@ -41,6 +45,7 @@ from gloomon.domain.model import (
     LogEvent,
     MtlsState,
     Phase,
+    PodInfo,
     SecretStatus,
     Severity,
     TargetStatus,
@@ -78,6 +83,7 @@ def judge(
     mtls: MtlsState,
     release: GlooRelease | None = None,
     webhooks: Sequence[WebhookState] = (),
+    pods: Sequence[PodInfo] = (),
 ) -> tuple[Finding, ...]:
     """Every finding of one snapshot, in their final order: most severe first, then by component and
     pod. ``grace`` (:meth:`HealthPolicy.grace_for`) and ``mtls`` (:func:`mtls_state`) are derived once
@@ -87,6 +93,8 @@ def judge(
     for secret in secrets:
         found.extend(_secret_findings(secret, ctx, mtls))
     found.extend(health_cron.cronjob_findings(secrets, targets, ctx))
+    found.extend(health_certgen.certgen_findings(pods, ctx))
+    found.extend(health_pods.pod_findings(pods, ctx))
     for target in targets:
         found.extend(health_targets.target_findings(target, secrets, ctx))
     found.extend(health_fleet.fleet_findings(targets, ctx))
@@ -101,7 +109,8 @@ def judge(
                 "component-missing",
                 component,
                 None,
-                f"{component}: deployment has no ready pod",
+                f"{component}: deployment has no ready pod"
+                + (health_pods.no_ready_pod_words(component, pods) if pods else ""),
                 f"kubectl -n {namespace} get deploy,pods -l gloo={component}",
             )
         )

@@ -32,10 +32,12 @@ from gloomon.domain.model.certs import (
 )
 from gloomon.domain.model.cluster import (
     AdminFetch,
+    ContainerState,
     CronJobState,
     ForwardState,
     ForwardStatus,
     JobState,
+    KubeEvent,
     PodInfo,
     SecretState,
     TargetRef,
@@ -95,6 +97,7 @@ __all__ = [
     "ClusterStatus",
     "ClustersReport",
     "Component",
+    "ContainerState",
     "CronJobState",
     "EnvoyStats",
     "Finding",
@@ -104,6 +107,7 @@ __all__ = [
     "GlooRelease",
     "HostStatus",
     "JobState",
+    "KubeEvent",
     "LogBatch",
     "LogEvent",
     "LogKind",

@@ -17,6 +17,35 @@ from gloomon.domain.model.vocabulary import SECRET_NAME, Component, ParseError
 
 
 @dataclass(frozen=True, slots=True)
+class KubeEvent:
+    """One ``Warning`` event the API holds about a pod or a Job (``FailedMount``, ``FailedCreate``…)."""
+
+    reason: str
+    message: str
+    count: int = 1
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerState:
+    """One entry of a pod's ``status.containerStatuses``, as the API reports it."""
+
+    name: str
+    ready: bool
+    restarts: int = 0
+    #: ``running``, ``waiting`` or ``terminated`` (the key under ``state``), else ``unknown``
+    state: str = "running"
+    #: ``state.waiting.reason`` (``CrashLoopBackOff``, ``ContainerCreating``…) or ``state.terminated.reason``
+    reason: str | None = None
+    message: str | None = None
+    exit_code: int | None = None  # state.terminated.exitCode
+    #: ``lastState.terminated``: how the previous run of this container ended
+    last_reason: str | None = None
+    last_exit_code: int | None = None
+    last_finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PodInfo:
     name: str
     namespace: str
@@ -28,6 +57,12 @@ class PodInfo:
     containers: tuple[str, ...] = ()
     deleting: bool = False
     images: tuple[str, ...] = ()  # the containers' image references, in spec order
+    #: ``status.containerStatuses`` (spec order where the API keeps it)
+    container_states: tuple[ContainerState, ...] = ()
+    #: the Job that owns it (certgen pods: label ``job-name`` or the ownerReference)
+    job: str | None = None
+    #: Warning events about this pod, read only when it is stuck (e.g. ``FailedMount``)
+    events: tuple[KubeEvent, ...] = ()
 
 
 class ForwardStatus(enum.StrEnum):
@@ -117,6 +152,26 @@ class JobState:
     active: bool
     succeeded: bool
     failed: bool
+    #: the ``Failed`` condition's reason and message (``BackoffLimitExceeded``, ``DeadlineExceeded``…)
+    failure_reason: str | None = None
+    failure_message: str | None = None
+    failed_at: datetime | None = None  # the Failed condition's lastTransitionTime
+    failed_pods: int = 0  # status.failed
+    created_at: datetime | None = None
+    active_deadline_seconds: float | None = None
+    backoff_limit: int | None = None
+    #: the CronJob that made it (ownerReferences), None for a Helm-hook Job
+    owner_cronjob: str | None = None
+    #: Warning events about this Job, read only while it has no pod (``FailedCreate``)
+    events: tuple[KubeEvent, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.succeeded or self.failed
+
+    @property
+    def deadline_exceeded(self) -> bool:
+        return self.failed and self.failure_reason == "DeadlineExceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +188,7 @@ class CronJobState:
     jobs: tuple[JobState, ...] = ()
     missing: bool = False  # no CronJob in the namespace (cron.enabled=false)
     error: str | None = None
+    created_at: datetime | None = None  # the CronJob's creationTimestamp
 
     @property
     def active_jobs(self) -> tuple[JobState, ...]:

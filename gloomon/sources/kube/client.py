@@ -24,12 +24,14 @@ from gloomon.domain.model import (
     SECRET_NAME,
     Component,
     CronJobState,
+    KubeEvent,
     PodInfo,
     SecretState,
 )
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import SourceError, describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
+from gloomon.sources.kube import status as kube_status
 from gloomon.sources.kube.config import KubeConnection
 from gloomon.sources.kube.credentials import renew_after_unauthorized, renewal_error, token_of
 from gloomon.sources.limits import CHUNK, MB, BodyTooLarge, read_capped
@@ -158,8 +160,36 @@ class KubeReader:
         return dict(zip(Component, lists, strict=True))
 
     async def all_pods(self) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
-        """(pods of every component, certgen pods) from one list call with a set-based selector."""
-        return kube_objects.split_pods(await self._list_pods(kube_objects.ALL_PODS_SELECTOR))
+        """(pods of every component, certgen pods) from one list call with a set-based selector; a pod
+        stuck in Pending gets its Warning events (``FailedMount``…), read only then."""
+        by_component, certgen = kube_objects.split_pods(await self._list_pods(kube_objects.ALL_PODS_SELECTOR))
+        if any(kube_status.stuck(pod) for pods in (*by_component.values(), certgen) for pod in pods):
+            events = await self.warning_events()
+
+            def explained(pod: PodInfo) -> PodInfo:
+                found = events.get(("Pod", pod.name), ())
+                return replace(pod, events=found) if found and kube_status.stuck(pod) else pod
+
+            by_component = {c: [explained(p) for p in pods] for c, pods in by_component.items()}
+            certgen = [explained(p) for p in certgen]
+        return by_component, certgen
+
+    async def warning_events(self) -> dict[tuple[str, str], tuple[KubeEvent, ...]]:
+        """The namespace's Warning events by (kind, name); none when they cannot be read (RBAC)."""
+        try:
+            obj = await self._json(
+                "events",
+                lambda: self._core.list_namespaced_event_without_preload_content(
+                    self.namespace,
+                    field_selector=kube_status.WARNING_EVENTS_SELECTOR,
+                    _request_timeout=self.timeout,
+                ),
+            )
+        except ApiError as error:
+            if error.status == 0:
+                raise
+            return {}
+        return kube_status.warning_events(obj)
 
     async def missing_components(self, pods: dict[Component, list[PodInfo]]) -> tuple[Component, ...]:
         """Components whose Deployment exists without a ready pod (gloo and gateway-proxy always expected)."""
@@ -245,6 +275,14 @@ class KubeReader:
                 raise
             jobs_error = error.message
         jobs = kube_objects.certgen_jobs(jobs_obj)
+        if any(kube_status.job_without_pod(job) for job in jobs):
+            events = await self.warning_events()
+            jobs = tuple(
+                replace(job, events=events.get(("Job", job.name), ()))
+                if kube_status.job_without_pod(job)
+                else job
+                for job in jobs
+            )
         try:
             cron = await self._json(
                 f"cronjob {kube_objects.CRONJOB_NAME}",

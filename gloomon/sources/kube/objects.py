@@ -27,22 +27,13 @@ from gloomon.domain.model import (
 from gloomon.domain.parse import x509
 from gloomon.domain.parse.durations import parse_duration
 from gloomon.domain.redact import KEY_DATA_FIELDS
+from gloomon.sources.kube.status import container_state, int_or_none, owning_job, parse_time, str_or_none
 
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
 CERTGEN_JOB_NAME = "gloo-mtls-certgen"
 #: pod label of certgen Job pods (reference/gloo-mtls.md §4.1)
 CERTGEN_POD_LABEL = "gloo=gloo-mtls-certs"
 _CERTGEN_JOB_LABELS = {"gloo-mtls-certgen", "gloo-mtls-certgen-cronjob", "gloo-mtls-certs"}
-
-
-def parse_time(value: Any) -> datetime | None:
-    """RFC 3339 from the API (``2026-11-25T20:52:32Z``) → aware datetime; anything else → None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -74,6 +65,8 @@ def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
     specs = [c for c in (spec.get("containers") or ()) if isinstance(c, Mapping)]
     containers = tuple(str(c.get("name")) for c in specs if c.get("name"))
     images = tuple(c["image"] for c in specs if isinstance(c.get("image"), str))
+    order = {name: index for index, name in enumerate(containers)}
+    states = sorted((container_state(s) for s in statuses), key=lambda c: order.get(c.name, len(order)))
     return PodInfo(
         name=str(meta.get("name", "")),
         namespace=str(meta.get("namespace", "")),
@@ -85,6 +78,8 @@ def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
         containers=containers,
         deleting=bool(meta.get("deletionTimestamp")),
         images=images,
+        container_states=tuple(states),
+        job=owning_job(meta),
     )
 
 
@@ -245,14 +240,33 @@ def job_state(obj: Mapping[str, Any]) -> JobState:
     raw = status.get("conditions")
     conditions = [c for c in raw if isinstance(c, Mapping)] if isinstance(raw, list) else []
     complete = any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions)
-    failed = any(c.get("type") == "Failed" and c.get("status") == "True" for c in conditions)
+    failure = next((c for c in conditions if c.get("type") == "Failed" and c.get("status") == "True"), None)
+    meta, spec = _meta(obj), _spec(obj)
+    owners = meta.get("ownerReferences")
+    cronjob = next(
+        (
+            str(o["name"])
+            for o in (owners if isinstance(owners, list) else ())
+            if isinstance(o, Mapping) and o.get("kind") == "CronJob" and str_or_none(o.get("name"))
+        ),
+        None,
+    )
+    deadline = int_or_none(spec.get("activeDeadlineSeconds"))
     return JobState(
-        name=str(_meta(obj).get("name", "")),
+        name=str(meta.get("name", "")),
         started_at=parse_time(status.get("startTime")),
         completed_at=parse_time(status.get("completionTime")),
         active=_count(status.get("active")) > 0,
         succeeded=complete or _count(status.get("succeeded")) > 0,
-        failed=failed,
+        failed=failure is not None,
+        failure_reason=str_or_none(failure.get("reason")) if failure is not None else None,
+        failure_message=str_or_none(failure.get("message")) if failure is not None else None,
+        failed_at=parse_time(failure.get("lastTransitionTime")) if failure is not None else None,
+        failed_pods=_count(status.get("failed")),
+        created_at=parse_time(meta.get("creationTimestamp")),
+        active_deadline_seconds=float(deadline) if deadline is not None else None,
+        backoff_limit=int_or_none(spec.get("backoffLimit")),
+        owner_cronjob=cronjob,
     )
 
 
@@ -294,6 +308,7 @@ def cronjob_state(
         rotation_duration_seconds=rotation,
         force_rotation=force,
         jobs=jobs,
+        created_at=parse_time(_meta(obj).get("creationTimestamp")),
     )
 
 

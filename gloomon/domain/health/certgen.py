@@ -1,0 +1,187 @@
+"""Findings about certgen's Jobs as they really fail (real-clusters.md §5): a Job killed at
+``activeDeadlineSeconds`` (``rotation-cancelled``: certgen has no signal handler, so no log line says
+so, only the Job's ``DeadlineExceeded`` condition), a Job that failed otherwise (``BackoffLimitExceeded``),
+one whose pod retries (``restartPolicy: OnFailure``), one that cannot create its pod (``FailedCreate``:
+a ServiceAccount or RBAC an upgrade deleted, solo-io/gloo #6578), and a CronJob none of whose last runs
+succeeded (its failed Jobs are gone after ``ttlSecondsAfterFinished``: the CronJob's status says it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from gloomon.domain.health.policy import Context
+from gloomon.domain.model import Finding, JobState, KubeEvent, ParseError, PodInfo, Severity
+from gloomon.domain.parse.cron import next_run, parse_schedule
+from gloomon.domain.parse.durations import human_duration
+from gloomon.domain.text import one_line
+from gloomon.domain.words import counted
+
+#: a Job with no pod this long (and no event to explain it) cannot start
+NO_POD_SECONDS = 60.0
+#: runs counted when judging a CronJob's last runs (an every-minute schedule over days stops here)
+_MAX_RUNS = 100
+#: how many of the last scheduled runs must all have failed for ``certgen-runs-failing``
+FAILED_RUNS = 2
+
+
+def certgen_findings(pods: Sequence[PodInfo], ctx: Context) -> list[Finding]:
+    cron = ctx.cronjob
+    if cron is None or cron.error is not None:
+        return []
+    out: list[Finding] = []
+    for job in cron.jobs:
+        mine = [p for p in pods if p.component is None and p.job == job.name]
+        item = _job_finding(job, cron.jobs, mine, ctx)
+        if item is not None:
+            out.append(item)
+    runs = _runs_failing(ctx)
+    if runs is not None:
+        out.append(runs)
+    return out
+
+
+def _ago(ctx: Context, when: datetime | None) -> str:
+    return f" {human_duration(max(0.0, (ctx.now - when).total_seconds()))} ago" if when is not None else ""
+
+
+def _superseded(job: JobState, jobs: Sequence[JobState], ctx: Context) -> bool:
+    """A failed Job followed by a successful run: past trouble, not a finding."""
+    failed_at = job.failed_at or job.completed_at or job.started_at
+    if failed_at is None:
+        return False
+    last_ok = ctx.cronjob.last_successful_time if ctx.cronjob is not None else None
+    if last_ok is not None and last_ok > failed_at:
+        return True
+    return any(o.succeeded and o.completed_at is not None and o.completed_at > failed_at for o in jobs)
+
+
+def _job_finding(
+    job: JobState, jobs: Sequence[JobState], pods: Sequence[PodInfo], ctx: Context
+) -> Finding | None:
+    ns = ctx.namespace
+    describe = f"kubectl -n {ns} describe job {job.name}"
+    if job.failed and _superseded(job, jobs, ctx):
+        return None
+    if job.deadline_exceeded:
+        deadline = job.active_deadline_seconds
+        limit = f" ({human_duration(deadline)})" if deadline else ""
+        least = 2 * ctx.rotation_duration
+        return Finding(
+            Severity.WARNING,
+            "rotation-cancelled",
+            None,
+            job.name,
+            f"certgen Job {job.name} was killed at activeDeadlineSeconds{limit}{_ago(ctx, job.failed_at)} "
+            f"(DeadlineExceeded): certgen logs nothing when killed, so its rotation may have stopped "
+            f"between two writes",
+            f"{describe}; run it once more to finish: {ctx.rerun_hint()}; keep activeDeadlineSeconds above "
+            f"2×rotationDuration ({human_duration(least)}) plus the time to generate keys",
+        )
+    if job.failed:
+        reason = job.failure_reason or "Failed"
+        detail = f": {one_line(job.failure_message, 160)}" if job.failure_message else ""
+        failed = f" ({counted(job.failed_pods, 'failed pod')})" if job.failed_pods else ""
+        return Finding(
+            Severity.WARNING,
+            "certgen-job-failed",
+            None,
+            job.name,
+            f"certgen Job {job.name} failed{_ago(ctx, job.failed_at)}: {reason}{detail}{failed}; "
+            f"the secret was not rotated",
+            f"{describe}; kubectl -n {ns} logs job/{job.name} --previous (a restartPolicy OnFailure "
+            f"Job's pod is deleted at the backoff limit: its events may be all that is left)",
+        )
+    if job.active:
+        return _retrying(job, pods, ctx)
+    if job.succeeded:
+        return None
+    created = job.created_at or job.started_at
+    age = (ctx.now - created).total_seconds() if created is not None else None
+    failed_create = [e for e in job.events if e.reason == "FailedCreate"]
+    if not failed_create and (age is None or age < NO_POD_SECONDS):
+        return None
+    for_how_long = f" for {human_duration(age)}" if age is not None else ""
+    why = _event_words(failed_create[-1]) if failed_create else "no event says why"
+    return Finding(
+        Severity.WARNING,
+        "certgen-cannot-start",
+        None,
+        job.name,
+        f"certgen Job {job.name} has created no pod{for_how_long}: {why}",
+        f"{describe}; a missing ServiceAccount or RBAC (deleted by an upgrade hook) comes back with "
+        f"helm upgrade; then {ctx.rerun_hint()}",
+    )
+
+
+def _event_words(event: KubeEvent) -> str:
+    times = f" (×{event.count})" if event.count > 1 else ""
+    return f"{event.reason}{times}: {one_line(event.message, 200)}"
+
+
+def _retrying(job: JobState, pods: Sequence[PodInfo], ctx: Context) -> Finding | None:
+    """A running Job whose pod's certgen exited and is being restarted (``restartPolicy: OnFailure``)."""
+    for pod in pods:
+        for container in pod.container_states:
+            if container.restarts == 0 and container.reason != "CrashLoopBackOff":
+                continue
+            exit_words = (
+                f"; last exit {container.last_exit_code} ({container.last_reason or 'Error'})"
+                if container.last_exit_code is not None
+                else ""
+            )
+            state = container.reason or container.state
+            limit = "" if job.backoff_limit is None else f"; it fails at backoffLimit {job.backoff_limit}"
+            return Finding(
+                Severity.WARNING,
+                "certgen-job-failing",
+                None,
+                pod.name,
+                f"certgen Job {job.name}: {container.name} {state} after "
+                f"{counted(container.restarts, 'restart')}{exit_words}{limit}",
+                f"kubectl -n {ctx.namespace} logs {pod.name} -c {container.name} --previous; "
+                f"kubectl -n {ctx.namespace} describe pod {pod.name}",
+            )
+    return None
+
+
+def _runs_failing(ctx: Context) -> Finding | None:
+    """The CronJob's last ``FAILED_RUNS``+ scheduled runs did not succeed (from its status alone)."""
+    cron = ctx.cronjob
+    if cron is None or cron.missing or cron.suspended or cron.last_schedule_time is None:
+        return None
+    if isinstance(parse_schedule(cron.schedule), ParseError):
+        return None
+    since = cron.last_successful_time or cron.created_at
+    if since is None or since >= cron.last_schedule_time:
+        return None
+    runs = 0
+    at = since
+    while runs < _MAX_RUNS:
+        due = next_run(cron.schedule, at)
+        if due is None or due > cron.last_schedule_time:
+            break
+        runs += 1
+        at = due
+    runs -= len(cron.active_jobs)  # still running: not failed (yet)
+    if runs < FAILED_RUNS:
+        return None
+    many = f"{runs}+" if runs >= _MAX_RUNS - len(cron.active_jobs) else str(runs)
+    last_ok = (
+        f"the last success was{_ago(ctx, cron.last_successful_time)}"
+        if cron.last_successful_time is not None
+        else "none has succeeded since the CronJob was created"
+    )
+    return Finding(
+        Severity.WARNING,
+        "certgen-runs-failing",
+        None,
+        None,
+        f"CronJob {cron.name}: the last {many} scheduled runs did not succeed "
+        f"(the last started{_ago(ctx, cron.last_schedule_time)}); {last_ok}",
+        f"kubectl -n {ctx.namespace} describe cronjob {cron.name}; "
+        f"kubectl -n {ctx.namespace} get jobs,events "
+        f"(failed Jobs are deleted after ttlSecondsAfterFinished: catch the next run's logs with "
+        f"kubectl -n {ctx.namespace} logs -f job/<job>)",
+    )
