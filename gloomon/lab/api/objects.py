@@ -252,10 +252,14 @@ def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
 
 def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
     data = {k: base64.b64encode(v).decode() for k, v in secret.data.as_dict().items()}
-    metadata = meta(secret.name, store.namespace, secret.uid, secret.created, secret.resource_version)
+    metadata = meta(
+        secret.name, store.namespace, secret.uid, secret.created, secret.resource_version, secret.labels
+    )
+    if secret.annotations:
+        metadata["annotations"] = dict(secret.annotations)
     metadata["managedFields"] = [
         {
-            "manager": "certgen",
+            "manager": secret.manager,
             "operation": "Update",
             "apiVersion": "v1",
             "time": rfc3339(secret.updated),

@@ -97,6 +97,10 @@ class SecretObject:
     created: datetime
     updated: datetime
     uid: str = field(default_factory=new_uid)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    #: ``managedFields[0].manager``: who last wrote it (certgen; a sync tool for a copied secret)
+    manager: str = "certgen"
 
 
 @dataclass(eq=False)
@@ -204,8 +208,17 @@ class ClusterStore:
         if listener in self._secret_listeners:
             self._secret_listeners.remove(listener)
 
-    def write_secret(self, data: SecretData, *, at: datetime | None = None) -> SecretObject:
-        """A full ``Update`` of ``gloo-mtls-certs`` (certgen rewrites all three keys every time)."""
+    def write_secret(
+        self,
+        data: SecretData,
+        *,
+        at: datetime | None = None,
+        manager: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> SecretObject:
+        """A full ``Update`` of ``gloo-mtls-certs`` (certgen rewrites all three keys every time; a sync
+        tool writing a copy names itself in ``manager`` and its ``labels``/``annotations``)."""
         when = at or now_utc()
         if self.secret is None:
             self.secret = SecretObject(SECRET_NAME, data, self.next_rv(), created=when, updated=when)
@@ -213,9 +226,17 @@ class ClusterStore:
             self.secret.data = data
             self.secret.resource_version = self.next_rv()
             self.secret.updated = when
+        if manager is not None:
+            self.secret.manager = manager
+        self.secret.labels.update(labels or {})
+        self.secret.annotations.update(annotations or {})
         for listener in list(self._secret_listeners):
             listener(data)
         return self.secret
+
+    def delete_secret(self) -> None:
+        """``gloo-mtls-certs`` is deleted: gets answer 404; mounted copies keep their last content."""
+        self.secret = None
 
     def write_webhook_secret(
         self, name: str, data: SecretData, *, at: datetime | None = None
