@@ -4,6 +4,10 @@
 rate-limit as real Envoys fed by SDS files, certgen, and the HTTPS API façade with a kubeconfig; it
 returns once every pod's Envoy serves certificates. Faults can be triggered from Python or through the
 façade's ``/lab/v1/faults/<name>`` endpoint.
+
+A lab is one cluster, named by its kubeconfig ``context`` (and ``cluster``). Several labs make a fleet
+(``fleet.py``); a lab given a ``control_plane`` is an edge cluster with no gloo and no certgen, whose
+clients dial the control plane lab's gloo and whose secret a sync tool copies in (``topologies.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from gloomon.domain.model import WEBHOOK_PORT, Component
+from gloomon.domain.model import SECRET_NAME, WEBHOOK_PORT, Component
 from gloomon.lab import scenarios
 from gloomon.lab.api.server import ApiServer
 from gloomon.lab.cluster import certs as certgen
@@ -58,6 +62,10 @@ class Lab(LabFaults):
         seed: int | None = None,
         token_validity: float = 30.0,
         user_https: bool = False,
+        context: str = CONTEXT,
+        cluster: str | None = None,
+        replicas: dict[Component, int] | None = None,
+        control_plane: Lab | None = None,
     ) -> None:
         self.scenario = scenario
         self.spec = scenarios.get(scenario)
@@ -82,7 +90,21 @@ class Lab(LabFaults):
         self.workdir = Path(workdir) if workdir is not None else Path()
         self.store = ClusterStore(namespace)
         self.token = secrets.token_urlsafe(32)
-        self.context = CONTEXT
+        #: the kubeconfig's context and cluster entry for this lab (cluster defaults to the context)
+        self.context = context
+        self.cluster = cluster or context
+        #: pods per component; without gloo the lab is an edge cluster and needs a ``control_plane``
+        self.replicas = dict(replicas if replicas is not None else REPLICAS)
+        #: the lab whose gloo this lab's clients dial (split planes); its secret comes from a sync tool
+        self.control_plane = control_plane
+        if (Component.GLOO in self.replicas) == (control_plane is not None):
+            raise ValueError("a lab runs gloo itself or names a control_plane lab, not both or neither")
+        #: set once gloo runs on its final ports; an edge lab awaits ``before_pods`` (the fleet's: the
+        #: control plane's ``gloo_up`` and the secret sync's first copy) before it starts its pods
+        self.gloo_up = asyncio.Event()
+        self.before_pods: Callable[[], Awaitable[None]] = self._control_plane_up
+        #: extra ``/lab/v1/faults/<name>`` handlers a topology adds (e.g. the secret sync's)
+        self.fault_hooks: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {}
         self.api: ApiServer | None = None
         self.certgen: CertgenRunner | None = None
         self.runtimes: dict[str, PodRuntime] = {}
@@ -138,27 +160,37 @@ class Lab(LabFaults):
                 raise LabStartError(f"the lab ({self.scenario}) did not start: {exc}") from exc
             raise
 
+    @property
+    def gloo_ports(self) -> dict[int, int]:
+        """gloo's service ports (9977, 9976) → the loopback ports its TLS listeners bind (or will)."""
+        return self._gloo_ports
+
     async def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (initial, written), tls = await asyncio.gather(
-            asyncio.to_thread(initial_secret, self.spec, self.namespace),
-            asyncio.to_thread(certgen.tls_server_pair),
-        )
-        self.store.write_secret(initial, at=written)
-        if self.spec.stalled:
-            self.store.secret.created = now_utc() - timedelta(days=200)  # type: ignore[union-attr]
+        if self.control_plane is None:
+            (initial, written), tls = await asyncio.gather(
+                asyncio.to_thread(initial_secret, self.spec, self.namespace),
+                asyncio.to_thread(certgen.tls_server_pair),
+            )
+            self.store.write_secret(initial, at=written)
+            if self.spec.stalled:
+                self.store.secret.created = now_utc() - timedelta(days=200)  # type: ignore[union-attr]
+        else:
+            tls = await asyncio.to_thread(certgen.tls_server_pair)
         self.api = ApiServer(self.store, self.token, self.workdir / "apiserver", tls, faults=self._fault)
         await self.api.start()
         write_kubeconfigs(
             self.api,
             self.kubeconfig_path,
             self.exec_kubeconfig_path,
-            context=CONTEXT,
+            context=self.context,
+            cluster=self.cluster,
             token=self.token,
             namespace=self.namespace,
             token_validity=self.token_validity,
         )
-        self.certgen = CertgenRunner(self.store, self.certgen_config)
+        if self.control_plane is None:  # an edge cluster has no certgen Job or CronJob
+            self.certgen = CertgenRunner(self.store, self.certgen_config)
         if self.spec.stalled:
             seed_stalled_history(self.store, self.certgen_config)
         if self.spec.untrusted:
@@ -168,15 +200,24 @@ class Lab(LabFaults):
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
         if self.user_https:
             self._traits[(Component.GATEWAY_PROXY, 0)] = PodTraits(user_https=True)
-        self._gloo_ports = gloo_service_ports()
-        await self._start_webhook()
+        if self.control_plane is None:
+            self._gloo_ports = gloo_service_ports()
+            await self._start_webhook()
+        else:  # an edge cluster: its pods wait for the control plane's gloo and the secret's copy
+            await self.before_pods()
+            self._gloo_ports = self.control_plane.gloo_ports  # the same dict: clients follow its moves
+            if self.store.secret is None:
+                raise LabStartError(f"edge cluster {self.context}: no {SECRET_NAME} copy to mount")
+            initial = self.store.secret.data
         runtimes = []
-        for component, replicas in REPLICAS.items():
+        for component, replicas in self.replicas.items():
             deployment = make_deployment(self.store, SPECS[component], replicas)
             runtimes += [self._runtime(deployment.component, slot) for slot in range(replicas)]
         # gloo first: if its service ports were taken it moves them, before any client's bootstrap names them.
-        gloo, clients = runtimes[0], runtimes[1:]
-        await gloo.start(initial, move_gloo_ports=True)
+        clients = [r for r in runtimes if r.spec.component is not Component.GLOO]
+        for gloo in (r for r in runtimes if r.spec.component is Component.GLOO):
+            await gloo.start(initial, move_gloo_ports=True)
+            self.gloo_up.set()  # its service ports are final: edge clusters' clients may name them
         # Every start runs to its end (no Envoy left starting behind our back) before a failure is raised.
         results = await asyncio.gather(*(r.start(initial) for r in clients), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
@@ -194,7 +235,12 @@ class Lab(LabFaults):
             ) from None
         if self.spec.lagging:
             await self._make_lagging()
-        self.certgen.start()
+        if self.certgen is not None:
+            self.certgen.start()
+
+    async def _control_plane_up(self) -> None:
+        assert self.control_plane is not None
+        await self.control_plane.gloo_up.wait()
 
     async def _start_webhook(self) -> None:
         """gateway-certgen's secret and caBundle as the scenario has them, and gloo's webhook endpoint."""
@@ -260,6 +306,10 @@ class Lab(LabFaults):
         if self._own_workdir and self.workdir != Path():
             shutil.rmtree(self.workdir, ignore_errors=True)
         self._started = False
+
+    async def _fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        hook = self.fault_hooks.get(name)
+        return await (hook(body) if hook is not None else super()._fault(name, body))
 
     def expire_tokens(self) -> None:
         """Every token the exec plugin got expires now: the next request with one gets 401."""
