@@ -20,7 +20,7 @@ from gloomon.cli.flags import EXIT_ERROR, UsageError, parse_listen, parse_size
 
 if TYPE_CHECKING:
     from gloomon.domain.model import FleetSnapshot
-    from gloomon.lab import RunningLab
+    from gloomon.lab import RunningFleet, RunningLab
     from gloomon.settings import Settings
 
 
@@ -83,10 +83,10 @@ def _watched(args: argparse.Namespace, settings: Settings, scenario: str) -> Ite
         lab.stop()
 
 
-def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab, Settings]:
+def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab | RunningFleet, Settings]:
     """Start the embedded lab and point the settings at its Kubernetes API."""
     try:
-        from gloomon.lab import start_background
+        from gloomon.lab import start_demo
     except ImportError as exc:
         raise CheckFailed(f"--demo needs the lab extra (pip install 'gloomon[lab]'): {exc}") from None
     print(f"gloomon: starting the lab (scenario {scenario})…", file=sys.stderr)
@@ -95,11 +95,11 @@ def _start_demo_lab(scenario: str, settings: Settings) -> tuple[RunningLab, Sett
     logging.getLogger("aiohttp").addHandler(logging.NullHandler())
     logging.getLogger("aiohttp").propagate = False
     try:
-        lab = start_background(scenario=scenario, namespace=settings.namespace)
+        lab = start_demo(scenario, namespace=settings.namespace)
     except Exception as exc:  # the lab is an external world (Envoy binary, ports): report, don't trace
         raise CheckFailed(f"the lab could not start: {exc}") from None
     return lab, replace(
-        settings, kubeconfig=str(lab.kubeconfig_path), contexts=(lab.context,), namespace=lab.namespace
+        settings, kubeconfig=str(lab.kubeconfig_path), contexts=lab.contexts, namespace=lab.namespace
     )
 
 

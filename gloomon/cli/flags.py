@@ -11,7 +11,7 @@ import os
 from typing import TYPE_CHECKING, NoReturn
 
 from gloomon import __version__
-from gloomon.lab import SCENARIO_NAMES as SCENARIOS  # the lab's package face: no lab module loads
+from gloomon.lab import SCENARIO_NAMES, TOPOLOGY_NAMES  # the lab's package face: no lab module loads
 
 if TYPE_CHECKING:
     from gloomon.domain.health.judge import HealthPolicy
@@ -76,9 +76,10 @@ def _add_common(parser: argparse.ArgumentParser, *, polls: bool) -> None:
     )
     where.add_argument(
         "--scenario",
-        choices=SCENARIOS,
+        choices=(*SCENARIO_NAMES, *TOPOLOGY_NAMES),
         default=None,
-        help="lab scenario for --demo (default: rotating for the dashboard, healthy for check)",
+        help="lab scenario for --demo (default: rotating for the dashboard, healthy for check; "
+        "two-clusters and split-planes start several clusters, one context each)",
     )
     judge = parser.add_argument_group("how to judge")
     if polls:

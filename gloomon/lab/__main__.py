@@ -1,4 +1,6 @@
-"""``python -m gloomon.lab --scenario NAME``: run a lab until Ctrl-C and say how to reach it.
+"""``python -m gloomon.lab --scenario NAME``: run a lab (or a fleet of labs) until Ctrl-C and say how to
+reach it. ``--context NAME`` names a single lab's kubeconfig context; a fleet scenario (``two-clusters``,
+``split-planes``) starts several clusters behind one kubeconfig with a context each.
 
 A lab that cannot start (no ``lab`` extra, no free port, an Envoy that fails) is one line on stderr and
 exit 3, as ``gloomon check --demo`` says it; never a traceback.
@@ -13,6 +15,7 @@ import signal
 import sys
 
 from gloomon.lab.scenarios import SCENARIOS
+from gloomon.lab.topologies import TOPOLOGIES
 
 #: exit code when the lab could not start (``gloomon``'s "could not run")
 EXIT_ERROR = 3
@@ -29,6 +32,12 @@ FAULTS = (
     ("renew-webhook", ""),
     ("rotate", ""),
 )
+#: the faults an edge cluster's API adds (its secret copy's sync)
+SYNC_FAULTS = (
+    ("sync-lag", '{"seconds": 90}'),
+    ("freeze-sync", '{"enabled": true}'),
+    ("remove-copy", '{"enabled": true}'),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,8 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario",
         default="healthy",
-        choices=list(SCENARIOS),
-        help="what the lab shows (default: healthy; see the README's scenario table)",
+        choices=[*SCENARIOS, *TOPOLOGIES],
+        help="what the lab shows (default: healthy; see the README's scenario table); "
+        f"{' and '.join(TOPOLOGIES)} start several clusters",
+    )
+    parser.add_argument(
+        "--context",
+        default=None,
+        help="the kubeconfig context (and cluster) name of a single lab (default: gloomon-lab)",
     )
     parser.add_argument(
         "--namespace", default="gloo-system", help="namespace of the pods (default: gloo-system)"
@@ -56,22 +71,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    from gloomon.lab.lab import Lab
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if args.scenario in TOPOLOGIES:
+        await _run_fleet(args, stop)
+        return
+    from gloomon.lab.lab import CONTEXT, Lab
 
     lab = Lab(
         scenario=args.scenario,
         namespace=args.namespace,
         workdir=args.workdir,
         rotation_duration=args.rotation_duration,
+        context=args.context or CONTEXT,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     async with lab:
         scenario = SCENARIOS[args.scenario]
         print(f"gloomon lab up: scenario {scenario.name} — {scenario.summary}")
         print(f"kubeconfig: {lab.kubeconfig_path}")
+        print(f"context: {lab.context}")
         print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -n {lab.namespace}")
         print(f"  KUBECONFIG={lab.kubeconfig_path} gloomon")
         print(f"faults: POST {lab.api_url}/lab/v1/faults/<fault> (bearer token from the kubeconfig):")
@@ -80,6 +100,40 @@ async def _run(args: argparse.Namespace) -> None:
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
     print("lab stopped.")
+
+
+async def _run_fleet(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from gloomon.lab.fleet import LabFleet
+
+    if args.context:
+        raise ValueError(f"--context names a single lab; {args.scenario} names its own contexts")
+    fleet = LabFleet(
+        args.scenario,
+        workdir=args.workdir,
+        namespace=args.namespace,
+        rotation_duration=args.rotation_duration,
+    )
+    async with fleet:
+        topology = TOPOLOGIES[args.scenario]
+        print(f"gloomon lab fleet up: scenario {topology.name} — {topology.summary}")
+        print(f"kubeconfig: {fleet.kubeconfig_path}")
+        print(f"contexts: {', '.join(fleet.contexts)}")
+        contexts = " ".join(f"--context {c}" for c in fleet.contexts)
+        print(f"  KUBECONFIG={fleet.kubeconfig_path} gloomon {contexts}")
+        for context, lab in fleet.labs.items():
+            where = f"--kubeconfig {fleet.kubeconfig_path} --context {context}"
+            print(f"  kubectl {where} get pods -n {lab.namespace}")
+        print("faults: POST <server>/lab/v1/faults/<fault> (each context's server and bearer token):")
+        for context, lab in fleet.labs.items():
+            print(f"  {context}: {lab.api_url}")
+        faults = FAULTS + (SYNC_FAULTS if fleet.syncs else ())
+        for fault, body in faults:
+            print(f"  {fault:<18} {body or '(no body)'}")
+        if fleet.syncs:
+            print(f"  ({', '.join(f for f, _ in SYNC_FAULTS)}: on {', '.join(fleet.syncs)}'s server)")
+        print("Ctrl-C to stop.", flush=True)
+        await stop.wait()
+    print("lab fleet stopped.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,41 +1,46 @@
-"""A lab for synchronous callers (``gloomon --demo``): runs in a daemon thread with its own event loop."""
+"""Labs for synchronous callers (``gloomon --demo``): each runs in a daemon thread with its own event loop.
+
+``start_background`` runs one :class:`Lab`, ``start_fleet_background`` a :class:`LabFleet`;
+``start_demo`` picks by scenario name. Both handles give the kubeconfig, every context and the namespace.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from gloomon.lab.fleet import LabFleet
 from gloomon.lab.lab import Lab
+from gloomon.lab.topologies import TOPOLOGIES
+
+T = TypeVar("T", Lab, LabFleet)
 
 
-class RunningLab:
-    """Handle on a lab running in a background thread. ``stop()`` stops it and waits for the thread."""
+class _Running(Generic[T]):
+    """Handle on a lab or fleet running in a background thread. ``stop()`` stops it and waits."""
 
     def __init__(
-        self, lab: Lab, loop: asyncio.AbstractEventLoop, thread: threading.Thread, stopped: asyncio.Event
+        self, running: T, loop: asyncio.AbstractEventLoop, thread: threading.Thread, stopped: asyncio.Event
     ) -> None:
-        self.lab = lab
+        self._running: T = running
         self._loop = loop
         self._thread = thread
         self._stopped = stopped
 
     @property
     def kubeconfig_path(self) -> Path:
-        return self.lab.kubeconfig_path
-
-    @property
-    def context(self) -> str:
-        return self.lab.context
+        return self._running.kubeconfig_path
 
     @property
     def namespace(self) -> str:
-        return self.lab.namespace
+        return self._running.namespace
 
     @property
     def scenario(self) -> str:
-        return self.lab.scenario
+        return self._running.scenario
 
     def call(self, coro_fn: Any, *args: Any, timeout: float = 60.0) -> Any:
         """Run ``coro_fn(*args)`` (e.g. ``lab.restart_pod``) on the lab's loop and return its result."""
@@ -46,16 +51,40 @@ class RunningLab:
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(timeout)
 
-    def __enter__(self) -> RunningLab:
+    def __enter__(self) -> _Running[T]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def start_background(
-    scenario: str = "healthy", namespace: str = "gloo-system", timeout: float = 60.0, **kwargs: Any
-) -> RunningLab:
+class RunningLab(_Running[Lab]):
+    @property
+    def lab(self) -> Lab:
+        return self._running
+
+    @property
+    def context(self) -> str:
+        return self._running.context
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return (self._running.context,)
+
+
+class RunningFleet(_Running[LabFleet]):
+    @property
+    def fleet(self) -> LabFleet:
+        return self._running
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return self._running.contexts
+
+
+def _run_in_thread(
+    make: Callable[[], T], name: str, timeout: float
+) -> tuple[T, asyncio.AbstractEventLoop, threading.Thread, asyncio.Event]:
     ready = threading.Event()
     box: dict[str, Any] = {}
 
@@ -66,10 +95,10 @@ def start_background(
         box["loop"], box["stopped"] = loop, stopped
 
         async def main() -> None:
-            lab = Lab(scenario=scenario, namespace=namespace, **kwargs)
-            box["lab"] = lab
+            running = make()
+            box["running"] = running
             try:
-                await lab.start()
+                await running.start()
             except BaseException as exc:
                 box["error"] = exc
                 ready.set()
@@ -78,17 +107,44 @@ def start_background(
             try:
                 await stopped.wait()
             finally:
-                await lab.stop()
+                await running.stop()
 
         try:
             loop.run_until_complete(main())
         finally:
             loop.close()
 
-    thread = threading.Thread(target=run, name=f"gloomon-lab-{scenario}", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     if not ready.wait(timeout):
         raise TimeoutError(f"the lab did not start within {timeout}s")
     if "error" in box:
         raise box["error"]
-    return RunningLab(box["lab"], box["loop"], thread, box["stopped"])
+    return box["running"], box["loop"], thread, box["stopped"]
+
+
+def start_background(
+    scenario: str = "healthy", namespace: str = "gloo-system", timeout: float = 60.0, **kwargs: Any
+) -> RunningLab:
+    """One lab in a daemon thread; returns once every pod serves certificates."""
+    lab, loop, thread, stopped = _run_in_thread(
+        lambda: Lab(scenario=scenario, namespace=namespace, **kwargs), f"gloomon-lab-{scenario}", timeout
+    )
+    return RunningLab(lab, loop, thread, stopped)
+
+
+def start_fleet_background(
+    topology: str = "two-clusters", namespace: str = "gloo-system", timeout: float = 90.0, **kwargs: Any
+) -> RunningFleet:
+    """A fleet (``topologies.py``) in a daemon thread; returns once every cluster's pods serve."""
+    fleet, loop, thread, stopped = _run_in_thread(
+        lambda: LabFleet(topology, namespace=namespace, **kwargs), f"gloomon-fleet-{topology}", timeout
+    )
+    return RunningFleet(fleet, loop, thread, stopped)
+
+
+def start_demo(scenario: str, namespace: str = "gloo-system", **kwargs: Any) -> RunningLab | RunningFleet:
+    """``gloomon --demo``'s lab: a fleet for a topology's name, one lab for any other scenario."""
+    if scenario in TOPOLOGIES:
+        return start_fleet_background(scenario, namespace, **kwargs)
+    return start_background(scenario, namespace, **kwargs)

@@ -1,0 +1,154 @@
+"""``LabFleet``: several labs (clusters) started together behind one merged kubeconfig.
+
+``async with LabFleet("two-clusters") as fleet:`` starts every cluster of the topology
+(``topologies.py``) and returns once each lab's pods serve certificates. ``fleet.labs[context]`` is each
+cluster's :class:`gloomon.lab.lab.Lab` (its own API server, URL, token, certgen CA and secret);
+``fleet.kubeconfig_path`` names every context (``fleet.exec_kubeconfig_path``: the same with exec-plugin
+users). Every cluster starts concurrently; an edge cluster's pods wait until the gloo they dial runs on
+its final ports (their bootstraps name them) and the secret's copy is written. A failure stops
+everything started and raises one :class:`LabStartError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from gloomon.lab import topologies
+from gloomon.lab.cluster.util import make_workdir
+from gloomon.lab.kubeconfig import merge_kubeconfigs
+from gloomon.lab.lab import Lab
+from gloomon.lab.pods.process import LabStartError
+from gloomon.lab.topologies import SecretSync
+
+
+class LabFleet:
+    """Several running labs. ``lab_options`` go to every :class:`Lab` (e.g. ``kubelet_delay``)."""
+
+    def __init__(
+        self,
+        topology: str = "two-clusters",
+        *,
+        workdir: Path | str | None = None,
+        scenario: str = "healthy",
+        sync_delay: float = topologies.SYNC_DELAY,
+        **lab_options: Any,
+    ) -> None:
+        self.topology = topologies.get(topology)
+        self.scenario = topology
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir is not None else Path()
+        self.labs: dict[str, Lab] = {}
+        #: the secret syncs, by the context of the cluster they write to
+        self.syncs: dict[str, SecretSync] = {}
+        self._lab_scenario = scenario
+        self._sync_delay = sync_delay
+        self._lab_options = lab_options
+        self._stopped = False
+
+    async def __aenter__(self) -> LabFleet:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.workdir / "kubeconfig"
+
+    @property
+    def exec_kubeconfig_path(self) -> Path:
+        return self.workdir / "kubeconfig-exec"
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return tuple(plan.context for plan in self.topology.clusters)
+
+    @property
+    def namespace(self) -> str:
+        return next(iter(self.labs.values())).namespace
+
+    def lab(self, context: str) -> Lab:
+        try:
+            return self.labs[context]
+        except KeyError:
+            raise KeyError(f"no cluster with context {context!r} in {self.topology.name}") from None
+
+    async def start(self) -> None:
+        if self._own_workdir:
+            self.workdir = make_workdir()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._start()
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, LabStartError):
+                raise LabStartError(f"the fleet ({self.topology.name}) did not start: {exc}") from exc
+            raise
+
+    async def _start(self) -> None:
+        for plan in self.topology.clusters:
+            control_plane = self.labs[plan.control_plane] if plan.control_plane else None
+            self.labs[plan.context] = Lab(
+                self._lab_scenario,
+                workdir=self.workdir / plan.context,
+                context=plan.context,
+                replicas=plan.replicas,
+                control_plane=control_plane,
+                **self._lab_options,
+            )
+        starts = {context: asyncio.ensure_future(lab.start()) for context, lab in self.labs.items()}
+        for edge in self.labs.values():
+            if edge.control_plane is not None:
+                sync = self.syncs[edge.context] = SecretSync(edge.control_plane, edge, self._sync_delay)
+                edge.fault_hooks.update(sync.fault_hooks())
+                edge.before_pods = self._before_pods(sync, starts[edge.control_plane.context])
+        # Every start runs to its end (none left starting behind our back) before the first failure is raised.
+        results = await asyncio.gather(*starts.values(), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        merge_kubeconfigs([lab.kubeconfig_path for lab in self.labs.values()], self.kubeconfig_path)
+        merge_kubeconfigs([lab.exec_kubeconfig_path for lab in self.labs.values()], self.exec_kubeconfig_path)
+
+    @staticmethod
+    def _before_pods(
+        sync: SecretSync, control_plane_start: asyncio.Future[None]
+    ) -> Callable[[], Awaitable[None]]:
+        """What an edge lab awaits before its pods: the control plane's gloo on its final ports (or its
+        failure, then the edge fails too), then the sync's first copy of the secret."""
+
+        async def wait() -> None:
+            control_plane = sync.source
+            up = asyncio.ensure_future(control_plane.gloo_up.wait())
+            either: set[asyncio.Future[Any]] = {up, control_plane_start}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not control_plane.gloo_up.is_set():
+                up.cancel()
+                raise LabStartError(
+                    f"{sync.target.context}: its control plane {control_plane.context} did not start"
+                )
+            sync.install()
+
+        return wait
+
+    async def stop(self) -> None:
+        """Stop the syncs, then every lab (edges first), and remove the fleet's files."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for sync in self.syncs.values():
+            await sync.stop()
+        edges = [lab for lab in self.labs.values() if lab.control_plane is not None]
+        await asyncio.gather(*(lab.stop() for lab in edges), return_exceptions=True)
+        planes = [lab for lab in self.labs.values() if lab.control_plane is None]
+        await asyncio.gather(*(lab.stop() for lab in planes), return_exceptions=True)
+        if self._own_workdir and self.workdir != Path():
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def envoy_pids(self) -> list[int]:
+        return [pid for lab in self.labs.values() for pid in lab.envoy_pids()]
