@@ -92,21 +92,21 @@ class LabFleet:
 
     async def _start(self) -> None:
         for plan in self.topology.clusters:
-            control_plane = self.labs[plan.control_plane] if plan.control_plane else None
+            management = self.labs[plan.management] if plan.management else None
             self.labs[plan.context] = Lab(
                 self._lab_scenario,
                 workdir=self.workdir / plan.context,
                 context=plan.context,
                 replicas=plan.replicas,
-                control_plane=control_plane,
+                management=management,
                 **self._lab_options,
             )
         starts = {context: asyncio.ensure_future(lab.start()) for context, lab in self.labs.items()}
         for edge in self.labs.values():
-            if edge.control_plane is not None:
-                sync = self.syncs[edge.context] = SecretSync(edge.control_plane, edge, self._sync_delay)
+            if edge.management is not None:
+                sync = self.syncs[edge.context] = SecretSync(edge.management, edge, self._sync_delay)
                 edge.fault_hooks.update(sync.fault_hooks())
-                edge.before_pods = self._before_pods(sync, starts[edge.control_plane.context])
+                edge.before_pods = self._before_pods(sync, starts[edge.management.context])
         # Every start runs to its end (none left starting behind our back) before the first failure is raised.
         results = await asyncio.gather(*starts.values(), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
@@ -117,20 +117,20 @@ class LabFleet:
 
     @staticmethod
     def _before_pods(
-        sync: SecretSync, control_plane_start: asyncio.Future[None]
+        sync: SecretSync, management_start: asyncio.Future[None]
     ) -> Callable[[], Awaitable[None]]:
-        """What an edge lab awaits before its pods: the control plane's gloo on its final ports (or its
+        """What an edge lab awaits before its pods: the management lab's gloo on its final ports (or its
         failure, then the edge fails too), then the sync's first copy of the secret."""
 
         async def wait() -> None:
-            control_plane = sync.source
-            up = asyncio.ensure_future(control_plane.gloo_up.wait())
-            either: set[asyncio.Future[Any]] = {up, control_plane_start}
+            management = sync.source
+            up = asyncio.ensure_future(management.gloo_up.wait())
+            either: set[asyncio.Future[Any]] = {up, management_start}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            if not control_plane.gloo_up.is_set():
+            if not management.gloo_up.is_set():
                 up.cancel()
                 raise LabStartError(
-                    f"{sync.target.context}: its control plane {control_plane.context} did not start"
+                    f"{sync.target.context}: its management cluster {management.context} did not start"
                 )
             sync.install()
 
@@ -143,9 +143,9 @@ class LabFleet:
         self._stopped = True
         for sync in self.syncs.values():
             await sync.stop()
-        edges = [lab for lab in self.labs.values() if lab.control_plane is not None]
+        edges = [lab for lab in self.labs.values() if lab.management is not None]
         await asyncio.gather(*(lab.stop() for lab in edges), return_exceptions=True)
-        planes = [lab for lab in self.labs.values() if lab.control_plane is None]
+        planes = [lab for lab in self.labs.values() if lab.management is None]
         await asyncio.gather(*(lab.stop() for lab in planes), return_exceptions=True)
         if self._own_workdir and self.workdir != Path():
             shutil.rmtree(self.workdir, ignore_errors=True)

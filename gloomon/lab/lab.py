@@ -6,8 +6,8 @@ returns once every pod's Envoy serves certificates. Faults can be triggered from
 façade's ``/lab/v1/faults/<name>`` endpoint.
 
 A lab is one cluster, named by its kubeconfig ``context`` (and ``cluster``). Several labs make a fleet
-(``fleet.py``); a lab given a ``control_plane`` is an edge cluster with no gloo and no certgen, whose
-clients dial the control plane lab's gloo and whose secret a sync tool copies in (``topologies.py``).
+(``fleet.py``); a lab given a ``management`` lab is an edge cluster with no gloo and no certgen, whose
+clients dial the management lab's gloo and whose secret a sync tool copies in (``topologies.py``).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Lab(LabFaults):
         context: str = CONTEXT,
         cluster: str | None = None,
         replicas: dict[Component, int] | None = None,
-        control_plane: Lab | None = None,
+        management: Lab | None = None,
     ) -> None:
         self.scenario = scenario
         self.spec = scenarios.get(scenario)
@@ -93,16 +93,16 @@ class Lab(LabFaults):
         #: the kubeconfig's context and cluster entry for this lab (cluster defaults to the context)
         self.context = context
         self.cluster = cluster or context
-        #: pods per component; without gloo the lab is an edge cluster and needs a ``control_plane``
+        #: pods per component; without gloo the lab is an edge cluster and needs a ``management``
         self.replicas = dict(replicas if replicas is not None else REPLICAS)
         #: the lab whose gloo this lab's clients dial (split planes); its secret comes from a sync tool
-        self.control_plane = control_plane
-        if (Component.GLOO in self.replicas) == (control_plane is not None):
-            raise ValueError("a lab runs gloo itself or names a control_plane lab, not both or neither")
+        self.management = management
+        if (Component.GLOO in self.replicas) == (management is not None):
+            raise ValueError("a lab runs gloo itself or names a management lab, not both or neither")
         #: set once gloo runs on its final ports; an edge lab awaits ``before_pods`` (the fleet's: the
-        #: control plane's ``gloo_up`` and the secret sync's first copy) before it starts its pods
+        #: management lab's ``gloo_up`` and the secret sync's first copy) before it starts its pods
         self.gloo_up = asyncio.Event()
-        self.before_pods: Callable[[], Awaitable[None]] = self._control_plane_up
+        self.before_pods: Callable[[], Awaitable[None]] = self._management_up
         #: extra ``/lab/v1/faults/<name>`` handlers a topology adds (e.g. the secret sync's)
         self.fault_hooks: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {}
         self.api: ApiServer | None = None
@@ -167,7 +167,7 @@ class Lab(LabFaults):
 
     async def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if self.control_plane is None:
+        if self.management is None:
             (initial, written), tls = await asyncio.gather(
                 asyncio.to_thread(initial_secret, self.spec, self.namespace),
                 asyncio.to_thread(certgen.tls_server_pair),
@@ -189,7 +189,7 @@ class Lab(LabFaults):
             namespace=self.namespace,
             token_validity=self.token_validity,
         )
-        if self.control_plane is None:  # an edge cluster has no certgen Job or CronJob
+        if self.management is None:  # an edge cluster has no certgen Job or CronJob
             self.certgen = CertgenRunner(self.store, self.certgen_config)
         if self.spec.stalled:
             seed_stalled_history(self.store, self.certgen_config)
@@ -200,12 +200,12 @@ class Lab(LabFaults):
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
         if self.user_https:
             self._traits[(Component.GATEWAY_PROXY, 0)] = PodTraits(user_https=True)
-        if self.control_plane is None:
+        if self.management is None:
             self._gloo_ports = gloo_service_ports()
             await self._start_webhook()
-        else:  # an edge cluster: its pods wait for the control plane's gloo and the secret's copy
+        else:  # an edge cluster: its pods wait for the management lab's gloo and the secret's copy
             await self.before_pods()
-            self._gloo_ports = self.control_plane.gloo_ports  # the same dict: clients follow its moves
+            self._gloo_ports = self.management.gloo_ports  # the same dict: clients follow its moves
             if self.store.secret is None:
                 raise LabStartError(f"edge cluster {self.context}: no {SECRET_NAME} copy to mount")
             initial = self.store.secret.data
@@ -238,9 +238,9 @@ class Lab(LabFaults):
         if self.certgen is not None:
             self.certgen.start()
 
-    async def _control_plane_up(self) -> None:
-        assert self.control_plane is not None
-        await self.control_plane.gloo_up.wait()
+    async def _management_up(self) -> None:
+        assert self.management is not None
+        await self.management.gloo_up.wait()
 
     async def _start_webhook(self) -> None:
         """gateway-certgen's secret and caBundle as the scenario has them, and gloo's webhook endpoint."""

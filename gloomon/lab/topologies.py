@@ -14,7 +14,7 @@ How the edge proxies reach gloo: the chart's bootstrap is unchanged (``gloo.gloo
 9977``, ``alt_stat_name: xds_cluster``); the user made ``gloo`` in the edge cluster an ExternalName
 Service for the management cluster's gloo load balancer, so the edge Envoys' xDS cluster names the same
 hostname as in a single cluster. On loopback that hostname leads to the management lab's gloo listener
-ports (``Lab.control_plane``). The lab's API serves no Services; the ExternalName is documentation.
+ports (``Lab.management``). The lab's API serves no Services; the ExternalName is documentation.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class ClusterPlan:
 
     context: str
     replicas: dict[Component, int] = field(default_factory=lambda: dict(FULL))
-    control_plane: str | None = None
+    management: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ TOPOLOGIES: dict[str, Topology] = {
             " copy of gloo-mtls-certs",
             (
                 ClusterPlan("mgmt", {Component.GLOO: 1}),
-                ClusterPlan("edge", {Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1}, control_plane="mgmt"),
+                ClusterPlan("edge", {Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1}, management="mgmt"),
             ),
         ),
     )
