@@ -105,8 +105,6 @@ async def _run(args: argparse.Namespace) -> None:
 async def _run_fleet(args: argparse.Namespace, stop: asyncio.Event) -> None:
     from gloomon.lab.fleet import LabFleet
 
-    if args.context:
-        raise ValueError(f"--context names a single lab; {args.scenario} names its own contexts")
     fleet = LabFleet(
         args.scenario,
         workdir=args.workdir,
@@ -137,7 +135,10 @@ async def _run_fleet(args: argparse.Namespace, stop: asyncio.Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.context and args.scenario in TOPOLOGIES:
+        parser.error(f"--context names a single lab; {args.scenario} names its own contexts")
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_run(args))

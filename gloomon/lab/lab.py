@@ -309,7 +309,13 @@ class Lab(LabFaults):
 
     async def _fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         hook = self.fault_hooks.get(name)
-        return await (hook(body) if hook is not None else super()._fault(name, body))
+        if hook is not None:
+            return await hook(body)
+        if self.management is not None and name in ("rotate", "renew-webhook"):
+            raise ValueError(
+                f"{self.context} runs no certgen (its management cluster {self.management.context} does)"
+            )
+        return await super()._fault(name, body)
 
     def expire_tokens(self) -> None:
         """Every token the exec plugin got expires now: the next request with one gets 401."""

@@ -48,3 +48,12 @@ def test_merged_kubeconfigs_keep_every_entry_and_refuse_a_clash(tmp_path: Path) 
         merge_kubeconfigs(
             [east, _kubeconfig(tmp_path / "again", "east", "https://127.0.0.1:3")], tmp_path / "x"
         )
+
+
+def test_context_names_a_single_lab_not_a_fleet(capsys: pytest.CaptureFixture[str]) -> None:
+    from gloomon.lab.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--scenario", "two-clusters", "--context", "east"])
+    assert exit_.value.code == 2
+    assert "--context names a single lab; two-clusters names its own contexts" in capsys.readouterr().err
