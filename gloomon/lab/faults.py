@@ -126,4 +126,16 @@ class LabFaults:
         if name == "freeze-pod":
             self.freeze_pod(str(body["pod"]), bool(body.get("enabled", True)))
             return {}
+        if name == "scan":
+            return {"sweeps": await self.scan(int(body.get("sweeps", 1)))}
         raise KeyError(f"unknown fault {name!r}")
+
+    async def scan(self, sweeps: int = 1) -> int:
+        """User traffic noise (``scanner.py``): ``sweeps`` rounds of plaintext, junk and untrusted clients
+        against the gateway-proxy serving user TLS (``Lab(user_https=True)``); the rounds done."""
+        from gloomon.lab.scanner import Scanner
+
+        scanner = Scanner.for_lab(self)
+        for _ in range(sweeps):
+            await scanner.sweep()
+        return scanner.sweeps

@@ -18,7 +18,7 @@ from typing import Any
 from gloomon.domain.model import SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET, Component
 from gloomon.domain.parse.envoy import xds_cluster_names
 from gloomon.lab.pods.process import EnvoyProcess, EnvoyUnavailableError, envoy_binary
-from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, user_https
+from gloomon.lab.pods.user_tls import UserTls, user_tls_config
 
 __all__ = ["EnvoyProcess", "EnvoyUnavailableError", "bootstrap", "envoy_binary"]
 
@@ -132,14 +132,14 @@ def bootstrap(
     sds_dir: Path,
     gloo_ports: dict[int, int],
     local_ports: dict[int, int],
-    user_tls: tuple[str, str] | None = None,
+    user_tls: UserTls | None = None,
 ) -> dict[str, Any]:
     """The bootstrap of ``component``'s Envoy in pod ``pod``.
 
     ``gloo_ports`` maps gloo's pod ports (9977, 9976) to the loopback ports of gloo's TLS listeners;
     ``local_ports`` maps this pod's own ports (gloo: 9999/9998 xDS stand-in; extauth/rate-limit: 9955,
     8083, 8084) to loopback ports. The admin port is always chosen by Envoy (port 0). ``user_tls``
-    (certificate, key PEM) gives a gateway-proxy the user's HTTPS listener on its 8443 (``user_tls.py``).
+    gives a gateway-proxy the user's TLS: listeners on its 8443 and 8444, a TLS Upstream (``user_tls.py``).
     """
     host = f"gloo.{namespace}.svc.cluster.local"
     # The cluster carrying the link to gloo, named as gloomon's domain looks it up (name, then stat name).
@@ -204,7 +204,9 @@ def bootstrap(
             )
         )
         if user_tls is not None:
-            listeners.append(user_https(local_ports[USER_HTTPS_PORT], *user_tls))
+            user_listeners, user_clusters = user_tls_config(local_ports, user_tls, namespace)
+            listeners += user_listeners
+            clusters += user_clusters
     else:
         node = {"id": "sds_client", "cluster": "sds_client"}
         listeners.append(

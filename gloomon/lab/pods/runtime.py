@@ -29,7 +29,7 @@ from gloomon.lab.pods.bootstrap import bootstrap
 from gloomon.lab.pods.deployments import ComponentSpec, pod_containers
 from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartError
 from gloomon.lab.pods.sds import GLOO_VERSION, SdsStandIn
-from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, self_signed
+from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, UserTls
 
 #: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
 START_ATTEMPTS = 3
@@ -121,7 +121,7 @@ class PodRuntime:
         self.local_ports = {port: free_port() for port in self._own_ports()}
         if spec.component is Component.GLOO:
             self.local_ports.update(gloo_ports)
-        self._user_tls = self_signed() if traits.user_https else None
+        self._user_tls = UserTls.make() if traits.user_https else None
         client = f"{name}.{store.namespace}" if spec.component is Component.GATEWAY_PROXY else "sds_client"
         self.sds = SdsStandIn(
             container=lambda: self._container("sds"),
@@ -152,6 +152,11 @@ class PodRuntime:
     @property
     def admin_port(self) -> int | None:
         return self.envoy.admin_port if self.envoy else None
+
+    @property
+    def user_tls(self) -> UserTls | None:
+        """The user TLS material of a ``user_https`` gateway-proxy (its client CA issues trusted clients)."""
+        return self._user_tls
 
     async def start(self, secret: SecretData, *, move_gloo_ports: bool = False) -> None:
         """Pod start: secret volume mounted → sds serves it → Envoy starts and loads it.
@@ -233,8 +238,11 @@ class PodRuntime:
             self.local_ports = {port: free_port() for port in self._own_ports()}
 
     def _own_ports(self) -> tuple[int, ...]:
-        """The pod-local ports mapped to loopback ones: the spec's, and 8443 with ``user_https``."""
-        return (*self.spec.local_ports, *((USER_HTTPS_PORT,) if self.traits.user_https else ()))
+        """The pod-local ports mapped to loopback ones: the spec's, and 8443, 8444 with ``user_https``."""
+        return (
+            *self.spec.local_ports,
+            *((USER_HTTPS_PORT, USER_MTLS_PORT) if self.traits.user_https else ()),
+        )
 
     def _update_port_map(self) -> None:
         port_map = dict(self.local_ports)
