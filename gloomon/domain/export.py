@@ -72,9 +72,18 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
             "generated_at": iso(now),
             "namespace": snapshot.namespace,
             "contexts": list(snapshot.contexts),
+            "planes": [
+                {"context": state.name, "plane": state.plane.value, "error": state.error}
+                for state in snapshot.context_states
+            ],
             "secret": _secret(snapshot.secret, now),
             "secrets": [
-                {"context": item.state.context, **(_secret(item, now) or {})} for item in snapshot.secrets
+                {
+                    "context": item.state.context,
+                    "copied_by": item.state.copied_by,
+                    **(_secret(item, now) or {}),
+                }
+                for item in snapshot.secrets
             ],
             "cronjob": _cronjob(snapshot.cronjob, now),
             "gloo_version": _release(snapshot.gloo_release),
@@ -222,6 +231,7 @@ def finding_to_dict(item: Finding) -> dict[str, Any]:
     return {
         "severity": item.severity.value,
         "code": item.code,
+        "context": item.context,
         "component": item.component.value if item.component is not None else None,
         "pod": item.pod,
         "message": item.message,

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from gloomon.domain.compare.carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
+from gloomon.domain.compare.planes import judge_planes
 from gloomon.domain.compare.rotation import phase_of
 from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
 from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
@@ -25,6 +26,7 @@ from gloomon.domain.model import (
     CertsReport,
     ClustersReport,
     Component,
+    ContextState,
     CronJobState,
     EnvoyStats,
     FleetSnapshot,
@@ -65,6 +67,7 @@ def build_snapshot(
     timings: PollTimings = PollTimings(),  # noqa: B008 - frozen, immutable default
     webhooks: Sequence[WebhookState] = (),
     pods: Sequence[PodInfo] = (),
+    context_states: Sequence[ContextState] = (),
 ) -> FleetSnapshot:
     """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings.
     ``pods``: every component and certgen pod listed (their container status is judged)."""
@@ -82,6 +85,7 @@ def build_snapshot(
         )
     )
     targets = with_bundle_differs_since(targets, taken_at, previous)
+    states = judge_planes(context_states, targets, previous)
     mtls = mtls_state(targets, secret_statuses)
     release = _release(fetches, previous)
     findings = judge(
@@ -100,6 +104,8 @@ def build_snapshot(
         release=release,
         webhooks=webhooks,
         pods=pods,
+        contexts=contexts,
+        context_states=states,
     )
     return FleetSnapshot(
         taken_at=taken_at,
@@ -110,12 +116,15 @@ def build_snapshot(
         targets=targets,
         findings=findings,
         timings=timings,
-        missing_components=tuple(missing_components),
+        missing_components=tuple(dict.fromkeys(c for s in states for c in s.missing))
+        if states
+        else tuple(missing_components),
         errors=tuple(errors),
         generation=(previous.generation + 1) if previous is not None else 1,
         mtls=mtls,
         gloo_release=release,
         webhooks=tuple(webhooks),
+        context_states=states,
     )
 
 

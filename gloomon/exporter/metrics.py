@@ -365,10 +365,10 @@ def _findings(snapshot: FleetSnapshot) -> Metric:
     family = GaugeMetricFamily(
         "gloomon_findings",
         "How many findings of each code the last poll made (docs/findings.md)",
-        labels=("code", "severity", "component"),
+        labels=("code", "severity", "component", "cluster"),
     )
     counts = Counter(
-        (item.code, item.severity.value, item.component.value if item.component else "")
+        (item.code, item.severity.value, item.component.value if item.component else "", item.context or "")
         for item in snapshot.findings
     )
     for labels, count in sorted(counts.items()):

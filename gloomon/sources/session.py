@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,6 @@ from gloomon.domain.model import (
     ForwardStatus,
     LogBatch,
     LogEvent,
-    PodInfo,
     PollTimings,
     SecretState,
     TargetRef,
@@ -37,10 +36,11 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.text import one_line
 from gloomon.sources.admin.poller import AdminPoller
+from gloomon.sources.clusters import _Cluster, context_state, session_cronjob
 from gloomon.sources.direct import direct_targets
 from gloomon.sources.errors import SourceError, describe_exception
 from gloomon.sources.kube.client import ApiError, KubeReader
-from gloomon.sources.kube.config import KubeConnection, connect
+from gloomon.sources.kube.config import connect
 from gloomon.sources.kube.forwards import ForwardSet
 from gloomon.sources.kube.webhook import WebhookReader
 from gloomon.sources.logs.follow import LogSet
@@ -55,29 +55,6 @@ MIN_SPARE_SECONDS = 15.0
 FIRST_POLL_LOG_WAIT = 2.0
 #: longest line of ``snapshot.errors`` (a whole API message with the server's address fits)
 _ERROR_CHARS = 400
-
-
-@dataclass(eq=False)
-class _Cluster:
-    """One context: its clients, forwards, the last pods and CronJob read successfully, and this poll's
-    secret read (``observed`` False when it failed)."""
-
-    connection: KubeConnection
-    reader: KubeReader
-    forwards: ForwardSet
-    #: the validation webhook's reads (None: this context's webhook is not read)
-    webhook: WebhookReader | None = None
-    secret: SecretState | None = None
-    #: the validation webhook as this poll read it (the last read kept when the API was not reached)
-    webhook_state: WebhookState | None = None
-    cronjob: CronJobState | None = None
-    pods: dict[Component, list[PodInfo]] | None = None
-    missing: tuple[Component, ...] = ()
-    listed: tuple[PodInfo, ...] = ()  # every component and certgen pod of the last list (their status)
-    error: str | None = None
-    #: this poll could not read the pod list (no connection, a 5xx, a 403): an Envoy whose fetch failed
-    #: too is not observed, not unreachable (the source error is the one finding)
-    api_down: bool = False
 
 
 class MonitorSession:
@@ -133,11 +110,11 @@ class MonitorSession:
             webhook = WebhookReader(reader, clock=self.clock)
             self._clusters.append(_Cluster(connection, reader, forwards, webhook))
         try:
-            await asyncio.gather(*(cluster.reader.check_namespace() for cluster in self._clusters))
+            await asyncio.gather(*(self._check_namespace(cluster) for cluster in self._clusters))
             await asyncio.gather(*(self._discover(cluster) for cluster in self._clusters))
-            for cluster in self._clusters:
-                if cluster.error:
-                    raise SourceError(cluster.error)
+            failed = [c.start_error or c.error for c in self._clusters if c.start_error or c.error]
+            if failed and len(failed) == len(self._clusters):  # nothing can be watched: the check cannot run
+                raise SourceError(failed[0] or "")
         except BaseException:
             await self.stop()
             raise
@@ -168,9 +145,23 @@ class MonitorSession:
 
     # ------------------------------------------------------------------ one poll
 
+    async def _check_namespace(self, cluster: _Cluster) -> bool:
+        """Whether the context's API answers and has the namespace; else its ``start_error`` says why
+        (this context only: the others are watched meanwhile)."""
+        try:
+            await cluster.reader.check_namespace()
+        except SourceError as error:
+            cluster.start_error = cluster.error = str(error)
+            cluster.api_down = True
+            return False
+        cluster.start_error = None
+        return True
+
     async def _discover(self, cluster: _Cluster) -> None:
         """List pods (components and certgen), reconcile forwards and log followers (not once stopped)."""
         if self._stopped:
+            return
+        if cluster.start_error is not None and (self._polls == 0 or not await self._check_namespace(cluster)):
             return
         cluster.api_down = False
         try:
@@ -198,6 +189,11 @@ class MonitorSession:
         """Secret, CronJob and Deployments. On failure the CronJob and Deployments keep their last known
         values and the secret is passed as not observed (the snapshot keeps its last observed content)."""
         now = self.clock()
+        if cluster.start_error is not None:  # not watched yet: nothing of it is observed
+            cluster.secret = SecretState(
+                cluster.connection.context, cluster.reader.namespace, read_at=now, observed=False
+            )
+            return
         results = await asyncio.gather(
             cluster.reader.read_secret(now),
             cluster.reader.read_cronjob(),
@@ -287,7 +283,7 @@ class MonitorSession:
             contexts=self.contexts,
             fetches=fetches,
             secrets=[cluster.secret for cluster in self._clusters if cluster.secret is not None],
-            cronjob=next((c.cronjob for c in self._clusters if c.cronjob is not None), None),
+            cronjob=session_cronjob(self._clusters),
             policy=self._policy(),
             previous=self._previous,
             log_events=self._recent_log_events(),
@@ -296,6 +292,7 @@ class MonitorSession:
             timings=timings,
             webhooks=[c.webhook_state for c in self._clusters if c.webhook_state is not None],
             pods=[pod for cluster in self._clusters for pod in cluster.listed],
+            context_states=[context_state(cluster) for cluster in self._clusters],
         )
         self._previous = snapshot
         return snapshot

@@ -45,6 +45,7 @@ def test_schema_1() -> None:
         "generated_at",
         "namespace",
         "contexts",
+        "planes",
         "secret",
         "secrets",
         "cronjob",
@@ -55,7 +56,7 @@ def test_schema_1() -> None:
     }
     assert doc["webhook"] is None  # no webhook read (a fleet built without one)
     # every context's secret (the control plane's is also "secret"), each naming its context
-    assert doc["secrets"] == [{"context": "lab", **doc["secret"]}]
+    assert doc["secrets"] == [{"context": "lab", "copied_by": None, **doc["secret"]}]
     assert (doc["schema"], doc["status"], doc["namespace"], doc["contexts"]) == (
         1,
         "critical",  # the only gateway-proxy is unreachable: component-unreachable
@@ -88,6 +89,7 @@ def test_schema_1() -> None:
     assert doc["findings"][1] == {
         "severity": "warning",
         "code": "admin-unreachable",
+        "context": "lab",
         "component": "gateway-proxy",
         "pod": "gateway-proxy-1",
         "message": "Envoy admin API unreachable: refused",

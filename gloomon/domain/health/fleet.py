@@ -4,8 +4,10 @@ not trust each other, components none of whose Envoys answer) and from logs (fai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+from gloomon.domain.compare.planes import gloos_for
 from gloomon.domain.compare.sync import bundle_groups, bundle_key, cert_key
 from gloomon.domain.health.policy import Context, coming_or_going
 from gloomon.domain.model import (
@@ -15,6 +17,7 @@ from gloomon.domain.model import (
     LogEvent,
     LogKind,
     Phase,
+    Plane,
     Severity,
     Subjects,
     TargetStatus,
@@ -25,27 +28,36 @@ from gloomon.domain.text import one_line
 from gloomon.domain.words import counted
 
 
-def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
-    """Bundles that differ between targets, and gloo/client pairs that do not trust each other."""
+def fleet_findings(
+    targets: Sequence[TargetStatus], ctx: Context, planes: Mapping[str, Plane] | None = None
+) -> list[Finding]:
+    """Per context, bundles that differ between its targets; and every client/gloo pair that does not
+    trust each other, a client paired with the gloo it talks to (:func:`gloos_for`: its own context's,
+    or for a data-plane context's client the management context's)."""
+    planes = planes or {}
     out: list[Finding] = []
     reachable = [t for t in targets if t.reachable and t.bundle.cas]
-    mismatch = _bundle_mismatch(reachable, ctx)
-    if mismatch is not None:
-        out.append(mismatch)
+    by_context: dict[str, list[TargetStatus]] = {}
+    for target in reachable:
+        by_context.setdefault(target.ref.context, []).append(target)
+    for context, mine in by_context.items():
+        mismatch = _bundle_mismatch(mine, ctx)
+        if mismatch is not None:
+            out.append(replace(mismatch, context=context))
     servers = [t for t in reachable if t.ref.component is Component.GLOO and _verifiable(t)]
     clients = [t for t in reachable if t.ref.component is not Component.GLOO and _verifiable(t)]
     # Pods in sync hold the same (leaf, bundle): check each distinct client/gloo pair of them once.
-    server_groups: dict[tuple[object, ...], list[TargetStatus]] = {}
-    for server in servers:
-        server_groups.setdefault(_pair_key(server), []).append(server)
     verdicts: dict[tuple[object, ...], str | None] = {}
     for client in clients:
+        server_groups: dict[tuple[object, ...], list[TargetStatus]] = {}
+        for server in gloos_for(client, servers, planes, ctx.namespace):
+            server_groups.setdefault((server.ref.context, *_pair_key(server)), []).append(server)
         client_key = _pair_key(client)
         for server_key, group in server_groups.items():
-            key = (client_key, server_key)
+            key = (client_key, server_key[1:])
             if key not in verdicts:
                 verdicts[key] = _untrusted_side(client, group[0])
-            problem = _describe(verdicts[key], group)
+            problem = _describe(verdicts[key], group, client.ref.context)
             if problem is not None:
                 out.append(
                     Finding(
@@ -58,6 +70,7 @@ def fleet_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Findin
                         f"restart the {_holder([client, *group])} holding the old bundle: "
                         f"{_restart_hint([client, *group], ctx)}",
                         Subjects(pods=tuple(server.ref.pod for server in group)),
+                        context=client.ref.context,
                     )
                 )
     return out
@@ -73,8 +86,8 @@ def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> lis
     log stream, a failed CronJob read) say nothing about the Envoys and hold nothing back.
     """
     out: list[Finding] = []
-    for component in Component:
-        mine = [t for t in targets if t.ref.component is component]
+    for context, component in dict.fromkeys((t.ref.context, t.ref.component) for t in targets):
+        mine = [t for t in targets if t.ref.component is component and t.ref.context == context]
         if (
             not mine
             or any(t.reachable for t in mine)
@@ -97,6 +110,7 @@ def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> lis
                 f"curl {direct[0]}/ready (are the URLs right, is Envoy running?)"
                 if direct
                 else f"kubectl -n {ctx.namespace} get pods -l gloo={component}",
+                context=context,
             )
         )
     return out
@@ -182,10 +196,12 @@ def _pair_key(target: TargetStatus) -> tuple[object, ...]:
     return (cert_key(target.leaf), bundle_key(target.bundle))
 
 
-def _describe(side: str | None, servers: list[TargetStatus]) -> str | None:
+def _describe(side: str | None, servers: list[TargetStatus], context: str) -> str | None:
     if side is None:
         return None
     names = servers[0].ref.pod + (f" and {len(servers) - 1} more" if len(servers) > 1 else "")
+    if servers[0].ref.context != context:  # split planes: the gloo of the management context
+        names += f" in {servers[0].ref.context}"
     if side == "client":
         return f"does not trust gloo's server cert ({names}): xDS handshakes fail"
     return f"its client cert is not trusted by gloo ({names}): xDS handshakes fail"

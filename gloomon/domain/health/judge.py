@@ -13,10 +13,12 @@ in :func:`judge`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from gloomon.domain.health import certgen as health_certgen
+from gloomon.domain.health import copies as health_copies
 from gloomon.domain.health import cron as health_cron
 from gloomon.domain.health import fleet as health_fleet
 from gloomon.domain.health import pods as health_pods
@@ -38,6 +40,7 @@ from gloomon.domain.model import (
     MTLS_HINT,
     MTLS_WORDS,
     Component,
+    ContextState,
     CronJobState,
     Finding,
     FleetSnapshot,
@@ -45,6 +48,7 @@ from gloomon.domain.model import (
     LogEvent,
     MtlsState,
     Phase,
+    Plane,
     PodInfo,
     SecretStatus,
     Severity,
@@ -84,55 +88,114 @@ def judge(
     release: GlooRelease | None = None,
     webhooks: Sequence[WebhookState] = (),
     pods: Sequence[PodInfo] = (),
+    contexts: Sequence[str] = (),
+    context_states: Sequence[ContextState] = (),
 ) -> tuple[Finding, ...]:
     """Every finding of one snapshot, in their final order: most severe first, then by component and
     pod. ``grace`` (:meth:`HealthPolicy.grace_for`) and ``mtls`` (:func:`mtls_state`) are derived once
     per snapshot by ``build_snapshot``."""
     ctx = Context(now, namespace, policy, cronjob, previous, grace)
+    planes: Mapping[str, Plane] = {state.name: state.plane for state in context_states}
+    many = len(contexts) > 1
     found: list[Finding] = []
+
+    def add(items: Iterable[Finding], context: str | None) -> None:
+        found.extend(in_context(item, context, many, contexts) for item in items)
+
     for secret in secrets:
-        found.extend(_secret_findings(secret, ctx, mtls))
-    found.extend(health_cron.cronjob_findings(secrets, targets, ctx))
-    found.extend(health_certgen.certgen_findings(pods, ctx))
-    found.extend(health_pods.pod_findings(pods, ctx))
+        add(_secret_findings(secret, ctx, mtls, planes, many), secret.state.context)
+    add(health_copies.copy_findings(secrets, planes, ctx), None)
+    management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
+    add(health_cron.cronjob_findings(secrets, targets, ctx), management)
+    add(health_certgen.certgen_findings(pods, ctx), management)
+    where = _pod_contexts(targets, context_states)
+    for item in health_pods.pod_findings(pods, ctx):
+        add([item], where.get(item.pod or ""))
     for target in targets:
-        found.extend(health_targets.target_findings(target, secrets, ctx))
-    found.extend(health_fleet.fleet_findings(targets, ctx))
-    found.extend(health_fleet.unreachable_components(targets, ctx))
-    found.extend(health_fleet.log_findings(log_events, ctx))
-    found.extend(health_release.release_findings(release, ctx))
-    found.extend(health_webhook.webhook_findings(webhooks, ctx))
-    for component in missing_components:
-        found.append(
-            Finding(
-                Severity.WARNING,
-                "component-missing",
-                component,
-                None,
-                f"{component}: deployment has no ready pod"
-                + (health_pods.no_ready_pod_words(component, pods) if pods else ""),
-                f"kubectl -n {namespace} get deploy,pods -l gloo={component}",
+        add(health_targets.target_findings(target, secrets, ctx), target.ref.context)
+    add(health_fleet.fleet_findings(targets, ctx, planes), None)
+    add(health_fleet.unreachable_components(targets, ctx), None)
+    for item in health_fleet.log_findings(log_events, ctx):
+        add([item], where.get(item.pod or ""))
+    add(health_release.release_findings(release, ctx), None)
+    add(health_webhook.webhook_findings(webhooks, ctx), None)
+    states = list(context_states) or [ContextState(contexts[0] if contexts else "", missing=())]
+    if not context_states:  # the caller gave the missing components without their contexts
+        states = [replace(states[0], missing=tuple(missing_components))]
+    for state in states:
+        context = state.name if context_states else (contexts[0] if len(contexts) == 1 else None)
+        theirs = [p for p in pods if p.name in state.pods] if context_states else list(pods)
+        for component in state.missing:
+            add(
+                [
+                    Finding(
+                        Severity.WARNING,
+                        "component-missing",
+                        component,
+                        None,
+                        f"{component}: deployment has no ready pod"
+                        + (health_pods.no_ready_pod_words(component, theirs) if pods else ""),
+                        f"kubectl{_context_flag(context, many)} -n {namespace} get deploy,pods "
+                        f"-l gloo={component}",
+                    )
+                ],
+                context,
             )
-        )
     for error in errors:
-        found.append(
-            Finding(
-                Severity.WARNING,
-                "source-error",
-                None,
-                None,
-                one_line(error, 300),
-                "check the kubeconfig/context and that the API server is reachable: kubectl get ns",
-            )
+        context = _error_context(error, contexts) if many else None
+        item = Finding(
+            Severity.WARNING,
+            "source-error",
+            None,
+            None,
+            one_line(error, 300),
+            "check the kubeconfig/context and that the API server is reachable: "
+            f"kubectl{_context_flag(context, many)} get ns",
         )
+        add([item], context if many else (contexts[0] if contexts else None))  # its line names it
     return sort_findings(_dedupe(found))
 
 
+def in_context(item: Finding, context: str | None, many: bool, watched: Sequence[str]) -> Finding:
+    """``item`` with its context (the one the check set, else ``context``; only a watched one:
+    ``--target`` findings have none); with several contexts watched its message starts with it."""
+    context = item.context or context
+    if context not in watched:
+        context = None
+    message = item.message
+    if many and context is not None and not message.startswith(f"{context}: "):
+        message = f"{context}: {message}"
+    if context == item.context and message == item.message:
+        return item
+    return replace(item, context=context, message=message)
+
+
+def _pod_contexts(targets: Sequence[TargetStatus], states: Sequence[ContextState]) -> dict[str, str]:
+    """pod → context, for pods whose name is in one context only (log events and pod states carry no
+    context)."""
+    seen: dict[str, set[str]] = {}
+    for target in targets:
+        seen.setdefault(target.ref.pod, set()).add(target.ref.context)
+    for state in states:
+        for pod in state.pods:
+            seen.setdefault(pod, set()).add(state.name)
+    return {pod: next(iter(ctxs)) for pod, ctxs in seen.items() if len(ctxs) == 1}
+
+
+def _error_context(error: str, contexts: Sequence[str]) -> str | None:
+    """The context a source error line names first (``east: cannot reach …``)."""
+    return next((c for c in contexts if error.startswith(f"{c}: ")), None)
+
+
+def _context_flag(context: str | None, many: bool) -> str:
+    return f" --context {context}" if many and context else ""
+
+
 def _dedupe(found: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str | None, str | None, str]] = set()
+    seen: set[tuple[str, str | None, str | None, str, str | None]] = set()
     out: list[Finding] = []
     for item in found:
-        key = (item.code, item.component, item.pod, item.message)
+        key = (item.code, item.component, item.pod, item.message, item.context)
         if key not in seen:
             seen.add(key)
             out.append(item)
@@ -151,10 +214,15 @@ def mtls_state(targets: Sequence[TargetStatus], secrets: Sequence[SecretStatus])
     return MtlsState.ENABLED
 
 
-def _secret_findings(secret: SecretStatus, ctx: Context, mtls: MtlsState) -> list[Finding]:
+def _secret_findings(
+    secret: SecretStatus, ctx: Context, mtls: MtlsState, planes: Mapping[str, Plane], many: bool
+) -> list[Finding]:
     state = secret.state
     ns = state.namespace or ctx.namespace
-    where = f"secret {state.name}" + (f" ({state.context})" if state.context else "")
+    # with several contexts the message starts with the context (in_context): not named twice
+    where = f"secret {state.name}" + (f" ({state.context})" if state.context and not many else "")
+    if state.missing and health_copies.is_copy(secret, planes):
+        return []  # a data-plane context's copy: secret-copy-missing speaks for it
     if state.forbidden:
         return [
             Finding(

@@ -70,6 +70,8 @@ class HostStatus:
     rq_success: int = 0
     rq_total: int = 0
     rq_timeout: int = 0
+    #: the DNS name the host was resolved from (``/clusters`` ``hostname``): "" when Envoy gives none
+    hostname: str = ""
 
     @property
     def healthy(self) -> bool:

@@ -142,6 +142,35 @@ class SecretState:
     #: secret's content, which is not new, not empty, only unseen. The snapshot then keeps the last
     #: observed content (``read_at`` stays the time of that read).
     observed: bool = True
+    #: How this secret is made when it is a copy of another cluster's (split planes), from its
+    #: annotations, labels or owner: e.g. "kubed (config-syncer), from east/gloo-system". None: no sign.
+    copied_by: str | None = None
+
+
+class Plane(enum.StrEnum):
+    """What a context runs: gloo (and certgen), or only clients of a gloo elsewhere (split planes)."""
+
+    MANAGEMENT = "management"
+    DATA = "data"
+
+
+@dataclass(frozen=True, slots=True)
+class ContextState:
+    """One watched context (one Kubernetes API) as this poll saw it."""
+
+    name: str
+    #: whether gloo is installed here (a gloo Deployment or pod): None when this poll could not tell
+    gloo_installed: bool | None = None
+    #: components whose Deployment exists (or is always expected) without a ready pod
+    missing: tuple[Component, ...] = ()
+    #: this poll's API trouble in this context (unreachable, 401, 403, namespace missing)
+    error: str | None = None
+    #: nothing of this context could be read this poll (its pods were not listed)
+    api_down: bool = False
+    #: the plane, as judged by ``build_snapshot`` (sources leave the default)
+    plane: Plane = Plane.MANAGEMENT
+    #: the names of the pods listed in it (component and certgen pods): their findings' context
+    pods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

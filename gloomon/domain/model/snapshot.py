@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gloomon.domain.model.certs import CertInfo, PhaseVerdict, TrustBundle
-from gloomon.domain.model.cluster import AdminFetch, CronJobState, SecretState, TargetRef
+from gloomon.domain.model.cluster import (
+    AdminFetch,
+    ContextState,
+    CronJobState,
+    Plane,
+    SecretState,
+    TargetRef,
+)
 from gloomon.domain.model.release import GlooRelease
 from gloomon.domain.model.vocabulary import Component, Phase, Severity
 from gloomon.domain.model.webhook import WebhookState
@@ -38,6 +45,9 @@ class Finding:
     message: str
     hint: str
     subjects: Subjects = Subjects()
+    #: the Kubernetes context (cluster) it is about; None when it is about no one context (``--target``,
+    #: a comparison across contexts is named by the context of its subject)
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,14 @@ class FleetSnapshot:
     gloo_release: GlooRelease | None = None
     #: gloo's validation webhook, per context that was read (none with ``--target``)
     webhooks: tuple[WebhookState, ...] = ()
+    #: each watched context as this poll saw it: its plane, whether its API answered (none with
+    #: ``--target``)
+    context_states: tuple[ContextState, ...] = ()
+
+    def plane_of(self, context: str) -> Plane:
+        """``management`` (gloo runs there), ``data`` (clients only: split planes) or ``unknown``."""
+        state = next((c for c in self.context_states if c.name == context), None)
+        return state.plane if state is not None else Plane.MANAGEMENT
 
     @property
     def webhook(self) -> WebhookState | None:

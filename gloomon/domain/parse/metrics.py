@@ -83,13 +83,14 @@ class _ClusterBuilder:
         self.hosts: dict[str, dict[str, Any]] = {}
 
     def host(self, address: str) -> dict[str, Any]:
-        return self.hosts.setdefault(address, {"flags": (), "stats": {}})
+        return self.hosts.setdefault(address, {"flags": (), "stats": {}, "hostname": ""})
 
     def build(self) -> ClusterStatus:
         hosts = tuple(
             HostStatus(
                 address=address,
                 health_flags=tuple(data["flags"]),
+                hostname=data["hostname"],
                 **{k: v for k, v in data["stats"].items() if k in _HOST_STATS},
             )
             for address, data in self.hosts.items()
@@ -115,6 +116,7 @@ def _clusters_json(text: str) -> ClustersReport | ParseError:
                 continue
             data = builder.host(_address(host.get("address")))
             data["flags"] = _json_flags(host.get("health_status"))
+            data["hostname"] = (as_str(host.get("hostname")) or "")[:253]
             stats = host.get("stats")
             for stat in stats if isinstance(stats, list) else []:
                 if isinstance(stat, dict) and isinstance(stat.get("name"), str):
@@ -171,6 +173,8 @@ def _clusters_text(text: str) -> ClustersReport | ParseError:
         data = builders.setdefault(cluster, _ClusterBuilder(cluster)).host(address)
         if key == "health_flags":
             data["flags"] = tuple(f for f in value.split("/") if f and f != "healthy")
+        elif key == "hostname":
+            data["hostname"] = value[:253]
         elif key in _HOST_STATS:
             data["stats"][key] = as_int(value) or 0
     if not recognised and text.strip():

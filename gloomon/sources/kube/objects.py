@@ -25,6 +25,7 @@ from gloomon.domain.model import (
     TrustBundle,
 )
 from gloomon.domain.parse import x509
+from gloomon.domain.parse.copies import copy_mechanism
 from gloomon.domain.parse.durations import parse_duration
 from gloomon.domain.redact import KEY_DATA_FIELDS
 from gloomon.sources.kube.status import container_state, int_or_none, owning_job, parse_time, str_or_none
@@ -169,6 +170,20 @@ def secret_state(obj: dict[str, Any], *, context: str, namespace: str, read_at: 
         read_at=read_at,
         error="; ".join(errors) or None,
         updated_at=secret_updated_at(obj),
+        copied_by=_copied_by(meta),
+    )
+
+
+def _copied_by(meta: Mapping[str, Any]) -> str | None:
+    """How the secret is made when it is a copy (split planes): its copier's marks, if any."""
+    annotations = meta.get("annotations")
+    labels = meta.get("labels")
+    owners = meta.get("ownerReferences")
+    kinds = [str(o.get("kind")) for o in owners if isinstance(o, Mapping)] if isinstance(owners, list) else []
+    return copy_mechanism(
+        annotations if isinstance(annotations, Mapping) else {},
+        labels if isinstance(labels, Mapping) else {},
+        kinds,
     )
 
 

@@ -1,0 +1,71 @@
+"""How a secret that is a copy of another cluster's (split planes) is made, from its metadata.
+
+Common copiers leave their mark on the copies they write: kubed / config-syncer
+(``kubed.appscode.com/origin*``), emberstack reflector (``reflector.v1.k8s.emberstack.com/reflects``),
+external-secrets (an ``ExternalSecret`` owner, ``reconcile.external-secrets.io/*``), Argo CD
+(``argocd.argoproj.io/*``), the lab's sync job (``lab.gloomon.io/copied-from``) and anything else that
+says ``copied-from`` / ``synced-from`` / ``replicated-from`` in an annotation. The answer names the copier
+(and the origin when it says one) in a few words; the metadata is remote text, so it is clipped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from gloomon.domain.text import one_line
+
+_GENERIC = ("copied-from", "copied-by", "synced-from", "sync-from", "replicated-from", "mirrored-from")
+
+
+def copy_mechanism(
+    annotations: Mapping[str, object], labels: Mapping[str, object], owner_kinds: Iterable[str] = ()
+) -> str | None:
+    """E.g. ``"kubed (config-syncer), from east/gloo-system"``; None when nothing says it is a copy."""
+    notes = {str(k): one_line(str(v), 80) for k, v in annotations.items()}
+    marks = {str(k): one_line(str(v), 80) for k, v in labels.items()}
+    kinds = set(owner_kinds)
+    if any(k.startswith("kubed.appscode.com/origin") for k in notes):
+        origin = "/".join(
+            v
+            for v in (
+                notes.get("kubed.appscode.com/origin.cluster"),
+                notes.get("kubed.appscode.com/origin.namespace"),
+            )
+            if v
+        )
+        return "kubed (config-syncer)" + (f", from {origin}" if origin else "")
+    reflects = notes.get("reflector.v1.k8s.emberstack.com/reflects")
+    if reflects:
+        return f"reflector, from {reflects}"
+    if "ExternalSecret" in kinds or any(k.startswith("reconcile.external-secrets.io/") for k in notes):
+        return "external-secrets (an ExternalSecret)"
+    lab = notes.get("lab.gloomon.io/copied-from")
+    if lab:
+        return f"the lab's sync job, from {lab}"
+    for key, value in notes.items():
+        if key.rsplit("/", 1)[-1] in _GENERIC:
+            return f"{one_line(key, 60)}: {value}" if value else one_line(key, 60)
+    if any(k.startswith("argocd.argoproj.io/") for k in (*notes, *marks)):
+        return "Argo CD"
+    manager = marks.get("app.kubernetes.io/managed-by")
+    if manager and manager.lower() != "helm":
+        return f"managed by {manager}"
+    return None
+
+
+def copy_hint(mechanism: str | None) -> str:
+    """What to do about a copy made by ``mechanism`` that differs from its source."""
+    if mechanism is None:
+        return "nothing on the copy says how it is made: copy it again from the management cluster"
+    if mechanism.startswith("kubed"):
+        return f"it is copied by {mechanism}: check kubed's logs and its sync annotation on the source"
+    if mechanism.startswith("reflector"):
+        return f"it is copied by {mechanism}: check the reflector's logs (reflection-allowed on the source)"
+    if mechanism.startswith("external-secrets"):
+        return (
+            f"it is copied by {mechanism}: check its status and refreshInterval "
+            "(kubectl get externalsecret -A) and force a sync (annotate force-sync=$(date +%s))"
+        )
+    if mechanism.startswith("the lab"):
+        return f"it is copied by {mechanism}: it copies again on its next run"
+    return f"it is copied by {mechanism}: make that copy again"

@@ -1,0 +1,142 @@
+"""Snapshots of several contexts, built like a session's poll: two independent clusters (each its own
+gloo, secret and CA), split planes (gloo in ``mgmt``, clients only in ``edge`` with a copy of the secret),
+and a context whose API is down. The domain judges them; nothing here states a plane or a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from gloomon.domain.fleet import build_snapshot
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import (
+    AdminFetch,
+    Component,
+    ContextState,
+    FleetSnapshot,
+    SecretState,
+    TrustBundle,
+)
+from gloomon.lab.snapshots.certs import STEADY, Pair, ca, leaf
+from gloomon.lab.snapshots.polls import CRONJOB, NAMESPACE, POLLED, WRITTEN, admin_fetch, secret_state
+
+EAST, WEST = "east", "west"
+MGMT, EDGE = "mgmt", "edge"
+#: the west cluster's own certgen made its own CA
+CA_WEST = ca("gloo-ca-west-2026-03", "3d5e7f9a1b2c4d6e", datetime(2026, 3, 2, 8, 15, tzinfo=UTC))
+LEAF_WEST = leaf("leaf-west", "a1b2c3d4e5f60718", CA_WEST)
+WEST_STEADY: Pair = (TrustBundle((CA_WEST,)), LEAF_WEST)
+
+#: one cluster's pods: gloo, two gateway-proxies, extauth, rate-limit (names differ per cluster)
+_CLUSTER_PODS: tuple[tuple[Component, str], ...] = (
+    (Component.GLOO, "gloo-{h}-k2x7q"),
+    (Component.GATEWAY_PROXY, "gateway-proxy-{h}-x2k4p"),
+    (Component.GATEWAY_PROXY, "gateway-proxy-{h}-m9v3z"),
+    (Component.EXTAUTH, "extauth-{h}-p3n6r"),
+    (Component.RATE_LIMIT, "rate-limit-{h}-h5j2l"),
+)
+_HASHES = {EAST: "5b8d7c9f4", WEST: "6c9e8d0a5", MGMT: "7d0f9e1b6", EDGE: "8e1a0f2c7"}
+
+
+def pods_of(context: str, *, gloo: bool = True) -> list[tuple[Component, str]]:
+    """The pods of one context (without gloo: a data-plane cluster)."""
+    pods = [(c, name.format(h=_HASHES.get(context, "9f2b1a3d8"))) for c, name in _CLUSTER_PODS]
+    return [p for p in pods if gloo or p[0] is not Component.GLOO]
+
+
+def fetches_of(
+    context: str, pair: Pair = STEADY, *, gloo: bool = True, at: datetime = POLLED, first_index: int = 0
+) -> list[AdminFetch]:
+    """Every pod of ``context`` answering that it holds ``pair``."""
+    out = []
+    for offset, (component, pod) in enumerate(pods_of(context, gloo=gloo)):
+        fetch = admin_fetch(component, pod, pair, index=first_index + offset, at=at, delivered=WRITTEN)
+        out.append(in_context(fetch, context))
+    return out
+
+
+def in_context(fetch: AdminFetch, context: str) -> AdminFetch:
+    return replace(fetch, target=replace(fetch.target, context=context))
+
+
+def context_secret(context: str, pair: Pair, *, written: datetime = WRITTEN, **extra: object) -> SecretState:
+    return replace(secret_state(pair, written=written, at=POLLED), context=context, **extra)  # type: ignore[arg-type]
+
+
+def several(
+    contexts: Sequence[str],
+    fetches: Sequence[AdminFetch],
+    secrets: Sequence[SecretState],
+    states: Sequence[ContextState],
+    *,
+    previous: FleetSnapshot | None = None,
+    errors: Sequence[str] = (),
+) -> FleetSnapshot:
+    return build_snapshot(
+        taken_at=POLLED,
+        namespace=NAMESPACE,
+        contexts=list(contexts),
+        fetches=list(fetches),
+        secrets=list(secrets),
+        cronjob=CRONJOB,
+        policy=HealthPolicy(),
+        previous=previous,
+        errors=errors,
+        context_states=list(states),
+    )
+
+
+def two_clusters(west: Pair = WEST_STEADY) -> FleetSnapshot:
+    """Two independent healthy clusters, each with its own gloo, secret and CA."""
+    return several(
+        [EAST, WEST],
+        [*fetches_of(EAST, STEADY), *fetches_of(WEST, west, first_index=10)],
+        [context_secret(EAST, STEADY), context_secret(WEST, west)],
+        [ContextState(EAST, gloo_installed=True), ContextState(WEST, gloo_installed=True)],
+    )
+
+
+def split_planes(
+    copy: Pair | None = STEADY,
+    *,
+    copied_by: str | None = "kubed (config-syncer), from mgmt/gloo-system",
+    written: datetime = WRITTEN,
+    edge_pair: Pair | None = None,
+) -> FleetSnapshot:
+    """gloo and certgen in ``mgmt`` (with one gateway-proxy), clients only in ``edge``; edge's secret is
+    a copy of mgmt's (``copy`` None: the copy is missing). The edge pods hold ``edge_pair`` (default:
+    the copy's content)."""
+    held = edge_pair or copy or STEADY
+    mgmt = fetches_of(MGMT, STEADY)[:2]
+    edge = fetches_of(EDGE, held, gloo=False, first_index=10)
+    copy_state = (
+        context_secret(EDGE, copy, copied_by=copied_by)
+        if copy is not None
+        else SecretState(EDGE, NAMESPACE, read_at=POLLED, missing=True, error="not found")
+    )
+    return several(
+        [MGMT, EDGE],
+        [*mgmt, *edge],
+        [context_secret(MGMT, STEADY, written=written), copy_state],
+        [
+            ContextState(MGMT, gloo_installed=True),
+            ContextState(EDGE, gloo_installed=False, missing=(Component.GLOO,)),
+        ],
+    )
+
+
+def context_down() -> FleetSnapshot:
+    """Two clusters; west's API cannot be reached (its namespace check failed at start)."""
+    error = "west: cannot reach the Kubernetes API at https://west.example:6443: connection refused"
+    return several(
+        [EAST, WEST],
+        fetches_of(EAST, STEADY),
+        [
+            context_secret(EAST, STEADY),
+            SecretState(WEST, NAMESPACE, read_at=POLLED, observed=False),
+        ],
+        [ContextState(EAST, gloo_installed=True), ContextState(WEST, error=error, api_down=True)],
+        errors=(error,),
+    )
