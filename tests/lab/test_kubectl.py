@@ -187,3 +187,29 @@ async def test_describe_pod_has_its_events(lab: Lab, kubectl: Path) -> None:
     assert f"Successfully assigned {NS}/{name} to " in events
     for container in lab.store.pods[name].containers:
         assert f"Started container {container.name}" in events
+
+
+async def test_get_watch_prints_rows_as_pods_change(lab: Lab, kubectl: Path) -> None:
+    """``kubectl get pods -w``: the API server's watch events are one-row Tables (the columns once)."""
+    name = lab.pods(Component.RATE_LIMIT)[0]
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl),
+        *("--kubeconfig", str(lab.kubeconfig_path), "-n", NS, "get", "pods", "-w"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        header = re.split(r"\s{2,}", (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip())
+        assert header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        for _ in lab.pods():
+            await asyncio.wait_for(proc.stdout.readline(), 30)
+        await lab.restart_container(name)
+        while True:
+            row = re.split(r"\s{2,}", (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip())
+            if row[0] == name and row[3] != "0":
+                break
+        assert row[3].startswith("1 (") and row[3].endswith(" ago)"), row
+    finally:
+        proc.terminate()
+        await proc.wait()

@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from gloomon.domain.parse.wire import parse_timestamp
 from gloomon.lab.api import objects, spdy_forward
+from gloomon.lab.api.tables import table, wants_table
 from gloomon.lab.cluster.container_logs import ContainerLog, LogLine
 from gloomon.lab.cluster.store import ClusterStore, Pod
 from gloomon.lab.cluster.util import now_utc, rfc3339_nano
@@ -177,6 +178,7 @@ class StreamHub:
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         timeout = float(request.query.get("timeoutSeconds", "1800"))
+        as_table, columns_sent = wants_table(request.headers.get("Accept", "")), False
         initial = request.query.get("resourceVersion", "") in ("", "0")
         ns_ok = request.match_info.get("ns", self.store.namespace) == self.store.namespace
         known: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -198,7 +200,13 @@ class StreamHub:
                 for name in [n for n in known if n not in current]:
                     events.append(("DELETED", known.pop(name)[1]))
                 for kind, body in events:
-                    await resp.write(json.dumps({"type": kind, "object": body}).encode() + b"\n")
+                    obj = body
+                    if as_table:  # kubectl get -w: each event a one-row Table, the columns once
+                        obj = table("Pod", [body], body["metadata"]["resourceVersion"])
+                        if columns_sent:
+                            obj["columnDefinitions"] = []
+                        columns_sent = True
+                    await resp.write(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(cut.wait(), 0.25)
             if cut.is_set() and request.transport is not None:
