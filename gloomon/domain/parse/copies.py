@@ -1,10 +1,10 @@
 """How a secret that is a copy of another cluster's (split planes) is made, from its metadata.
 
-Common copiers leave their mark on the copies they write: kubed / config-syncer
-(``kubed.appscode.com/origin*``), emberstack reflector (``reflector.v1.k8s.emberstack.com/reflects``),
-external-secrets (an ``ExternalSecret`` owner, ``reconcile.external-secrets.io/*``), Argo CD
-(``argocd.argoproj.io/*``), the lab's sync job (``lab.gloomon.io/copied-from``) and anything else that
-says ``copied-from`` / ``synced-from`` / ``replicated-from`` in an annotation. The answer names the copier
+Common copiers leave their mark on the copies they write: kubed / config-syncer (the
+``kubed.appscode.com/origin`` annotation, ``origin.*`` labels), emberstack reflector
+(``reflector.v1.k8s.emberstack.com/reflects``), external-secrets (an ``ExternalSecret`` owner,
+``reconcile.external-secrets.io/*``), Argo CD (``argocd.argoproj.io/*``) and anything else that says
+``copied-from`` / ``synced-from`` / ``replicated-from`` in an annotation. The answer names the copier
 (and the origin when it says one) in a few words; the metadata is remote text, so it is clipped here.
 """
 
@@ -24,12 +24,13 @@ def copy_mechanism(
     notes = {str(k): one_line(str(v), 80) for k, v in annotations.items()}
     marks = {str(k): one_line(str(v), 80) for k, v in labels.items()}
     kinds = set(owner_kinds)
-    if any(k.startswith("kubed.appscode.com/origin") for k in notes):
+    kubed = {**notes, **marks}  # kubed sets origin.* as labels, origin (JSON) as an annotation
+    if any(k.startswith("kubed.appscode.com/origin") for k in kubed):
         origin = "/".join(
             v
             for v in (
-                notes.get("kubed.appscode.com/origin.cluster"),
-                notes.get("kubed.appscode.com/origin.namespace"),
+                kubed.get("kubed.appscode.com/origin.cluster"),
+                kubed.get("kubed.appscode.com/origin.namespace"),
             )
             if v
         )
@@ -39,9 +40,6 @@ def copy_mechanism(
         return f"reflector, from {reflects}"
     if "ExternalSecret" in kinds or any(k.startswith("reconcile.external-secrets.io/") for k in notes):
         return "external-secrets (an ExternalSecret)"
-    lab = notes.get("lab.gloomon.io/copied-from")
-    if lab:
-        return f"the lab's sync job, from {lab}"
     for key, value in notes.items():
         if key.rsplit("/", 1)[-1] in _GENERIC:
             return f"{one_line(key, 60)}: {value}" if value else one_line(key, 60)
@@ -66,6 +64,4 @@ def copy_hint(mechanism: str | None) -> str:
             f"it is copied by {mechanism}: check its status and refreshInterval "
             "(kubectl get externalsecret -A) and force a sync (annotate force-sync=$(date +%s))"
         )
-    if mechanism.startswith("the lab"):
-        return f"it is copied by {mechanism}: it copies again on its next run"
     return f"it is copied by {mechanism}: make that copy again"
