@@ -43,7 +43,8 @@ def gloo_installed(cluster: _Cluster) -> bool | None:
     """Whether gloo runs in this context (a pod, or its Deployment); None when this poll cannot tell."""
     if cluster.pods is None or cluster.api_down or cluster.start_error is not None:
         return None
-    return bool(cluster.pods.get(Component.GLOO)) or bool(cluster.reader.gloo_deployed)
+    deployed = cluster.reader.deployed
+    return bool(cluster.pods.get(Component.GLOO)) or (deployed is not None and Component.GLOO in deployed)
 
 
 def context_state(cluster: _Cluster) -> ContextState:
@@ -54,6 +55,7 @@ def context_state(cluster: _Cluster) -> ContextState:
         error=cluster.error,
         api_down=cluster.api_down,
         pods=tuple(pod.name for pod in cluster.listed),
+        deployed=None if cluster.reader.deployed is None else tuple(sorted(cluster.reader.deployed)),
     )
 
 

@@ -199,3 +199,27 @@ def test_copy_mechanisms_from_metadata() -> None:
     assert copy_mechanism({"example.com/copied-from": "mgmt"}, {}) == "example.com/copied-from: mgmt"
     assert copy_mechanism({}, {"app.kubernetes.io/managed-by": "Helm"}) is None
     assert copy_mechanism({"x": "\x1b[31mred"}, {}) is None
+
+
+def test_a_management_cluster_without_proxies_misses_none_in_split_planes() -> None:
+    """mgmt runs gloo only (its proxies are disabled: no Deployment); edge runs them."""
+    mgmt = fetches_of(MGMT, STEADY)[:1]
+    edge = fetches_of(EDGE, STEADY, gloo=False, first_index=10)
+    states = [
+        ContextState(
+            MGMT, gloo_installed=True, missing=(Component.GATEWAY_PROXY,), deployed=(Component.GLOO,)
+        ),
+        ContextState(
+            EDGE, gloo_installed=False, missing=(Component.GLOO,), deployed=(Component.GATEWAY_PROXY,)
+        ),
+    ]
+    snapshot = several(
+        [MGMT, EDGE], [*mgmt, *edge], [context_secret(MGMT, STEADY), context_secret(EDGE, STEADY)], states
+    )
+    assert _loud(snapshot) == [], [f.message for f in _loud(snapshot)]
+    # a proxy Deployment in mgmt with no ready pod is still missing
+    deployed = [replace(states[0], deployed=(Component.GLOO, Component.GATEWAY_PROXY)), states[1]]
+    snapshot = several(
+        [MGMT, EDGE], [*mgmt, *edge], [context_secret(MGMT, STEADY), context_secret(EDGE, STEADY)], deployed
+    )
+    assert [(f.code, f.context) for f in _loud(snapshot)] == [("component-missing", MGMT)]

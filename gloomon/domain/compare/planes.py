@@ -35,6 +35,11 @@ def judge_planes(
     with_gloo = {t.ref.context for t in targets if t.ref.component is Component.GLOO}
     installed = {s.name for s in states if s.gloo_installed or s.name in with_gloo}
     out = []
+    data_side = {
+        t.ref.component
+        for t in targets
+        if t.ref.context not in installed and t.ref.component is not Component.GLOO
+    }
     for state in states:
         if state.name in installed:
             plane = Plane.MANAGEMENT
@@ -47,6 +52,8 @@ def judge_planes(
         missing = state.missing
         if plane is Plane.DATA:  # gloo (and its certgen) run in the management context, not here
             missing = tuple(c for c in missing if c is not Component.GLOO)
+        elif state.deployed is not None and data_side:  # split planes: proxies may run only elsewhere
+            missing = tuple(c for c in missing if c in state.deployed or c not in data_side)
         out.append(replace(state, plane=plane, missing=missing))
     return tuple(out)
 

@@ -171,6 +171,8 @@ class ContextState:
     plane: Plane = Plane.MANAGEMENT
     #: the names of the pods listed in it (component and certgen pods): their findings' context
     pods: tuple[str, ...] = ()
+    #: the components with a Deployment here (None: not listed, e.g. RBAC without deployments)
+    deployed: tuple[Component, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,8 +65,8 @@ class KubeReader:
         self._apps = connection.apps()
         self._batch = connection.batch()
         self._secret: tuple[object, SecretState] | None = None  # (uid, resourceVersion) → decoded state
-        #: whether the last Deployment list had gloo's (None: not listed, or not allowed to list)
-        self.gloo_deployed: bool | None = None
+        #: the components the last Deployment list had (None: not listed, or not allowed to list)
+        self.deployed: frozenset[Component] | None = None
 
     @property
     def context(self) -> str:
@@ -208,9 +208,9 @@ class KubeReader:
             if error.status == 0:
                 raise
             deployments = {}  # RBAC without deployments: judge from pods alone
-            self.gloo_deployed = None
+            self.deployed = None
         else:
-            self.gloo_deployed = Component.GLOO in deployments
+            self.deployed = frozenset(deployments)
         missing = []
         for component in Component:
             expected = component in deployments or component in _ALWAYS_EXPECTED
