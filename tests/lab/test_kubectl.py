@@ -172,6 +172,10 @@ async def test_get_prints_a_real_clusters_columns(lab: Lab, kubectl: Path) -> No
     assert job_row[1:3] in (["Running", "0/1"], ["Complete", "1/1"])
     secrets = {row[0]: row for row in got["secret"][1:]}
     assert secrets["secret/gloo-mtls-certs"][1:3] == ["kubernetes.io/tls", "3"]
+    job_name = job_row[0].removeprefix("job.batch/")
+    certgen = lab.store.pods[lab.store.jobs[job_name].pod_name].containers[0]
+    logs = (await run(kubectl, lab, "logs", f"job/{job_name}")).splitlines()  # the Job's own pod
+    assert logs and set(logs) <= {line.text for line in certgen.log.snapshot()[0]}
     await job
     header, *rows = [
         re.split(r"\s{2,}", line.strip()) for line in (await run(kubectl, lab, "get", "jobs")).splitlines()

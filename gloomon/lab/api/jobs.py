@@ -72,8 +72,18 @@ def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
         "completions": 1,
         "parallelism": 1,
         "backoffLimit": 6,
+        # the API server's defaults: pods selected by the Job's uid, which its template labels carry
+        "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": job.uid}},
         "template": _job_template(store, job.args, job.pod_labels),
     }
+    spec["template"]["metadata"]["labels"].update(
+        {
+            "batch.kubernetes.io/controller-uid": job.uid,
+            "batch.kubernetes.io/job-name": job.name,
+            "controller-uid": job.uid,
+            "job-name": job.name,
+        }
+    )
     if job.ttl_seconds_after_finished is not None:
         spec["ttlSecondsAfterFinished"] = job.ttl_seconds_after_finished
     if job.active_deadline_seconds is not None:

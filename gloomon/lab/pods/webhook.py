@@ -196,7 +196,13 @@ class WebhookCertgen:
         pod = Pod(
             name=job.pod_name,
             namespace=self.namespace,
-            labels={**LABELS, "batch.kubernetes.io/job-name": name, "job-name": name},
+            labels={
+                **LABELS,
+                "batch.kubernetes.io/controller-uid": job.uid,
+                "batch.kubernetes.io/job-name": name,
+                "controller-uid": job.uid,
+                "job-name": name,
+            },
             containers=[container],
             pod_ip=store.next_pod_ip(),
             owner=("Job", name, job.uid),
