@@ -11,13 +11,16 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from gloomon.domain.health.links import down_seconds
 from gloomon.domain.health.policy import rotation_duration
 from gloomon.domain.model import MTLS_HINT as MTLS_HINT  # re-exported: the words report and UI show
 from gloomon.domain.model import (
     MTLS_WORDS,
     CertInfo,
+    Component,
     Finding,
     FleetSnapshot,
+    LinkState,
     MtlsState,
     Phase,
     Severity,
@@ -69,15 +72,47 @@ def sync_words(target: TargetStatus) -> str:
 
 
 def xds_words(target: TargetStatus, width: int | None = None) -> str:
-    """``healthy`` / ``failing ×3``; the connect-fail count is left out when it would not fit ``width``
-    (the counter only grows; the details have it)."""
-    if target.xds is None:
+    """The link to gloo in a cell: ``healthy`` (seen connected), ``no attempt`` (no open connection and
+    no failed one: no evidence either way), ``failing ×3`` (connects fail), ``down ×3`` (the ADS stream is
+    closed; gloo: its process unreachable). The connect-fail count is left out when it would not fit
+    ``width`` (the counter only grows; the details have it)."""
+    link = target.xds
+    if link is None:
         return NONE
-    if target.xds.healthy:
+    if link.state is LinkState.CONNECTED:
         return "healthy"
-    count = f" ×{target.xds.cx_connect_fail}" if target.xds.cx_connect_fail else ""
-    words = f"failing{count}"
-    return "failing" if width is not None and len(words) > width else words
+    if link.state is LinkState.IDLE:
+        return "no attempt"
+    word = "down" if link.state is LinkState.DISCONNECTED else "failing"
+    words = f"{word} ×{link.cx_connect_fail}" if link.cx_connect_fail else word
+    return word if width is not None and len(words) > width else words
+
+
+def link_words(target: TargetStatus, now: datetime) -> str:
+    """The link to gloo in a sentence (the detail pane): what was seen, and since when it is down."""
+    link = target.xds
+    if link is None:
+        return NONE
+    gloo = target.ref.component is Component.GLOO
+    fails = f" · {counted(link.cx_connect_fail, 'failed connect')}" if link.cx_connect_fail else ""
+    if link.state is LinkState.CONNECTED:
+        if gloo:
+            return f"{counted(link.cx_active, 'client')} connected through the sidecar{fails}"
+        if link.connected:
+            return f"ADS stream open{fails}"
+        return f"{counted(link.cx_active, 'open connection')}{fails}"
+    if link.state is LinkState.IDLE:
+        if gloo:
+            return f"no client connected{fails}"
+        return f"no recent connection attempt (none open, none failed in the last minute){fails}"
+    down = down_seconds(link, target, now)
+    lasted = f" for {human_duration(down)}" if down is not None and down >= 1 else ""
+    if gloo:
+        return f"gloo process unreachable from its sidecar{lasted}{fails}"
+    if link.state is LinkState.DISCONNECTED:
+        return f"ADS stream closed{lasted}{fails}"
+    checks = " · health checks fail" if link.health_checks_fail else ""
+    return f"connects to gloo failing{lasted}{fails}{checks}"
 
 
 def time_left_words(cert: CertInfo | None, now: datetime, *, compact: bool = False) -> str:

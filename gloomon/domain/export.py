@@ -221,7 +221,14 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
         "sds_version": target.sds_version,
         "xds": None
         if xds is None
-        else {"cluster": xds.cluster, "healthy": xds.healthy, "cx_connect_fail": xds.cx_connect_fail},
+        else {
+            "cluster": xds.cluster,
+            "healthy": xds.healthy,  # no trouble seen: connected, or idle ("state" says which)
+            "cx_connect_fail": xds.cx_connect_fail,
+            "state": xds.state.value,
+            "connected": xds.connected,
+            "down_since": iso(xds.down_since),
+        },
         "tls_errors": target.tls_errors,
         "stale_since": iso(target.stale_since),  # set while the API is down: the rest is as last read
     }

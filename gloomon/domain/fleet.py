@@ -7,7 +7,7 @@ get the same answer for the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from gloomon.domain.compare.planes import judge_planes
 from gloomon.domain.compare.rotation import phase_of
 from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
 from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
-from gloomon.domain.health.policy import rose_recently
+from gloomon.domain.link import ads_closes, xds_link
 from gloomon.domain.model import (
     COMPONENT_ORDER,
     SERVER_CERT_SECRET,
@@ -24,7 +24,6 @@ from gloomon.domain.model import (
     AdminFetch,
     CertInfo,
     CertsReport,
-    ClustersReport,
     Component,
     ContextState,
     CronJobState,
@@ -44,9 +43,7 @@ from gloomon.domain.model import (
     TargetStatus,
     TrustBundle,
     WebhookState,
-    XdsLink,
 )
-from gloomon.domain.parse.envoy import xds_cluster_names
 from gloomon.domain.parse.gloo_version import gloo_release
 from gloomon.domain.parse.tls_scopes import mtls_errors, user_tls_errors
 
@@ -75,10 +72,11 @@ def build_snapshot(
     slack = policy.grace_for(cronjob)  # the lag grace, derived once: the judge gets this one
     secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
     order = {component: index for index, component in enumerate(COMPONENT_ORDER)}
+    closes = ads_closes(log_events)
     targets = tuple(
         sorted(
             (
-                _target_status(fetch, namespace, secret_statuses, taken_at, rotation, previous, slack)
+                _target_status(fetch, namespace, secret_statuses, taken_at, rotation, previous, slack, closes)
                 for fetch in fetches
             ),
             key=lambda t: (order[t.ref.component], t.ref.pod, t.ref.context),
@@ -246,6 +244,7 @@ def _target_status(
     rotation: float | None,
     previous: FleetSnapshot | None,
     slack: float,
+    closes: Mapping[str, LogEvent] | None = None,
 ) -> TargetStatus:
     ref = fetch.target
     prev = next((t for t in previous.targets if t.key == ref.key), None) if previous is not None else None
@@ -313,7 +312,8 @@ def _target_status(
         rejected_total(old.fetch.stats if old is not None and old.fetch is not None else None),
         prev.sds_rejected_last_rise if prev else None,
     )
-    xds, xds_rise = _xds(fetch, ref.component, ref.namespace or namespace, stats, prev, now)
+    closed = closes.get(ref.pod) if closes else None
+    xds, xds_rise = xds_link(fetch, ref.component, ref.namespace or namespace, stats, prev, now, closed)
     return TargetStatus(
         ref=ref,
         fetch=fetch,
@@ -357,41 +357,3 @@ def _stale(prev: TargetStatus, ref: TargetRef, now: datetime) -> TargetStatus:
         lag_seconds=lag,
         stale_since=prev.stale_since or now,
     )
-
-
-def _xds(
-    fetch: AdminFetch,
-    component: Component,
-    namespace: str,
-    stats: EnvoyStats | None,
-    prev: TargetStatus | None,
-    now: datetime,
-) -> tuple[XdsLink | None, datetime | None]:
-    """The link to gloo and when its failed connects last rose: its cluster's health, failed connects
-    rising within the last minute, and the control-plane connection state when Envoy reports one."""
-    last = prev.xds_connect_fail_last_rise if prev is not None else None
-    if not isinstance(fetch.clusters, ClustersReport):
-        return (prev.xds if prev is not None and fetch.clusters is None else None), last
-    cluster = None
-    for name in xds_cluster_names(component, namespace):
-        cluster = fetch.clusters.get(name)
-        if cluster is not None:
-            break
-    if cluster is None:
-        return None, last
-    fails = cluster.cx_connect_fail
-    before = prev.xds.cx_connect_fail if prev is not None and prev.xds is not None else None
-    last = last_rise(now, fails, before, last)
-    connected = stats.control_plane_connected if stats is not None else None
-    healthy = (
-        cluster.healthy
-        and not rose_recently(last, now)
-        and not (component is not Component.GLOO and connected is False)
-    )
-    link = XdsLink(
-        cluster=cluster.name,
-        healthy=healthy,
-        cx_connect_fail=fails,
-        cx_active=sum(host.cx_active for host in cluster.hosts),
-    )
-    return link, last

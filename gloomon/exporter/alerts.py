@@ -261,11 +261,12 @@ ALERTS: tuple[Alert, ...] = (
     Alert(
         "XdsDisconnected",
         "links",
-        "xds-unhealthy",
+        "xds-disconnected",
         "{{ $labels.component }} {{ $labels.pod }}: the xDS link to gloo is down",
-        "The Envoy's link to gloo ({{ $labels.cluster }}, {{ $labels.component }}) is unhealthy: it "
-        "keeps serving its last configuration but gets no updates. Critical when no pod of the component "
-        "is connected.",
+        "The Envoy's link to gloo ({{ $labels.cluster }}, {{ $labels.component }}) is down: its ADS stream "
+        "is closed or its connects to gloo fail. It keeps serving its last configuration but gets no "
+        "updates, and would come up empty after a restart. Critical when no pod of the component is "
+        "connected.",
         (
             Band("warning", "gloomon_xds_connected == 0", "5m"),
             Band("critical", "max by (cluster, namespace, component) (gloomon_xds_connected) == 0", "2m"),

@@ -52,7 +52,8 @@ def test_no_hint_about_a_target_url_says_kubectl_logs_or_delete_pod() -> None:
     ]
     findings = [f for f in snap([_direct(c) for c in cases]).findings if f.pod is not None]
     codes = {f.code for f in findings}
-    assert {"sds-not-delivered", "leaf-untrusted", "xds-unhealthy", "tls-verify-failures"} <= codes, codes
+    expected = {"sds-not-delivered", "leaf-untrusted", "xds-connect-failing", "tls-verify-failures"}
+    assert expected <= codes, codes
     assert {"sds-update-rejected", "envoy-not-live"} <= codes, codes
     for finding in findings:
         assert "kubectl" not in finding.hint and "delete pod" not in finding.hint, finding

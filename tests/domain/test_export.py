@@ -77,7 +77,7 @@ def test_schema_1() -> None:
         0,
         True,
     )
-    assert set(gloo["xds"]) == {"cluster", "healthy", "cx_connect_fail"}
+    assert set(gloo["xds"]) == {"cluster", "healthy", "cx_connect_fail", "state", "connected", "down_since"}
     assert gloo["leaf"]["seconds_left"] == (leaf.not_after - NOW).total_seconds()
     assert (proxy["reachable"], proxy["leaf"], proxy["bundle"], proxy["phase"]) == (
         False,

@@ -269,16 +269,20 @@ def test_tls_failures_rising_info_while_settling() -> None:
     assert codes(fresh_certs)["tls-verify-failures"] == [("info", "extauth-1")]
 
 
-def test_xds_unhealthy_and_connect_fail_rising() -> None:
+def test_xds_connect_failing_on_health_checks_or_rising_connect_fails() -> None:
+    """Health flags (the lab's health checks) are one signal; failed connects rising are another."""
     rot = rotation()
     leaf, ca = rot.leaf_new.info, [rot.ca_new.info]
     down = snap([fetch("rate-limit-1", leaf, ca, xds_healthy=False)], [secret(leaf, ca)])
-    assert codes(down)["xds-unhealthy"] == [("warning", "rate-limit-1")]
+    assert codes(down)["xds-connect-failing"] == [("warning", "rate-limit-1")]
+    assert "health checks fail" in next(f.message for f in down.findings if f.code == "xds-connect-failing")
     first = snap([fetch("rate-limit-1", leaf, ca, connect_fail=2)], [secret(leaf, ca)])
     assert first.targets[0].xds is not None and first.targets[0].xds.healthy
     rising = snap([fetch("rate-limit-1", leaf, ca, connect_fail=5)], [secret(leaf, ca)], previous=first)
     assert rising.targets[0].xds is not None and not rising.targets[0].xds.healthy
-    assert "xds-unhealthy" in codes(rising)
+    assert "xds-connect-failing" in codes(rising)
+    message = next(f.message for f in rising.findings if f.code == "xds-connect-failing")
+    assert "5 failed connects on xds_cluster, rising" in message and "health checks" not in message
 
 
 def test_admin_findings() -> None:

@@ -221,11 +221,11 @@ def test_xds_rising_holds_for_a_minute() -> None:
     first = poll(0, 2)
     rising = poll(10, 5, first)
     flat = poll(40, 5, rising)
-    assert "xds-unhealthy" in codes(rising) and "xds-unhealthy" in codes(flat)
+    assert "xds-connect-failing" in codes(rising) and "xds-connect-failing" in codes(flat)
     assert flat.targets[0].xds_connect_fail_last_rise == NOW + timedelta(seconds=10)
     later = poll(100, 5, flat)
     assert later.targets[0].xds is not None and later.targets[0].xds.healthy
-    assert "xds-unhealthy" not in codes(later)
+    assert "xds-connect-failing" not in codes(later)
 
 
 def test_leaf_not_yet_valid_is_a_warning_not_untrusted() -> None:

@@ -1,4 +1,5 @@
-"""Findings about each target: its certificates, sync with the secret, SDS, TLS, xDS and admin API.
+"""Findings about each target: its certificates, sync with the secret, SDS, TLS, xDS and admin API
+(the link to gloo's in :mod:`gloomon.domain.health.links`).
 
 Connection errors in an Envoy's first minute, or in the minute after new certificates arrived, are
 expected (Gloo's guide says so): they are ``info`` then, ``warning`` once they persist. Counters that
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gloomon.domain.compare.sync import bundle_key, same_cert
+from gloomon.domain.health.links import link_findings
 from gloomon.domain.health.policy import (
     Context,
     cert_expiry_finding,
@@ -264,28 +266,7 @@ def _stats_findings(target: TargetStatus, ctx: Context, hints: _Hints) -> list[F
     if isinstance(stats, EnvoyStats):
         out.extend(_rejected_findings(target, stats, ctx, hints))
     out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, hints, soft))
-    if target.xds is not None and not target.xds.healthy:
-        out.append(
-            Finding(
-                soft,
-                "xds-unhealthy",
-                component,
-                pod,
-                f"link to gloo ({target.xds.cluster}) unhealthy: "
-                + (
-                    f"{target.xds.cx_connect_fail} failed connects"
-                    if target.xds.cx_connect_fail
-                    else "health checks fail though TCP connects succeed (a TLS or protocol failure)"
-                ),
-                hints.logs(envoy_container(component), "| grep 'gRPC config stream'")
-                + "; "
-                + (
-                    f"kubectl -n {ctx.namespace} get pods -l gloo=gloo"
-                    if hints.url is None
-                    else hints.curl("/clusters")
-                ),
-            )
-        )
+    out.extend(link_findings(target, ctx, hints))
     server = fetch.server if fetch is not None else None
     if isinstance(server, ServerInfo) and server.state not in ("LIVE", "unknown"):
         out.append(

@@ -24,6 +24,7 @@ from gloomon.domain.model.admin import (
     SecretsDump,
     ServerInfo,
     TlsStats,
+    UpstreamStats,
 )
 from gloomon.domain.model.certs import (
     CertInfo,
@@ -50,6 +51,7 @@ from gloomon.domain.model.snapshot import (
     MTLS_WORDS,
     Finding,
     FleetSnapshot,
+    LinkState,
     MtlsState,
     PollTimings,
     SecretStatus,
@@ -111,6 +113,7 @@ __all__ = [
     "HostStatus",
     "JobState",
     "KubeEvent",
+    "LinkState",
     "LogBatch",
     "LogEvent",
     "LogKind",
@@ -133,6 +136,7 @@ __all__ = [
     "TargetStatus",
     "TlsStats",
     "TrustBundle",
+    "UpstreamStats",
     "WebhookConfig",
     "WebhookEntry",
     "WebhookState",

@@ -106,11 +106,30 @@ class ClustersReport:
 
 @dataclass(frozen=True, slots=True)
 class SdsStats:
+    """``sds.<secret>.*``: one secret's gRPC SDS subscription (file-based SDS has no stream state)."""
+
     secret: str
     version: str | None = None
     update_success: int = 0
     update_rejected: int = 0
+    #: stream failures: each close of the SDS stream (the sds container gone) counts one
     update_failure: int = 0
+    #: ``sds.<secret>.control_plane.connected_state``: its SDS stream open; None without one (file SDS)
+    connected: bool | None = None
+    #: the initial fetch timed out (``initial_fetch_timeout``, 15 s): the secret stayed warming that long
+    init_fetch_timeout: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStats:
+    """``cluster.<stat name>.upstream_cx_*`` of one cluster of the mTLS link: the xDS cluster
+    (``xds_cluster``), gloo's hop to its own process (``gloo_xds_cluster``) or an SDS cluster
+    (``gateway_proxy_sds``, ``gloo_sds``, ``gloo_client_sds``). Cluster-wide: they survive a host change."""
+
+    cluster: str
+    cx_connect_fail: int = 0
+    cx_active: int = 0
+    cx_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +157,24 @@ class EnvoyStats:
     sds: tuple[SdsStats, ...] = ()
     tls: tuple[TlsStats, ...] = ()
     cert_expiry: Mapping[str, datetime] = field(default_factory=dict)
+    #: the root ``control_plane.connected_state``: only ADS clients (gateway-proxy, kube-gateway) have it
     control_plane_connected: bool | None = None
+    upstream: tuple[UpstreamStats, ...] = ()
+    #: ``<scope>.{client,server}_ssl_socket_factory.*_context_secrets_not_ready`` summed per scope
+    #: (``cluster.xds_cluster``, ``listener.0.0.0.0_9977``): connections refused for want of an SDS secret
+    secrets_not_ready: Mapping[str, int] = field(default_factory=dict)
     raw: Mapping[str, int | str] = field(default_factory=dict, repr=False, compare=False)
 
     def sds_for(self, secret: str) -> SdsStats | None:
         for item in self.sds:
             if item.secret == secret:
+                return item
+        return None
+
+    def upstream_for(self, cluster: str) -> UpstreamStats | None:
+        """The counters of the cluster of stat name ``cluster``, when ``/stats`` gave them."""
+        for item in self.upstream:
+            if item.cluster == cluster:
                 return item
         return None
 

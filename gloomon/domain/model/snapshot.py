@@ -50,14 +50,43 @@ class Finding:
     context: str | None = None
 
 
+class LinkState(enum.StrEnum):
+    """The link to gloo as its signals show it (reference/real-clusters.md §1; no health checks exist in
+    production, so ``/clusters`` health flags are one more signal where they exist, never the only one)."""
+
+    CONNECTED = "connected"  # the ADS stream is open, or a connection to gloo (gloo: from a client) is
+    #: the ADS stream is closed (gateway-proxy, kube-gateway); gloo: its sidecar cannot reach its process
+    DISCONNECTED = "disconnected"
+    FAILING = "failing"  # connects to gloo failed in the last minute (or its health checks fail)
+    #: no open connection and no failed one in the last minute: no evidence either way (extauth and
+    #: rate-limit sidecars move only when their process reconnects; gloo: no client connected)
+    IDLE = "idle"
+
+
 @dataclass(frozen=True, slots=True)
 class XdsLink:
-    """The target's link to gloo: its xDS cluster (or, for gloo, its xDS listener)."""
+    """The target's link to gloo: its xDS cluster (or, for gloo, the hop from its sidecar to its process).
+
+    ``healthy`` is "no trouble seen" (connected or idle), as the JSON's ``healthy`` has always said;
+    ``state`` says which.
+    """
 
     cluster: str
     healthy: bool
     cx_connect_fail: int = 0
     cx_active: int = 0
+    state: LinkState = LinkState.IDLE
+    #: ``control_plane.connected_state`` of an ADS client; None where Envoy has none (sidecars, gloo)
+    connected: bool | None = None
+    #: first seen disconnected or failing, carried across polls (or back-dated by a ``gRPC config stream
+    #: … closed since Ns ago`` warning); None while connected or idle
+    down_since: datetime | None = None
+    cx_total: int = 0
+    #: ``/clusters`` health flags fail (only where health checks are configured: not in production)
+    health_checks_fail: bool = False
+    #: the latest ``gRPC config stream … closed`` warning of this Envoy in the logs read, and its time
+    stream_closed: str | None = None
+    stream_closed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,9 +40,11 @@ _CERTGEN_PHASE = {
     "no existing valid secret, generating a new one...": ("overwrite", "new-secret"),
 }
 _REMAINING = re.compile(r"(\d+) seconds remaining")
+#: ``StreamAggregatedResources gRPC config stream to <cluster> closed since 31s ago: 14, …``: the "since"
+#: is how long the stream has been failing (Envoy logs it at warning once that outlasts its 30 s backoff)
 _STREAM = re.compile(
     r"(?P<method>\w+) gRPC config stream (?:to (?P<cluster>\S+) )?closed"
-    r"(?: since \d+m?s ago)?: (?P<status>\d+)"
+    r"(?: (?:since )?(?P<ago>\d+)(?P<unit>ms|s) ago)?: (?P<status>\d+)"
 )
 _TLS_FAIL = (
     "CERTIFICATE_VERIFY_FAILED",
@@ -191,6 +193,9 @@ def _envoy_kind(msg: str, fields: dict[str, str]) -> LogKind:
         if stream.group("cluster"):
             fields["cluster"] = stream.group("cluster")
         fields["grpc_status"] = stream.group("status")
+        if stream.group("ago"):
+            ago = int(stream.group("ago"))
+            fields["failing_seconds"] = str(ago / 1000 if stream.group("unit") == "ms" else ago)
         if any(marker in msg for marker in _TLS_FAIL):
             fields["tls_error"] = "true"
         return LogKind.XDS_STREAM_CLOSED

@@ -18,16 +18,23 @@ from gloomon.domain.model import (
     ParseError,
     SdsStats,
     TlsStats,
+    UpstreamStats,
 )
 from gloomon.domain.parse.wire import as_int, as_str, decode_text, from_unix, load_json
 
-#: The RE2 regex gloomon passes as ``/stats?filter=``: SDS subscriptions, TLS counters, certificate
-#: expiry gauges, the xDS connection state and the server state.
+#: The RE2 regex gloomon passes as ``/stats?filter=``: SDS subscriptions (their own stream state too),
+#: TLS counters, certificate expiry gauges, the ADS stream state, the server state, and the connection
+#: counters of the link's clusters: the xDS cluster (stat name ``xds_cluster``), gloo's hop to its own
+#: process (``gloo_xds_cluster``) and the SDS clusters (reference/real-clusters.md §1-2).
 STATS_FILTER = (
     r"^sds\.|^control_plane\.connected_state$|\.ssl\.(handshake|connection_error|fail_verify_error"
     r"|fail_verify_no_cert)$|ssl\.certificate\..*expiration|^server\.(state|live|uptime"
     r"|days_until_first_cert_expiring)$|_context_secrets_not_ready$"
+    r"|^cluster\.(xds_cluster|gloo_xds_cluster|gateway_proxy_sds|gloo_sds|gloo_client_sds)"
+    r"\.upstream_cx_(connect_fail|active|total)$"
 )
+#: the stat names of the clusters whose ``upstream_cx_*`` counters :data:`STATS_FILTER` asks for
+LINK_CLUSTERS = ("xds_cluster", "gloo_xds_cluster", "gateway_proxy_sds", "gloo_sds", "gloo_client_sds")
 
 _HOST_STATS = ("cx_active", "cx_connect_fail", "cx_total", "rq_error", "rq_success", "rq_total", "rq_timeout")
 _HOST_KEYS = frozenset(
@@ -194,7 +201,12 @@ def _split_host(head: str) -> tuple[str | None, str]:
 
 # --------------------------------------------------------------------------------------------- /stats
 
-_SDS = re.compile(r"^sds\.(.+)\.(version_text|version|update_success|update_rejected|update_failure)$")
+_SDS = re.compile(
+    r"^sds\.(.+)\.(version_text|version|update_success|update_rejected|update_failure|init_fetch_timeout"
+    r"|control_plane\.connected_state)$"
+)
+_UPSTREAM = re.compile(r"^cluster\.([^.]+)\.upstream_cx_(connect_fail|active|total)$")
+_NOT_READY = re.compile(r"^(.+)\.(?:client|server)_ssl_socket_factory\.\w+_context_secrets_not_ready$")
 _TLS = re.compile(
     r"^((?:listener|cluster)\..+)\.ssl\.(handshake|fail_verify_error|fail_verify_no_cert|connection_error)$"
 )
@@ -247,9 +259,17 @@ def _stats_from_raw(raw: dict[str, int | str]) -> EnvoyStats:
     sds: dict[str, dict[str, int | str]] = {}
     tls: dict[str, dict[str, int]] = {}
     expiry: dict[str, Any] = {}
+    upstream: dict[str, dict[str, int]] = {}
+    not_ready: dict[str, int] = {}
     for name, value in raw.items():
         if (m := _SDS.match(name)) is not None:
             sds.setdefault(m.group(1), {})[m.group(2)] = value
+        elif (m := _UPSTREAM.match(name)) is not None:
+            if isinstance(value, int) and m.group(1) in LINK_CLUSTERS:
+                upstream.setdefault(m.group(1), {})[f"cx_{m.group(2)}"] = value
+        elif name.endswith("_secrets_not_ready") and (m := _NOT_READY.match(name)) is not None:
+            if isinstance(value, int):
+                not_ready[m.group(1)] = not_ready.get(m.group(1), 0) + value
         elif (m := _TLS.match(name)) is not None:
             if isinstance(value, int):
                 tls.setdefault(m.group(1), {})[m.group(2)] = value
@@ -263,6 +283,8 @@ def _stats_from_raw(raw: dict[str, int | str]) -> EnvoyStats:
         tls=tuple(TlsStats(scope=scope, **values) for scope, values in sorted(tls.items())),
         cert_expiry=expiry,
         control_plane_connected=None if not isinstance(connected, int) else connected == 1,
+        upstream=tuple(UpstreamStats(cluster=name, **values) for name, values in sorted(upstream.items())),
+        secrets_not_ready=not_ready,
         raw=raw,
     )
 
@@ -278,12 +300,15 @@ def _sds_stats(secret: str, values: dict[str, int | str]) -> SdsStats:
         value = values.get(key, 0)
         return value if isinstance(value, int) else (as_int(value) or 0)
 
+    state = values.get("control_plane.connected_state")
     return SdsStats(
         secret=secret,
         version=version,
         update_success=counter("update_success"),
         update_rejected=counter("update_rejected"),
         update_failure=counter("update_failure"),
+        connected=None if not isinstance(state, int) else state == 1,
+        init_fetch_timeout=counter("init_fetch_timeout"),
     )
 
 

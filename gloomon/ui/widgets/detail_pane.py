@@ -17,18 +17,22 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.cells import xds_words
+from gloomon.domain.cells import link_words
 from gloomon.domain.compare.sync import bundle_differences, cert_key, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.health.links import close_reason
 from gloomon.domain.model import (
     CertInfo,
     ClustersReport,
     Finding,
     FleetSnapshot,
     ForwardStatus,
+    LinkState,
     TargetStatus,
     TrustBundle,
 )
+from gloomon.domain.parse.durations import human_duration
+from gloomon.domain.text import one_line
 from gloomon.domain.words import counted, plural
 from gloomon.ui.format import (
     Palette,
@@ -180,15 +184,22 @@ def _compare(same: bool, what: str, palette: Palette) -> Text:
     return Text(f"≠ differs from the secret's {what}", style=palette.warn + _BOLD)
 
 
-def _clusters(sheet: Sheet, target: TargetStatus) -> None:
+def _clusters(sheet: Sheet, target: TargetStatus, now: datetime) -> None:
     palette = sheet.palette
     if target.xds is not None:
         link = literal(target.xds.cluster)
+        idle = target.xds.state is LinkState.IDLE
         link.append(
-            f"  {xds_words(target)}",
-            style=palette.ok if target.xds.healthy else palette.error + _BOLD,
+            f"  {link_words(target, now)}",
+            style=palette.muted if idle else palette.ok if target.xds.healthy else palette.error + _BOLD,
         )
         sheet.field("xDS link", link)
+        closed, at = target.xds.stream_closed, target.xds.stream_closed_at
+        if closed is not None and at is not None:
+            ago = human_duration(max((now - at).total_seconds(), 0.0))
+            line = literal(one_line(close_reason(closed), 300))
+            line.stylize(palette.warn)
+            sheet.field(f"closed {ago} ago", line)
     clusters = target.fetch.clusters if target.fetch else None
     if not isinstance(clusters, ClustersReport):
         if target.xds is None:
@@ -260,7 +271,7 @@ def detail_renderable(
     sheet.heading(f"Bundle · validation_context · {counted(count, 'CA')}{capped}")
     _bundle(sheet, target.bundle, target.verdict.signer_index, secret.bundle if secret else None, now)
     sheet.heading("Clusters")
-    _clusters(sheet, target)
+    _clusters(sheet, target, now)
     return sheet.render()
 
 

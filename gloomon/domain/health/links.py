@@ -1,0 +1,156 @@
+"""Findings about a target's link to gloo, from what its Envoy shows (:mod:`gloomon.domain.link`).
+
+- ``xds-disconnected``: an ADS client's (gateway-proxy, kube-gateway) stream to gloo is closed
+  (``control_plane.connected_state`` 0). It keeps serving its last configuration but gets no update, and
+  would come up empty after a restart: a warning, critical once it lasted :data:`DOWN_CRITICAL_SECONDS`.
+- ``xds-connect-failing``: connects to gloo failed in the last minute, or its health checks fail where
+  any are configured, without an ADS stream state to say more (extauth and rate-limit sidecars): a warning.
+- ``gloo-process-down``: gloo's own ``envoy-sidecar`` cannot reach the gloo process behind it
+  (``gloo_xds_cluster`` connects fail): no client gets config; critical after :data:`DOWN_CRITICAL_SECONDS`.
+
+All are ``info`` while the Envoy settles (its first minute, or the minute after new certificates). A link
+with no open connection and no failure is "no recent connection attempt": no finding, no "healthy".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Protocol
+
+from gloomon.domain.health.policy import Context, envoy_container, rose_recently, settling
+from gloomon.domain.model import Component, Finding, LinkState, Severity, TargetStatus, XdsLink
+from gloomon.domain.parse.durations import human_duration
+from gloomon.domain.text import one_line
+from gloomon.domain.words import counted
+
+__all__ = ["DOWN_CRITICAL_SECONDS", "close_reason", "down_seconds", "link_findings"]
+
+#: A link down this long is critical: past a few ADS retries at Envoy's 30 s backoff cap, and past a
+#: rolling restart of gloo (its new pod is serving within a minute or two), so not a blip.
+DOWN_CRITICAL_SECONDS = 180.0
+#: what Envoy logs when a TLS handshake with a peer fails
+_TLS_ERRORS = "CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error"
+
+
+class LinkHints(Protocol):
+    """The hint maker of :mod:`gloomon.domain.health.targets` (kubectl for a pod, the URL for a target)."""
+
+    @property
+    def ns(self) -> str: ...
+
+    @property
+    def pod(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...
+
+    def logs(self, container: str, then: str) -> str: ...
+
+    def curl(self, endpoint: str) -> str: ...
+
+
+#: what a ``gRPC config stream … closed`` line says before its reason, and Envoy's boilerplate in it
+_CLOSED = re.compile(r"^.*? gRPC config stream (?:to \S+ )?closed[^:]*: ")
+_BOILERPLATE = "upstream connect error or disconnect/reset before headers. "
+
+
+def close_reason(message: str) -> str:
+    """``14, reset reason: connection termination{…}`` of a logged stream close: its gRPC status and
+    why, without the words every such line repeats."""
+    return _CLOSED.sub("", message, count=1).replace(_BOILERPLATE, "")
+
+
+def down_seconds(link: XdsLink, target: TargetStatus, now: datetime) -> float | None:
+    """How long the link has been down, counted from its Envoy's start at the latest (a restarted Envoy
+    starts a new link); None while it is up or idle."""
+    if link.down_since is None:
+        return None
+    since = link.down_since
+    if target.envoy_started_at is not None and target.envoy_started_at > since:
+        since = target.envoy_started_at
+    return max((now - since).total_seconds(), 0.0)
+
+
+def link_findings(target: TargetStatus, ctx: Context, hints: LinkHints) -> list[Finding]:
+    link = target.xds
+    if link is None or link.state in (LinkState.CONNECTED, LinkState.IDLE):
+        return []
+    component, pod = target.ref.component, target.ref.pod
+    down = down_seconds(link, target, ctx.now) or 0.0
+    soft = settling(target, ctx) and down < DOWN_CRITICAL_SECONDS
+    long = down >= DOWN_CRITICAL_SECONDS
+    severity = Severity.INFO if soft else Severity.CRITICAL if long else Severity.WARNING
+    if link.state is LinkState.FAILING:
+        severity = Severity.INFO if soft else Severity.WARNING
+    seen = _seen(link, target, ctx)
+    lasted = f" for {human_duration(down)}" if down >= 1 else ""
+    if component is Component.GLOO:
+        return [
+            Finding(
+                severity,
+                "gloo-process-down",
+                component,
+                pod,
+                f"gloo's envoy-sidecar cannot reach the gloo process behind it{lasted} ({seen}): no "
+                f"gateway-proxy, extauth or rate-limit gets config from this pod",
+                (
+                    f"kubectl -n {hints.ns} logs {hints.pod} -c gloo --previous --tail=50; "
+                    f"kubectl -n {hints.ns} describe pod {hints.pod}"
+                    if hints.url is None
+                    else f"is the gloo process running next to the Envoy at {hints.url}? "
+                    f"{hints.curl('/stats')}"
+                ),
+            )
+        ]
+    logs = hints.logs(envoy_container(component), "| grep 'gRPC config stream'")
+    gloo = f"kubectl -n {ctx.namespace} get pods -l gloo=gloo" if hints.url is None else hints.curl("/stats")
+    tls = rose_recently(target.tls_errors_last_rise, ctx.now) or "TLS_error" in (link.stream_closed or "")
+    then = (
+        f"; TLS fails: compare this pod's bundle with gloo's and grep {_TLS_ERRORS}"
+        if tls
+        else "; is gloo running and its Service reachable?"
+    )
+    if link.state is LinkState.DISCONNECTED:
+        empty = " and would come up empty after a restart" if not soft and long else ""
+        return [
+            Finding(
+                severity,
+                "xds-disconnected",
+                component,
+                pod,
+                f"ADS stream to gloo closed{lasted} ({seen}): it keeps its last config but receives no "
+                f"update{empty}",
+                f"{logs}; {gloo}{then}",
+            )
+        ]
+    # a sidecar is a TCP proxy with no ADS stream of its own: its process's logs tell why it reconnects
+    process = hints.logs(component.value, "--tail=30") if link.connected is None else logs
+    return [
+        Finding(
+            severity,
+            "xds-connect-failing",
+            component,
+            pod,
+            f"connections to gloo fail{lasted} ({seen})",
+            f"{process}; {gloo}{then}",
+        )
+    ]
+
+
+def _seen(link: XdsLink, target: TargetStatus, ctx: Context) -> str:
+    """What showed it, in words: the stream state, failed connects, TLS failures, health checks, logs."""
+    parts: list[str] = []
+    if link.connected is False:
+        parts.append("control_plane.connected_state 0")
+    if rose_recently(target.xds_connect_fail_last_rise, ctx.now):
+        where = "gloo_xds_cluster" if target.ref.component is Component.GLOO else "xds_cluster"
+        parts.append(f"{counted(link.cx_connect_fail, 'failed connect')} on {where}, rising")
+    if rose_recently(target.tls_errors_last_rise, ctx.now):
+        parts.append("TLS handshakes failing")
+    if link.health_checks_fail:
+        parts.append("its health checks fail")
+    if link.stream_closed is not None and link.stream_closed_at is not None:
+        ago = human_duration(max((ctx.now - link.stream_closed_at).total_seconds(), 0.0))
+        parts.append(f"Envoy logged {ago} ago: {one_line(close_reason(link.stream_closed), 160)}")
+    return "; ".join(parts) or "no connection open"

@@ -1,0 +1,116 @@
+"""A target's link to gloo as the signals production gives show it (reference/real-clusters.md §1).
+
+No health checks exist in production, so ``/clusters`` health flags are one more signal where they exist
+(the lab's), never the only one: an ADS client (gateway-proxy, kube-gateway) has its stream state
+(``control_plane.connected_state``), every client its xDS cluster's connection counters, and the Envoy
+logs ``gRPC config stream … closed since Ns ago`` once a failure outlasts its 30 s backoff. extauth's and
+rate-limit's sidecars are plain TCP proxies: their counters move only when their process reconnects, so
+no open connection and no failure is "idle", not "healthy". For gloo, the link is the hop from its
+sidecar to its own process (``gloo_xds_cluster``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from gloomon.domain.compare.carry import last_rise
+from gloomon.domain.health.policy import rose_recently
+from gloomon.domain.model import (
+    AdminFetch,
+    ClustersReport,
+    Component,
+    EnvoyStats,
+    LinkState,
+    LogEvent,
+    LogKind,
+    TargetStatus,
+    XdsLink,
+)
+from gloomon.domain.parse.envoy import xds_cluster_names
+
+__all__ = ["ads_closes", "xds_link"]
+
+
+def xds_link(
+    fetch: AdminFetch,
+    component: Component,
+    namespace: str,
+    stats: EnvoyStats | None,
+    prev: TargetStatus | None,
+    now: datetime,
+    closed: LogEvent | None = None,
+) -> tuple[XdsLink | None, datetime | None]:
+    """The link to gloo, and when its failed connects last rose, from the signals production gives
+    (reference/real-clusters.md §1): the ADS stream state of an ADS client, the xDS cluster's connection
+    counters (``/stats``, cluster-wide; ``/clusters`` per host when ``/stats`` lacks them), health flags
+    where health checks exist, and the latest ``gRPC config stream … closed`` warning (``closed``). For
+    gloo, the hop from its sidecar to its own process (``gloo_xds_cluster``)."""
+    last = prev.xds_connect_fail_last_rise if prev is not None else None
+    old = prev.xds if prev is not None else None
+    clusters = fetch.clusters if isinstance(fetch.clusters, ClustersReport) else None
+    if clusters is None and stats is None:
+        return (old if fetch.clusters is None and fetch.stats is None else None), last
+    gloo = component is Component.GLOO
+    names = xds_cluster_names(component, namespace)
+    cluster = next((c for n in names if clusters is not None and (c := clusters.get(n)) is not None), None)
+    counters = stats.upstream_for(names[-1]) if stats is not None else None
+    connected = stats.control_plane_connected if stats is not None and not gloo else None
+    if cluster is None and counters is None and connected is None:
+        return None, last
+    if counters is not None:
+        fails, active, total = counters.cx_connect_fail, counters.cx_active, counters.cx_total
+    else:
+        assert cluster is not None
+        fails = cluster.cx_connect_fail
+        active = sum(host.cx_active for host in cluster.hosts)
+        total = sum(host.cx_total for host in cluster.hosts)
+    before = old.cx_connect_fail if old is not None else None
+    last = last_rise(now, fails, before, last)
+    checks_fail = cluster is not None and bool(cluster.hosts) and not cluster.healthy
+    closed_at = (closed.received or closed.ts) if closed is not None else None
+    fresh_close = closed_at is not None and rose_recently(closed_at, now)
+    if connected is False:
+        state = LinkState.DISCONNECTED
+    elif connected is True and not (before is not None and fails > before):
+        state = LinkState.CONNECTED
+    elif rose_recently(last, now) or checks_fail or (connected is None and fresh_close and not active):
+        state = LinkState.DISCONNECTED if gloo else LinkState.FAILING
+    elif active > 0 or connected is True:
+        state = LinkState.CONNECTED
+    else:
+        state = LinkState.IDLE
+    down_since: datetime | None = None
+    if state in (LinkState.DISCONNECTED, LinkState.FAILING):
+        down_since = old.down_since if old is not None and old.down_since is not None else now
+        failing = closed.fields.get("failing_seconds") if closed is not None and fresh_close else None
+        if failing is not None and closed_at is not None:
+            down_since = min(down_since, closed_at - timedelta(seconds=float(failing)))
+    link = XdsLink(
+        cluster=cluster.name if cluster is not None else names[-1],
+        healthy=state in (LinkState.CONNECTED, LinkState.IDLE),
+        cx_connect_fail=fails,
+        cx_active=active,
+        state=state,
+        connected=connected,
+        down_since=down_since,
+        cx_total=total,
+        health_checks_fail=checks_fail,
+        stream_closed=closed.message if closed is not None else None,
+        stream_closed_at=closed_at,
+    )
+    return link, last
+
+
+def ads_closes(events: Sequence[LogEvent]) -> dict[str, LogEvent]:
+    """Per pod, the latest ``StreamAggregatedResources gRPC config stream … closed`` its Envoy logged at
+    warning or above (SDS streams close in the same words, as ``StreamSecrets``: not the link to gloo)."""
+    latest: dict[str, LogEvent] = {}
+    for event in events:
+        if (
+            event.kind is LogKind.XDS_STREAM_CLOSED
+            and event.fields.get("method") == "StreamAggregatedResources"
+            and event.level in ("warning", "error", "critical")
+        ):
+            latest[event.pod] = event
+    return latest
