@@ -30,7 +30,7 @@ async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
         yield running
 
 
-async def run(kubectl: Path, lab: Lab, *args: str) -> str:
+async def run(kubectl: Path, lab: Lab, *args: str, ok: tuple[int, ...] = (0,)) -> str:
     proc = await asyncio.create_subprocess_exec(
         str(kubectl),
         "--kubeconfig",
@@ -42,7 +42,7 @@ async def run(kubectl: Path, lab: Lab, *args: str) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
+    assert proc.returncode in ok, err.decode()
     return out.decode()
 
 
@@ -217,3 +217,20 @@ async def test_get_watch_prints_rows_as_pods_change(lab: Lab, kubectl: Path) -> 
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_auth_can_i_answers_as_the_forbid_faults_make_rbac_answer(lab: Lab, kubectl: Path) -> None:
+    """docs/findings.md's check for webhook-rbac (kubectl sends the review as protobuf)."""
+    can_i = ("auth", "can-i", "get", "validatingwebhookconfigurations")
+    assert (await run(kubectl, lab, *can_i)).strip() == "yes"
+    lab.api.forbid_webhooks = True
+    try:
+        assert (await run(kubectl, lab, *can_i, ok=(1,))).strip() == "no"
+        assert (await run(kubectl, lab, "auth", "can-i", "list", "secrets")).strip() == "yes"
+    finally:
+        lab.api.forbid_webhooks = False
+
+
+async def test_get_all_lists_the_all_category(lab: Lab, kubectl: Path) -> None:
+    got = sections(await run(kubectl, lab, "get", "all"))
+    assert {"pod", "deployment.apps", "cronjob.batch"} <= set(got)

@@ -24,12 +24,15 @@ _RESOURCES_V1 = [
 _RESOURCES = {
     "apps/v1": [("deployments", "Deployment", True, ["get", "list"])],
     "batch/v1": [("cronjobs", "CronJob", True, ["get", "list"]), ("jobs", "Job", True, ["get", "list"])],
+    "authorization.k8s.io/v1": [("selfsubjectaccessreviews", "SelfSubjectAccessReview", False, ["create"])],
     "admissionregistration.k8s.io/v1": [
         ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False, ["get", "list"])
     ],
 }
 
 
+#: the resources ``kubectl get all`` lists (the ``all`` category), of those the façade serves
+_IN_ALL = frozenset({"pods", "deployments", "cronjobs", "jobs"})
 _SHORT_NAMES = {
     "events": ["ev"],
     "namespaces": ["ns"],
@@ -51,6 +54,8 @@ def resource_list(group_version: str, resources: list[tuple[str, str, bool, list
         }
         if name in _SHORT_NAMES:
             entry["shortNames"] = _SHORT_NAMES[name]
+        if name in _IN_ALL:
+            entry["categories"] = ["all"]
         out.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": out}
 

@@ -13,6 +13,7 @@ the test that checks ``deploy/``'s Role.
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gloomon.lab.api import discovery, events, objects
+from gloomon.lab.api import access, discovery, events, objects
 from gloomon.lab.api.faults import FaultHandler, apply_fault, lab_state, secrets_forbidden, webhooks_forbidden
 from gloomon.lab.api.jobs import cronjob_json, job_json
 from gloomon.lab.api.requests import RequestLog
@@ -166,6 +167,7 @@ class ApiServer:
         vwc = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
         r.add_get(vwc, self._webhook_configs)
         r.add_get(f"{vwc}/{{name}}", self._webhook_config)
+        r.add_post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", self._access_review)
         r.add_post("/lab/v1/faults/{fault}", self._fault)
         r.add_get("/lab/v1/state", self._state)
         r.add_route("*", "/{tail:.*}", self._unknown)
@@ -305,6 +307,18 @@ class ApiServer:
         if config is None or config.name != name:
             return not_found("validatingwebhookconfigurations.admissionregistration.k8s.io", name)
         return json_response(objects.webhook_configuration_json(config, self.store.namespace))
+
+    async def _access_review(self, request: web.Request) -> web.Response:
+        """``kubectl auth can-i``: what the token may do, minus what the forbid faults take away."""
+        raw = await request.read()
+        try:
+            body = access.decode_protobuf(raw) if "protobuf" in request.content_type else json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return status_response(400, "BadRequest", "the body must be a SelfSubjectAccessReview")
+        forbidden = {access.SECRETS} if self.forbid_secrets else set()
+        if self.forbid_webhooks:
+            forbidden.add(access.WEBHOOKS)
+        return json_response(access.review(body if isinstance(body, dict) else {}, forbidden=forbidden), 201)
 
     async def _fault(self, request: web.Request) -> web.Response:
         return await apply_fault(request, self.faults)
