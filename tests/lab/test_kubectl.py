@@ -9,6 +9,7 @@ import contextlib
 import json
 import re
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -234,3 +235,26 @@ async def test_auth_can_i_answers_as_the_forbid_faults_make_rbac_answer(lab: Lab
 async def test_get_all_lists_the_all_category(lab: Lab, kubectl: Path) -> None:
     got = sections(await run(kubectl, lab, "get", "all"))
     assert {"pod", "deployment.apps", "cronjob.batch"} <= set(got)
+
+
+async def test_services_get_and_port_forward(lab: Lab, kubectl: Path) -> None:
+    """``get svc`` with its columns; ``port-forward svc/gloo 9977`` reaches gloo's mTLS listener (kubectl
+    maps the service port to the selected pod's target port)."""
+    from cryptography import x509
+
+    got = sections(await run(kubectl, lab, "get", "svc,deploy"))
+    assert got["service"][0] == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    rows = {row[0]: row for row in got["service"][1:]}
+    assert rows["service/gloo"][1] == "ClusterIP" and rows["service/gloo"][4].startswith("9977/TCP,9976/TCP,")
+    assert rows["service/gateway-proxy"][1:2] + rows["service/gateway-proxy"][3:4] == [
+        "LoadBalancer",
+        "<pending>",
+    ]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    async with port_forward(kubectl, lab, "svc/gloo", 9977) as local:
+        _, writer = await asyncio.open_connection("127.0.0.1", local, ssl=context)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+    subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+    assert subject.startswith(f"CN=gloo.{NS}.svc"), subject

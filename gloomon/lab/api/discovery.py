@@ -19,6 +19,7 @@ _RESOURCES_V1 = [
     ("pods/log", "Pod", True, ["get"]),
     ("pods/portforward", "PodPortForwardOptions", True, ["create", "get"]),
     ("events", "Event", True, ["get", "list"]),
+    ("services", "Service", True, ["get", "list"]),
     ("secrets", "Secret", True, ["get", "list"]),
 ]
 _RESOURCES = {
@@ -32,8 +33,9 @@ _RESOURCES = {
 
 
 #: the resources ``kubectl get all`` lists (the ``all`` category), of those the façade serves
-_IN_ALL = frozenset({"pods", "deployments", "cronjobs", "jobs"})
+_IN_ALL = frozenset({"pods", "services", "deployments", "cronjobs", "jobs"})
 _SHORT_NAMES = {
+    "services": ["svc"],
     "events": ["ev"],
     "namespaces": ["ns"],
     "pods": ["po"],

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gloomon.lab.api import access, discovery, events, objects
+from gloomon.lab.api import access, discovery, events, objects, services
 from gloomon.lab.api.faults import FaultHandler, apply_fault, lab_state, secrets_forbidden, webhooks_forbidden
 from gloomon.lab.api.jobs import cronjob_json, job_json
 from gloomon.lab.api.requests import RequestLog
@@ -154,6 +154,8 @@ class ApiServer:
         r.add_get(f"{ns}/pods/{{name}}", self._pod)
         r.add_get(f"{ns}/pods/{{name}}/log", self.streams.pod_log)
         r.add_route("*", f"{ns}/pods/{{name}}/portforward", self.streams.port_forward)
+        r.add_get(f"{ns}/services", self._services)
+        r.add_get(f"{ns}/services/{{name}}", self._service)
         r.add_get("/api/v1/events", self._events)
         r.add_get(f"{ns}/events", self._events)
         r.add_get(f"{ns}/secrets", self._secrets)
@@ -229,6 +231,22 @@ class ApiServer:
         if pod is None:
             return not_found("pods", request.match_info["name"])
         return self._one(request, "Pod", objects.pod_json(pod))
+
+    async def _services(self, request: web.Request) -> web.Response:
+        selector = parse_selector(request.query.get("labelSelector", "")) or []
+        items = [
+            s for s in services.services(self.store) if matches(selector, s["metadata"].get("labels", {}))
+        ]
+        return self._listing(
+            request, "Service", "v1", items if self._ns_ok(request) else [], self.store.next_rv()
+        )
+
+    async def _service(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        found = [s for s in services.services(self.store) if s["metadata"]["name"] == name]
+        if not found or not self._ns_ok(request):
+            return not_found("services", name)
+        return self._one(request, "Service", found[0])
 
     async def _events(self, request: web.Request) -> web.Response:
         items = (

@@ -4,9 +4,9 @@ The columns and cells are the API server's printers' (``pkg/printers/internalver
 computed from the very JSON the façade serves for the object, so a table never disagrees with
 ``-o yaml``: pods (READY, STATUS, RESTARTS with ``(… ago)``, AGE; wide: IP, NODE, NOMINATED NODE,
 READINESS GATES), deployments (READY, UP-TO-DATE, AVAILABLE), cronjobs (SCHEDULE, TIMEZONE, SUSPEND,
-ACTIVE, LAST SCHEDULE), jobs (STATUS, COMPLETIONS, DURATION), secrets (TYPE, DATA), events (LAST SEEN,
-TYPE, REASON, OBJECT, MESSAGE), namespaces. Ages are
-apimachinery's ``HumanDuration``.
+ACTIVE, LAST SCHEDULE), jobs (STATUS, COMPLETIONS, DURATION), secrets (TYPE, DATA), services (TYPE,
+CLUSTER-IP, EXTERNAL-IP, PORT(S)), events (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE), namespaces. Ages
+are apimachinery's ``HumanDuration``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,15 @@ _COLUMNS: dict[str, list[tuple[str, str, str, int]]] = {
         (*_AGE, 0),
     ],
     "Namespace": [("Name", "string", "name", 0), ("Status", "string", "", 0), (*_AGE, 0)],
+    "Service": [
+        ("Name", "string", "name", 0),
+        ("Type", "string", "", 0),
+        ("Cluster-IP", "string", "", 0),
+        ("External-IP", "string", "", 0),
+        ("Port(s)", "string", "", 0),
+        (*_AGE, 0),
+        ("Selector", "string", "", 1),
+    ],
     "Event": [
         ("Last Seen", "string", "", 0),
         ("Type", "string", "", 0),
@@ -244,6 +253,30 @@ def _job_cells(job: Json) -> list[Any]:
     ]
 
 
+def _service_cells(svc: Json) -> list[Any]:
+    spec = svc["spec"]
+    external = "<none>"
+    if spec.get("type") == "LoadBalancer":
+        ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress", [])
+        external = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress) or "<pending>"
+    ports = ",".join(
+        f"{p['port']}:{p['nodePort']}/{p['protocol']}"
+        if p.get("nodePort")
+        else f"{p['port']}/{p['protocol']}"
+        for p in spec.get("ports", [])
+    )
+    selector = ",".join(f"{k}={v}" for k, v in sorted(spec.get("selector", {}).items())) or "<none>"
+    return [
+        svc["metadata"]["name"],
+        spec.get("type", ""),
+        (spec.get("clusterIPs") or ["<none>"])[0],
+        external,
+        ports or "<none>",
+        _age(svc),
+        selector,
+    ]
+
+
 def _event_cells(event: Json) -> list[Any]:
     involved, source = event["involvedObject"], event.get("source", {})
     return [
@@ -262,6 +295,7 @@ def _event_cells(event: Json) -> list[Any]:
 
 _CELLS = {
     "Event": _event_cells,
+    "Service": _service_cells,
     "Pod": _pod_cells,
     "Deployment": _deployment_cells,
     "CronJob": _cronjob_cells,

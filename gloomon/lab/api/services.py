@@ -1,0 +1,79 @@
+"""core/v1 Services of the lab's deployments, as Gloo's charts make them (reference/gloo-mtls.md).
+
+One Service per Deployment, named like it, selecting its pods (the Deployment's selector): ``gloo``
+(9977 grpc-xds, 9976 rest-xds, 9988 grpc-validation, 9966 grpc-proxydebug, 9979 wasm-cache, 443→8443
+https: the validation webhook), a gateway-proxy (``LoadBalancer``: 80→8080 http, 443→8443 https; no load
+balancer on loopback, so its external IP stays ``<pending>`` as on a cluster without one), ``extauth``
+(8083 grpc), ``rate-limit`` (18081 grpc). Derived, never stored: ``kubectl get svc``, ``get all`` and
+``kubectl port-forward svc/gloo 9977`` (kubectl maps the service port to the target port of a selected
+pod) read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from gloomon.domain.model import Component
+from gloomon.lab.api.objects import meta
+from gloomon.lab.cluster.store import ClusterStore, Deployment
+
+#: ``(name, port, targetPort)`` per component
+PORTS: dict[Component, tuple[tuple[str, int, int], ...]] = {
+    Component.GLOO: (
+        ("grpc-xds", 9977, 9977),
+        ("rest-xds", 9976, 9976),
+        ("grpc-validation", 9988, 9988),
+        ("grpc-proxydebug", 9966, 9966),
+        ("wasm-cache", 9979, 9979),
+        ("https", 443, 8443),
+    ),
+    Component.GATEWAY_PROXY: (("http", 80, 8080), ("https", 443, 8443)),
+    Component.EXTAUTH: (("grpc", 8083, 8083),),
+    Component.RATE_LIMIT: (("grpc", 18081, 18081),),
+}
+
+
+def _digest(store: ClusterStore, dep: Deployment) -> str:
+    return hashlib.sha256(f"{store.namespace_uid}/service/{dep.name}".encode()).hexdigest()
+
+
+def service_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
+    digest = _digest(store, dep)
+    cluster_ip = f"10.96.{int(digest[:2], 16)}.{int(digest[2:4], 16) % 254 + 1}"
+    balanced = dep.component is Component.GATEWAY_PROXY
+    ports = []
+    for i, (name, port, target) in enumerate(PORTS[dep.component]):
+        entry: dict[str, Any] = {"name": name, "protocol": "TCP", "port": port, "targetPort": target}
+        if balanced:
+            entry["nodePort"] = 30000 + (int(digest[4 + 4 * i : 8 + 4 * i], 16) % 2768)
+        ports.append(entry)
+    spec: dict[str, Any] = {
+        "ports": ports,
+        "selector": dict(dep.selector),
+        "clusterIP": cluster_ip,
+        "clusterIPs": [cluster_ip],
+        "type": "LoadBalancer" if balanced else "ClusterIP",
+        "sessionAffinity": "None",
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "internalTrafficPolicy": "Cluster",
+    }
+    if balanced:
+        spec["externalTrafficPolicy"] = "Cluster"
+        spec["allocateLoadBalancerNodePorts"] = True
+    metadata = meta(
+        dep.name, store.namespace, str(uuid.UUID(digest[:32])), dep.created, dep.resource_version, dep.labels
+    )
+    return {
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": metadata,
+        "spec": spec,
+        "status": {"loadBalancer": {}},
+    }
+
+
+def services(store: ClusterStore) -> list[dict[str, Any]]:
+    return [service_json(store, d) for d in store.deployments.values() if d.component in PORTS]
