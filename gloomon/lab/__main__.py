@@ -32,6 +32,8 @@ FAULTS = (
     ("renew-webhook", ""),
     ("rotate", ""),
 )
+#: the fault a lab with ``--user-https`` adds (``scanner.py``)
+USER_TLS_FAULTS = (("scan", '{"sweeps": 3}'),)
 #: the faults an edge cluster's API adds (its secret copy's sync)
 SYNC_FAULTS = (
     ("sync-lag", '{"seconds": 90}'),
@@ -67,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rotation-duration", type=float, default=None, metavar="SECONDS", help="overrides the scenario's"
     )
+    parser.add_argument(
+        "--user-https",
+        action="store_true",
+        help="the first gateway-proxy also serves the user's own TLS (8443, mTLS on 8444, a TLS Upstream); "
+        "fault scan sends it scanner noise",
+    )
     return parser
 
 
@@ -86,6 +94,7 @@ async def _run(args: argparse.Namespace) -> None:
         workdir=args.workdir,
         rotation_duration=args.rotation_duration,
         context=args.context or CONTEXT,
+        user_https=args.user_https,
     )
     async with lab:
         scenario = SCENARIOS[args.scenario]
@@ -95,7 +104,7 @@ async def _run(args: argparse.Namespace) -> None:
         print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -n {lab.namespace}")
         print(f"  KUBECONFIG={lab.kubeconfig_path} gloomon")
         print(f"faults: POST {lab.api_url}/lab/v1/faults/<fault> (bearer token from the kubeconfig):")
-        for fault, body in FAULTS:
+        for fault, body in FAULTS + (USER_TLS_FAULTS if args.user_https else ()):
             print(f"  {fault:<18} {body or '(no body)'}")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
