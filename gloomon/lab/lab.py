@@ -38,8 +38,9 @@ from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
 from gloomon.lab.pods.deployments import SPECS, make_deployment
 from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.pods.runtime import PodRuntime, PodTraits, gloo_service_ports
+from gloomon.lab.pods.unmountable import add_unmountable_pod
 from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
-from gloomon.lab.starting_state import initial_secret, seed_stalled_history
+from gloomon.lab.starting_state import initial_secret, seed_failed_runs, seed_stalled_history
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
@@ -193,6 +194,7 @@ class Lab(LabFaults):
             self.certgen = CertgenRunner(self.store, self.certgen_config)
         if self.spec.stalled:
             seed_stalled_history(self.store, self.certgen_config)
+        seed_failed_runs(self.store, self.spec.failed_runs)
         if self.spec.untrusted:
             stranger = await asyncio.to_thread(certgen.generate, self.namespace)
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
@@ -235,6 +237,8 @@ class Lab(LabFaults):
             ) from None
         if self.spec.lagging:
             await self._make_lagging()
+        if self.spec.secret_deleted:
+            add_unmountable_pod(self.store, Component.GATEWAY_PROXY)
         if self.certgen is not None:
             self.certgen.start()
 

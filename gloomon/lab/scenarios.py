@@ -32,6 +32,10 @@ class Scenario:
     stalled: bool = False
     #: how gateway-certgen left gloo's validation webhook (default: one fresh run at start, all in order)
     webhook: WebhookSetup = field(default_factory=WebhookSetup)
+    #: the CronJob's last N scheduled runs before the lab started failed (their Jobs are gone)
+    failed_runs: int = 0
+    #: once running, gloo-mtls-certs is deleted and a new gateway-proxy pod cannot mount it
+    secret_deleted: bool = False
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -83,6 +87,44 @@ SCENARIOS: dict[str, Scenario] = {
             "rate-limit's sds never delivers: its Envoy shows no certificates",
             CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
             sds_down=True,
+        ),
+        Scenario(
+            "certgen-failing",
+            "certgen exits 1 (its ServiceAccount may not update the secret): retried, then "
+            "BackoffLimitExceeded; the CronJob's last 3 runs failed",
+            CertgenConfig(
+                rotation_duration=20.0,
+                schedule="0 */6 * * *",
+                first_run_after=1.0,
+                failure="forbidden",
+                backoff_limit=2,
+                retry_backoff=2.0,
+            ),
+            failed_runs=3,
+        ),
+        Scenario(
+            "certgen-killed",
+            "a rotation killed at activeDeadlineSeconds in its first grace period: DeadlineExceeded, "
+            "no log line (certgen has no signal handler), two CAs left in the secret",
+            CertgenConfig(rotation_duration=30.0, schedule=WEEKLY, first_run_after=1.0, active_deadline=6.0),
+        ),
+        Scenario(
+            "certgen-no-sa",
+            "the certgen ServiceAccount was deleted: its Job cannot create a pod (FailedCreate events)",
+            CertgenConfig(
+                rotation_duration=65.0,
+                schedule=WEEKLY,
+                first_run_after=1.0,
+                service_account_missing=True,
+                retry_backoff=5.0,
+            ),
+        ),
+        Scenario(
+            "secret-deleted",
+            "gloo-mtls-certs was deleted: running pods keep their copy, a new gateway-proxy pod stays in "
+            "ContainerCreating (FailedMount)",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            secret_deleted=True,
         ),
         Scenario(
             "webhook-expired",

@@ -43,3 +43,25 @@ def seed_stalled_history(store: ClusterStore, config: CertgenConfig) -> None:
     cron.created = now_utc() - timedelta(days=200)
     cron.last_schedule = now_utc() - timedelta(hours=3)
     cron.last_successful = now_utc() - timedelta(hours=9)
+
+
+def seed_failed_runs(store: ClusterStore, runs: int) -> None:
+    """The CronJob's record of its last ``runs`` scheduled runs, none of which succeeded: lastScheduleTime
+    at the latest due time, lastSuccessfulTime just after the run before them (their failed Jobs are gone
+    after ttlSecondsAfterFinished, as in a cluster)."""
+    from gloomon.domain.parse.cron import longest_interval_seconds, next_run
+
+    cron = store.cronjob
+    if cron is None or runs < 1:
+        return
+    window = (runs + 2) * (longest_interval_seconds(cron.schedule) or 86400.0)
+    due: list[datetime] = []
+    at = now_utc() - timedelta(seconds=window)
+    while (following := next_run(cron.schedule, at)) is not None and following <= now_utc():
+        due.append(following)
+        at = following
+    if len(due) < runs + 1:
+        return
+    cron.created = due[0] - timedelta(days=30)
+    cron.last_schedule = due[-1]
+    cron.last_successful = due[-runs - 1] + timedelta(seconds=70)

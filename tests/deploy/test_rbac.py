@@ -61,11 +61,16 @@ def test_grant_matching_follows_rbac() -> None:
     assert _grant_of(ResourceRequest("get", "", "pods", name="p"), grants) is None
 
 
+#: asked only when something is stuck (a Pending pod, a certgen Job with no pod): a healthy session never
+#: uses it; test_the_role_allows_the_events_a_stuck_pod_needs asks for it
+WHEN_STUCK = {("", "events", "list", "")}
+
+
 def _assert_granted_exactly(
     seen: frozenset[ResourceRequest], by_kind: dict[str, Any], namespace: str
 ) -> None:
-    """Every request allowed, every permission used: the Role for the namespace's requests, a ClusterRole
-    for cluster-scoped ones."""
+    """Every request allowed, every permission used (those asked only when stuck excepted): the Role for
+    the namespace's requests, a ClusterRole for cluster-scoped ones."""
     assert {r.url for r in seen if r.url} == set(), "non-resource requests need a ClusterRole"
     requests = {r for r in seen if not r.url}
     assert {r.namespace for r in requests} <= {namespace, ""}
@@ -76,7 +81,7 @@ def _assert_granted_exactly(
         missing = sorted(r for r in asked if _grant_of(r, grants) is None)
         assert missing == [], f"requests the {'Role' if scoped else 'ClusterRole'} does not allow"
         used = {_grant_of(r, grants) for r in asked}
-        assert sorted(grants - used) == [], "permissions granted and never used"
+        assert sorted(grants - used - WHEN_STUCK) == [], "permissions granted and never used"
 
 
 async def test_the_role_grants_exactly_what_a_session_asks(
@@ -149,3 +154,11 @@ async def test_the_role_grants_exactly_what_gloomon_serve_asks(
             process.terminate()
             await asyncio.wait_for(process.communicate(), 30)
         _assert_granted_exactly(api.requests.seen(), by_kind, lab.namespace)
+
+
+def test_the_role_allows_the_events_a_stuck_pod_needs(by_kind: dict[str, Any]) -> None:
+    """The Warning events list gloomon asks for a pod stuck in ContainerCreating (lab-tested in
+    tests/lab/test_failure_scenarios.py) is allowed in the namespace."""
+    grants = _grants(by_kind["Role"]["rules"])
+    assert grants >= WHEN_STUCK
+    assert _grant_of(ResourceRequest("list", "", "events"), grants) == ("", "events", "list", "")

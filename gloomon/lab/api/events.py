@@ -2,7 +2,9 @@
 
 Derived from each pod's state, never stored: ``Scheduled`` (default-scheduler), then per container
 ``Pulled`` (image already present: ``IfNotPresent``), ``Created`` and ``Started`` (kubelet), and for a
-container waiting in ``CrashLoopBackOff`` a ``BackOff`` warning counted once per restart. As on a real
+container waiting in ``CrashLoopBackOff`` a ``BackOff`` warning counted once per restart. Warning events
+controllers record (``FailedCreate`` on a Job, ``FailedMount`` on a pod: ``ClusterStore.record_event``)
+are listed with them. As on a real
 API server (``--event-ttl`` 1 h) events older than an hour are gone. Field selectors on
 ``involvedObject.*``, ``reason`` and ``type`` filter them, as ``kubectl describe`` asks.
 """
@@ -14,7 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from gloomon.lab.cluster.store import ClusterStore, Pod
+from gloomon.lab.cluster.store import ClusterStore, Pod, RecordedEvent
 from gloomon.lab.cluster.util import now_utc, rfc3339
 
 #: the API server's default ``--event-ttl``
@@ -77,6 +79,8 @@ def pod_events(pod: Pod) -> list[dict[str, Any]]:
         )
     ]
     for container in pod.containers:
+        if container.waiting_reason == "ContainerCreating":  # never started (a failed mount): no events
+            continue
         path = f"spec.containers{{{container.name}}}"
         for reason, message in (
             ("Pulled", f'Container image "{container.image}" already present on machine'),
@@ -133,6 +137,44 @@ def matches_fields(event: dict[str, Any], selector: str) -> bool:
     return True
 
 
+def recorded_event(store: ClusterStore, recorded: RecordedEvent) -> dict[str, Any]:
+    """A controller's Warning event (``FailedCreate`` on a Job, ``FailedMount`` on a pod) as core/v1."""
+    api = "batch/v1" if recorded.kind == "Job" else "v1"
+    digest = hashlib.sha256(f"{recorded.uid}/{recorded.reason}/{recorded.message}".encode()).hexdigest()
+    count, last = recorded.seen()
+    source: dict[str, Any] = {"component": recorded.component}
+    if recorded.component == "kubelet":
+        source["host"] = NODE
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": f"{recorded.name}.{digest[:16]}",
+            "namespace": store.namespace,
+            "uid": str(uuid.UUID(digest[:32])),
+            "resourceVersion": str(store.next_rv()),
+            "creationTimestamp": rfc3339(recorded.first),
+        },
+        "involvedObject": {
+            "kind": recorded.kind,
+            "namespace": store.namespace,
+            "name": recorded.name,
+            "uid": recorded.uid,
+            "apiVersion": api,
+        },
+        "reason": recorded.reason,
+        "message": recorded.message,
+        "source": source,
+        "firstTimestamp": rfc3339(recorded.first),
+        "lastTimestamp": rfc3339(last),
+        "count": count,
+        "type": recorded.type,
+        "eventTime": None,
+        "reportingComponent": recorded.component,
+        "reportingInstance": NODE if recorded.component == "kubelet" else "",
+    }
+
+
 def events(store: ClusterStore, field_selector: str = "") -> list[dict[str, Any]]:
     """Every live event in the store's namespace that matches ``field_selector``."""
     cutoff = now_utc() - EVENT_TTL
@@ -141,4 +183,8 @@ def events(store: ClusterStore, field_selector: str = "") -> list[dict[str, Any]
         for event in pod_events(pod):
             if event["lastTimestamp"] >= rfc3339(cutoff) and matches_fields(event, field_selector):
                 out.append(event)
+    for recorded in store.recorded_events:
+        event = recorded_event(store, recorded)
+        if recorded.seen()[1] >= cutoff and matches_fields(event, field_selector):
+            out.append(event)
     return out

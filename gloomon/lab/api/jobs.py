@@ -1,8 +1,9 @@
 """Kubernetes JSON for certgen's Job and CronJob (batch/v1), as a real apiserver returns them.
 
 Status follows the Job's life (active, succeeded with ``SuccessCriteriaMet`` and ``Complete``, or failed
-with its reason, e.g. ``DeadlineExceeded``); the CronJob lists its active Jobs and its last schedule and
-success times, the fields gloomon judges certgen by.
+with ``FailureTarget`` and ``Failed`` and their reason, ``BackoffLimitExceeded`` or ``DeadlineExceeded``;
+a Job whose pod cannot be created has no ``active`` pod and no condition); the CronJob lists its active
+Jobs and its last schedule and success times, the fields gloomon judges certgen by.
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ from gloomon.lab.api.objects import meta
 from gloomon.lab.cluster.store import ClusterStore, CronJob, Job
 from gloomon.lab.cluster.util import rfc3339
 from gloomon.lab.pods import certgen_job as certjob
+
+#: the job controller's messages for its failure reasons (pkg/controller/job)
+_FAILURE_MESSAGES = {
+    "BackoffLimitExceeded": "Job has reached the specified backoff limit",
+    "DeadlineExceeded": "Job was active longer than specified deadline",
+}
 
 
 def _job_template(
@@ -45,9 +52,13 @@ def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
     if job.owner_cronjob and store.cronjob is not None:
         owner = ("CronJob", job.owner_cronjob, store.cronjob.uid)
     status: dict[str, Any] = {"startTime": rfc3339(job.created)}
+    pod = store.pods.get(job.pod_name)
     if job.completed is None:
-        status["active"] = 1
-        status["ready"] = 1
+        if pod is not None:  # no pod: the job controller cannot create it (FailedCreate events say why)
+            status["active"] = 1
+        status["ready"] = 1 if pod is not None and pod.ready else 0
+        if job.failed_pods:
+            status["failed"] = job.failed_pods
     elif job.succeeded:
         status["succeeded"] = 1
         status["completionTime"] = rfc3339(job.completed)
@@ -56,22 +67,26 @@ def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
             {"type": "Complete", "status": "True", "lastTransitionTime": rfc3339(job.completed)},
         ]
     else:
-        status["failed"] = 1
+        # Kubernetes 1.31+: FailureTarget first, then Failed once the pods are gone; no completionTime
+        if job.failed_pods:
+            status["failed"] = job.failed_pods
+        reason = job.failure_reason or "Failed"
+        message = job.failure_message or _FAILURE_MESSAGES.get(reason, "Job failed")
         status["conditions"] = [
             {
-                "type": "Failed",
+                "type": kind,
                 "status": "True",
-                "reason": job.failure_reason or "Failed",
-                "message": "Job was active longer than specified deadline"
-                if job.failure_reason == "DeadlineExceeded"
-                else "Job failed",
+                "reason": reason,
+                "message": message,
+                "lastProbeTime": rfc3339(job.completed),
                 "lastTransitionTime": rfc3339(job.completed),
             }
+            for kind in ("FailureTarget", "Failed")
         ]
     spec: dict[str, Any] = {
         "completions": 1,
         "parallelism": 1,
-        "backoffLimit": 6,
+        "backoffLimit": job.backoff_limit,
         # the API server's defaults: pods selected by the Job's uid, which its template labels carry
         "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": job.uid}},
         "template": _job_template(store, job.args, job.pod_labels),

@@ -125,12 +125,10 @@ def _container_status(container: Container) -> dict[str, Any]:
             }
         }
     elif container.waiting_reason:
-        state = {
-            "waiting": {
-                "reason": container.waiting_reason,
-                "message": f"back-off restarting failed container {container.name}",
-            }
-        }
+        message = container.waiting_message
+        if message is None and container.waiting_reason == "CrashLoopBackOff":
+            message = f"back-off restarting failed container {container.name}"
+        state = {"waiting": {"reason": container.waiting_reason} | ({"message": message} if message else {})}
     else:
         state = {"running": {"startedAt": rfc3339(container.started_at)}}
     out: dict[str, Any] = {
@@ -140,19 +138,22 @@ def _container_status(container: Container) -> dict[str, Any]:
         "containerID": f"containerd://{abs(hash((container.name, container.started_at))):064x}"[:77],
         "ready": container.ready,
         "restartCount": container.restart_count,
-        "started": container.terminated is None,
+        "started": "running" in state,
         "state": state,
         "lastState": {},
     }
-    if container.previous is not None:
+    if container.last_terminated is not None:
+        code, reason, started, finished = container.last_terminated
         out["lastState"] = {
             "terminated": {
-                "exitCode": 1,
-                "reason": "Error",
-                "startedAt": rfc3339(container.started_at),
-                "finishedAt": rfc3339(container.started_at),
+                "exitCode": code,
+                "reason": reason,
+                "startedAt": rfc3339(started),
+                "finishedAt": rfc3339(finished),
             }
         }
+    if container.waiting_reason == "ContainerCreating":  # never started: no image or container id yet
+        del out["imageID"], out["containerID"]
     return out
 
 
@@ -161,8 +162,9 @@ def pod_json(pod: Pod) -> dict[str, Any]:
     created = rfc3339(pod.created)
     owner_api = "batch/v1" if pod.owner and pod.owner[0] == "Job" else "apps/v1"
     restart = "OnFailure" if pod.owner and pod.owner[0] == "Job" else "Always"
+    sandbox = "False" if pod.phase == "Pending" else "True"  # a failed mount: no sandbox yet
     conditions = [
-        {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": created},
+        {"type": "PodReadyToStartContainers", "status": sandbox, "lastTransitionTime": created},
         {"type": "Initialized", "status": "True", "lastTransitionTime": created},
         {"type": "Ready", "status": ready, "lastTransitionTime": created},
         {"type": "ContainersReady", "status": ready, "lastTransitionTime": created},
@@ -196,8 +198,7 @@ def pod_json(pod: Pod) -> dict[str, Any]:
             "conditions": conditions,
             "hostIP": "127.0.0.1",
             "hostIPs": [{"ip": "127.0.0.1"}],
-            "podIP": pod.pod_ip,
-            "podIPs": [{"ip": pod.pod_ip}],
+            **({"podIP": pod.pod_ip, "podIPs": [{"ip": pod.pod_ip}]} if sandbox == "True" else {}),
             "startTime": created,
             "containerStatuses": [_container_status(c) for c in pod.containers],
             "qosClass": "BestEffort",

@@ -91,6 +91,9 @@ class StreamHub:
         container = pod.container(cname)
         if container is None:
             return _status(400, "BadRequest", f"container {cname} is not valid for pod {name}")
+        if container.waiting_reason == "ContainerCreating" and query.get("previous") != "true":
+            message = f'container "{cname}" in pod "{name}" is waiting to start: ContainerCreating'
+            return _status(400, "BadRequest", message)
         log: ContainerLog | None = container.log
         if query.get("previous") == "true":
             log = container.previous

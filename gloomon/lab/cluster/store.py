@@ -10,7 +10,7 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gloomon.domain.model import SECRET_NAME, Component
 from gloomon.lab.cluster.certs import SecretData
@@ -31,21 +31,66 @@ class Container:
     restart_count: int = 0
     ready: bool = True
     started_at: datetime = field(default_factory=now_utc)
-    #: ``state.waiting.reason`` (e.g. ``CrashLoopBackOff``) when the container is not running.
+    #: ``state.waiting.reason`` (e.g. ``CrashLoopBackOff``, ``ContainerCreating``) when it is not running
     waiting_reason: str | None = None
+    #: ``state.waiting.message``; None: the kubelet's back-off message for CrashLoopBackOff, else none
+    waiting_message: str | None = None
     #: ``(exit_code, reason, finished_at)`` once the container has exited (job pods).
     terminated: tuple[int, str, datetime] | None = None
+    #: ``lastState.terminated`` of the run before this one: ``(exit_code, reason, started_at, finished_at)``
+    last_terminated: tuple[int, str, datetime, datetime] | None = None
+    #: the current run has exited (a restart follows: its end is then ``last_terminated``)
+    exited_run: bool = False
     ports: tuple[tuple[str, int], ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     args: tuple[str, ...] = ()
 
-    def restart(self) -> None:
-        """A container restart in place: same pod, ``restartCount`` + 1, the old log kept as ``previous``."""
-        self.log.close()
-        self.previous = self.log
+    def restart(self, exit_code: int = 1, reason: str = "Error") -> None:
+        """A container restart in place: same pod, ``restartCount`` + 1, the old log kept as ``previous``
+        and how the old run ended as ``lastState.terminated``."""
+        if not self.exited_run:
+            self.exited(exit_code, reason)
         self.log = ContainerLog()
         self.restart_count += 1
         self.started_at = now_utc()
+        self.terminated = None
+        self.exited_run = False
+
+    def exited(self, exit_code: int, reason: str, finished: datetime | None = None) -> None:
+        """The process ended (at ``finished``, default now) and waits to be restarted: its log becomes
+        ``previous``, its end ``lastState.terminated``."""
+        self.last_terminated = (exit_code, reason, self.started_at, finished or now_utc())
+        self.terminated = None
+        self.exited_run = True
+        self.log.close()
+        self.previous = self.log
+        self.ready = False
+
+
+@dataclass(eq=False)
+class RecordedEvent:
+    """A Warning event a controller recorded (not derived from a pod's state): the job controller's
+    ``FailedCreate`` on a Job, the kubelet's ``FailedMount`` on a pod. Repeats raise ``count``."""
+
+    kind: str  # involvedObject.kind: "Pod" | "Job"
+    name: str
+    uid: str
+    reason: str
+    message: str
+    component: str  # source.component: "kubelet", "job-controller"
+    first: datetime = field(default_factory=now_utc)
+    last: datetime = field(default_factory=now_utc)
+    count: int = 1
+    type: str = "Warning"
+    #: the kubelet retries on its own (a mount, every ~2 min): count and last follow the clock
+    repeat_every: float | None = None
+
+    def seen(self) -> tuple[int, datetime]:
+        """(count, lastTimestamp) as of now."""
+        if self.repeat_every is None:
+            return self.count, self.last
+        repeats = int((now_utc() - self.first).total_seconds() // self.repeat_every)
+        return self.count + repeats, self.first + timedelta(seconds=repeats * self.repeat_every)
 
 
 @dataclass(eq=False)
@@ -115,6 +160,11 @@ class Job:
     completed: datetime | None = None
     succeeded: bool | None = None
     failure_reason: str | None = None
+    #: the Failed condition's message; None: Kubernetes' message for the reason
+    failure_message: str | None = None
+    #: ``status.failed``: pods of this Job that failed
+    failed_pods: int = 0
+    backoff_limit: int = 6
     resource_version: int = 0
     active_deadline_seconds: int | None = None
     ttl_seconds_after_finished: int | None = 60
@@ -171,6 +221,8 @@ class ClusterStore:
         #: ``gateway-validation-certs`` and the webhook configuration certgen patches (gateway-certgen)
         self.webhook_secret: SecretObject | None = None
         self.webhook_config: WebhookConfiguration | None = None
+        #: Warning events controllers recorded (:class:`RecordedEvent`), oldest first
+        self.recorded_events: list[RecordedEvent] = []
         self._rv = itertools.count(1000)
         self._ips = itertools.count(10)
         self._secret_listeners: list[SecretListener] = []
@@ -193,6 +245,27 @@ class ClusterStore:
             for c in pod.containers:
                 c.log.close()
         return pod
+
+    def record_event(
+        self,
+        kind: str,
+        name: str,
+        uid: str,
+        reason: str,
+        message: str,
+        component: str,
+        *,
+        repeat_every: float | None = None,
+    ) -> RecordedEvent:
+        """Record a Warning event, or count a repeat of the same one (as the API server aggregates)."""
+        for event in self.recorded_events:
+            if (event.kind, event.name, event.reason, event.message) == (kind, name, reason, message):
+                event.count += 1
+                event.last = now_utc()
+                return event
+        event = RecordedEvent(kind, name, uid, reason, message, component, repeat_every=repeat_every)
+        self.recorded_events.append(event)
+        return event
 
     def touch(self, obj: Pod | Deployment | Job | CronJob | WebhookConfiguration) -> None:
         obj.resource_version = self.next_rv()

@@ -1,17 +1,24 @@
-"""The certgen Job/CronJob: Gloo's decision logic and three-phase rotation (reference/gloo-mtls.md §4).
+"""The certgen Job/CronJob: Gloo's decision logic and three-phase rotation (reference/gloo-mtls.md §4),
+and how its runs really fail (real-clusters.md §5).
 
 Each run is a Job with one pod (``gloo-mtls-certgen-cronjob-<minutes>-<suffix>``, label
 ``gloo=gloo-mtls-certs``) whose ``certgen`` container logs certgen's zap-JSON lines (logger ``gencert``)
 while it rewrites the ``gloo-mtls-certs`` secret: both CAs → wait → new leaf → wait → new CA only. The
 CronJob's status (lastScheduleTime, lastSuccessfulTime, active) follows the runs; finished Jobs and their
 pods disappear ``ttl_after_finished`` seconds later, as with ``ttlSecondsAfterFinished``.
+
+Failures (:class:`CertgenConfig` ``failure``, ``service_account_missing``, ``active_deadline``) are the job
+controller's and the kubelet's: a certgen that exits 1 shows ``Error`` then ``CrashLoopBackOff`` and is
+restarted in place (``restartPolicy: OnFailure``) until ``backoffLimit`` (``BackoffLimitExceeded``); a
+run past ``activeDeadlineSeconds`` is killed with no log line (certgen has no signal handler:
+``DeadlineExceeded``); either way the job controller deletes the pod and records a Warning event on the
+Job. Without its ServiceAccount a Job creates no pod and collects ``FailedCreate`` events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -21,9 +28,9 @@ from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import ClusterStore, Container, CronJob, Job, Pod
 from gloomon.lab.cluster.util import name_suffix, now_utc
+from gloomon.lab.pods.certgen_config import SVC_NAME, CertgenConfig
 from gloomon.lab.pods.sds import GLOO_VERSION
 
-SVC_NAME = "gloo"
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
 #: label ``gloo=`` of the certgen Jobs (Helm's Job ``gloo-mtls-certgen``).
 JOB_LABEL = "gloo-mtls-certgen"
@@ -34,34 +41,8 @@ RENEW_BEFORE = timedelta(days=90)
 _LOGGER = "gencert"
 
 
-@dataclass(frozen=True, slots=True)
-class CertgenConfig:
-    """How certgen runs in this lab (Helm ``gateway.certGenJob.*`` equivalents)."""
-
-    rotation_duration: float = 65.0
-    #: cron schedule of the CronJob; None: no CronJob (``cron.enabled=false``).
-    schedule: str | None = None
-    #: seconds after lab start of an extra first run (so a demo shows a rotation soon).
-    first_run_after: float | None = None
-    ttl_after_finished: float = 60.0
-    force_rotation: bool = True
-    #: ``activeDeadlineSeconds``: a run still going after this long is killed (stalled rotations).
-    active_deadline: float | None = None
-    #: seconds between ``N seconds remaining`` lines during a grace period (certgen: 5).
-    tick: float = 5.0
-    #: the CronJob's ``concurrencyPolicy``: Gloo's chart sets none (Allow), so with its every-minute default
-    #: runs overlap and each appends a CA; "Forbid" skips a scheduled run while one is still going.
-    concurrency_policy: str = "Allow"
-
-    def args(self) -> tuple[str, ...]:
-        args = [
-            f"--secret-name={SECRET_NAME}",
-            f"--svc-name={SVC_NAME}",
-            f"--rotation-duration={self.rotation_duration:g}s",
-        ]
-        if self.force_rotation:
-            args.append("--force-rotation=true")
-        return tuple(args)
+class CertgenExit(Exception):
+    """certgen's process exits non-zero (``log.Fatalf`` after an API error)."""
 
 
 class CertgenRunner:
@@ -140,6 +121,7 @@ class CertgenRunner:
             args=self.config.args(),
             ttl_seconds_after_finished=int(self.config.ttl_after_finished),
             active_deadline_seconds=int(self.config.active_deadline) if self.config.active_deadline else None,
+            backoff_limit=self.config.backoff_limit,
         )
         job.resource_version = store.next_rv()
         store.jobs[name] = job
@@ -162,7 +144,8 @@ class CertgenRunner:
             owner=("Job", name, job.uid),
             service_account="certgen",
         )
-        store.add_pod(pod)
+        if not self.config.service_account_missing:
+            store.add_pod(pod)
         if store.cronjob is not None:
             store.cronjob.active.append(name)
             store.cronjob.last_schedule = scheduled
@@ -178,13 +161,16 @@ class CertgenRunner:
         succeeded = False
         reason = None
         try:
+            work = self._cannot_start(job) if pod.name not in self.store.pods else self._attempts(job, pod)
             if self.config.active_deadline is not None:
-                await asyncio.wait_for(self._certgen(pod), self.config.active_deadline)
+                await asyncio.wait_for(work, self.config.active_deadline)
             else:
-                await self._certgen(pod)
+                await work
             succeeded = True
-        except TimeoutError:
+        except TimeoutError:  # killed: certgen has no signal handler, so it logs nothing
             reason = "DeadlineExceeded"
+        except CertgenExit:
+            reason = "BackoffLimitExceeded"
         except asyncio.CancelledError:
             reason = "Cancelled"
             raise
@@ -194,19 +180,71 @@ class CertgenRunner:
         finally:
             self._finish(job, pod, succeeded, reason)
 
+    async def _attempts(self, job: Job, pod: Pod) -> None:
+        """``restartPolicy: OnFailure``: a certgen that exits is restarted in place after the kubelet's
+        back-off (the pod shows ``CrashLoopBackOff``, its restarts count) until ``backoffLimit``."""
+        container = pod.containers[0]
+        backoff = self.config.retry_backoff
+        while True:
+            try:
+                await self._certgen(pod)
+                return
+            except CertgenExit:
+                exited = now_utc()
+                container.terminated = (1, "Error", exited)  # STATUS Error, until the kubelet backs off
+                container.ready = False
+                self.store.touch(pod)
+                if container.restart_count >= job.backoff_limit:
+                    raise
+            await asyncio.sleep(backoff / 2)
+            container.exited(1, "Error", exited)
+            container.waiting_reason = "CrashLoopBackOff"
+            self.store.touch(pod)
+            await asyncio.sleep(backoff / 2)
+            backoff = min(backoff * 2, 300.0)
+            container.waiting_reason = None
+            container.restart()
+            container.ready = True
+            self.store.touch(pod)
+
+    async def _cannot_start(self, job: Job) -> None:
+        """The job controller cannot create the pod: a ``FailedCreate`` event per try, backing off."""
+        ns = self.store.namespace
+        message = (
+            f'Error creating: pods "{job.name}-" is forbidden: error looking up service account '
+            f'{ns}/certgen: serviceaccount "certgen" not found'
+        )
+        backoff = self.config.retry_backoff
+        while True:
+            self.store.record_event("Job", job.name, job.uid, "FailedCreate", message, "job-controller")
+            self.store.touch(job)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 360.0)
+
     def _finish(self, job: Job, pod: Pod, succeeded: bool, reason: str | None) -> None:
         store = self.store
         finished = now_utc()
         job.completed = finished
         job.succeeded = succeeded
         job.failure_reason = reason
-        store.touch(job)
-        pod.phase = "Succeeded" if succeeded else "Failed"
         container = pod.containers[0]
         container.ready = False
-        container.terminated = (0, "Completed", finished) if succeeded else (143, "Error", finished)
-        container.log.close()
-        store.touch(pod)
+        if succeeded:
+            pod.phase = "Succeeded"
+            container.terminated = (0, "Completed", finished)
+            container.log.close()
+            store.touch(pod)
+        else:
+            # the job controller deletes a failed Job's running pod (deadline, or backoff limit with
+            # restartPolicy OnFailure): its logs go with it; status.failed counts it
+            if store.remove_pod(pod.name) is not None:
+                job.failed_pods += 1
+            if reason in ("DeadlineExceeded", "BackoffLimitExceeded"):
+                words = "was active longer than specified deadline"
+                if reason == "BackoffLimitExceeded":
+                    words = "has reached the specified backoff limit"
+                store.record_event("Job", job.name, job.uid, reason, f"Job {words}", "job-controller")
+        store.touch(job)
         if store.cronjob is not None:
             if job.name in store.cronjob.active:
                 store.cronjob.active.remove(job.name)
@@ -236,6 +274,14 @@ class CertgenRunner:
         )
         existing = self.store.secret.data if self.store.secret else None
         valid, expiring = self._check_existing(pod, existing)
+        if self.config.failure == "forbidden":
+            await asyncio.sleep(self.config.failing_after)
+            error = (
+                f'secrets "{SECRET_NAME}" is forbidden: User "system:serviceaccount:{ns}:certgen" cannot '
+                f'update resource "secrets" in API group "" in the namespace "{ns}"'
+            )
+            self._log(pod, "execution failed", level="fatal", caller="cmd/main.go:38", error=error)
+            raise CertgenExit(error)
         if not valid or existing is None:
             self._log(pod, "no existing valid secret, generating a new one...", caller="run/run.go:70")
             fresh = await asyncio.to_thread(certgen.generate, ns, svc=SVC_NAME)
