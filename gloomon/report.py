@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from rich.console import Console, Group, RenderableType
@@ -135,7 +135,7 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
             )
         )
     parts.append(Text())
-    parts.append(_targets(snapshot.targets, now))
+    parts.append(_targets(snapshot.targets, now, snapshot.contexts))
     parts.append(Text())
     parts.append(_findings(snapshot.findings))
     return Group(*parts)
@@ -234,11 +234,18 @@ def _webhook(snapshot: FleetSnapshot) -> Text:
     return lines
 
 
-def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
+def _targets(targets: Iterable[TargetStatus], now: datetime, contexts: Sequence[str] = ()) -> Table:
+    """One row per target; with several contexts a CONTEXT column first, rows grouped by context."""
+    many = len(contexts) > 1
     table = Table(title="Targets", title_justify="left", expand=False, pad_edge=False, box=None)
-    for header in ("COMPONENT", "POD", "UP", "LEAF", "LEFT", "CAS", "PHASE", "SYNC", "XDS", "TLS ERR"):
+    headers = ("COMPONENT", "POD", "UP", "LEAF", "LEFT", "CAS", "PHASE", "SYNC", "XDS", "TLS ERR")
+    for header in ("CONTEXT", *headers) if many else headers:
         table.add_column(header, no_wrap=True, overflow="ellipsis")
-    table.columns[1].max_width = 26
+    table.columns[2 if many else 1].max_width = 26
+    if many:
+        table.columns[0].max_width = 20
+        order = {context: index for index, context in enumerate(contexts)}
+        targets = sorted(targets, key=lambda t: order.get(t.ref.context, len(order)))  # stable: grouped
     for target in targets:
         reach = Text("yes", "green") if target.reachable else Text("no", "red")
         leaf = target.leaf
@@ -247,6 +254,7 @@ def _targets(targets: Iterable[TargetStatus], now: datetime) -> Table:
         sync = Text(sync_words(target), "dim" if in_sync is None else "green" if in_sync else "yellow")
         xds = Text(xds_words(target), "dim" if link is None else "green" if link.healthy else "red")
         table.add_row(
+            *((_t(target.ref.context),) if many else ()),
             Text(str(target.ref.component)),
             _t(short_pod(target.ref)),
             reach,

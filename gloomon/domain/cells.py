@@ -23,6 +23,8 @@ from gloomon.domain.model import (
     LinkState,
     MtlsState,
     Phase,
+    Plane,
+    SecretStatus,
     Severity,
     TargetRef,
     TargetStatus,
@@ -161,28 +163,38 @@ def _phase_time(elapsed: float, phase: float, short: bool) -> str:
     return f"+{over} s past {phase:.0f} s" if short else f"{over} s past the {phase:.0f} s phase"
 
 
-def _judged(snapshot: FleetSnapshot, code: str) -> Severity:
+def _judged(snapshot: FleetSnapshot, code: str, context: str | None = None) -> Severity:
     """The severity the domain gave the secret's finding ``code`` (the badge says what the finding says);
     a warning when there is none, as for a secret the API could not be asked about (its error says why)."""
-    severities = [finding.severity for finding in snapshot.findings if finding.code == code]
+    severities = [
+        finding.severity
+        for finding in snapshot.findings
+        if finding.code == code and (context is None or finding.context == context)
+    ]
     return max(severities, key=lambda severity: severity.rank, default=Severity.WARNING)
 
 
 def secret_phase_words(
-    snapshot: FleetSnapshot, now: datetime, *, short: bool = False
+    snapshot: FleetSnapshot, now: datetime, *, short: bool = False, secret: SecretStatus | None = None
 ) -> tuple[str, Severity | None]:
-    """The secret's phase in words, and how loud the domain's verdict is (None: all is well).
+    """The secret's phase in words (the first context's, or ``secret``), and how loud the domain's
+    verdict is (None: all is well).
 
     A rotation in progress says how long the secret has held its content against certgen's
     rotationDuration (the wait between two phases); it is loud only once the domain calls it stalled.
     """
-    secret = snapshot.secret
+    context = secret.state.context if secret is not None else None
+    secret = secret or snapshot.secret
     if snapshot.mtls is MtlsState.NOT_OBSERVED:
         return MTLS_WORDS[MtlsState.NOT_OBSERVED], None
+    if context is not None and snapshot.plane_of(context) is Plane.DATA:
+        copy = _copy_words(snapshot, context)
+        if copy is not None:
+            return copy
     if secret is None or secret.state.missing:
-        return "no gloo-mtls-certs secret", _judged(snapshot, "secret-missing")
+        return "no gloo-mtls-certs secret", _judged(snapshot, "secret-missing", context)
     if secret.state.forbidden:
-        return "secret not readable (403)", _judged(snapshot, "secret-forbidden")
+        return "secret not readable (403)", _judged(snapshot, "secret-forbidden", context)
     verdict = secret.verdict
     if verdict.phase is Phase.STEADY:
         return f"steady · {counted(verdict.ca_count, 'CA')}", None
@@ -200,3 +212,38 @@ def secret_phase_words(
     if verdict.phase is Phase.BROKEN:
         return f"broken · {verdict.reason}", Severity.CRITICAL
     return f"unknown · {verdict.reason}", Severity.WARNING
+
+
+def _copy_words(snapshot: FleetSnapshot, context: str) -> tuple[str, Severity | None] | None:
+    """A data-plane context's copy of the secret, as the domain judged it against its source."""
+    for finding in snapshot.findings:
+        if finding.context != context:
+            continue
+        if finding.code == "secret-copy-missing":
+            return "copy missing", finding.severity
+        if finding.code == "secret-copy-stale":
+            words = "copy shares no CA" if finding.severity is Severity.CRITICAL else "copy behind"
+            return words, finding.severity
+    return None
+
+
+def context_phase_words(
+    snapshot: FleetSnapshot, now: datetime, *, short: bool = False
+) -> list[tuple[str, str, Severity | None]]:
+    """(context, its secret's phase words, loudness) for every context watched, in order: the header's
+    per-context badges when several contexts are watched (a data-plane copy in sync says "copy")."""
+    out: list[tuple[str, str, Severity | None]] = []
+    for context in snapshot.contexts:
+        secret = snapshot.secret_for(context)
+        state = next((c for c in snapshot.context_states if c.name == context), None)
+        if state is not None and state.error is not None and (secret is None or secret.state.leaf is None):
+            out.append((context, "unreachable" if short else "not watched: API error", Severity.WARNING))
+            continue
+        if secret is None:
+            out.append((context, "secret not read", Severity.WARNING))
+            continue
+        words, loudness = secret_phase_words(snapshot, now, short=short, secret=secret)
+        if snapshot.plane_of(context) is Plane.DATA and loudness is None:
+            words = f"copy · {words}"
+        out.append((context, words, loudness))
+    return out

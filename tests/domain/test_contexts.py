@@ -137,7 +137,7 @@ def test_a_copy_just_behind_is_information() -> None:
 def test_a_copy_from_another_ca_is_critical() -> None:
     snapshot = split_planes(copy=NEW_STEADY, edge_pair=NEW_STEADY)
     (item,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
-    assert item.severity is Severity.CRITICAL and "different CA" in item.message
+    assert item.severity is Severity.CRITICAL and "shares no CA" in item.message
     assert "kubed" in item.hint
 
 

@@ -13,7 +13,16 @@ from datetime import datetime
 
 from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key
 from gloomon.domain.compare.webhook_history import WebhookHistory
-from gloomon.domain.model import CertInfo, FleetSnapshot, LogEvent, LogKind, Phase, TrustBundle
+from gloomon.domain.model import (
+    CertInfo,
+    FleetSnapshot,
+    LogEvent,
+    LogKind,
+    Phase,
+    Plane,
+    TargetStatus,
+    TrustBundle,
+)
 
 #: the leaf's :func:`cert_key` and the bundle's :func:`bundle_digest`: small and fixed-size, so a sample
 #: of a bundle of thousands of CAs costs what any other does, in memory and in every comparison
@@ -53,6 +62,20 @@ class CertgenMark:
     message: str
 
 
+def on_timeline(snapshot: FleetSnapshot) -> tuple[TargetStatus, ...]:
+    """The targets that follow the first context's secret: its own and the data-plane contexts' (their
+    secret is a copy of it)."""
+    secret = snapshot.secret
+    if secret is None or len(snapshot.contexts) < 2:
+        return snapshot.targets
+    first = secret.state.context
+    return tuple(
+        t
+        for t in snapshot.targets
+        if t.ref.context == first or snapshot.plane_of(t.ref.context) is Plane.DATA
+    )
+
+
 class RotationHistory:
     """A bounded record of samples, secret changes, certgen phase log lines and the validation webhook."""
 
@@ -67,14 +90,18 @@ class RotationHistory:
         secret = snapshot.secret
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
         content = content_of(secret.state.leaf, secret.state.bundle) if secret else (None, "")
+        # the timeline follows the first context's secret: a target of another context (its own secret,
+        # or a data-plane copy) has picked a change up when it holds that content, not its own secret's
+        # (another management context has its own certgen and secret: not on this timeline)
+        context = secret.state.context if secret else None
         targets = {
             target.key: TargetSample(
                 target.verdict.phase,
                 content_of(target.leaf, target.bundle),
-                target.in_sync_with_secret,
+                target.in_sync_with_secret if context is None or target.ref.context == context else None,
                 target.reachable,
             )
-            for target in snapshot.targets
+            for target in on_timeline(snapshot)
         }
         if self.samples and snapshot.taken_at < self.samples[-1].at:
             return

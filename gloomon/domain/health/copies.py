@@ -92,7 +92,7 @@ def _copy_finding(copy: SecretStatus, source: SecretStatus, ctx: Context) -> Fin
     phases = f"source {source.verdict.phase}, copy {copy.verdict.phase}"
     if foreign:
         severity = Severity.CRITICAL
-        what = "comes from a different CA than"
+        what = "shares no CA with"
     elif lag is not None and lag <= ctx.grace:
         severity = Severity.INFO
         what = "has not caught up yet with"
@@ -108,7 +108,8 @@ def _copy_finding(copy: SecretStatus, source: SecretStatus, ctx: Context) -> Fin
         f"copy of {state.name} in {_where(copy)}{how} {what} the source in {origin}, {lag_words} ({phases})",
         copy_hint(state.copied_by)
         + (
-            "; clients here will not trust gloo's certificate until it does"
+            "; it is a whole rotation behind, or copied from another cluster: clients here do not trust "
+            "gloo's certificate until it is copied again"
             if foreign
             else f"; within {human_duration(ctx.grace)} of a rotation this is expected"
         ),

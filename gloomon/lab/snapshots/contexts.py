@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gloomon.domain.fleet import build_snapshot
 from gloomon.domain.health.judge import HealthPolicy
@@ -19,7 +19,7 @@ from gloomon.domain.model import (
     SecretState,
     TrustBundle,
 )
-from gloomon.lab.snapshots.certs import STEADY, Pair, ca, leaf
+from gloomon.lab.snapshots.certs import CA_ADDED, STEADY, Pair, ca, leaf
 from gloomon.lab.snapshots.polls import CRONJOB, NAMESPACE, POLLED, WRITTEN, admin_fetch, secret_state
 
 EAST, WEST = "east", "west"
@@ -139,4 +139,22 @@ def context_down() -> FleetSnapshot:
         ],
         [ContextState(EAST, gloo_installed=True), ContextState(WEST, error=error, api_down=True)],
         errors=(error,),
+    )
+
+
+def split_planes_stale() -> FleetSnapshot:
+    """mgmt's certgen started a rotation 5 minutes ago (phase ca-added); the sync to edge is stuck, so
+    edge's copy and its pods still hold the old content."""
+    written = POLLED - timedelta(minutes=5)
+    return several(
+        [MGMT, EDGE],
+        [*fetches_of(MGMT, CA_ADDED)[:2], *fetches_of(EDGE, STEADY, gloo=False, first_index=10)],
+        [
+            context_secret(MGMT, CA_ADDED, written=written),
+            context_secret(EDGE, STEADY, copied_by="kubed (config-syncer), from mgmt/gloo-system"),
+        ],
+        [
+            ContextState(MGMT, gloo_installed=True),
+            ContextState(EDGE, gloo_installed=False, missing=(Component.GLOO,)),
+        ],
     )

@@ -86,7 +86,7 @@ class DashboardScreen(GloomonScreen):
             self.table.display = not is_empty
         if snapshot is not None:
             palette = Palette.from_variables(self.app.theme_variables)
-            self.table.show_targets(snapshot.targets, now, palette, state.policy)
+            self.table.show_targets(snapshot.targets, now, palette, state.policy, snapshot.contexts)
             self.query_one(WebhookPanel).show(snapshot, now, palette, state.policy)
         self._show_detail()
 

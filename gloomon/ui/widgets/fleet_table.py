@@ -8,6 +8,7 @@ scroll position survive every poll (dolphie's Processlist). Columns collapse wit
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ClassVar
@@ -65,6 +66,8 @@ MEDIUM_WIDTH = 100
 BUNDLE_DIGITS = 4
 #: the widest the pod column grows into the room a wide terminal leaves (a whole pod name fits)
 POD_MAX_WIDTH = 48
+#: the widest the context column gets (longer names are cut with "…", the full one is in the details)
+CONTEXT_MAX_WIDTH = 14
 
 _LEVELS = {"compact": 0, "medium": 1, "wide": 2}
 
@@ -101,10 +104,20 @@ def pod_width(layout: str, width: int, longest: int) -> int:
     return max(own, min(longest + 1, room, POD_MAX_WIDTH))
 
 
-def sort_key(target: TargetStatus) -> tuple[int, str, str]:
+def sort_key(target: TargetStatus, contexts: Sequence[str] = ()) -> tuple[int, int, str, str]:
+    """Grouped by context (in the order they are watched) when several are, then by component and pod."""
     component = target.ref.component
     order = COMPONENT_ORDER.index(component) if component in COMPONENT_ORDER else len(COMPONENT_ORDER)
-    return (order, target.ref.pod, target.ref.context)
+    group = contexts.index(target.ref.context) if target.ref.context in contexts else len(contexts)
+    return (group if len(contexts) > 1 else 0, order, target.ref.pod, target.ref.context)
+
+
+def context_width(contexts: Sequence[str]) -> int:
+    """The context column's width when several contexts are watched (0: no column): the longest name
+    and the gap, at least its label's ("context"), at most :data:`CONTEXT_MAX_WIDTH` cells."""
+    if len(contexts) < 2:
+        return 0
+    return max(len("context") + 1, min(max(len(c) for c in contexts) + 1, CONTEXT_MAX_WIDTH))
 
 
 def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: HealthPolicy) -> dict[str, Text]:
@@ -120,6 +133,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
             else palette.warn
         )
     cells = {
+        "context": literal(target.ref.context),
         "component": Text(target.ref.component.value),
         "pod": literal(short_pod(target.ref)),
         "forward": forward_text,
@@ -213,6 +227,7 @@ class FleetTable(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self._layout = ""
         self._pod_width = _width("pod")
+        self._context_width = 0  # no context column: one context watched
         self._width = 0
         self._cells: dict[str, dict[str, Text]] = {}
         self._order: list[str] = []
@@ -233,7 +248,7 @@ class FleetTable(DataTable[Text]):
         if width is not None:
             self._width = width
         longest = max((len(row["pod"].plain) for row in self._cells.values()), default=0)
-        pod = pod_width(layout, self._width, longest)
+        pod = pod_width(layout, self._width - self._context_width, longest)
         if layout != self._layout or pod != self._pod_width:
             self._rebuild(layout, pod)
 
@@ -256,7 +271,10 @@ class FleetTable(DataTable[Text]):
 
     def _visible_columns(self) -> list[Column]:
         level = _LEVELS[self._layout or "wide"]
-        return [
+        context = (
+            [Column("context", "context", self._context_width, "compact")] if self._context_width else []
+        )
+        return context + [
             replace(column, width=self._pod_width) if column.key == "pod" else column
             for column in COLUMNS
             if _LEVELS[column.level] <= level
@@ -284,19 +302,29 @@ class FleetTable(DataTable[Text]):
         self.move_cursor(row=index, animate=False, scroll=False)
 
     def show_targets(
-        self, targets: tuple[TargetStatus, ...], now: datetime, palette: Palette, policy: HealthPolicy
+        self,
+        targets: tuple[TargetStatus, ...],
+        now: datetime,
+        palette: Palette,
+        policy: HealthPolicy,
+        contexts: Sequence[str] = (),
     ) -> None:
-        """Diff the new targets into the table: remove, update changed cells, add, re-sort if needed."""
+        """Diff the new targets into the table: remove, update changed cells, add, re-sort if needed.
+        With several ``contexts`` watched, a context column comes first and rows are grouped by it."""
         if not self._layout:
             self.set_layout("wide")
-        ordered = sorted(targets, key=sort_key)
+        wanted = context_width(contexts)
+        if wanted != self._context_width:  # the columns change: every row is redrawn
+            self._context_width = wanted
+            self._rebuild(self._layout, self._pod_width)
+        ordered = sorted(targets, key=lambda target: sort_key(target, contexts))
         new_rows = {target.key: row_cells(target, now, palette, policy) for target in ordered}
         new_order = list(new_rows)
         selected = self.selected_key
         visible = self._visible_columns()
         with self.app.batch_update():
             longest = max((len(row["pod"].plain) for row in new_rows.values()), default=0)
-            pod = pod_width(self._layout, self._width, longest)
+            pod = pod_width(self._layout, self._width - self._context_width, longest)
             if pod != self._pod_width:  # the pod column resizes to the new names: every row is redrawn
                 self._cells = new_rows
                 self._rebuild(self._layout, pod)

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from gloomon.domain.cells import secret_phase_words, severity_counts
+from gloomon.domain.cells import context_phase_words, secret_phase_words, severity_counts
 from gloomon.domain.export import status_of
 from gloomon.domain.model import FleetSnapshot, Severity
 from gloomon.domain.parse.cron import next_run
@@ -84,10 +84,37 @@ def _secret_line(
     return line
 
 
-def _badge(words: str, loudness: Severity | None, palette: Palette) -> Text:
+def _contexts_line(snapshot: FleetSnapshot, now: datetime, short: bool, room: int, palette: Palette) -> Text:
+    """Several contexts: ``east steady · 1 CA  west copy · steady …  <next run>`` in ``room`` cells, each
+    context's secret phase behind its name; when it does not fit, the next run goes first, then every
+    context's words lose their last clauses."""
+    phases = context_phase_words(snapshot, now, short=short)
+    longest = max((len(words.split(" · ")) for _, words, _ in phases), default=1)
+    line = Text()
+    for keep, with_cron in [(longest, True), (longest, False)] + [
+        (count, False) for count in range(longest - 1, 0, -1)
+    ]:
+        line = Text()
+        for index, (context, words, loudness) in enumerate(phases):
+            if index:
+                line.append("  ")
+            name = literal(context)
+            name.stylize(Style(bold=True))
+            line.append_text(name)
+            line.append(" ")
+            line.append_text(_badge(" · ".join(words.split(" · ")[:keep]), loudness, palette, label=False))
+        if with_cron:
+            line.append("  ")
+            line.append(cron_words(snapshot, now, short=True), style=palette.muted)
+        if line.cell_len <= room:
+            break
+    return line
+
+
+def _badge(words: str, loudness: Severity | None, palette: Palette, *, label: bool = True) -> Text:
     """The secret's phase words behind a muted ``secret`` label, unless the words name the secret
     themselves ("secret not readable (403)", "no gloo-mtls-certs secret": said once, not twice)."""
-    named = words.startswith("secret ") or words.endswith(" secret")
+    named = words.startswith("secret ") or words.endswith(" secret") or not label
     badge = Text() if named else Text.assemble(("secret ", palette.muted))
     if loudness in (Severity.WARNING, Severity.CRITICAL):
         color = (palette.severity(loudness)).color
@@ -166,7 +193,10 @@ class HeaderBar(Widget):
         # the right column is as wide as its widest cell (the status above, or the poll age), and the
         # grid pads one cell on each side of the gap between the columns
         room = self.size.width - max(status.cell_len, age.cell_len) - 2
-        grid.add_row(_secret_line(words, loudness, snapshot, now, short, room, palette), age)
+        if len(snapshot.contexts) > 1:  # each context's secret (a data-plane one's copy) by its name
+            grid.add_row(_contexts_line(snapshot, now, short, room, palette), age)
+        else:
+            grid.add_row(_secret_line(words, loudness, snapshot, now, short, room, palette), age)
         return grid
 
     def _poll_age(self, snapshot: FleetSnapshot, now: datetime, palette: Palette) -> Text:

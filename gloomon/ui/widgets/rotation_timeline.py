@@ -19,9 +19,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gloomon.domain.compare.history import RotationHistory, SecretChange, TargetSample
+from gloomon.domain.compare.history import RotationHistory, SecretChange, TargetSample, on_timeline
 from gloomon.domain.model import FleetSnapshot, Phase, TargetStatus
-from gloomon.ui.format import Palette, human_duration, literal
+from gloomon.ui.format import Palette, human_duration, literal, sanitize
 from gloomon.ui.widgets.header_bar import cron_words
 from gloomon.ui.widgets.timeline_webhook import change_lines, legend_entries, webhook_rows
 
@@ -126,7 +126,13 @@ class TimelineLines:
         self.step = span / self.columns
         self.times = [start + timedelta(seconds=self.step * (index + 1)) for index in range(self.columns)]
         self.changes = list(history.changes)[-3:]
-        self.targets = snapshot.targets
+        self.many = len(snapshot.contexts) > 1
+        #: grouped by context when several are watched (the table's order)
+        shown = on_timeline(snapshot)
+        order = {context: index for index, context in enumerate(snapshot.contexts)}
+        self.targets = tuple(sorted(shown, key=lambda t: order.get(t.ref.context, len(order))))
+        #: the contexts with their own secret, whose rotation this timeline (the first's) is not
+        self.others = tuple(dict.fromkeys(t.ref.context for t in snapshot.targets if t not in shown))
         #: columns up to now; a young history (under a minute) leaves the rest of the axis empty
         self.past = sum(1 for at in self.times if at <= now + timedelta(seconds=self.step / 2))
         self.head = self._head(snapshot, (now - start).total_seconds())
@@ -156,7 +162,12 @@ class TimelineLines:
         axis.append(
             "  pickup lag, last changes" if self.width >= WIDE else "  pickup lags", style=palette.muted
         )
-        secret_row = Text(f"{'secret':<{self.label_width}}", style=Style(bold=True))
+        # several contexts: the secret row is the first context's (the control plane's), and says so
+        many = len(snapshot.contexts) > 1
+        name = f"secret ({snapshot.contexts[0]})" if many else "secret"
+        secret_row = Text(
+            f"{sanitize(name)[: self.label_width - 1]:<{self.label_width}}", style=Style(bold=True)
+        )
         phases = history.secret_along(self.times[: self.past])
         _append_runs(secret_row, [_cell(phase, palette) for phase in phases])
         certgen_row = Text(f"{'certgen':<{self.label_width}}", style=palette.muted)
@@ -187,6 +198,11 @@ class TimelineLines:
     def _target_row(self, target: TargetStatus) -> Text:
         palette, history = self.palette, self.history
         label = f"{target.ref.component.value}/{target.ref.pod.rsplit('-', 1)[-1]}"
+        if self.many:  # which cluster the row is in, first (the component said as the logs say it)
+            short = (
+                "gw-proxy" if target.ref.component.value == "gateway-proxy" else target.ref.component.value
+            )
+            label = f"{target.ref.context} {short}/{target.ref.pod.rsplit('-', 1)[-1]}"
         row = literal(f"{label[: self.label_width - 1]:<{self.label_width}}")
         samples = history.target_along(target.key, self.times[: self.past])
         samples += [None] * (self.columns - self.past)
@@ -208,6 +224,13 @@ class TimelineLines:
             lines.append(Text())
             for line in change_lines(history.webhook, self.now, palette):
                 lines += fold(line, self.width, CHANGE_INDENT)
+        if self.others:  # their own certgen and secret: another rotation, not drawn on this axis
+            note = literal(
+                f"{', '.join(self.others)}: own secret and certgen, not on this timeline "
+                "(watch that context alone: gloomon --context <name>)"
+            )
+            note.stylize(palette.muted)
+            lines += [Text(), *fold(note, self.width, CHANGE_INDENT)]
         return lines
 
 
@@ -287,13 +310,14 @@ def _change_line(
     line.append(f"{change.phase.value:<13}", style=palette.phase(change.phase))
     lags = []
     waiting = []
-    for target in snapshot.targets:
+    shown = on_timeline(snapshot)
+    for target in shown:
         picked = history.pickup(target.key, change)
         if picked is None:
             waiting.append(target.ref.pod)
         else:
             lags.append(((picked - change.at).total_seconds(), target.ref.pod))
-    line.append(f" picked up by {len(lags)}/{len(snapshot.targets)}", style=palette.text)
+    line.append(f" picked up by {len(lags)}/{len(shown)}", style=palette.text)
     if lags:
         slowest = max(lags)
         line.append(f" · slowest {human_duration(slowest[0])} (", style=palette.muted)
