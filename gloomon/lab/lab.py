@@ -162,6 +162,13 @@ class Lab(LabFaults):
             raise
 
     @property
+    def management_address(self) -> str:
+        """What an edge cluster's ``gloo`` ExternalName Service names: the management cluster's gloo
+        behind a load balancer (on loopback: its listener ports, ``gloo_ports``)."""
+        assert self.management is not None
+        return f"gloo-xds.{self.management.cluster}.example.internal"
+
+    @property
     def gloo_ports(self) -> dict[int, int]:
         """gloo's service ports (9977, 9976) → the loopback ports its TLS listeners bind (or will)."""
         return self._gloo_ports
@@ -208,6 +215,7 @@ class Lab(LabFaults):
         else:  # an edge cluster: its pods wait for the management lab's gloo and the secret's copy
             await self.before_pods()
             self._gloo_ports = self.management.gloo_ports  # the same dict: clients follow its moves
+            self.store.external_names["gloo"] = (self.management_address, self.store.next_rv())
             if self.store.secret is None:
                 raise LabStartError(f"edge cluster {self.context}: no {SECRET_NAME} copy to mount")
             initial = self.store.secret.data

@@ -14,7 +14,8 @@ How the edge proxies reach gloo: the chart's bootstrap is unchanged (``gloo.gloo
 9977``, ``alt_stat_name: xds_cluster``); the user made ``gloo`` in the edge cluster an ExternalName
 Service for the management cluster's gloo load balancer, so the edge Envoys' xDS cluster names the same
 hostname as in a single cluster. On loopback that hostname leads to the management lab's gloo listener
-ports (``Lab.management``). The lab's API serves no Services; the ExternalName is documentation.
+ports (``Lab.management``). The edge API serves that Service: ``gloo``, type ExternalName, naming
+``gloo-xds.<management cluster>.example.internal`` (``Lab.management_address``), gloo's xDS ports.
 """
 
 from __future__ import annotations

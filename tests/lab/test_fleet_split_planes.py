@@ -82,6 +82,14 @@ async def test_the_edge_runs_proxies_only_and_no_certgen(fleet: LabFleet, kubect
     )
     assert code == 0, err
     assert sorted(out.split()) == sorted(f"pod/{p}" for p in edge.pods())
+    # the user made gloo an ExternalName for the management gloo: the bootstrap's hostname still resolves
+    code, out, err = await run_kubectl(
+        kubectl, fleet.kubeconfig_path, "--context", "edge", "get", "svc", "-n", "gloo-system", "--no-headers"
+    )
+    assert code == 0, err
+    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()}
+    assert rows["gloo"] == ["ExternalName", "<none>", "gloo-xds.mgmt.example.internal"]
+    assert set(rows) == {"gloo", "gateway-proxy", "extauth"}
 
 
 async def test_edge_envoys_link_to_the_management_gloo(fleet: LabFleet, eventually: Eventually) -> None:

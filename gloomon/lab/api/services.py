@@ -75,5 +75,25 @@ def service_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
     }
 
 
+def external_name_json(store: ClusterStore, name: str, target: str, rv: int) -> dict[str, Any]:
+    """An ``ExternalName`` Service the user made (no selector, no cluster IP): DNS answers a CNAME to
+    ``target``. An edge cluster's ``gloo`` lists gloo's xDS ports, as the user wrote them."""
+    digest = hashlib.sha256(f"{store.namespace_uid}/service/{name}".encode()).hexdigest()
+    metadata = meta(name, store.namespace, str(uuid.UUID(digest[:32])), store.created, rv)
+    ports = [
+        {"name": n, "protocol": "TCP", "port": p, "targetPort": t} for n, p, t in PORTS[Component.GLOO][:2]
+    ]
+    spec = {"type": "ExternalName", "externalName": target, "ports": ports, "sessionAffinity": "None"}
+    return {
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": metadata,
+        "spec": spec,
+        "status": {"loadBalancer": {}},
+    }
+
+
 def services(store: ClusterStore) -> list[dict[str, Any]]:
-    return [service_json(store, d) for d in store.deployments.values() if d.component in PORTS]
+    found = [service_json(store, d) for d in store.deployments.values() if d.component in PORTS]
+    found += [external_name_json(store, name, *named) for name, named in store.external_names.items()]
+    return found

@@ -259,6 +259,8 @@ def _service_cells(svc: Json) -> list[Any]:
     if spec.get("type") == "LoadBalancer":
         ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress", [])
         external = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress) or "<pending>"
+    elif spec.get("type") == "ExternalName":
+        external = spec.get("externalName", "<none>")
     ports = ",".join(
         f"{p['port']}:{p['nodePort']}/{p['protocol']}"
         if p.get("nodePort")

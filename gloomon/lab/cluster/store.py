@@ -223,6 +223,9 @@ class ClusterStore:
         self.webhook_config: WebhookConfiguration | None = None
         #: Warning events controllers recorded (:class:`RecordedEvent`), oldest first
         self.recorded_events: list[RecordedEvent] = []
+        #: ``ExternalName`` Services the user made: name → (the DNS name they stand for, resourceVersion);
+        #: an edge cluster's ``gloo``, for the management cluster's gloo
+        self.external_names: dict[str, tuple[str, int]] = {}
         self._rv = itertools.count(1000)
         self._ips = itertools.count(10)
         self._secret_listeners: list[SecretListener] = []
