@@ -13,11 +13,15 @@ from datetime import datetime
 
 from gloomon.domain.health.links import down_seconds
 from gloomon.domain.health.policy import rotation_duration
+from gloomon.domain.health.sds import warming
 from gloomon.domain.model import MTLS_HINT as MTLS_HINT  # re-exported: the words report and UI show
 from gloomon.domain.model import (
     MTLS_WORDS,
+    SERVER_CERT_SECRET,
+    VALIDATION_CONTEXT_SECRET,
     CertInfo,
     Component,
+    EnvoyStats,
     Finding,
     FleetSnapshot,
     LinkState,
@@ -115,6 +119,30 @@ def link_words(target: TargetStatus, now: datetime) -> str:
         return f"ADS stream closed{lasted}{fails}"
     checks = " · health checks fail" if link.health_checks_fail else ""
     return f"connects to gloo failing{lasted}{fails}{checks}"
+
+
+def sds_stream_words(target: TargetStatus, now: datetime) -> str | None:
+    """Its gRPC SDS streams in words (``open``, ``closed for 2m · 9 failed updates``) and the secrets
+    still warming; None when the Envoy reports no SDS stream state and nothing warming (file SDS)."""
+    stats = target.fetch.stats if target.fetch is not None else None
+    held = warming(target)
+    still = f" · warming: {', '.join(held)}" if held else ""
+    if not isinstance(stats, EnvoyStats):
+        return still.removeprefix(" · ") or None
+    items = [s for s in (stats.sds_for(SERVER_CERT_SECRET), stats.sds_for(VALIDATION_CONTEXT_SECRET)) if s]
+    states = [item.connected for item in items if item.connected is not None]
+    if not states:
+        return still.removeprefix(" · ") or None
+    timeouts = sum(item.init_fetch_timeout for item in items)
+    timed_out = f" · initial fetch timed out ×{timeouts}" if timeouts else ""
+    if False not in states:
+        return f"open{timed_out}{still}"
+    failures = sum(item.update_failure for item in items)
+    since = target.sds_down_since
+    lasted = (
+        f" for {human_duration((now - since).total_seconds())}" if since is not None and since < now else ""
+    )
+    return f"closed{lasted} · {counted(failures, 'failed update')}{timed_out}{still}"
 
 
 def time_left_words(cert: CertInfo | None, now: datetime, *, compact: bool = False) -> str:

@@ -16,7 +16,7 @@ from gloomon.domain.compare.planes import judge_planes
 from gloomon.domain.compare.rotation import phase_of
 from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
 from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
-from gloomon.domain.link import ads_closes, xds_link
+from gloomon.domain.link import ADS, SDS, sds_down_since, stream_closes, xds_link
 from gloomon.domain.model import (
     COMPONENT_ORDER,
     SERVER_CERT_SECRET,
@@ -72,7 +72,7 @@ def build_snapshot(
     slack = policy.grace_for(cronjob)  # the lag grace, derived once: the judge gets this one
     secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
     order = {component: index for index, component in enumerate(COMPONENT_ORDER)}
-    closes = ads_closes(log_events)
+    closes = stream_closes(log_events)
     targets = tuple(
         sorted(
             (
@@ -244,7 +244,7 @@ def _target_status(
     rotation: float | None,
     previous: FleetSnapshot | None,
     slack: float,
-    closes: Mapping[str, LogEvent] | None = None,
+    closes: Mapping[tuple[str, str], LogEvent] | None = None,
 ) -> TargetStatus:
     ref = fetch.target
     prev = next((t for t in previous.targets if t.key == ref.key), None) if previous is not None else None
@@ -269,6 +269,7 @@ def _target_status(
             tls_errors_last_rise=prev.tls_errors_last_rise if prev else None,
             xds_connect_fail_last_rise=prev.xds_connect_fail_last_rise if prev else None,
             sds_rejected_last_rise=prev.sds_rejected_last_rise if prev else None,
+            sds_down_since=prev.sds_down_since if prev else None,
         )
     leaf, bundle, arrived, sds_version = _held(fetch, ref.namespace or namespace)
     certs_since = arrived or (prev.certs_since if prev and prev.leaf is not None else (now if leaf else None))
@@ -312,8 +313,9 @@ def _target_status(
         rejected_total(old.fetch.stats if old is not None and old.fetch is not None else None),
         prev.sds_rejected_last_rise if prev else None,
     )
-    closed = closes.get(ref.pod) if closes else None
+    closed = closes.get((ref.pod, ADS)) if closes else None
     xds, xds_rise = xds_link(fetch, ref.component, ref.namespace or namespace, stats, prev, now, closed)
+    sds_down = sds_down_since(stats, prev, now, closes.get((ref.pod, SDS)) if closes else None)
     return TargetStatus(
         ref=ref,
         fetch=fetch,
@@ -336,6 +338,7 @@ def _target_status(
         tls_errors_last_rise=tls_rise,
         xds_connect_fail_last_rise=xds_rise,
         sds_rejected_last_rise=rejected_rise,
+        sds_down_since=sds_down,
     )
 
 

@@ -1,4 +1,5 @@
-"""A target's link to gloo as the signals production gives show it (reference/real-clusters.md §1).
+"""A target's links as the signals production gives show them: to gloo (reference/real-clusters.md §1)
+and to its ``sds`` container (§2: every secret has its own gRPC stream, with its own state).
 
 No health checks exist in production, so ``/clusters`` health flags are one more signal where they exist
 (the lab's), never the only one: an ADS client (gateway-proxy, kube-gateway) has its stream state
@@ -17,6 +18,8 @@ from datetime import datetime, timedelta
 from gloomon.domain.compare.carry import last_rise
 from gloomon.domain.health.policy import rose_recently
 from gloomon.domain.model import (
+    SERVER_CERT_SECRET,
+    VALIDATION_CONTEXT_SECRET,
     AdminFetch,
     ClustersReport,
     Component,
@@ -29,7 +32,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.envoy import xds_cluster_names
 
-__all__ = ["ads_closes", "xds_link"]
+__all__ = ["ADS", "SDS", "sds_down_since", "sds_stream_closed", "stream_closes", "xds_link"]
 
 
 def xds_link(
@@ -102,15 +105,52 @@ def xds_link(
     return link, last
 
 
-def ads_closes(events: Sequence[LogEvent]) -> dict[str, LogEvent]:
-    """Per pod, the latest ``StreamAggregatedResources gRPC config stream … closed`` its Envoy logged at
-    warning or above (SDS streams close in the same words, as ``StreamSecrets``: not the link to gloo)."""
-    latest: dict[str, LogEvent] = {}
+#: the gRPC method of each stream an Envoy of Gloo opens: its ADS stream to gloo, its SDS streams
+ADS, SDS = "StreamAggregatedResources", "StreamSecrets"
+
+
+def stream_closes(events: Sequence[LogEvent]) -> dict[tuple[str, str], LogEvent]:
+    """Per (pod, method), the latest ``<method> gRPC config stream … closed`` its Envoy logged at warning
+    or above: ``StreamAggregatedResources`` is the link to gloo, ``StreamSecrets`` its SDS streams."""
+    latest: dict[tuple[str, str], LogEvent] = {}
     for event in events:
+        method = event.fields.get("method")
         if (
             event.kind is LogKind.XDS_STREAM_CLOSED
-            and event.fields.get("method") == "StreamAggregatedResources"
+            and method in (ADS, SDS)
             and event.level in ("warning", "error", "critical")
         ):
-            latest[event.pod] = event
+            latest[(event.pod, method)] = event
     return latest
+
+
+def sds_stream_closed(stats: EnvoyStats | None) -> bool | None:
+    """Whether a gRPC SDS stream of the mTLS secrets is closed (``sds.<secret>.control_plane
+    .connected_state`` 0); None without stream state (no stats, or file-based SDS)."""
+    if stats is None:
+        return None
+    states = [
+        item.connected
+        for item in (stats.sds_for(SERVER_CERT_SECRET), stats.sds_for(VALIDATION_CONTEXT_SECRET))
+        if item is not None and item.connected is not None
+    ]
+    return (False in states) if states else None
+
+
+def sds_down_since(
+    stats: EnvoyStats | None, prev: TargetStatus | None, now: datetime, closed: LogEvent | None
+) -> datetime | None:
+    """Since when its SDS stream is closed: carried from the last poll, back-dated by a recent
+    ``StreamSecrets … closed since Ns ago`` warning, else now; None while it is open."""
+    carried = prev.sds_down_since if prev is not None else None
+    down = sds_stream_closed(stats)
+    if down is None:
+        return carried if stats is None else None
+    if not down:
+        return None
+    since = carried or now
+    closed_at = (closed.received or closed.ts) if closed is not None else None
+    failing = closed.fields.get("failing_seconds") if closed is not None else None
+    if closed_at is not None and failing is not None and rose_recently(closed_at, now):
+        since = min(since, closed_at - timedelta(seconds=float(failing)))
+    return since

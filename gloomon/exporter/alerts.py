@@ -121,6 +121,10 @@ _IN_RENEW_WINDOW = (
     " < ${renew_window_days} * 86400"
 )
 
+#: every code that says SDS does not (or will not) deliver to a pod
+_SDS_CODES = (
+    "sds-not-delivered|sds-initial-fetch-timeout|sds-stream-down|sds-update-rejected|sds-update-failed"
+)
 _LEAF = 'role="leaf", source!="webhook"'
 _CA = 'role="ca", source!="webhook"'
 _WEBHOOK = 'source="webhook"'
@@ -277,17 +281,18 @@ ALERTS: tuple[Alert, ...] = (
         "links",
         "sds-not-delivered",
         "{{ $labels.component }}: SDS does not deliver certificates ({{ $labels.code }})",
-        "An Envoy of {{ $labels.component }} holds no certificate from its sds sidecar, or rejects or "
-        "fails its updates ({{ $labels.code }}): mTLS to and from that pod fails.",
+        "An Envoy of {{ $labels.component }} holds no certificate from its sds sidecar, rejects or "
+        "fails its updates, or lost its SDS stream ({{ $labels.code }}): mTLS to and from that pod "
+        "fails, or will at the next rotation.",
         (
             Band(
                 "warning",
-                _findings("sds-not-delivered|sds-update-rejected|sds-update-failed", "warning|critical"),
+                _findings(_SDS_CODES, "warning|critical"),
                 "5m",
             ),
             Band(
                 "critical",
-                _findings("sds-not-delivered|sds-update-rejected|sds-update-failed", "critical"),
+                _findings(_SDS_CODES, "critical"),
                 "2m",
             ),
         ),

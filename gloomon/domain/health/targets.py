@@ -23,6 +23,7 @@ from gloomon.domain.health.policy import (
     rose_recently,
     settling,
 )
+from gloomon.domain.health.sds import initial_fetch_timeout, sds_stream_down
 from gloomon.domain.model import (
     DEFAULT_ADMIN_PORTS,
     SERVER_CERT_SECRET,
@@ -139,7 +140,10 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
         and _runs_sds(target)
         and (isinstance(fetch.certs, CertsReport) or isinstance(fetch.secrets, SecretsDump))
     ):
-        out.append(_not_delivered(target, fetch, ctx, hints))
+        stats = fetch.stats if isinstance(fetch.stats, EnvoyStats) else None
+        out.append(
+            initial_fetch_timeout(target, stats, ctx, hints) or _not_delivered(target, fetch, ctx, hints)
+        )
     secret = next((s for s in secrets if s.state.context == ref.context), None)
     out.extend(_cert_findings(target, secret, ctx))
     verdict = target.verdict
@@ -265,6 +269,9 @@ def _stats_findings(target: TargetStatus, ctx: Context, hints: _Hints) -> list[F
     stats = fetch.stats if fetch is not None else None
     if isinstance(stats, EnvoyStats):
         out.extend(_rejected_findings(target, stats, ctx, hints))
+        down = sds_stream_down(target, stats, ctx, hints)
+        if down is not None:
+            out.append(down)
     out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, hints, soft))
     out.extend(link_findings(target, ctx, hints))
     server = fetch.server if fetch is not None else None

@@ -121,6 +121,9 @@ class TargetStatus:
     xds_connect_fail_last_rise: datetime | None = None
     #: When the SDS ``update_rejected`` counters last rose.
     sds_rejected_last_rise: datetime | None = None
+    #: First seen with its gRPC SDS stream closed (``sds.<secret>.control_plane.connected_state`` 0),
+    #: carried across polls or back-dated by a ``StreamSecrets … closed since Ns ago`` warning.
+    sds_down_since: datetime | None = None
     #: Set while the Kubernetes API is unreachable: the first poll that could not reach the target through
     #: it. Everything else shown (``fetch`` included, read at ``fetch.fetched_at``) is the last observed.
     stale_since: datetime | None = None

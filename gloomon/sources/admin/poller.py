@@ -8,6 +8,10 @@ something new, because each request costs CPU in gloomon (and, behind a port-for
 - ``/certs`` is the fallback for the leaf and bundle: fetched on a target's first poll, whenever the
   config_dump failed, is unparseable or lacks the server cert / validation context, whenever an SDS
   version there changed, and every :data:`CERTS_EVERY` polls. Otherwise last poll's report is passed on.
+- ``/config_dump?resource=dynamic_warming_secrets`` is asked only when the active secrets lack the
+  server cert or validation context of an Envoy subscribed to them (``sds.*`` stats): what it requested
+  from SDS and never got (shown, and judged with ``sds.<secret>.init_fetch_timeout``); its secrets join
+  the active ones, marked ``warming``.
 - The server state comes from the ``server.state`` gauge of ``/stats`` (the stats filter asks for it;
   the domain's :func:`~gloomon.domain.parse.metrics.server_state` reads it);
   ``/ready`` is fetched only when ``/stats`` did not give it or Envoy has not flushed its stats yet.
@@ -54,12 +58,14 @@ STATS_PATH = envoy.ADMIN_PATHS["/stats"]
 CERTS_PATH = envoy.ADMIN_PATHS["/certs"]
 READY_PATH = "/ready"
 SERVER_INFO_PATH = envoy.ADMIN_PATHS["/server_info"]
+WARMING_PATH = "/config_dump?resource=dynamic_warming_secrets"
 #: ``/certs`` is fetched at least every this many polls even when config_dump says nothing changed
 CERTS_EVERY = 12
 
 #: ParseError sources, as the parsers name them
 _SOURCES = {
     SECRETS_PATH: "/config_dump",
+    WARMING_PATH: "/config_dump",
     CLUSTERS_PATH: "/clusters",
     STATS_PATH: "/stats",
     CERTS_PATH: "/certs",
@@ -136,6 +142,8 @@ class AdminPoller:
             results["clusters"] = _parse(cache, CLUSTERS_PATH, envoy.parse_clusters, response)
             response = await self._get(connection, STATS_PATH)
             stats = results["stats"] = _parse(cache, STATS_PATH, envoy.parse_stats, response)
+            if isinstance(secrets, SecretsDump) and certs_key(secrets) is None and _subscribed(stats):
+                results["secrets"] = await self._warming(connection, cache, secrets)
             results["certs"] = await self._certs(connection, cache, secrets)
             results["server"] = await self._server(connection, cache, target, stats, fetched_at)
         except TargetUnreachable as exc:
@@ -161,6 +169,16 @@ class AdminPoller:
             if first:
                 raise TargetUnreachable(_unreachable(exc)) from None
             raise _RequestFailed(f"admin request failed: {path.partition('?')[0]}: {exc.reason}") from None
+
+    async def _warming(
+        self, connection: AdminConnection, cache: _TargetCache, active: SecretsDump
+    ) -> SecretsDump:
+        """The active secrets and the warming ones (a failed or unreadable answer adds none)."""
+        response = await self._get(connection, WARMING_PATH)
+        parsed = _parse(cache, WARMING_PATH, _parse_warming, response)
+        if not isinstance(parsed, SecretsDump) or not parsed.secrets:
+            return active
+        return SecretsDump(active.secrets + parsed.secrets)
 
     async def _certs(
         self, connection: AdminConnection, cache: _TargetCache, secrets: SecretsDump | ParseError
@@ -228,6 +246,17 @@ class AdminPoller:
         connections = [*self._connections.values(), *self._retired]
         self._connections, self._retired = {}, []
         await asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True)
+
+
+def _subscribed(stats: EnvoyStats | ParseError) -> bool:
+    """Whether the Envoy subscribes to the mTLS secrets over SDS (a pod without mTLS has nothing warming)."""
+    return isinstance(stats, EnvoyStats) and any(
+        stats.sds_for(name) is not None for name in (SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET)
+    )
+
+
+def _parse_warming(body: bytes) -> SecretsDump | ParseError:
+    return envoy.parse_secrets_dump(body, warming=True)
 
 
 def certs_key(secrets: SecretsDump | ParseError) -> object:

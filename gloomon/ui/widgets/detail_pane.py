@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.cells import link_words
+from gloomon.domain.cells import link_words, sds_stream_words
 from gloomon.domain.compare.sync import bundle_differences, cert_key, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.health.links import close_reason
@@ -236,6 +236,10 @@ def detail_renderable(
     sheet.field("phase", phase)
     sheet.field("in sync", sync_cell(target, palette))
     sheet.field("sds ver", target.sds_version or "—")
+    stream = sds_stream_words(target, now)
+    if stream is not None:
+        closed = not stream.startswith("open")
+        sheet.field("sds stream", Text(stream, style=palette.warn if closed else palette.muted))
     sheet.field("envoy", target.envoy_version or "—")
     if target.user_tls_errors:
         noise = counted(target.user_tls_errors, "TLS failure")
