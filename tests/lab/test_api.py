@@ -63,7 +63,8 @@ async def test_pods_listed_with_gloo_labels_and_containers(healthy_lab: Lab) -> 
         either = await core.list_namespaced_pod(NS, label_selector="gloo in (extauth,rate-limit)")
         assert len(either.items) == 2
         one = await core.read_namespaced_pod(healthy_lab.pods(Component.GLOO)[0], NS)
-        assert one.metadata.labels == {"gloo": "gloo"}
+        template_hash = healthy_lab.store.deployments["gloo"].template_hash  # as a ReplicaSet's pod has it
+        assert one.metadata.labels == {"gloo": "gloo", "pod-template-hash": template_hash}
 
 
 async def test_secret_cronjob_deployments(healthy_lab: Lab) -> None:

@@ -232,9 +232,20 @@ async def test_auth_can_i_answers_as_the_forbid_faults_make_rbac_answer(lab: Lab
         lab.api.forbid_webhooks = False
 
 
-async def test_get_all_lists_the_all_category(lab: Lab, kubectl: Path) -> None:
+async def test_get_all_and_describe_deploy_show_the_replicasets(lab: Lab, kubectl: Path) -> None:
     got = sections(await run(kubectl, lab, "get", "all"))
-    assert {"pod", "deployment.apps", "cronjob.batch"} <= set(got)
+    assert {"pod", "service", "deployment.apps", "replicaset.apps", "cronjob.batch"} <= set(got)
+    assert got["replicaset.apps"][0] == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    gateway = lab.store.deployments["gateway-proxy"]
+    rs = f"{gateway.name}-{gateway.template_hash}"
+    assert [row[1:4] for row in got["replicaset.apps"][1:] if row[0] == f"replicaset.apps/{rs}"] == [
+        ["2", "2", "2"]
+    ]
+    text = await run(kubectl, lab, "describe", "deploy", "gateway-proxy")
+    assert f"NewReplicaSet:   {rs} (2/2 replicas created)" in text
+    assert f"Scaled up replica set {rs} from 0 to 2" in text
+    text = await run(kubectl, lab, "describe", "rs", rs)
+    assert "Controlled By:  Deployment/gateway-proxy" in text and "Pods Status:    2 Running" in text
 
 
 async def test_services_get_and_port_forward(lab: Lab, kubectl: Path) -> None:

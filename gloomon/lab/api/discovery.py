@@ -23,7 +23,10 @@ _RESOURCES_V1 = [
     ("secrets", "Secret", True, ["get", "list"]),
 ]
 _RESOURCES = {
-    "apps/v1": [("deployments", "Deployment", True, ["get", "list"])],
+    "apps/v1": [
+        ("deployments", "Deployment", True, ["get", "list"]),
+        ("replicasets", "ReplicaSet", True, ["get", "list"]),
+    ],
     "batch/v1": [("cronjobs", "CronJob", True, ["get", "list"]), ("jobs", "Job", True, ["get", "list"])],
     "authorization.k8s.io/v1": [("selfsubjectaccessreviews", "SelfSubjectAccessReview", False, ["create"])],
     "admissionregistration.k8s.io/v1": [
@@ -33,13 +36,14 @@ _RESOURCES = {
 
 
 #: the resources ``kubectl get all`` lists (the ``all`` category), of those the façade serves
-_IN_ALL = frozenset({"pods", "services", "deployments", "cronjobs", "jobs"})
+_IN_ALL = frozenset({"pods", "services", "deployments", "replicasets", "cronjobs", "jobs"})
 _SHORT_NAMES = {
     "services": ["svc"],
     "events": ["ev"],
     "namespaces": ["ns"],
     "pods": ["po"],
     "deployments": ["deploy"],
+    "replicasets": ["rs"],
     "cronjobs": ["cj"],
 }
 

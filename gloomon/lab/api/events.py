@@ -1,8 +1,10 @@
-"""core/v1 Events for the lab's pods, as the scheduler and the kubelet record them (``kubectl describe``).
+"""core/v1 Events for the lab's pods and controllers, as a cluster records them (``kubectl describe``).
 
-Derived from each pod's state, never stored: ``Scheduled`` (default-scheduler), then per container
-``Pulled`` (image already present: ``IfNotPresent``), ``Created`` and ``Started`` (kubelet), and for a
-container waiting in ``CrashLoopBackOff`` a ``BackOff`` warning counted once per restart. Warning events
+Derived from the store's state, never stored: per Deployment ``ScalingReplicaSet``
+(deployment-controller), per pod ``SuccessfulCreate`` on its ReplicaSet (replicaset-controller),
+``Scheduled`` (default-scheduler), then per container ``Pulled`` (image already present:
+``IfNotPresent``), ``Created`` and ``Started`` (kubelet), and for a container waiting in
+``CrashLoopBackOff`` a ``BackOff`` warning counted once per restart. Warning events
 controllers record (``FailedCreate`` on a Job, ``FailedMount`` on a pod: ``ClusterStore.record_event``)
 are listed with them. As on a real
 API server (``--event-ttl`` 1 h) events older than an hour are gone. Field selectors on
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from gloomon.lab.api.objects import replicaset_uid
 from gloomon.lab.cluster.store import ClusterStore, Pod, RecordedEvent
 from gloomon.lab.cluster.util import now_utc, rfc3339
 
@@ -24,19 +28,36 @@ EVENT_TTL = timedelta(hours=1)
 NODE = "gloomon-lab"
 
 
+@dataclass(frozen=True)
+class _Involved:
+    """The object an event is about."""
+
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    uid: str
+    resource_version: int
+
+
+def _involved(pod: Pod) -> _Involved:
+    return _Involved("Pod", "v1", pod.namespace, pod.name, pod.uid, pod.resource_version)
+
+
 def _event(
-    pod: Pod, reason: str, message: str, *, when: Any, component: str = "kubelet", **extra: Any
+    pod: Pod | _Involved, reason: str, message: str, *, when: Any, component: str = "kubelet", **extra: Any
 ) -> dict[str, Any]:
+    obj = _involved(pod) if isinstance(pod, Pod) else pod
     field_path = extra.pop("field_path", "")
     kind, count, last = extra.pop("type", "Normal"), extra.pop("count", 1), extra.pop("last", when)
-    digest = hashlib.sha256(f"{pod.uid}/{reason}/{field_path}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{obj.uid}/{reason}/{field_path}/{message}".encode()).hexdigest()
     involved: dict[str, Any] = {
-        "kind": "Pod",
-        "namespace": pod.namespace,
-        "name": pod.name,
-        "uid": pod.uid,
-        "apiVersion": "v1",
-        "resourceVersion": str(pod.resource_version),
+        "kind": obj.kind,
+        "namespace": obj.namespace,
+        "name": obj.name,
+        "uid": obj.uid,
+        "apiVersion": obj.api_version,
+        "resourceVersion": str(obj.resource_version),
     }
     if field_path:
         involved["fieldPath"] = field_path
@@ -47,10 +68,10 @@ def _event(
         "kind": "Event",
         "apiVersion": "v1",
         "metadata": {
-            "name": f"{pod.name}.{digest[:16]}",
-            "namespace": pod.namespace,
+            "name": f"{obj.name}.{digest[:16]}",
+            "namespace": obj.namespace,
             "uid": str(uuid.UUID(digest[:32])),
-            "resourceVersion": str(pod.resource_version),
+            "resourceVersion": str(obj.resource_version),
             "creationTimestamp": rfc3339(when),
         },
         "involvedObject": involved,
@@ -62,7 +83,7 @@ def _event(
         "count": count,
         "type": kind,
         "eventTime": None,
-        "reportingComponent": component if component == "kubelet" else "default-scheduler",
+        "reportingComponent": component,
         "reportingInstance": NODE if component == "kubelet" else "",
     }
 
@@ -137,6 +158,35 @@ def matches_fields(event: dict[str, Any], selector: str) -> bool:
     return True
 
 
+def controller_events(store: ClusterStore) -> list[dict[str, Any]]:
+    """The deployment controller scaling each Deployment's ReplicaSet up, the ReplicaSet controller
+    creating its pods."""
+    out = []
+    for dep in store.deployments.values():
+        rs_name = f"{dep.name}-{dep.template_hash}"
+        deployment = _Involved(
+            "Deployment", "apps/v1", store.namespace, dep.name, dep.uid, dep.resource_version
+        )
+        message = f"Scaled up replica set {rs_name} from 0 to {dep.replicas}"
+        out.append(
+            _event(
+                deployment, "ScalingReplicaSet", message, when=dep.created, component="deployment-controller"
+            )
+        )
+        rs = _Involved(
+            "ReplicaSet", "apps/v1", store.namespace, rs_name, replicaset_uid(dep.uid), dep.resource_version
+        )
+        for pod in store.pods_of():
+            if pod.owner is not None and pod.owner[:2] == ("ReplicaSet", rs_name):
+                message = f"Created pod: {pod.name}"
+                out.append(
+                    _event(
+                        rs, "SuccessfulCreate", message, when=pod.created, component="replicaset-controller"
+                    )
+                )
+    return out
+
+
 def recorded_event(store: ClusterStore, recorded: RecordedEvent) -> dict[str, Any]:
     """A controller's Warning event (``FailedCreate`` on a Job, ``FailedMount`` on a pod) as core/v1."""
     api = "batch/v1" if recorded.kind == "Job" else "v1"
@@ -179,10 +229,9 @@ def events(store: ClusterStore, field_selector: str = "") -> list[dict[str, Any]
     """Every live event in the store's namespace that matches ``field_selector``."""
     cutoff = now_utc() - EVENT_TTL
     out = []
-    for pod in store.pods_of():
-        for event in pod_events(pod):
-            if event["lastTimestamp"] >= rfc3339(cutoff) and matches_fields(event, field_selector):
-                out.append(event)
+    for event in [*controller_events(store), *(e for pod in store.pods_of() for e in pod_events(pod))]:
+        if event["lastTimestamp"] >= rfc3339(cutoff) and matches_fields(event, field_selector):
+            out.append(event)
     for recorded in store.recorded_events:
         event = recorded_event(store, recorded)
         if recorded.seen()[1] >= cutoff and matches_fields(event, field_selector):

@@ -9,6 +9,7 @@ CronJob (batch/v1) are :mod:`gloomon.lab.api.jobs`'s.
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 from gloomon.domain.model import SECRET_NAME
@@ -157,6 +158,28 @@ def _container_status(container: Container) -> dict[str, Any]:
     return out
 
 
+def replicaset_uid(deployment_uid: str) -> str:
+    """The uid of a Deployment's ReplicaSet (stable for the Deployment; ``replicasets.py``)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"replicaset/{deployment_uid}"))
+
+
+def pod_labels(pod: Pod) -> dict[str, str]:
+    """The pod's labels as the API shows them: a ReplicaSet's pods also carry ``pod-template-hash``."""
+    if pod.owner is not None and pod.owner[0] == "ReplicaSet" and "-" in pod.owner[1]:
+        return {**pod.labels, "pod-template-hash": pod.owner[1].rsplit("-", 1)[1]}
+    return dict(pod.labels)
+
+
+def _owner(pod: Pod) -> tuple[str, str, str] | None:
+    """The pod's controller; a ReplicaSet by its own uid (the store keeps the Deployment's)."""
+    if pod.owner is not None and pod.owner[0] == "ReplicaSet":
+        return (pod.owner[0], pod.owner[1], replicaset_uid(pod.owner[2]))
+    return pod.owner
+
+
+container_spec = _container_spec
+
+
 def pod_json(pod: Pod) -> dict[str, Any]:
     ready = "True" if pod.ready else "False"
     created = rfc3339(pod.created)
@@ -179,8 +202,8 @@ def pod_json(pod: Pod) -> dict[str, Any]:
             pod.uid,
             pod.created,
             pod.resource_version,
-            pod.labels,
-            pod.owner,
+            pod_labels(pod),
+            _owner(pod),
             owner_api,
         ),
         "spec": {

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gloomon.lab.api import access, discovery, events, objects, services
+from gloomon.lab.api import access, discovery, events, objects, replicasets, services
 from gloomon.lab.api.faults import FaultHandler, apply_fault, lab_state, secrets_forbidden, webhooks_forbidden
 from gloomon.lab.api.jobs import cronjob_json, job_json
 from gloomon.lab.api.requests import RequestLog
@@ -162,6 +162,8 @@ class ApiServer:
         r.add_get(f"{ns}/secrets/{{name}}", self._secret)
         r.add_get("/apis/apps/v1/namespaces/{ns}/deployments", self._deployments)
         r.add_get("/apis/apps/v1/namespaces/{ns}/deployments/{name}", self._deployment)
+        r.add_get("/apis/apps/v1/namespaces/{ns}/replicasets", self._replicasets)
+        r.add_get("/apis/apps/v1/namespaces/{ns}/replicasets/{name}", self._replicaset)
         r.add_get("/apis/batch/v1/namespaces/{ns}/cronjobs", self._cronjobs)
         r.add_get("/apis/batch/v1/namespaces/{ns}/cronjobs/{name}", self._cronjob)
         r.add_get("/apis/batch/v1/namespaces/{ns}/jobs", self._jobs)
@@ -220,7 +222,11 @@ class ApiServer:
         if request.query.get("watch") in ("true", "1"):
             return await self.streams.watch_pods(request, selector)
         field = request.query.get("fieldSelector", "")
-        pods = [p for p in self.store.pods_of() if self._ns_ok(request) and matches(selector, p.labels)]
+        pods = [
+            p
+            for p in self.store.pods_of()
+            if self._ns_ok(request) and matches(selector, objects.pod_labels(p))
+        ]
         if field.startswith("metadata.name="):
             pods = [p for p in pods if p.name == field.split("=", 1)[1]]
         items = [objects.pod_json(p) for p in pods]
@@ -283,6 +289,20 @@ class ApiServer:
         if dep is None:
             return not_found("deployments.apps", request.match_info["name"])
         return self._one(request, "Deployment", objects.deployment_json(self.store, dep))
+
+    async def _replicasets(self, request: web.Request) -> web.Response:
+        selector = parse_selector(request.query.get("labelSelector", "")) or []
+        found = [r for r in replicasets.replicasets(self.store) if matches(selector, r["metadata"]["labels"])]
+        return self._listing(
+            request, "ReplicaSet", "apps/v1", found if self._ns_ok(request) else [], self.store.next_rv()
+        )
+
+    async def _replicaset(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        found = [r for r in replicasets.replicasets(self.store) if r["metadata"]["name"] == name]
+        if not found or not self._ns_ok(request):
+            return not_found("replicasets.apps", name)
+        return self._one(request, "ReplicaSet", found[0])
 
     async def _cronjobs(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []

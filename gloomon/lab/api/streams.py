@@ -193,7 +193,11 @@ class StreamHub:
         end = loop.time() + timeout
         try:
             while loop.time() < end and not cut.is_set():
-                current = {p.name: p for p in self.store.pods_of() if ns_ok and matches(selector, p.labels)}
+                current = {
+                    p.name: p
+                    for p in self.store.pods_of()
+                    if ns_ok and matches(selector, objects.pod_labels(p))
+                }
                 events = []
                 for name, pod in current.items():
                     if name not in known or known[name][0] != pod.resource_version:

@@ -3,10 +3,10 @@
 The columns and cells are the API server's printers' (``pkg/printers/internalversion/printers.go``),
 computed from the very JSON the façade serves for the object, so a table never disagrees with
 ``-o yaml``: pods (READY, STATUS, RESTARTS with ``(… ago)``, AGE; wide: IP, NODE, NOMINATED NODE,
-READINESS GATES), deployments (READY, UP-TO-DATE, AVAILABLE), cronjobs (SCHEDULE, TIMEZONE, SUSPEND,
-ACTIVE, LAST SCHEDULE), jobs (STATUS, COMPLETIONS, DURATION), secrets (TYPE, DATA), services (TYPE,
-CLUSTER-IP, EXTERNAL-IP, PORT(S)), events (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE), namespaces. Ages
-are apimachinery's ``HumanDuration``.
+READINESS GATES), deployments (READY, UP-TO-DATE, AVAILABLE), replicasets (DESIRED, CURRENT, READY),
+cronjobs (SCHEDULE, TIMEZONE, SUSPEND, ACTIVE, LAST SCHEDULE), jobs (STATUS, COMPLETIONS, DURATION),
+secrets (TYPE, DATA), services (TYPE, CLUSTER-IP, EXTERNAL-IP, PORT(S)), events (LAST SEEN, TYPE,
+REASON, OBJECT, MESSAGE), namespaces. Ages are apimachinery's ``HumanDuration``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ _COLUMNS: dict[str, list[tuple[str, str, str, int]]] = {
         ("Ready", "string", "", 0),
         ("Up-to-date", "string", "", 0),
         ("Available", "string", "", 0),
+        (*_AGE, 0),
+        *_WIDE,
+    ],
+    "ReplicaSet": [
+        ("Name", "string", "name", 0),
+        ("Desired", "integer", "", 0),
+        ("Current", "integer", "", 0),
+        ("Ready", "integer", "", 0),
         (*_AGE, 0),
         *_WIDE,
     ],
@@ -202,6 +210,18 @@ def _deployment_cells(dep: Json) -> list[Any]:
     ]
 
 
+def _replicaset_cells(rs: Json) -> list[Any]:
+    spec, status = rs["spec"], rs.get("status", {})
+    return [
+        rs["metadata"]["name"],
+        spec.get("replicas", 1),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        _age(rs),
+        *_template_cells(spec.get("template", {}), spec.get("selector")),
+    ]
+
+
 def _cronjob_cells(cron: Json) -> list[Any]:
     spec, status = cron["spec"], cron.get("status", {})
     last = status.get("lastScheduleTime")
@@ -298,6 +318,7 @@ def _event_cells(event: Json) -> list[Any]:
 _CELLS = {
     "Event": _event_cells,
     "Service": _service_cells,
+    "ReplicaSet": _replicaset_cells,
     "Pod": _pod_cells,
     "Deployment": _deployment_cells,
     "CronJob": _cronjob_cells,
