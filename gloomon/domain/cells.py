@@ -106,6 +106,8 @@ def link_words(target: TargetStatus, now: datetime) -> str:
             return f"{counted(link.cx_active, 'client')} connected through the sidecar{fails}"
         if link.connected:
             return f"ADS stream open{fails}"
+        if link.cx_active == 0 and link.health_checks_pass:
+            return f"its health checks pass (no open connection){fails}"
         return f"{counted(link.cx_active, 'open connection')}{fails}"
     if link.state is LinkState.IDLE:
         if gloo:

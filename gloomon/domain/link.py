@@ -71,6 +71,9 @@ def xds_link(
     before = old.cx_connect_fail if old is not None else None
     last = last_rise(now, fails, before, last)
     checks_fail = cluster is not None and bool(cluster.hosts) and not cluster.healthy
+    # health checks passing (only where configured: not in production) prove the mTLS connects work
+    passed = stats.raw.get("cluster.xds_cluster.health_check.success") if stats is not None else None
+    checks_pass = not gloo and not checks_fail and isinstance(passed, int) and passed > 0
     closed_at = (closed.received or closed.ts) if closed is not None else None
     fresh_close = closed_at is not None and rose_recently(closed_at, now)
     if connected is False:
@@ -79,7 +82,7 @@ def xds_link(
         state = LinkState.CONNECTED
     elif rose_recently(last, now) or checks_fail or (connected is None and fresh_close and not active):
         state = LinkState.DISCONNECTED if gloo else LinkState.FAILING
-    elif active > 0 or connected is True:
+    elif active > 0 or connected is True or checks_pass:
         state = LinkState.CONNECTED
     else:
         state = LinkState.IDLE
@@ -99,6 +102,7 @@ def xds_link(
         down_since=down_since,
         cx_total=total,
         health_checks_fail=checks_fail,
+        health_checks_pass=checks_pass,
         stream_closed=closed.message if closed is not None else None,
         stream_closed_at=closed_at,
     )

@@ -339,7 +339,9 @@ def _targets(snapshot: FleetSnapshot, tls: dict[str, _TlsCounter]) -> Iterator[M
         labels=_TARGET_LABELS,
     )
     xds = GaugeMetricFamily(
-        "gloomon_xds_connected", "1 when the target's xDS link to gloo is healthy", labels=_TARGET_LABELS
+        "gloomon_xds_connected",
+        "1 when no trouble is seen on the target's xDS link to gloo (connected, or idle), 0 when it is down",
+        labels=_TARGET_LABELS,
     )
     tls_total = CounterMetricFamily(
         "gloomon_tls_errors_total",

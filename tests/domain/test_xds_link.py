@@ -148,3 +148,18 @@ def test_an_idle_sidecar_is_no_recent_connection_attempt_not_healthy() -> None:
     assert xds_words(target) == "no attempt"
     assert link_words(target, NOW).startswith("no recent connection attempt")
     assert not [f for f in result.findings if f.pod == "extauth-1"]
+
+
+def test_passing_health_checks_are_evidence_where_they_exist() -> None:
+    """The lab configures health checks (production does not): passing ones show the link works."""
+    rot = rotation()
+    body = b"cluster.xds_cluster.health_check.success: 12\ncluster.xds_cluster.upstream_cx_active: 0\n"
+    checked = replace(fetch("rate-limit-1", rot.leaf_new.info, [rot.ca_new.info]), stats=parse_stats(body))
+    target = poll([checked]).targets[0]
+    assert target.xds is not None and target.xds.state is LinkState.CONNECTED
+    assert link_words(target, NOW) == "its health checks pass (no open connection)"
+    failing = replace(
+        fetch("rate-limit-1", rot.leaf_new.info, [rot.ca_new.info], xds_healthy=False),
+        stats=parse_stats(body),
+    )
+    assert poll([failing]).targets[0].xds.state is LinkState.FAILING  # type: ignore[union-attr]

@@ -76,6 +76,8 @@ async def test_healthy_lab_is_ok_and_complete(healthy_lab: Lab):
         assert target["leaf_signed_by"] == 0
         assert target["envoy_version"].startswith("1.")
         assert target["admin_url"].startswith("http://127.0.0.1:")
+        if target["component"] == "gateway-proxy":  # its link seen working (ADS or health checks)
+            assert target["xds"]["state"] == "connected", target["xds"]
     assert_no_key_material(out)
 
 

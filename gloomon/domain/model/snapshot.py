@@ -84,6 +84,8 @@ class XdsLink:
     cx_total: int = 0
     #: ``/clusters`` health flags fail (only where health checks are configured: not in production)
     health_checks_fail: bool = False
+    #: its health checks pass (``cluster.xds_cluster.health_check.success``), where any are configured
+    health_checks_pass: bool = False
     #: the latest ``gRPC config stream … closed`` warning of this Envoy in the logs read, and its time
     stream_closed: str | None = None
     stream_closed_at: datetime | None = None

@@ -25,13 +25,14 @@ from gloomon.domain.parse.wire import as_int, as_str, decode_text, from_unix, lo
 #: The RE2 regex gloomon passes as ``/stats?filter=``: SDS subscriptions (their own stream state too),
 #: TLS counters, certificate expiry gauges, the ADS stream state, the server state, and the connection
 #: counters of the link's clusters: the xDS cluster (stat name ``xds_cluster``), gloo's hop to its own
-#: process (``gloo_xds_cluster``) and the SDS clusters (reference/real-clusters.md §1-2).
+#: process (``gloo_xds_cluster``) and the SDS clusters (reference/real-clusters.md §1-2), and the xDS
+#: cluster's passed health checks where any are configured (production configures none; the lab does).
 STATS_FILTER = (
     r"^sds\.|^control_plane\.connected_state$|\.ssl\.(handshake|connection_error|fail_verify_error"
     r"|fail_verify_no_cert)$|ssl\.certificate\..*expiration|^server\.(state|live|uptime"
     r"|days_until_first_cert_expiring)$|_context_secrets_not_ready$"
     r"|^cluster\.(xds_cluster|gloo_xds_cluster|gateway_proxy_sds|gloo_sds|gloo_client_sds)"
-    r"\.upstream_cx_(connect_fail|active|total)$"
+    r"\.upstream_cx_(connect_fail|active|total)$|^cluster\.xds_cluster\.health_check\.success$"
 )
 #: the stat names of the clusters whose ``upstream_cx_*`` counters :data:`STATS_FILTER` asks for
 LINK_CLUSTERS = ("xds_cluster", "gloo_xds_cluster", "gateway_proxy_sds", "gloo_sds", "gloo_client_sds")
