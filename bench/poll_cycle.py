@@ -9,6 +9,10 @@ Every run reports ``n``, ``cycle_wall_ms`` and ``slowest_target_ms`` (median cyc
 ``cpu_ms_per_target`` (median cycle; ``_mean`` over all cycles, which includes the periodic ``/certs``)
 and the admin requests per target per cycle; replayed runs carry a ``note`` on what a replay leaves out.
 
+A live run of a lab fleet (``--fleet two-clusters``: two contexts behind one kubeconfig) follows the one
+lab's, and ``domain_two_contexts`` times ``build_snapshot`` alone for 50 and 200 targets in two management
+contexts and a data plane (each client paired with the gloo it talks to).
+
 Targets: cycle wall time ≤ 1.5 × the slowest single target's fetch in the same cycle (fully concurrent),
 and CPU per target per cycle ≤ 2 ms. Usage: ``python bench/poll_cycle.py [--cycles 5] [--sizes 50,200]``.
 """
@@ -31,7 +35,7 @@ from typing import Any
 
 import aiohttp
 
-from gloomon.domain.model import Component, EnvoyStats
+from gloomon.domain.model import AdminFetch, ClustersReport, Component, EnvoyStats, Severity
 from gloomon.domain.parse import envoy
 from gloomon.settings import DirectTarget, Settings
 from gloomon.sources.session import MonitorSession
@@ -45,8 +49,9 @@ _PATHS = (
 )
 
 
-def start_lab(scenario: str) -> tuple[subprocess.Popen[str], Path, str]:
-    """``python -m gloomon.lab`` in a subprocess; returns it and the kubeconfig it printed."""
+def start_lab(scenario: str) -> tuple[subprocess.Popen[str], Path, tuple[str, ...]]:
+    """``python -m gloomon.lab`` in a subprocess; returns it, the kubeconfig it printed and its contexts
+    (a fleet's ``contexts: east, west`` line, else the one lab's)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gloomon.lab", "--scenario", scenario],
         stdout=subprocess.PIPE,
@@ -55,14 +60,19 @@ def start_lab(scenario: str) -> tuple[subprocess.Popen[str], Path, str]:
     )
     assert process.stdout is not None
     deadline = time.monotonic() + 120
+    kubeconfig: Path | None = None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             break
+        if kubeconfig is not None and line.startswith("contexts:"):
+            return process, kubeconfig, tuple(c.strip() for c in line.split(":", 1)[1].split(","))
+        if kubeconfig is not None:
+            return process, kubeconfig, ("gloomon-lab",)
         for word in line.split():
             candidate = Path(word.strip("'\":,"))
             if candidate.name.endswith(("kubeconfig", ".yaml", ".yml", "config")) and candidate.is_file():
-                return process, candidate, "gloomon-lab"
+                kubeconfig = candidate
     process.kill()
     raise SystemExit("the lab did not print its kubeconfig path")
 
@@ -142,8 +152,10 @@ async def wait_for_stats_flush(session: MonitorSession, timeout: float = 10.0) -
         await asyncio.sleep(0.5)
 
 
-async def run_lab(kubeconfig: Path, context: str, cycles: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    settings = Settings(kubeconfig=str(kubeconfig), contexts=(context,), interval=5.0)
+async def run_lab(
+    kubeconfig: Path, contexts: tuple[str, ...], cycles: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    settings = Settings(kubeconfig=str(kubeconfig), contexts=contexts, interval=5.0)
     async with MonitorSession(settings) as session:
         await wait_for_stats_flush(session)
         result = await measure(session, cycles, warmup=3)
@@ -151,8 +163,82 @@ async def run_lab(kubeconfig: Path, context: str, cycles: int) -> tuple[dict[str
         recordings = await record([(c, u) for c, u in targets if u])
     result["source"] = (
         "lab: real Envoy 1.40 admin via port-forward (websocket) through the lab's Kubernetes API"
+        + (
+            f", {len(contexts)} contexts ({', '.join(contexts)}) behind one kubeconfig"
+            if len(contexts) > 1
+            else ""
+        )
     )
+    result["contexts"] = list(contexts)
     return result, recordings
+
+
+def _xds_host(fetch: AdminFetch, hostname: str) -> AdminFetch:
+    """``fetch`` whose xDS cluster's hosts carry ``hostname`` (as a STRICT_DNS cluster reports it)."""
+    from dataclasses import replace
+
+    if not isinstance(fetch.clusters, ClustersReport):
+        return fetch
+    clusters = tuple(
+        replace(c, hosts=tuple(replace(h, hostname=hostname) for h in c.hosts))
+        for c in fetch.clusters.clusters
+    )
+    return replace(fetch, clusters=ClustersReport(clusters))
+
+
+def run_domain_contexts(count: int, cycles: int) -> dict[str, Any]:
+    """``build_snapshot`` alone for ``count`` targets split over two management contexts and a data
+    plane (the pairing of every client with the gloo it talks to, per context): CPU per target."""
+    from dataclasses import replace
+
+    from gloomon.domain.fleet import build_snapshot
+    from gloomon.domain.health.judge import HealthPolicy
+    from gloomon.domain.model import ContextState
+    from gloomon.lab.snapshots.certs import STEADY
+    from gloomon.lab.snapshots.contexts import WEST_STEADY, context_secret, fetches_of
+    from gloomon.lab.snapshots.polls import CRONJOB, NAMESPACE, POLLED
+
+    plan = [("east", STEADY, True), ("west", WEST_STEADY, True), ("edge", STEADY, False)]
+    fetches = []
+    while len(fetches) < count:
+        for context, pair, gloo in plan:
+            batch = fetches_of(context, pair, gloo=gloo and len(fetches) < 15, first_index=len(fetches))
+            if not gloo:  # the data plane dials east's gloo by a name that says so
+                batch = [_xds_host(f, "gloo.east.example.com") for f in batch]
+            fetches += [
+                replace(f, target=replace(f.target, pod=f"{f.target.pod}-{len(fetches)}-{i}"))
+                for i, f in enumerate(batch)
+            ]
+    fetches = fetches[:count]
+    secrets = [context_secret(c, p) for c, p, _ in plan]
+    states = [ContextState(c, gloo_installed=g) for c, _, g in plan]
+    previous = None
+    samples = []
+    for _ in range(cycles + 2):
+        cpu0 = time.process_time()
+        previous = build_snapshot(
+            taken_at=POLLED,
+            namespace=NAMESPACE,
+            contexts=[c for c, _, _ in plan],
+            fetches=fetches,
+            secrets=secrets,
+            cronjob=CRONJOB,
+            policy=HealthPolicy(),
+            previous=previous,
+            context_states=states,
+        )
+        samples.append((time.process_time() - cpu0) * 1000 / count)
+    samples = samples[2:]
+    warning = Severity.WARNING.rank
+    loud = sorted({f.code for f in previous.findings if f.severity.rank >= warning}) if previous else []
+    return {
+        "n": count,
+        "source": "domain only: build_snapshot of fixture targets in east, west (management) and edge (data)",
+        "contexts": [c for c, _, _ in plan],
+        "build_cpu_ms_per_target": round(statistics.median(samples), 3),
+        "findings_at_warning_or_above": loud,
+        "cycles": cycles,
+    }
 
 
 async def run_replay(captures: Path, count: int, cycles: int) -> dict[str, Any]:
@@ -195,6 +281,11 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=12, help="measured cycles (>= 12 includes /certs)")
     parser.add_argument("--sizes", default="50,200", help="replayed target counts")
     parser.add_argument("--scenario", default="healthy")
+    parser.add_argument(
+        "--fleet",
+        default="two-clusters",
+        help="also a live run of this lab fleet (several contexts); '' skips",
+    )
     parser.add_argument("--save-captures", type=Path, help="also write the recorded responses here")
     parser.add_argument(
         "--captures", type=Path, help="replay these recorded responses only (no lab run; for profiling)"
@@ -202,13 +293,20 @@ def main() -> None:
     args = parser.parse_args()
     runs = []
     if args.captures is None:
-        lab, kubeconfig, context = start_lab(args.scenario)
+        lab, kubeconfig, contexts = start_lab(args.scenario)
         try:
-            lab_result, recordings = asyncio.run(run_lab(kubeconfig, context, args.cycles))
+            lab_result, recordings = asyncio.run(run_lab(kubeconfig, contexts, args.cycles))
         finally:
             lab.terminate()
             lab.wait(timeout=30)
         runs.append(lab_result)
+        if args.fleet:
+            fleet, kubeconfig, contexts = start_lab(args.fleet)
+            try:
+                runs.append(asyncio.run(run_lab(kubeconfig, contexts, args.cycles))[0])
+            finally:
+                fleet.terminate()
+                fleet.wait(timeout=30)
     else:
         recordings = json.loads(args.captures.read_text())
     if args.save_captures is not None:
@@ -218,6 +316,7 @@ def main() -> None:
         captures.write_text(json.dumps(recordings))
         for size in (int(s) for s in args.sizes.split(",") if s):
             runs.append(asyncio.run(run_replay(captures, size, args.cycles)))
+    domain = [run_domain_contexts(size, args.cycles) for size in (int(s) for s in args.sizes.split(",") if s)]
     for run in runs:
         run["meets_wall_target"] = run["wall_over_slowest"] is not None and run["wall_over_slowest"] <= 1.5
         run["meets_cpu_target"] = run["cpu_ms_per_target"] <= 2.0
@@ -232,6 +331,7 @@ def main() -> None:
                     "cpu_per_target": "<= 2 ms",
                 },
                 "runs": runs,
+                "domain_two_contexts": domain,
             },
             indent=2,
         )

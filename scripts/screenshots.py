@@ -3,7 +3,9 @@
 By default from real labs (``--lab``, what the README shows): the dashboard runs headless on the real
 MonitorSession against a lab per scenario — healthy (steady, details, expiry, logs, 80×24, 160×48, an
 API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation), lagging, untrusted
-(and the findings view), sds-down, expiring, cabundle-stale (a broken validation webhook, and its findings).
+(and the findings view), sds-down, expiring, cabundle-stale (a broken validation webhook, and its findings),
+and lab fleets: two-clusters and split-planes (healthy; then edge's copy behind a rotation in mgmt), at
+160×50 and 80×24.
 States no lab produces (no mTLS, an expired leaf, an Envoy
 refusing its admin port: a restarted pod's row leaves at once) come from the deterministic snapshots of
 ``gloomon/lab/snapshots``, and so does every shot with ``--fixtures`` (or when the lab cannot start: no
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from gloomon.domain.model import Component, FleetSnapshot, Severity, TargetStatus  # noqa: E402
 from gloomon.lab import snapshots as fx  # noqa: E402
+from gloomon.lab.snapshots import contexts as fleets  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
 from gloomon.ui.widgets.fleet_table import FleetTable  # noqa: E402
 
@@ -60,6 +63,11 @@ FIXTURE_SHOTS = (
     Shot("expiry", lambda: [fx.lagging()], keys=("e",)),
     Shot("findings", lambda: [fx.untrusted()], keys=("i",)),
     Shot("logs", lambda: [fx.steady()], keys=("l",)),
+    Shot("two-clusters-160x50", lambda: [fleets.two_clusters()], size=(160, 50)),
+    Shot("two-clusters-80x24", lambda: [fleets.two_clusters()], size=(80, 24)),
+    Shot("split-planes-160x50", lambda: [fleets.split_planes()], size=(160, 50)),
+    Shot("split-planes-copy-behind-160x50", lambda: [fleets.split_planes_stale()], size=(160, 50)),
+    Shot("split-planes-copy-behind-80x24", lambda: [fleets.split_planes_stale()], size=(80, 24)),
 )
 #: what no lab scenario shows; rendered from the fixtures alongside the lab's shots
 FIXTURE_ONLY = ("no-mtls", "expired", "unreachable")
@@ -273,6 +281,55 @@ async def shoot_lab(scenario: str, out: Path, wanted: set[str] | None) -> None:
             await app.action_quit()
 
 
+async def two_clusters(camera: LabCamera, fleet) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("both clusters reachable and calm", calm)
+    await asyncio.sleep(2)
+    await camera.shoot("two-clusters-160x50", size=(160, 50))
+    await camera.shoot("two-clusters-80x24", size=(80, 24))
+
+
+async def split_planes(camera: LabCamera, fleet) -> None:  # type: ignore[no-untyped-def]
+    await camera.wait("mgmt and edge reachable and calm", calm)
+    await asyncio.sleep(2)
+    await camera.shoot("split-planes-160x50", size=(160, 50))
+    fleet.syncs["edge"].freeze()  # the copy stops following mgmt's secret
+    await fleet.lab("mgmt").rotate_now()
+    await camera.wait("edge's copy behind", has_finding("secret-copy-stale"), timeout=60)
+    await asyncio.sleep(2)
+    await camera.shoot("split-planes-copy-behind-160x50", size=(160, 50))
+    await camera.shoot("split-planes-copy-behind-80x24", size=(80, 24))
+    fleet.syncs["edge"].freeze(False)
+
+
+#: fleet topology → (the script that shoots it, the shots it makes)
+FLEET_SCRIPTS = {
+    "two-clusters": (two_clusters, ("two-clusters-160x50", "two-clusters-80x24")),
+    "split-planes": (
+        split_planes,
+        ("split-planes-160x50", "split-planes-copy-behind-160x50", "split-planes-copy-behind-80x24"),
+    ),
+}
+
+
+async def shoot_fleet(topology: str, out: Path, wanted: set[str] | None) -> None:
+    from gloomon.lab import LabFleet
+    from gloomon.settings import Settings
+    from gloomon.sources.session import MonitorSession
+
+    script, _ = FLEET_SCRIPTS[topology]
+    async with LabFleet(topology) as fleet:
+        settings = Settings(
+            kubeconfig=str(fleet.kubeconfig_path),
+            contexts=fleet.contexts,
+            namespace=fleet.namespace,
+            interval=1.0,
+        )
+        app = GloomonApp(session=MonitorSession(settings), settings=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await script(LabCamera(app, pilot, out, wanted), fleet)
+            await app.action_quit()
+
+
 def lab_available() -> str | None:
     """Why the lab cannot run here, or None."""
     try:
@@ -301,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
             for scenario, (_, _, names) in LAB_SCRIPTS.items():
                 if wanted is None or wanted & set(names):
                     asyncio.run(shoot_lab(scenario, args.out, wanted))
+            for topology, (_, names) in FLEET_SCRIPTS.items():
+                if wanted is None or wanted & set(names):
+                    asyncio.run(shoot_fleet(topology, args.out, wanted))
             fixture_names = set(FIXTURE_ONLY)
         else:
             print(f"the lab cannot run here ({problem}): rendering every shot from the fixtures")
