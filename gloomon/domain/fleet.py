@@ -292,6 +292,10 @@ def _target_status(
             lag_since = secret.content_since
         lag_since = min(lag_since, now)
         lag_seconds = (now - lag_since).total_seconds()
+    pickup = prev.last_pickup_seconds if prev is not None else None
+    if sync.in_sync is True and prev is not None and prev.in_sync_with_secret is False and prev.lag_since:
+        caught = arrived if arrived is not None and prev.lag_since < arrived <= now else now
+        pickup = (caught - prev.lag_since).total_seconds()
     stats = fetch.stats if isinstance(fetch.stats, EnvoyStats) else None
     if stats is not None:
         sds = stats.sds_for(SERVER_CERT_SECRET)
@@ -325,6 +329,7 @@ def _target_status(
         in_sync_with_secret=sync.in_sync,
         lag_since=lag_since,
         lag_seconds=lag_seconds,
+        last_pickup_seconds=pickup,
         sds_version=sds_version,
         xds=xds,
         tls_errors=tls_errors,

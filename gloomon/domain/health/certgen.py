@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from gloomon.domain.health.policy import Context
-from gloomon.domain.model import Finding, JobState, KubeEvent, ParseError, PodInfo, Severity
+from gloomon.domain.model import Finding, JobState, KubeEvent, ParseError, PodInfo, Severity, TargetStatus
 from gloomon.domain.parse.cron import next_run, parse_schedule
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import one_line
@@ -185,3 +185,39 @@ def _runs_failing(ctx: Context) -> Finding | None:
         f"(failed Jobs are deleted after ttlSecondsAfterFinished: catch the next run's logs with "
         f"kubectl -n {ctx.namespace} logs -f job/<job>)",
     )
+
+
+def pickup_findings(targets: Sequence[TargetStatus], ctx: Context) -> list[Finding]:
+    """``pickup-slow``: the slowest pod of the last rotation took more than half of rotationDuration to
+    pick up a write (or lags that long now, within the grace). certgen waits only rotationDuration
+    between its writes, so a pod slower than that is cut off mid-rotation: the daily 403s of
+    solo-io/gloo #8444 (real-clusters.md §6). Warned here, before the pod reaches the lag grace."""
+    half = ctx.rotation_duration / 2
+    slowest: tuple[float, TargetStatus, bool] | None = None
+    for target in targets:
+        candidates = [(target.last_pickup_seconds, False)]
+        lagging = target.in_sync_with_secret is False and not target.ahead_of_secret
+        if lagging and target.lag_seconds is not None and target.lag_seconds <= ctx.grace:
+            candidates.append((target.lag_seconds, True))
+        for seconds, still in candidates:
+            if seconds is not None and seconds > half and (slowest is None or seconds > slowest[0]):
+                slowest = (seconds, target, still)
+    if slowest is None:
+        return []
+    seconds, target, still = slowest
+    took = "has not picked up the secret's last write for" if still else "took"
+    tail = "" if still else " to pick up the secret's last write"
+    rotation = human_duration(ctx.rotation_duration)
+    return [
+        Finding(
+            Severity.WARNING,
+            "pickup-slow",
+            target.ref.component,
+            target.ref.pod,
+            f"{took} {human_duration(seconds)}{tail}, more than half of rotationDuration ({rotation}): "
+            f"certgen waits only that long between its writes, so a slower pod loses trust mid-rotation",
+            f"raise certgen's --rotation-duration to at least twice the slowest pickup, e.g. "
+            f"{max(2 * round(seconds), 65)}s (Helm: gateway.certGenJob.rotationDuration); check how fast "
+            f"the kubelet refreshes secret volumes on this node (its --sync-frequency)",
+        )
+    ]

@@ -108,6 +108,8 @@ def judge(
     management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
     add(health_cron.cronjob_findings(secrets, targets, ctx), management)
     add(health_certgen.certgen_findings(pods, ctx), management)
+    for item in health_certgen.pickup_findings(targets, ctx):
+        add([item], next((t.ref.context for t in targets if t.ref.pod == item.pod), None))
     where = _pod_contexts(targets, context_states)
     for item in health_pods.pod_findings(pods, ctx):
         add([item], where.get(item.pod or ""))

@@ -103,6 +103,9 @@ class TargetStatus:
     in_sync_with_secret: bool | None = None
     lag_since: datetime | None = None  # when it was first seen out of sync with the secret
     lag_seconds: float | None = None
+    #: how long it took to pick up the secret's last change it caught up with (from the secret's write to
+    #: the certificates' arrival in Envoy): the last rotation's pickup, kept until the next one
+    last_pickup_seconds: float | None = None
     sds_version: str | None = None
     xds: XdsLink | None = None
     tls_errors: int = 0  # TLS failures on the mTLS link's scopes only (parse/tls_scopes.py)
