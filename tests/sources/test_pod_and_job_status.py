@@ -354,3 +354,25 @@ def test_job_state_reads_what_the_api_says() -> None:
     assert isinstance(state.failed_at, datetime)
     odd = kube_objects.job_state({"metadata": {"name": "x"}, "status": {"failed": "2", "conditions": "no"}})
     assert odd.failed_pods == 0 and not odd.failed
+
+
+def test_every_pods_sds_crashlooping_is_one_finding_about_the_secret() -> None:
+    def crashing(name: str, gloo: str) -> PodInfo:
+        sds = _container(
+            "sds",
+            ready=False,
+            restartCount=3,
+            state={"waiting": {"reason": "CrashLoopBackOff"}},
+            lastState={"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": _t(20)}},
+        )
+        return _info(_pod(name, [_container(gloo), sds], gloo=gloo))
+
+    pods = [crashing("gloo-1", "gloo"), crashing("gateway-proxy-1", "gateway-proxy")]
+    result = snap([], pods=pods)
+    found = _finding(result, "sds-crashloop-everywhere")
+    assert found.severity.value == "critical" and found.subjects.pods == ("gloo-1", "gateway-proxy-1")
+    assert "could not find file '/etc/envoy/ssl/tls.key'" in found.message
+    assert "get secret gloo-mtls-certs -o jsonpath='{.data}'" in found.hint
+    assert len([f for f in result.findings if f.code == "container-crashloop"]) == 2
+    healthy = _info(_pod("gateway-proxy-2", [_container("gateway-proxy"), _container("sds")]))
+    assert "sds-crashloop-everywhere" not in codes(snap([], pods=[*pods, healthy]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gloomon.domain.health.policy import Context
-from gloomon.domain.model import Component, ContainerState, Finding, PodInfo, Severity
+from gloomon.domain.model import Component, ContainerState, Finding, PodInfo, Severity, Subjects
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import one_line
 from gloomon.domain.words import counted
@@ -46,7 +46,40 @@ def pod_findings(pods: Sequence[PodInfo], ctx: Context) -> list[Finding]:
             item = _container(pod, container, ctx)
             if item is not None:
                 out.append(item)
+    everywhere = _sds_crashing_everywhere(pods, ctx)
+    if everywhere is not None:
+        out.append(everywhere)
     return out
+
+
+def _sds_crashing_everywhere(pods: Sequence[PodInfo], ctx: Context) -> Finding | None:
+    """Every pod's ``sds`` crash-loops: one cause for all, the secret itself (real-clusters.md §2: a key
+    missing makes every sds exit ``could not find file``), not N pod problems."""
+    with_sds = [
+        p
+        for p in pods
+        if p.component is not None and not p.deleting and any(c.name == "sds" for c in p.container_states)
+    ]
+    crashing = [
+        p
+        for p in with_sds
+        if any(c.name == "sds" and c.reason == "CrashLoopBackOff" for c in p.container_states)
+    ]
+    if len(crashing) < 2 or len(crashing) != len(with_sds):
+        return None
+    ns = ctx.namespace
+    return Finding(
+        Severity.CRITICAL,
+        "sds-crashloop-everywhere",
+        None,
+        None,
+        f"the sds container of every pod ({len(crashing)}) is in CrashLoopBackOff: one cause for all, most "
+        f'often a key missing from gloo-mtls-certs (sds exits "could not find file '
+        f"'/etc/envoy/ssl/tls.key'\"); no pod gets new certificates",
+        f"kubectl -n {ns} get secret gloo-mtls-certs -o jsonpath='{{.data}}' (it needs ca.crt, tls.crt and "
+        f"tls.key); kubectl -n {ns} logs {crashing[0].name} -c sds --previous; then {ctx.rerun_hint()}",
+        Subjects(pods=tuple(p.name for p in crashing)),
+    )
 
 
 def no_ready_pod_words(component: Component, pods: Sequence[PodInfo]) -> str:
