@@ -30,6 +30,7 @@ from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
 from gloomon.ui.screens.base import GloomonScreen
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import (
+    DetailScreen,
     ExpiryScreen,
     FindingsScreen,
     LogsScreen,
@@ -205,14 +206,35 @@ class GloomonApp(App[None]):
 
     def action_view(self, name: str) -> None:
         """Open a full-screen view, replacing another open one (escape always leads to the dashboard)."""
-        screens = {"timeline": TimelineScreen, "expiry": ExpiryScreen, "findings": FindingsScreen}
         if name == "logs":  # the full-screen logs keep the wrap choice of the pane below them
             pane = next((p for screen in reversed(self.screen_stack) for p in screen.query(LogPane)), None)
-            screen: OverlayScreen = LogsScreen(
-                self.state, self._log_lines, wrap=pane is not None and pane.wrap
-            )
-        else:
-            screen = screens[name](self.state)
+            self._open(LogsScreen(self.state, self._log_lines, wrap=pane is not None and pane.wrap))
+            return
+        views: dict[str, type[OverlayScreen]] = {
+            "timeline": TimelineScreen,
+            "expiry": ExpiryScreen,
+            "findings": FindingsScreen,
+        }
+        self._open(self._kept(name, lambda: views[name](self.state)))
+
+    def show_details(self, key: str) -> None:
+        """Open the details of the target ``key`` (``enter`` on a row of the fleet table)."""
+        screen = self._kept("details", lambda: DetailScreen(self.state, key))
+        assert isinstance(screen, DetailScreen)
+        screen.key = key
+        self._open(screen)
+
+    def _kept(self, name: str, make: Callable[[], OverlayScreen]) -> OverlayScreen:
+        """The view ``name``, made and installed the first time (see :mod:`gloomon.ui.screens.overlays`)."""
+        name = f"gloomon-{name}"
+        if not self.is_screen_installed(name):
+            self.install_screen(make(), name)
+        screen = self.get_screen(name)
+        assert isinstance(screen, OverlayScreen)
+        return screen
+
+    def _open(self, screen: OverlayScreen) -> None:
+        screen.reopen()
         if isinstance(self.screen, OverlayScreen):
             self.switch_screen(screen)
         else:

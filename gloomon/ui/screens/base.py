@@ -4,6 +4,8 @@ The 1 Hz timer belongs to the screen, not to the App: Textual stops a screen's t
 loop before it removes the screen's widgets, so a tick never reaches a screen whose header bar is gone
 (a DetailScreen being torn down raised ``NoMatches: HeaderBar``). :attr:`GloomonScreen.ready` turns
 false at that same moment, and the App's redraws go through it, so they never query a dying screen.
+The clock runs only while the screen is in front: it pauses when another screen covers it or a kept view
+is put away (:mod:`gloomon.ui.screens.overlays`), and catches up when the screen comes back.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual.screen import Screen
+from textual.timer import Timer
 
 from gloomon.ui.state import ViewState
 from gloomon.ui.widgets.header_bar import HeaderBar
+from gloomon.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from textual import getters
@@ -36,6 +40,7 @@ class GloomonScreen(Screen[None]):
         self.state = state
         self.now: datetime | None = None
         self._mounted = False
+        self._ticker: Timer | None = None
 
     @property
     def ready(self) -> bool:
@@ -43,12 +48,26 @@ class GloomonScreen(Screen[None]):
         return self._mounted and self.is_running
 
     def on_mount(self) -> None:
-        self.set_interval(TICK_SECONDS, self._tick)
+        self._ticker = self.set_interval(TICK_SECONDS, self._tick)
         self._mounted = True
         self.refresh_view(self.app.clock())
 
+    def on_screen_suspend(self) -> None:
+        """Hidden (under another screen, or a kept view put away): its clock stops."""
+        if self._ticker is not None:
+            self._ticker.pause()
+
+    def on_screen_resume(self) -> None:
+        """In front again: the clock runs, and the poll age is brought up to now at once."""
+        if self._ticker is not None:
+            self._ticker.resume()
+        if self.is_active:  # else another screen came in front before this one could catch up
+            self.tick(self.app.clock())
+        for footer in self.query(KeyFooter):  # its hints were not kept up while covered
+            footer.refresh_hints()
+
     def _tick(self) -> None:
-        if self.is_current:
+        if self.is_active:  # in front: not merely under it (``is_current`` counts the screen below)
             self.tick(self.app.clock())
 
     def refresh_view(self, now: datetime) -> None:

@@ -13,16 +13,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from gloomon.domain.model import Severity
 from gloomon.ui.format import Palette, literal
 from gloomon.ui.screens.base import GloomonScreen
-from gloomon.ui.screens.overlays import DetailScreen
 from gloomon.ui.state import Banner, ViewState, banner_for
 from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.fleet_table import FleetTable, layout_for_width
 from gloomon.ui.widgets.header_bar import HeaderBar
+from gloomon.ui.widgets.key_footer import KeyFooter
 from gloomon.ui.widgets.log_pane import LogPane
 from gloomon.ui.widgets.webhook_panel import WebhookPanel
 
@@ -58,7 +58,7 @@ class DashboardScreen(GloomonScreen):
         with Horizontal(id="lower"):
             yield DetailPane(id="detail")
             yield LogPane(self.state.logs.numbered, max_lines=self._log_lines, id="logs")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @property
     def table(self) -> FleetTable:
@@ -124,4 +124,4 @@ class DashboardScreen(GloomonScreen):
     def action_details(self) -> None:
         key = self.table.selected_key
         if key is not None:
-            self.app.push_screen(DetailScreen(self.state, key))
+            self.app.show_details(key)

@@ -1,7 +1,13 @@
 """Full-screen views over the dashboard: details, timeline, expiry, findings, logs. Escape goes back.
 
 Each keeps the header bar (so status and phase stay in sight) and redraws from the App's state on every
-snapshot, exactly like the dashboard.
+snapshot while it is open, exactly like the dashboard.
+
+The App composes each view once and keeps it (installed) while it is closed: a key that opens a view
+costs a redraw of its body, not a new screen (compose, styles, layout: about a frame's worth per key).
+A kept view is not redrawn while closed; :meth:`OverlayScreen.reopen` brings it up to the state and back
+to its top before it is shown again, so it opens as a new one would. The logs view is built anew each
+time: it replays the ring and takes the wrap of the pane below it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer
 
 from gloomon.ui.screens.base import GloomonScreen
 from gloomon.ui.state import ViewState
@@ -20,6 +25,7 @@ from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.expiry_chart import ExpiryChart
 from gloomon.ui.widgets.findings_list import FindingsList
 from gloomon.ui.widgets.header_bar import HeaderBar
+from gloomon.ui.widgets.key_footer import KeyFooter
 from gloomon.ui.widgets.log_pane import LogPane
 from gloomon.ui.widgets.rotation_timeline import RotationTimeline
 
@@ -34,14 +40,27 @@ class OverlayScreen(GloomonScreen):
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
+
+    #: the body's scrolling widget, which a reopened view scrolls back to its top
+    SCROLLS = "#view-body"
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
+    def reopen(self) -> None:
+        """About to be shown again (a kept view): from the top, drawn from the state as it is now (its
+        first showing is drawn on mount)."""
+        if not self.ready:
+            return
+        self.query_one(self.SCROLLS).scroll_home(animate=False, immediate=True)
+        self.refresh_view(self.app.clock())
+
 
 class DetailScreen(OverlayScreen):
     """The detail pane of one target, full-screen (``enter`` on a row)."""
+
+    SCROLLS = "#detail-full"
 
     def __init__(self, state: ViewState, key: str) -> None:
         super().__init__(state)
