@@ -125,6 +125,11 @@ _IN_RENEW_WINDOW = (
 _SDS_CODES = (
     "sds-not-delivered|sds-initial-fetch-timeout|sds-stream-down|sds-update-rejected|sds-update-failed"
 )
+#: a pod's containers (sds, envoy-sidecar, the main one) not running: from the pod list's status
+_POD_CODES = (
+    "container-crashloop|container-waiting|container-not-ready|container-restarted|pod-pending|"
+    "pod-mount-failed|sds-crashloop-everywhere"
+)
 _LEAF = 'role="leaf", source!="webhook"'
 _CA = 'role="ca", source!="webhook"'
 _WEBHOOK = 'source="webhook"'
@@ -295,6 +300,20 @@ ALERTS: tuple[Alert, ...] = (
                 _findings(_SDS_CODES, "critical"),
                 "2m",
             ),
+        ),
+    ),
+    Alert(
+        "PodsUnhealthy",
+        "links",
+        "container-crashloop",
+        "{{ $labels.component }}: a pod's containers are not running ({{ $labels.code }})",
+        "A pod of {{ $labels.component }} has a container in CrashLoopBackOff, not Ready, restarting or "
+        "never started (ContainerCreating, e.g. a FailedMount of a missing gloo-mtls-certs) "
+        "({{ $labels.code }}): an sds down misses rotations, an envoy-sidecar down drops the mTLS link. "
+        "Critical when the pod cannot mount the secret or every pod's sds crash-loops.",
+        (
+            Band("warning", _findings(_POD_CODES, "warning|critical"), "10m"),
+            Band("critical", _findings("pod-mount-failed|sds-crashloop-everywhere", "critical"), "5m"),
         ),
     ),
     Alert(
