@@ -72,6 +72,7 @@ def test_a_client_is_judged_against_its_own_contexts_gloo() -> None:
     untrusted = [f for f in snapshot.findings if f.code == "peer-untrusted"]
     assert [(f.context, f.pod) for f in untrusted] == [(WEST, odd.target.pod)]
     assert untrusted[0].message.startswith(f"{WEST}: ")
+    assert f"kubectl --context {WEST} -n" in untrusted[0].hint  # the command runs in the right cluster
     mismatch = [f for f in snapshot.findings if f.code == "bundle-mismatch"]
     assert [f.context for f in mismatch] == [WEST]  # compared within west only
 

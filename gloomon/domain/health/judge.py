@@ -160,16 +160,19 @@ def judge(
 
 def in_context(item: Finding, context: str | None, many: bool, watched: Sequence[str]) -> Finding:
     """``item`` with its context (the one the check set, else ``context``; only a watched one:
-    ``--target`` findings have none); with several contexts watched its message starts with it."""
+    ``--target`` findings have none); with several contexts watched its message starts with it and its
+    kubectl commands name it."""
     context = item.context or context
     if context not in watched:
         context = None
-    message = item.message
+    message, hint = item.message, item.hint
     if many and context is not None and not message.startswith(f"{context}: "):
         message = f"{context}: {message}"
-    if context == item.context and message == item.message:
+    if many and context is not None and "--context" not in hint:  # run it in the right cluster
+        hint = hint.replace("kubectl ", f"kubectl --context {context} ")
+    if context == item.context and message == item.message and hint == item.hint:
         return item
-    return replace(item, context=context, message=message)
+    return replace(item, context=context, message=message, hint=hint)
 
 
 def _pod_contexts(targets: Sequence[TargetStatus], states: Sequence[ContextState]) -> dict[str, str]:
