@@ -127,13 +127,14 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
     if snapshot.webhook is not None:
         parts.append(_webhook(snapshot))
     if snapshot.missing_components:
-        parts.append(
-            Text.assemble(
-                ("Missing: ", "bold"),
-                ", ".join(str(component) for component in snapshot.missing_components),
-                " (no ready pod)",
+        missing = ", ".join(str(component) for component in snapshot.missing_components)
+        if len(snapshot.contexts) > 1:  # which cluster misses what
+            missing = ", ".join(
+                f"{state.name}: {', '.join(str(c) for c in state.missing)}"
+                for state in snapshot.context_states
+                if state.missing
             )
-        )
+        parts.append(Text.assemble(("Missing: ", "bold"), _t(missing), " (no ready pod)"))
     parts.append(Text())
     parts.append(_targets(snapshot.targets, now, snapshot.contexts))
     parts.append(Text())

@@ -250,3 +250,11 @@ def test_common_name_reads_the_cn_of_an_rfc4514_name() -> None:
     assert common_name("O=solo.io,CN=a\\,b") == "a,b"
     assert common_name("O=solo.io") == ""
     assert common_name(None) == ""
+
+
+def test_findings_carry_the_cluster_they_are_about() -> None:
+    """Split planes with edge's copy missing: the finding is counted under cluster="edge"."""
+    from gloomon.lab.snapshots.contexts import split_planes
+
+    rows = named(samples(split_planes(copy=None)), "gloomon_findings")
+    assert {(labels["code"], labels["cluster"]) for labels, _ in rows} >= {("secret-copy-missing", "edge")}
