@@ -17,6 +17,7 @@ from rich.text import Text
 
 from gloomon.domain.cells import (
     MTLS_WORDS,
+    name_words,
     phase_words,
     severity_counts,
     short_pod,
@@ -135,6 +136,9 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
                 if state.missing
             )
         parts.append(Text.assemble(("Missing: ", "bold"), _t(missing), " (no ready pod)"))
+    if snapshot.not_installed:
+        names = ", ".join(str(component) for component in snapshot.not_installed)
+        parts.append(Text.assemble(("Not installed: ", "dim"), names, " (no Deployment, no pod)"))
     parts.append(Text())
     parts.append(_targets(snapshot.targets, now, snapshot.contexts))
     parts.append(Text())
@@ -239,7 +243,7 @@ def _targets(targets: Iterable[TargetStatus], now: datetime, contexts: Sequence[
     """One row per target; with several contexts a CONTEXT column first, rows grouped by context."""
     many = len(contexts) > 1
     table = Table(title="Targets", title_justify="left", expand=False, pad_edge=False, box=None)
-    headers = ("COMPONENT", "POD", "UP", "LEAF", "LEFT", "CAS", "PHASE", "SYNC", "XDS", "TLS ERR")
+    headers = ("NAME", "POD", "UP", "LEAF", "LEFT", "CAS", "PHASE", "SYNC", "XDS", "TLS ERR")
     for header in ("CONTEXT", *headers) if many else headers:
         table.add_column(header, no_wrap=True, overflow="ellipsis")
     table.columns[2 if many else 1].max_width = 26
@@ -256,7 +260,7 @@ def _targets(targets: Iterable[TargetStatus], now: datetime, contexts: Sequence[
         xds = Text(xds_words(target), "dim" if link is None else "green" if link.healthy else "red")
         table.add_row(
             *((_t(target.ref.context),) if many else ()),
-            Text(str(target.ref.component)),
+            _t(name_words(target.ref)),
             _t(short_pod(target.ref)),
             reach,
             _t(leaf.short_serial if leaf else "—"),

@@ -23,7 +23,13 @@ class DirectTarget:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    #: the namespace Gloo is installed in (gloo, the secret, certgen): the first ``-n``
     namespace: str = "gloo-system"
+    #: more namespaces whose proxies are watched (``-n`` repeated: a classic proxy moved by
+    #: ``gatewayProxies.<name>.namespace``, a Gateway's own namespace for its kube-gateway)
+    extra_namespaces: tuple[str, ...] = ()
+    #: ``--all-namespaces``: proxies are discovered in every namespace
+    all_namespaces: bool = False
     kubeconfig: str | None = None
     #: kubeconfig contexts to watch; empty means the current context (or in-cluster config).
     contexts: tuple[str, ...] = ()
@@ -37,6 +43,11 @@ class Settings:
     log_since_seconds: float = 600.0
     #: where the dashboard's ``s`` key writes its JSON file; None is the current directory
     save_dir: str | None = None
+
+    @property
+    def watched_namespaces(self) -> tuple[str, ...]:
+        """Where proxies are discovered (``--all-namespaces`` aside): the release namespace first."""
+        return tuple(dict.fromkeys((self.namespace, *self.extra_namespaces)))
 
     @property
     def direct(self) -> bool:

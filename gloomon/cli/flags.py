@@ -46,7 +46,19 @@ def _add_common(parser: argparse.ArgumentParser, *, polls: bool) -> None:
     """The flags the dashboard and ``check`` share; ``polls``: the dashboard's ``--interval`` too."""
     where = parser.add_argument_group("where to look")
     where.add_argument(
-        "-n", "--namespace", default="gloo-system", help="namespace Gloo runs in (default: gloo-system)"
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="namespace Gloo runs in (default: gloo-system); repeat to also watch the proxies of more "
+        "namespaces (a Gateway's namespace, a moved gatewayProxies.<name>)",
+    )
+    where.add_argument(
+        "-A",
+        "--all-namespaces",
+        action="store_true",
+        help="discover proxies in every namespace (gloo, its secret and certgen stay in the first -n)",
     )
     where.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     where.add_argument(
@@ -274,8 +286,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     save_dir = getattr(args, "save_dir", None)
     if save_dir is not None and not os.path.isdir(save_dir):
         raise UsageError(f"--save-dir {save_dir!r}: not a directory")
+    namespaces = tuple(dict.fromkeys(args.namespace)) or (defaults.namespace,)
     return Settings(
-        namespace=args.namespace,
+        namespace=namespaces[0],
+        extra_namespaces=namespaces[1:],
+        all_namespaces=bool(args.all_namespaces),
         kubeconfig=args.kubeconfig,
         contexts=tuple(dict.fromkeys(args.context)),  # --context X --context X polls X once
         interval=interval,

@@ -42,12 +42,34 @@ NONE = "—"
 # ------------------------------------------------------------------------------------------- pods
 
 
+def name_words(ref: TargetRef) -> str:
+    """What the name column says: the component, or the proxy's own name when it has one that is not
+    the component's (``public-gw``; ``extauth-public-gw``, the dataplanePerProxy label; a kube-gateway's
+    Gateway, ``kube-gateway/http``)."""
+    proxy, component = ref.proxy, ref.component
+    if not proxy or proxy == component.value:
+        return component.value
+    if component is Component.GATEWAY_PROXY:
+        return proxy
+    return f"{component.value}/{proxy}" if component is Component.KUBE_GATEWAY else f"{component}-{proxy}"
+
+
 def short_pod(ref: TargetRef) -> str:
-    """The pod name without its component prefix (``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``): what
-    tells replicas apart where a column beside it already says the component."""
-    prefix = f"{ref.component.value}-"
+    """The pod name without its deployment's prefix (``gateway-proxy-7d9f-x2k4p`` → ``7d9f-x2k4p``,
+    ``public-gw-…``, ``gloo-proxy-<gateway>-…``): what tells replicas apart where a column beside it
+    already names the component or proxy."""
     pod = ref.pod
-    return pod[len(prefix) :] if pod.startswith(prefix) and len(pod) > len(prefix) else pod
+    for prefix in dict.fromkeys((f"{name_words(ref)}-", f"{ref.component.value}-", *_deployment_prefix(ref))):
+        if pod.startswith(prefix) and len(pod) > len(prefix):
+            return pod[len(prefix) :]
+    return pod
+
+
+def _deployment_prefix(ref: TargetRef) -> tuple[str, ...]:
+    """The gateway2 chart names a kube-gateway's Deployment ``gloo-proxy-<gateway>``."""
+    if ref.component is Component.KUBE_GATEWAY and ref.proxy:
+        return (f"gloo-proxy-{ref.proxy}-",)
+    return ()
 
 
 def pod_suffix(pod: str) -> str:

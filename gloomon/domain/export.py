@@ -89,6 +89,7 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
             "gloo_version": _release(snapshot.gloo_release),
             "webhook": webhook_to_dict(snapshot.webhook, now),
             "targets": [_target(target, now) for target in snapshot.targets],
+            "not_installed": [component.value for component in snapshot.not_installed],
             "findings": [finding_to_dict(item) for item in snapshot.findings],
         }
     )
@@ -209,6 +210,10 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
         "context": ref.context,
         "component": ref.component.value,
         "pod": ref.pod,
+        "namespace": ref.namespace,
+        "proxy": ref.proxy,
+        "envoy_container": ref.envoy_container,
+        "containers": list(ref.pod_info.containers) if ref.pod_info is not None else [],
         "admin_url": ref.admin_url,
         "reachable": target.reachable,
         "envoy_version": target.envoy_version,

@@ -60,6 +60,7 @@ def build_snapshot(
     previous: FleetSnapshot | None = None,
     log_events: Sequence[LogEvent] = (),
     missing_components: Sequence[Component] = (),
+    not_installed: Sequence[Component] = (),
     errors: Sequence[str] = (),
     timings: PollTimings = PollTimings(),  # noqa: B008 - frozen, immutable default
     webhooks: Sequence[WebhookState] = (),
@@ -117,6 +118,7 @@ def build_snapshot(
         missing_components=tuple(dict.fromkeys(c for s in states for c in s.missing))
         if states
         else tuple(missing_components),
+        not_installed=tuple(not_installed),
         errors=tuple(errors),
         generation=(previous.generation + 1) if previous is not None else 1,
         mtls=mtls,

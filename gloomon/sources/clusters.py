@@ -30,6 +30,8 @@ class _Cluster:
     pods: dict[Component, list[PodInfo]] | None = None
     missing: tuple[Component, ...] = ()
     listed: tuple[PodInfo, ...] = ()  # every component and certgen pod of the last list (their status)
+    #: components with neither a Deployment nor a pod in the watched namespaces
+    not_installed: tuple[Component, ...] = ()
     error: str | None = None
     #: this poll could not read the pod list (no connection, a 5xx, a 403): an Envoy whose fetch failed
     #: too is not observed, not unreachable (the source error is the one finding)
@@ -65,3 +67,8 @@ def session_cronjob(clusters: Sequence[_Cluster]) -> CronJobState | None:
     installed = [c.cronjob for c in clusters if c.cronjob is not None and gloo_installed(c)]
     present = [job for job in installed if job is not None and not job.missing]
     return next(iter(present or installed), next((c.cronjob for c in clusters if c.cronjob), None))
+
+
+def not_installed(clusters: Sequence[_Cluster]) -> tuple[Component, ...]:
+    """Components no watched context has (neither a Deployment nor a pod): information, not a gap."""
+    return tuple(c for c in Component if clusters and all(c in k.not_installed for k in clusters))

@@ -86,3 +86,15 @@ def status_message(status: int, body: bytes | None) -> str:
         500: "internal server error",
         503: "service unavailable",
     }.get(status, f"HTTP {status}")
+
+
+class ApiError(Exception):
+    """A failed API call: ``status`` is the HTTP status, 0 when the API was not reached at all."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

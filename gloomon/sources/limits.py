@@ -36,6 +36,10 @@ class _Response(Protocol):
     def content(self) -> _Stream: ...
 
 
+class _Closable(_Response, Protocol):
+    def close(self) -> None: ...
+
+
 def megabytes(size: int) -> str:
     """``16 MB`` for 16 MiB, ``0.5 MB`` for 512 KiB (caps are round numbers of MiB)."""
     return f"{size / MB:g} MB"
@@ -53,4 +57,17 @@ async def read_capped(response: _Response, cap: int) -> bytes:
         if size > cap:
             raise BodyTooLarge(cap)
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_at_most(response: _Closable, cap: int) -> bytes:
+    """The first ``cap`` bytes of a body (a log cut at ``limitBytes``); the connection is closed when
+    more was coming."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap and (chunk := await response.content.read(min(CHUNK, cap - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    if size >= cap:
+        response.close()
     return b"".join(chunks)

@@ -36,7 +36,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.text import one_line
 from gloomon.sources.admin.poller import AdminPoller
-from gloomon.sources.clusters import _Cluster, context_state, session_cronjob
+from gloomon.sources.clusters import _Cluster, context_state, not_installed, session_cronjob
 from gloomon.sources.direct import direct_targets
 from gloomon.sources.errors import SourceError, describe_exception
 from gloomon.sources.kube.client import ApiError, KubeReader
@@ -99,7 +99,7 @@ class MonitorSession:
         connections = await connect(self.settings)
         spare_seconds = max(MIN_SPARE_SECONDS, 3 * self.settings.interval)
         for connection in connections:
-            reader = KubeReader(connection, self.settings.namespace, timeout=self.settings.request_timeout)
+            reader = KubeReader.for_settings(connection, self.settings)
             forwards = ForwardSet(
                 reader,
                 self.settings.admin_port,
@@ -197,11 +197,11 @@ class MonitorSession:
         results = await asyncio.gather(
             cluster.reader.read_secret(now),
             cluster.reader.read_cronjob(),
-            cluster.reader.missing_components(cluster.pods or {}),
+            cluster.reader.component_presence(cluster.pods or {}),
             self._read_webhook(cluster),
             return_exceptions=True,
         )
-        secret, cronjob, missing, webhook = results
+        secret, cronjob, presence, webhook = results
         for result in results:
             if isinstance(result, ApiError):
                 cluster.error = cluster.error or result.message
@@ -220,8 +220,8 @@ class MonitorSession:
             cluster.cronjob = cronjob
         if isinstance(webhook, WebhookState):
             cluster.webhook_state = webhook
-        if isinstance(missing, tuple) and cluster.pods is not None:
-            cluster.missing = missing
+        if isinstance(presence, tuple) and cluster.pods is not None:
+            cluster.missing, cluster.not_installed = presence
 
     async def _read_webhook(self, cluster: _Cluster) -> WebhookState | None:
         if cluster.webhook is None:
@@ -288,6 +288,7 @@ class MonitorSession:
             previous=self._previous,
             log_events=self._recent_log_events(),
             missing_components=tuple(dict.fromkeys(m for c in self._clusters for m in c.missing)),
+            not_installed=not_installed(self._clusters),
             errors=self._errors(),
             timings=timings,
             webhooks=[c.webhook_state for c in self._clusters if c.webhook_state is not None],

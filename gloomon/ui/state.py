@@ -60,8 +60,8 @@ def banner_for(state: ViewState) -> Banner | None:
     if not snapshot.targets:
         if no_secret:
             return Banner(
-                f"No Gloo in namespace {snapshot.namespace!r}: no gloo, gateway-proxy, extauth or "
-                "rate-limit pods and no gloo-mtls-certs secret · check --namespace / --context",
+                f"No Gloo in namespace {snapshot.namespace!r}: no gloo, gateway-proxy, extauth, rate-limit "
+                "or kube-gateway pods and no gloo-mtls-certs secret · check --namespace / --context",
                 Severity.WARNING,
             )
         missing = ", ".join(component.value for component in snapshot.missing_components) or "all components"

@@ -116,7 +116,7 @@ def test_the_pod_runs_hardened(by_kind: dict[str, Any]) -> None:
 
 def test_the_container_command_is_one_gloomon_serve_accepts(by_kind: dict[str, Any]) -> None:
     args = build_parser().parse_args(_container(by_kind)["args"])
-    assert args.command == "serve" and args.listen == "0.0.0.0:9745" and args.namespace == NAMESPACE
+    assert args.command == "serve" and args.listen == "0.0.0.0:9745" and args.namespace == [NAMESPACE]
     assert _container(by_kind)["ports"][0]["containerPort"] == 9745
 
 

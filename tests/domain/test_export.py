@@ -15,6 +15,10 @@ TARGET_KEYS = {
     "context",
     "component",
     "pod",
+    "namespace",
+    "proxy",
+    "envoy_container",
+    "containers",
     "admin_url",
     "reachable",
     "envoy_version",
@@ -52,6 +56,7 @@ def test_schema_1() -> None:
         "gloo_version",
         "webhook",
         "targets",
+        "not_installed",
         "findings",
     }
     assert doc["webhook"] is None  # no webhook read (a fleet built without one)

@@ -165,4 +165,4 @@ def test_one_pod_list_is_split_by_component_and_certgen() -> None:
     assert [p.name for p in by_component[Component.GLOO]] == ["gloo-1"]
     assert by_component[Component.EXTAUTH] == [] and set(by_component) == set(Component)
     assert [(p.name, p.component) for p in certgen] == [("gloo-mtls-certgen-x", None)]
-    assert kube_objects.ALL_PODS_SELECTOR == "gloo in (gloo,gateway-proxy,extauth,rate-limit,gloo-mtls-certs)"
+    assert kube_objects.POD_SELECTORS == ("gloo", "gateway.networking.k8s.io/gateway-name")

@@ -63,8 +63,10 @@ async def test_unexpected_failure_reading_cluster_state_is_recorded() -> None:
         async def read_cronjob(self) -> None:
             return None
 
-        async def missing_components(self, pods: object) -> tuple[Component, ...]:
-            return ()
+        async def component_presence(
+            self, pods: object
+        ) -> tuple[tuple[Component, ...], tuple[Component, ...]]:
+            return (), ()
 
     session = MonitorSession(Settings())
     cluster = _Cluster(Connection(), FailingReader(), forward_set())  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from gloomon.domain.compare.planes import gloos_for
 from gloomon.domain.compare.sync import bundle_groups, bundle_key, cert_key
-from gloomon.domain.health.policy import Context, coming_or_going
+from gloomon.domain.health.policy import Context, coming_or_going, pod_selector
 from gloomon.domain.model import (
     Component,
     Finding,
@@ -109,11 +109,17 @@ def unreachable_components(targets: Sequence[TargetStatus], ctx: Context) -> lis
                 f"no {component} Envoy answers ({count} unreachable): its certificates are not observed",
                 f"curl {direct[0]}/ready (are the URLs right, is Envoy running?)"
                 if direct
-                else f"kubectl -n {ctx.namespace} get pods -l gloo={component}",
+                else f"kubectl {_where(mine, ctx)} get pods -l {pod_selector(component)}",
                 context=context,
             )
         )
     return out
+
+
+def _where(targets: Sequence[TargetStatus], ctx: Context) -> str:
+    """``-n <ns>`` of the targets' one namespace, ``-A`` when they are in several."""
+    namespaces = {t.ref.namespace or ctx.namespace for t in targets}
+    return f"-n {namespaces.pop()}" if len(namespaces) == 1 else "-A"
 
 
 def _hidden_by_the_api(target: TargetStatus) -> bool:

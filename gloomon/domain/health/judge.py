@@ -34,6 +34,7 @@ from gloomon.domain.health.policy import (
     cert_expiry_finding,
     expiry_severity,
     not_yet_valid_finding,
+    pod_selector,
     sort_findings,
 )
 from gloomon.domain.model import (
@@ -137,7 +138,10 @@ def judge(
                         None,
                         f"{component}: deployment has no ready pod"
                         + (health_pods.no_ready_pod_words(component, theirs) if pods else ""),
-                        f"kubectl{_context_flag(context, many)} -n {namespace} get deploy,pods "
+                        f"kubectl{_context_flag(context, many)} get deploy -A -l gloo={component}; "
+                        f"kubectl{_context_flag(context, many)} get pods -A -l {pod_selector(component)}"
+                        if component is Component.KUBE_GATEWAY
+                        else f"kubectl{_context_flag(context, many)} -n {namespace} get deploy,pods "
                         f"-l gloo={component}",
                     )
                 ],

@@ -18,7 +18,7 @@ import re
 from datetime import datetime
 from typing import Protocol
 
-from gloomon.domain.health.policy import Context, envoy_container, rose_recently, settling
+from gloomon.domain.health.policy import Context, rose_recently, settling
 from gloomon.domain.model import Component, Finding, LinkState, Severity, TargetStatus, XdsLink
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import one_line
@@ -44,6 +44,11 @@ class LinkHints(Protocol):
 
     @property
     def url(self) -> str | None: ...
+
+    @property
+    def envoy(self) -> str:
+        """The container running the target's Envoy (``public-gw``, ``gloo-gateway``…)."""
+        ...
 
     def logs(self, container: str, then: str) -> str: ...
 
@@ -93,7 +98,7 @@ def link_findings(target: TargetStatus, ctx: Context, hints: LinkHints) -> list[
                 component,
                 pod,
                 f"gloo's envoy-sidecar cannot reach the gloo process behind it{lasted} ({seen}): no "
-                f"gateway-proxy, extauth or rate-limit gets config from this pod",
+                f"gateway-proxy, kube-gateway, extauth or rate-limit gets config from this pod",
                 (
                     f"kubectl -n {hints.ns} logs {hints.pod} -c gloo --previous --tail=50; "
                     f"kubectl -n {hints.ns} describe pod {hints.pod}"
@@ -103,7 +108,7 @@ def link_findings(target: TargetStatus, ctx: Context, hints: LinkHints) -> list[
                 ),
             )
         ]
-    logs = hints.logs(envoy_container(component), "| grep 'gRPC config stream'")
+    logs = hints.logs(hints.envoy, "| grep 'gRPC config stream'")
     gloo = f"kubectl -n {ctx.namespace} get pods -l gloo=gloo" if hints.url is None else hints.curl("/stats")
     tls = rose_recently(target.tls_errors_last_rise, ctx.now) or "TLS_error" in (link.stream_closed or "")
     then = (

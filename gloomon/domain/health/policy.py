@@ -207,8 +207,12 @@ def cert_expiry_finding(
     )
 
 
-def envoy_container(component: Component) -> str:
-    return "gateway-proxy" if component is Component.GATEWAY_PROXY else "envoy-sidecar"
+def pod_selector(component: Component) -> str:
+    """The label selector of a component's pods in a hint (a kube-gateway pod has no ``gloo`` label;
+    dataplanePerProxy pods are ``gloo=<component>-<proxy>``, found by their Deployment's label too)."""
+    if component is Component.KUBE_GATEWAY:
+        return "gateway.networking.k8s.io/gateway-name"
+    return f"gloo={component}"
 
 
 def envoy_young(target: TargetStatus, ctx: Context) -> bool | None:

@@ -17,7 +17,6 @@ from gloomon.domain.health.policy import (
     Context,
     cert_expiry_finding,
     coming_or_going,
-    envoy_container,
     envoy_young,
     not_yet_valid_finding,
     rose_recently,
@@ -47,7 +46,7 @@ from gloomon.domain.parse.tls_scopes import mtls_scopes
 from gloomon.domain.text import one_line
 from gloomon.domain.words import counted
 
-__all__ = ["envoy_container", "settling", "target_findings"]
+__all__ = ["settling", "target_findings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,8 @@ class _Hints:
     ns: str
     pod: str
     url: str | None
+    #: the container running the target's Envoy (``public-gw``, ``gloo-gateway``, ``envoy-sidecar``…)
+    envoy: str
 
     def logs(self, container: str, then: str) -> str:
         """Read ``container``'s logs (``then``: ``--tail=30`` or ``| grep …``)."""
@@ -134,7 +135,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 f"and curl 'localhost:{port}{ADMIN_PATHS.get(first, first)}'",
             )
         )
-    hints = _Hints(ns, pod, direct)
+    hints = _Hints(ns, pod, direct, ref.envoy_container)
     if (
         target.leaf is None
         and _runs_sds(target)
@@ -283,7 +284,7 @@ def _stats_findings(target: TargetStatus, ctx: Context, hints: _Hints) -> list[F
                 component,
                 pod,
                 f"Envoy state is {server.state}",
-                hints.logs(envoy_container(component), "--tail=50"),
+                hints.logs(hints.envoy, "--tail=50"),
             )
         )
     return out
@@ -313,7 +314,7 @@ def _rejected_findings(target: TargetStatus, stats: EnvoyStats, ctx: Context, hi
                 component,
                 pod,
                 f"Envoy rejected {counted(sds.update_rejected, 'SDS update')} of {name}{when}{sync}",
-                f"{hints.logs(envoy_container(component), '| grep -i rejected')}; "
+                f"{hints.logs(hints.envoy, '| grep -i rejected')}; "
                 f"bad PEM or a key/cert mismatch in gloo-mtls-certs",
             )
         )
@@ -354,7 +355,7 @@ def _tls_findings(
             component,
             pod,
             what + settle,
-            hints.logs(envoy_container(component), f"| grep -E '{_TLS_ERRORS}'")
+            hints.logs(hints.envoy, f"| grep -E '{_TLS_ERRORS}'")
             + "; compare this pod's bundle with its peers",
         )
     ]

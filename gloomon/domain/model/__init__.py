@@ -62,6 +62,7 @@ from gloomon.domain.model.snapshot import (
 from gloomon.domain.model.vocabulary import (
     COMPONENT_ORDER,
     DEFAULT_ADMIN_PORTS,
+    DEFAULT_ENVOY_CONTAINERS,
     SECRET_NAME,
     SERVER_CERT_SECRET,
     VALIDATION_CONTEXT_SECRET,
@@ -86,6 +87,7 @@ from gloomon.domain.model.webhook import (
 __all__ = [
     "COMPONENT_ORDER",
     "DEFAULT_ADMIN_PORTS",
+    "DEFAULT_ENVOY_CONTAINERS",
     "MTLS_HINT",
     "MTLS_WORDS",
     "SECRET_NAME",

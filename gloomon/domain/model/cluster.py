@@ -10,7 +10,12 @@ from datetime import datetime
 
 from gloomon.domain.model.admin import CertsReport, ClustersReport, EnvoyStats, SecretsDump, ServerInfo
 from gloomon.domain.model.certs import CertInfo, TrustBundle
-from gloomon.domain.model.vocabulary import SECRET_NAME, Component, ParseError
+from gloomon.domain.model.vocabulary import (
+    DEFAULT_ENVOY_CONTAINERS,
+    SECRET_NAME,
+    Component,
+    ParseError,
+)
 
 # --------------------------------------------------------------------------------------------------
 # Kubernetes-side state
@@ -63,6 +68,17 @@ class PodInfo:
     job: str | None = None
     #: Warning events about this pod, read only when it is stuck (e.g. ``FailedMount``)
     events: tuple[KubeEvent, ...] = ()
+    #: the proxy's name: ``gateway-proxy-id`` of a classic proxy, the ``<proxy>`` of a dataplanePerProxy
+    #: ``extauth-<proxy>`` / ``rate-limit-<proxy>``, the Gateway's name of a kube-gateway; None for gloo
+    #: and a shared extauth / rate-limit
+    proxy: str | None = None
+    #: the container running this pod's Envoy, as the pod spec names it (None: none of them was found)
+    envoy_container: str | None = None
+
+    @property
+    def extauth_sidecar(self) -> bool:
+        """Enterprise ``extAuth.envoySidecar``: an ``extauth`` container inside a gateway-proxy pod."""
+        return self.component is Component.GATEWAY_PROXY and "extauth" in self.containers
 
 
 class ForwardStatus(enum.StrEnum):
@@ -97,6 +113,17 @@ class TargetRef:
     def key(self) -> str:
         """Stable row key: ``context/namespace/pod``."""
         return f"{self.context}/{self.namespace}/{self.pod}"
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy's name (``public-gw``), when the pod says it (:attr:`PodInfo.proxy`)."""
+        return self.pod_info.proxy if self.pod_info is not None else None
+
+    @property
+    def envoy_container(self) -> str:
+        """The container whose log is this target's Envoy: the pod's own, else the chart's default."""
+        found = self.pod_info.envoy_container if self.pod_info is not None else None
+        return found or DEFAULT_ENVOY_CONTAINERS[self.component]
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,6 +192,8 @@ class FleetSnapshot:
     findings: tuple[Finding, ...] = ()
     timings: PollTimings = field(default_factory=PollTimings)
     missing_components: tuple[Component, ...] = ()  # deployments with no ready pod, or no pods at all
+    #: components with neither a Deployment nor a pod in any watched context (information, not a gap)
+    not_installed: tuple[Component, ...] = ()
     errors: tuple[str, ...] = ()  # source-level trouble: "API unreachable: …"
     generation: int = 0
     mtls: MtlsState = MtlsState.ENABLED

@@ -14,12 +14,17 @@ from datetime import datetime
 
 
 class Component(enum.StrEnum):
-    """A Gloo deployment whose Envoy takes part in the internal mTLS."""
+    """A Gloo deployment whose Envoy takes part in the internal mTLS.
+
+    ``gateway-proxy`` is every classic proxy (``gatewayProxies.<name>``), ``kube-gateway`` every Gloo
+    1.19+ Kubernetes Gateway API proxy; the proxy's own name is the pod's ``proxy`` (real-clusters.md §4).
+    """
 
     GLOO = "gloo"
     GATEWAY_PROXY = "gateway-proxy"
     EXTAUTH = "extauth"
     RATE_LIMIT = "rate-limit"
+    KUBE_GATEWAY = "kube-gateway"
 
     @classmethod
     def parse(cls, text: str) -> Component | None:
@@ -37,6 +42,17 @@ DEFAULT_ADMIN_PORTS: Mapping[Component, int] = {
     Component.GATEWAY_PROXY: 19000,
     Component.EXTAUTH: 8001,
     Component.RATE_LIMIT: 8001,
+    Component.KUBE_GATEWAY: 19000,  # gateway2 chart: admin on 127.0.0.1:19000
+}
+
+#: The container running each component's Envoy when its proxy has the default name. A classic proxy's
+#: main container is named after the proxy (``public-gw``); a pod's own is ``PodInfo.envoy_container``.
+DEFAULT_ENVOY_CONTAINERS: Mapping[Component, str] = {
+    Component.GLOO: "envoy-sidecar",
+    Component.GATEWAY_PROXY: "gateway-proxy",
+    Component.EXTAUTH: "envoy-sidecar",
+    Component.RATE_LIMIT: "envoy-sidecar",
+    Component.KUBE_GATEWAY: "gloo-gateway",
 }
 
 SECRET_NAME = "gloo-mtls-certs"

@@ -69,6 +69,8 @@ def xds_cluster_names(
     """
     if component is Component.GLOO:
         return ("gloo_xds_cluster",)
+    if component is Component.KUBE_GATEWAY:  # the gateway2 chart names the cluster itself xds_cluster
+        return ("xds_cluster",)
     return (f"gloo.{namespace}.svc.{cluster_domain}:9977", "xds_cluster")
 
 

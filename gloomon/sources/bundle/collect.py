@@ -265,13 +265,15 @@ def _redacted_admin(name: str, body: bytes, is_json: bool, run: Collection) -> t
 
 
 def log_containers(pod: PodInfo) -> tuple[str, ...]:
-    """The containers whose logs go into the bundle: a component's main container (the one named after
-    it, else the first: gloo's pod starts with its ``envoy-sidecar``), ``sds`` and ``envoy-sidecar``;
-    every container of a certgen Job's pod."""
+    """The containers whose logs go into the bundle: a component's own process (the container named
+    after it), its Envoy's (``PodInfo.envoy_container``: a classic proxy's is named after the proxy, user
+    ``extraContainers`` may come first), an ``extauth`` sidecar, ``sds`` and ``envoy-sidecar``; every
+    container of a certgen Job's pod."""
     if pod.component is None:
         return pod.containers
-    named = [c for c in pod.containers if c == pod.component.value]
-    main = named or pod.containers[:1] or (pod.component.value,)
+    own = {pod.component.value, pod.envoy_container, "extauth" if pod.extauth_sidecar else None}
+    named = [c for c in pod.containers if c in own]
+    main = named or (pod.envoy_container or pod.component.value,)
     return tuple(dict.fromkeys([*main, *(c for c in pod.containers if c in _LOG_CONTAINERS)]))
 
 
@@ -284,7 +286,11 @@ async def _logs(reader: KubeReader, pod: PodInfo, archive: BundleArchive, run: C
             continue
         try:
             body = await reader.pod_log(
-                pod.name, container, since_seconds=run.options.since_seconds, cap=LOG_CAP
+                pod.name,
+                container,
+                since_seconds=run.options.since_seconds,
+                cap=LOG_CAP,
+                namespace=pod.namespace or None,
             )
         except ApiError as error:
             run.failures.append(f"{reader.context}/{pod.name}/{container} logs: {one_line(error.message)}")

@@ -18,7 +18,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gloomon.domain.model import (
     SECRET_NAME,
@@ -29,37 +29,41 @@ from gloomon.domain.model import (
     SecretState,
 )
 from gloomon.domain.text import one_line
+from gloomon.sources.errors import ApiError as ApiError
 from gloomon.sources.errors import SourceError, describe_exception, status_message
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.kube import status as kube_status
 from gloomon.sources.kube.config import KubeConnection
 from gloomon.sources.kube.credentials import renew_after_unauthorized, renewal_error, token_of
-from gloomon.sources.limits import CHUNK, MB, BodyTooLarge, read_capped
+from gloomon.sources.kube.watched import WatchedLists
+from gloomon.sources.limits import MB, BodyTooLarge, read_at_most, read_capped
 
-#: components expected in every Gloo installation; extauth / rate-limit only when their Deployment exists
-_ALWAYS_EXPECTED = (Component.GLOO, Component.GATEWAY_PROXY)
+if TYPE_CHECKING:
+    from gloomon.settings import Settings
+
 #: the largest API response body read (see the module docstring)
 BODY_CAP = 64 * MB
 
 
-class ApiError(Exception):
-    """A failed API call: ``status`` is the HTTP status, 0 when the API was not reached at all."""
+class KubeReader(WatchedLists):
+    """The read-only API calls of one context: Gloo's objects in its release namespace ``namespace``,
+    proxies' pods and Deployments there and in ``more_namespaces`` (or, ``all_namespaces``, anywhere)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class KubeReader:
-    """The read-only API calls of one context, scoped to one namespace."""
-
-    def __init__(self, connection: KubeConnection, namespace: str, *, timeout: float) -> None:
+    def __init__(
+        self,
+        connection: KubeConnection,
+        namespace: str,
+        *,
+        timeout: float,
+        more_namespaces: tuple[str, ...] = (),
+        all_namespaces: bool = False,
+    ) -> None:
         self.connection = connection
         self.namespace = namespace
+        #: where pods and Deployments are listed (the release namespace first); None: every namespace
+        self.watched: tuple[str, ...] | None = (
+            None if all_namespaces else tuple(dict.fromkeys((namespace, *more_namespaces)))
+        )
         self.timeout = float(max(timeout, 1.0))
         self._core = connection.core()
         self._apps = connection.apps()
@@ -67,6 +71,17 @@ class KubeReader:
         self._secret: tuple[object, SecretState] | None = None  # (uid, resourceVersion) → decoded state
         #: the components the last Deployment list had (None: not listed, or not allowed to list)
         self.deployed: frozenset[Component] | None = None
+
+    @classmethod
+    def for_settings(cls, connection: KubeConnection, settings: Settings) -> KubeReader:
+        """The reader of ``settings``' namespaces (``-n`` repeated, ``--all-namespaces``)."""
+        return cls(
+            connection,
+            settings.namespace,
+            timeout=settings.request_timeout,
+            more_namespaces=settings.extra_namespaces,
+            all_namespaces=settings.all_namespaces,
+        )
 
     @property
     def context(self) -> str:
@@ -153,18 +168,10 @@ class KubeReader:
             ),
         )
 
-    async def component_pods_of(self, component: Component) -> list[PodInfo]:
-        return kube_objects.pods_of(await self._list_pods(f"gloo={component}"), component)
-
-    async def component_pods(self) -> dict[Component, list[PodInfo]]:
-        """Pods of every component, by label ``gloo=<component>``, listed in parallel."""
-        lists = await asyncio.gather(*(self.component_pods_of(component) for component in Component))
-        return dict(zip(Component, lists, strict=True))
-
     async def all_pods(self) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
-        """(pods of every component, certgen pods) from one list call with a set-based selector; a pod
-        stuck in Pending gets its Warning events (``FailedMount``…), read only then."""
-        by_component, certgen = kube_objects.split_pods(await self._list_pods(kube_objects.ALL_PODS_SELECTOR))
+        """(pods of every component, certgen pods) of the watched namespaces; a pod stuck in Pending gets
+        its Warning events (``FailedMount``…), read only then."""
+        by_component, certgen = kube_objects.split_pods(await self._watched_pods())
         if any(kube_status.stuck(pod) for pods in (*by_component.values(), certgen) for pod in pods):
             events = await self.warning_events()
 
@@ -192,32 +199,6 @@ class KubeReader:
                 raise
             return {}
         return kube_status.warning_events(obj)
-
-    async def missing_components(self, pods: dict[Component, list[PodInfo]]) -> tuple[Component, ...]:
-        """Components whose Deployment exists without a ready pod (gloo and gateway-proxy always expected)."""
-        try:
-            deployments = kube_objects.deployment_components(
-                await self._json(
-                    "deployments",
-                    lambda: self._apps.list_namespaced_deployment_without_preload_content(
-                        self.namespace, _request_timeout=self.timeout
-                    ),
-                )
-            )
-        except ApiError as error:
-            if error.status == 0:
-                raise
-            deployments = {}  # RBAC without deployments: judge from pods alone
-            self.deployed = None
-        else:
-            self.deployed = frozenset(deployments)
-        missing = []
-        for component in Component:
-            expected = component in deployments or component in _ALWAYS_EXPECTED
-            has_ready_pod = any(pod.ready and not pod.deleting for pod in pods.get(component, ()))
-            if expected and not has_ready_pod:
-                missing.append(component)
-        return tuple(missing)
 
     async def read_secret(self, now: datetime) -> SecretState:
         """``gloo-mtls-certs`` without its private key; 403 / 404 become a state, not an exception."""
@@ -309,8 +290,8 @@ class KubeReader:
     # The same calls as a poll (RBAC needs nothing more), answered as the API's JSON for the bundle's YAML.
 
     async def pods_json(self) -> Any:
-        """The component and certgen pods, as the API's PodList."""
-        return await self._list_pods(kube_objects.ALL_PODS_SELECTOR)
+        """The component and certgen pods of the watched namespaces, as one list."""
+        return await self._watched_pods()
 
     async def jobs_json(self) -> Any:
         """The namespace's Jobs, as the API's JobList."""
@@ -347,7 +328,9 @@ class KubeReader:
         finally:
             obj.clear()
 
-    async def pod_log(self, pod: str, container: str, *, since_seconds: int, cap: int) -> bytes:
+    async def pod_log(
+        self, pod: str, container: str, *, since_seconds: int, cap: int, namespace: str | None = None
+    ) -> bytes:
         """One container's log of the last ``since_seconds`` (kubelet timestamps on), its first ``cap``
         bytes at most (``limitBytes``; an API server that ignores it is cut off there); :class:`ApiError`
         when refused or not reached."""
@@ -355,7 +338,7 @@ class KubeReader:
             async with asyncio.timeout(self.timeout * 4):
                 response = await self._core.read_namespaced_pod_log_without_preload_content(
                     pod,
-                    self.namespace,
+                    namespace or self.namespace,
                     container=container,
                     since_seconds=max(1, since_seconds),
                     timestamps=True,
@@ -363,7 +346,7 @@ class KubeReader:
                     _request_timeout=self.timeout * 4,
                 )
                 try:
-                    body = await _read_at_most(response, cap)
+                    body = await read_at_most(response, cap)
                 finally:
                     response.release()
         except ApiError:
@@ -380,18 +363,6 @@ class KubeReader:
             message = status_message(int(response.status), body)
             raise ApiError(int(response.status), f"log {pod}/{container}: {message} ({response.status})")
         return body
-
-
-async def _read_at_most(response: Any, cap: int) -> bytes:
-    """The first ``cap`` bytes of a body; the connection is closed when more was coming."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap and (chunk := await response.content.read(min(CHUNK, cap - size))):
-        chunks.append(chunk)
-        size += len(chunk)
-    if size >= cap:
-        response.close()
-    return b"".join(chunks)
 
 
 def _with_error(state: CronJobState, error: str | None) -> CronJobState:

@@ -108,11 +108,11 @@ class ForwardSet:
                 continue
             if spares:
                 forward = spares.pop(0).forward
-                forward.retarget(pod.name, self._admin_port(component))
+                forward.retarget(pod.name, self._admin_port(component), pod.namespace or self.namespace)
             else:
                 forward = PodForward(
                     self.reader.connection,
-                    self.namespace,
+                    pod.namespace or self.namespace,
                     pod.name,
                     self._admin_port(component),
                     clock=self._clock,
@@ -178,17 +178,14 @@ class ForwardSet:
                 if pod.deleting or pod.name in self._gone:
                     continue
                 forward = self.forwards.get(pod.name)
+                ns = pod.namespace or self.namespace
                 if forward is not None:
                     refs.append(
-                        TargetRef(
-                            self.context, self.namespace, component, pod.name, forward.url, forward.state, pod
-                        )
+                        TargetRef(self.context, ns, component, pod.name, forward.url, forward.state, pod)
                     )
                 else:
                     state = ForwardState(ForwardStatus.DOWN, None, pod.started_at, f"pod is {pod.phase}")
-                    refs.append(
-                        TargetRef(self.context, self.namespace, component, pod.name, None, state, pod)
-                    )
+                    refs.append(TargetRef(self.context, ns, component, pod.name, None, state, pod))
         order = {component: index for index, component in enumerate(Component)}
         return sorted(refs, key=lambda ref: (order[ref.component], ref.pod))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from gloomon.domain.parse import x509
 from gloomon.domain.parse.copies import copy_mechanism
 from gloomon.domain.parse.durations import parse_duration
 from gloomon.domain.redact import KEY_DATA_FIELDS
+from gloomon.sources.kube.proxies import GATEWAY_NAME_LABEL, classify, envoy_container_of
 from gloomon.sources.kube.status import container_state, int_or_none, owning_job, parse_time, str_or_none
 
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
@@ -57,7 +58,7 @@ def _items(obj: Any) -> list[Mapping[str, Any]]:
     return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
-def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
+def pod_info(obj: Mapping[str, Any], component: Component | None, proxy: str | None = None) -> PodInfo:
     meta, status = _meta(obj), _status(obj)
     spec = _spec(obj)
     statuses = [s for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
@@ -68,6 +69,8 @@ def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
     images = tuple(c["image"] for c in specs if isinstance(c.get("image"), str))
     order = {name: index for index, name in enumerate(containers)}
     states = sorted((container_state(s) for s in statuses), key=lambda c: order.get(c.name, len(order)))
+    named = [c for c in specs if c.get("name")]
+    named_images = tuple(str(c.get("image") or "") for c in named)
     return PodInfo(
         name=str(meta.get("name", "")),
         namespace=str(meta.get("namespace", "")),
@@ -81,35 +84,60 @@ def pod_info(obj: Mapping[str, Any], component: Component | None) -> PodInfo:
         images=images,
         container_states=tuple(states),
         job=owning_job(meta),
+        proxy=proxy,
+        envoy_container=envoy_container_of(component, proxy, containers, named_images)
+        if component is not None
+        else None,
     )
 
 
+def _container_names(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    specs = _spec(obj).get("containers") or ()
+    return tuple(str(c["name"]) for c in specs if isinstance(c, Mapping) and c.get("name"))
+
+
 def pods_of(list_obj: Any, component: Component | None) -> list[PodInfo]:
-    return sorted((pod_info(item, component) for item in _items(list_obj)), key=lambda p: p.name)
+    """The pods of ``component`` in a pod list (each named after its proxy), by name."""
+    by_component, _ = split_pods(list_obj)
+    if component is None:
+        return sorted((pod_info(item, None) for item in _items(list_obj)), key=lambda p: p.name)
+    return by_component[component]
 
 
-#: one set-based selector for the pods of every component and of certgen Jobs (one list call per poll)
-ALL_PODS_SELECTOR = "gloo in ({})".format(
-    ",".join([*(str(c) for c in Component), CERTGEN_POD_LABEL.partition("=")[2]])
-)
+#: the two pod selectors of one namespace, listed each poll: every ``gloo``-labelled pod (the classic
+#: components, dataplanePerProxy ``extauth-<proxy>`` values, certgen Job pods), and Gateway API proxies
+POD_SELECTORS = ("gloo", GATEWAY_NAME_LABEL)
 
 
 def split_pods(list_obj: Any) -> tuple[dict[Component, list[PodInfo]], list[PodInfo]]:
-    """A list made with :data:`ALL_PODS_SELECTOR` → (pods of every component, certgen pods), by name."""
+    """A pod list (or several merged, see :data:`POD_SELECTORS`) → (pods of every component, certgen
+    pods), each by namespace and name; a pod listed twice counts once."""
     by_component: dict[Component, list[PodInfo]] = {component: [] for component in Component}
     certgen: list[PodInfo] = []
     certgen_value = CERTGEN_POD_LABEL.partition("=")[2]
+    seen: set[tuple[str, str]] = set()
     for item in _items(list_obj):
-        labels = _meta(item).get("labels")
-        value = str(labels.get("gloo", "")) if isinstance(labels, Mapping) else ""
-        component = Component.parse(value)
-        if component is not None:
-            by_component[component].append(pod_info(item, component))
-        elif value == certgen_value:
+        meta = _meta(item)
+        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+        if key in seen:
+            continue
+        seen.add(key)
+        labels = meta.get("labels")
+        labels = labels if isinstance(labels, Mapping) else {}
+        found = classify(labels, _container_names(item))
+        if found is not None:
+            component, proxy = found
+            by_component[component].append(pod_info(item, component, proxy))
+        elif str(labels.get("gloo", "")) == certgen_value:
             certgen.append(pod_info(item, None))
     for pods in by_component.values():
-        pods.sort(key=lambda p: p.name)
-    return by_component, sorted(certgen, key=lambda p: p.name)
+        pods.sort(key=lambda p: (p.namespace, p.name))
+    return by_component, sorted(certgen, key=lambda p: (p.namespace, p.name))
+
+
+def merge_lists(lists: Sequence[Any]) -> dict[str, Any]:
+    """Several API lists (selectors, namespaces) as one ``{"kind": "List", "items": [...]}``."""
+    return {"kind": "List", "apiVersion": "v1", "items": [item for obj in lists for item in _items(obj)]}
 
 
 def secret_updated_at(obj: Mapping[str, Any]) -> datetime | None:
@@ -131,12 +159,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def deployment_components(list_obj: Any) -> dict[Component, int]:
-    """Component → ready replicas, for every Deployment labelled ``gloo=<component>``."""
+    """Component → ready replicas, for every Deployment of one (see :func:`classify`): classic proxies
+    of any name, dataplanePerProxy extauth / rate-limit, ``gloo: kube-gateway``."""
     ready: dict[Component, int] = {}
     for item in _items(list_obj):
         labels = _meta(item).get("labels") or {}
-        component = Component.parse(str(labels.get("gloo", ""))) if isinstance(labels, Mapping) else None
-        if component is not None:
+        found = classify(labels, ()) if isinstance(labels, Mapping) else None
+        if found is not None:
+            component = found[0]
             ready[component] = ready.get(component, 0) + int(_status(item).get("readyReplicas") or 0)
     return ready
 

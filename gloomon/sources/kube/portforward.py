@@ -92,11 +92,13 @@ class PodForward:
         host, port = self._server.sockets[0].getsockname()[:2]
         self._state = ForwardState(ForwardStatus.CONNECTING, f"{host}:{port}", self._clock())
 
-    def retarget(self, pod: str, port: int | None = None) -> None:
+    def retarget(self, pod: str, port: int | None = None, namespace: str | None = None) -> None:
         """Point new connections at ``pod`` (same local address); open bridges to the old pod are closed."""
-        if pod == self.pod and (port is None or port == self.port):
+        namespace = namespace or self.namespace
+        if pod == self.pod and (port is None or port == self.port) and namespace == self.namespace:
             return
         self.pod = pod
+        self.namespace = namespace
         self.port = port if port is not None else self.port
         self._gone_reported = None
         for task in list(self._bridges):

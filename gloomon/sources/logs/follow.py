@@ -1,10 +1,11 @@
 """Follow the mTLS-relevant containers' logs, resumably, into one bounded, time-ordered buffer.
 
-Followed: ``sds`` and ``envoy-sidecar`` of every component pod (gateway-proxy: its own Envoy container and
-``sds``), and every container of certgen Job pods while they exist. Each stream asks the kubelet for
-``timestamps=true``; the kubelet timestamp of the last line seen (read by the domain's parser, once:
-``LogEvent.received``) and which lines carried it are kept per container,
-so after a dropped stream or a container restart the follower asks again with ``sinceSeconds`` reaching a
+Followed: ``sds`` and the Envoy's container of every component pod (``envoy-sidecar``; a classic proxy's
+container named after it, ``gloo-gateway`` of a kube-gateway: ``PodInfo.envoy_container``), an Enterprise
+``extauth`` sidecar inside a gateway-proxy pod, and every container of certgen Job pods while they exist.
+Each stream asks the kubelet for ``timestamps=true``; the kubelet timestamp of the last line seen (read
+by the domain's parser, once: ``LogEvent.received``) and which lines carried it are kept per container, so
+after a dropped stream or a container restart the follower asks again with ``sinceSeconds`` reaching a
 little before that instant and drops what it already has: nothing lost, nothing repeated.
 
 Events are held briefly and released in receive order, late ones merged into the ring at their place
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gloomon.domain.model import Component, LogEvent, PodInfo
+from gloomon.domain.model import DEFAULT_ENVOY_CONTAINERS, LogEvent, PodInfo
 from gloomon.domain.parse.logs import MAX_LINE, parse_log_line
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import status_message
@@ -50,11 +51,11 @@ def containers_to_follow(pod: PodInfo) -> tuple[str, ...]:
     if pod.component is None:
         return pod.containers
     if not pod.containers:
-        main = ("gateway-proxy",) if pod.component is Component.GATEWAY_PROXY else ("envoy-sidecar",)
-        return (*main, "sds")
+        return (pod.envoy_container or DEFAULT_ENVOY_CONTAINERS[pod.component], "sds")
     wanted = set(_FOLLOWED)
-    if pod.component is Component.GATEWAY_PROXY:
-        wanted.add(pod.containers[0])
+    wanted.add(pod.envoy_container or DEFAULT_ENVOY_CONTAINERS[pod.component])
+    if pod.extauth_sidecar:
+        wanted.add("extauth")
     return tuple(name for name in pod.containers if name in wanted)
 
 
@@ -283,7 +284,7 @@ class LogSet:
                 cursor = self._cursors.setdefault(key, Cursor())
                 follower = ContainerFollower(
                     core,
-                    namespace,
+                    pod.namespace or namespace,
                     pod,
                     container,
                     cursor,

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.cells import link_words, sds_stream_words
+from gloomon.domain.cells import link_words, name_words, sds_stream_words
 from gloomon.domain.compare.sync import bundle_differences, cert_key, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.health.links import close_reason
@@ -228,6 +228,8 @@ def detail_renderable(
     place = literal(f"{target.ref.context} / {target.ref.namespace}")
     place.stylize(palette.muted)
     sheet.line(place)
+    if name_words(target.ref) != target.ref.component.value:  # a proxy of its own name: public-gw
+        sheet.field("proxy", literal(f"{target.ref.proxy} (container {target.ref.envoy_container})"))
     _reach(sheet, target, stale_note(target, now))
     phase = phase_cell(target, palette)
     if target.reachable:

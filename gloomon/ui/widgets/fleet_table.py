@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from gloomon.domain.cells import short_pod
+from gloomon.domain.cells import name_words, short_pod
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import COMPONENT_ORDER, ForwardStatus, TargetStatus
 from gloomon.ui.format import (
@@ -134,7 +134,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         )
     cells = {
         "context": literal(target.ref.context),
-        "component": Text(target.ref.component.value),
+        "component": literal(name_words(target.ref)),
         "pod": literal(short_pod(target.ref)),
         "forward": forward_text,
         "envoy": envoy_cell(target.envoy_version, palette),

@@ -58,9 +58,11 @@ def level_style(level: str, palette: Palette) -> Style:
 
 _LEVEL_MARKS = {"error": "✖", "critical": "✖", "fatal": "✖", "panic": "✖", "warning": "▲", "warn": "▲"}
 #: Short names that keep the source column narrow; the others are short already.
-_COMPONENTS = {Component.GATEWAY_PROXY: "gw-proxy"}
-#: Container tags: the Envoy of a pod (sidecar or gateway-proxy itself) and its sds.
-_CONTAINERS = {"envoy-sidecar": "env", "gateway-proxy": "env", "sds": "sds"}
+_COMPONENTS = {Component.GATEWAY_PROXY: "gw-proxy", Component.KUBE_GATEWAY: "kube-gw"}
+#: Container tags: the Envoy of a pod (sidecar, gateway-proxy itself, a kube-gateway's) and its sds.
+_CONTAINERS = {"envoy-sidecar": "env", "gateway-proxy": "env", "gloo-gateway": "env", "sds": "sds"}
+#: a classic proxy's containers besides its Envoy (which is named after the proxy: ``public-gw``)
+_PROXY_SIDECARS = frozenset({"sds", "extauth", "istio-proxy"})
 SOURCE_WIDTH = 16
 TAG_WIDTH = 3
 #: time (9) + source + space + tag + space + level mark and space (2): where the message starts.
@@ -79,6 +81,8 @@ def container_tag(event: LogEvent) -> str:
     """``env`` or ``sds`` (blank for a certgen job, whose source already says so)."""
     if event.component is None and event.container == "certgen":
         return ""
+    if event.component is Component.GATEWAY_PROXY and event.container not in _PROXY_SIDECARS:
+        return "env"  # followed containers only: the one named after the proxy is its Envoy
     return _CONTAINERS.get(event.container, event.container)[:TAG_WIDTH]
 
 
