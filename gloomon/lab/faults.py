@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from gloomon.lab.api.server import ApiServer
     from gloomon.lab.cluster.store import ClusterStore
     from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
+    from gloomon.lab.pods.deployments import ComponentSpec
     from gloomon.lab.pods.runtime import PodRuntime
     from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
 
@@ -32,7 +33,7 @@ class LabFaults:
     def runtime(self, pod: str) -> PodRuntime:
         raise NotImplementedError
 
-    def _runtime(self, component: Component, slot: int) -> PodRuntime:
+    def _runtime(self, component: Component, slot: int, spec: ComponentSpec | None = None) -> PodRuntime:
         raise NotImplementedError
 
     async def restart_pod(self, pod: str) -> str:
@@ -44,7 +45,7 @@ class LabFaults:
         assert self.store.secret is not None
         if old.spec.component is Component.GLOO and self.webhook and self.store.webhook_secret:
             self.webhook.load(self.store.webhook_secret.data)  # a new gloo reads the current secret
-        new = self._runtime(old.spec.component, old.slot)
+        new = self._runtime(old.spec.component, old.slot, old.spec)
         try:
             await new.start(self.store.secret.data)
         except BaseException:

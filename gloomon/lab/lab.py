@@ -35,7 +35,7 @@ from gloomon.lab.faults import LabFaults
 from gloomon.lab.kubeconfig import write_kubeconfigs
 from gloomon.lab.pods.bootstrap import envoy_binary
 from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
-from gloomon.lab.pods.deployments import SPECS, make_deployment
+from gloomon.lab.pods.deployments import SPECS, VARIETY, ComponentSpec, make_deployment
 from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.pods.runtime import PodRuntime, PodTraits, gloo_service_ports
 from gloomon.lab.pods.unmountable import add_unmountable_pod
@@ -67,6 +67,7 @@ class Lab(LabFaults):
         cluster: str | None = None,
         replicas: dict[Component, int] | None = None,
         management: Lab | None = None,
+        variety: bool = False,
     ) -> None:
         self.scenario = scenario
         self.spec = scenarios.get(scenario)
@@ -98,6 +99,9 @@ class Lab(LabFaults):
         self.replicas = dict(replicas if replicas is not None else REPLICAS)
         #: the lab whose gloo this lab's clients dial (split planes); its secret comes from a sync tool
         self.management = management
+        #: also Gloo's proxy variety (``pods/deployments.py`` VARIETY): public-gw, its dataplanePerProxy
+        #: extauth and rate-limit, a kube-gateway
+        self.variety = variety
         if (Component.GLOO in self.replicas) == (management is not None):
             raise ValueError("a lab runs gloo itself or names a management lab, not both or neither")
         #: set once gloo runs on its final ports; an edge lab awaits ``before_pods`` (the fleet's: the
@@ -223,6 +227,9 @@ class Lab(LabFaults):
         for component, replicas in self.replicas.items():
             deployment = make_deployment(self.store, SPECS[component], replicas)
             runtimes += [self._runtime(deployment.component, slot) for slot in range(replicas)]
+        for spec in VARIETY if self.variety else ():
+            make_deployment(self.store, spec, 1)
+            runtimes.append(self._runtime(spec.component, 0, spec))
         # gloo first: if its service ports were taken it moves them, before any client's bootstrap names them.
         clients = [r for r in runtimes if r.spec.component is not Component.GLOO]
         for gloo in (r for r in runtimes if r.spec.component is Component.GLOO):
@@ -262,14 +269,17 @@ class Lab(LabFaults):
         self.webhook.load(self.store.webhook_secret.data)
         await self.webhook.start()
 
-    def _runtime(self, component: Component, slot: int) -> PodRuntime:
-        deployment = self.store.deployments[SPECS[component].deployment]
+    def _runtime(self, component: Component, slot: int, spec: ComponentSpec | None = None) -> PodRuntime:
+        spec = spec or SPECS[component]  # a VARIETY spec is given
+        deployment = self.store.deployments[spec.deployment]
         runtime = PodRuntime(
             store=self.store,
             deployment=deployment,
-            spec=SPECS[component],
+            spec=spec,
             slot=slot,
-            traits=self._traits.get((component, slot), PodTraits()),
+            traits=self._traits.get((component, slot), PodTraits())
+            if spec is SPECS.get(component)
+            else PodTraits(),
             workdir=self.workdir / "pods",
             gloo_ports=self._gloo_ports,
             kubelet_delay=self.kubelet_delay,

@@ -230,7 +230,7 @@ def pod_json(pod: Pod) -> dict[str, Any]:
 
 
 def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
-    pods = store.pods_of(dep.component)
+    pods = [p for p in store.pods_of(dep.component) if p.owner is not None and p.owner[2] == dep.uid]
     ready = sum(1 for p in pods if p.ready)
     created = rfc3339(dep.created)
     return {

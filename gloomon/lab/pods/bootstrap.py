@@ -133,8 +133,9 @@ def bootstrap(
     gloo_ports: dict[int, int],
     local_ports: dict[int, int],
     user_tls: UserTls | None = None,
+    proxy: str | None = None,
 ) -> dict[str, Any]:
-    """The bootstrap of ``component``'s Envoy in pod ``pod``.
+    """The bootstrap of ``component``'s Envoy in pod ``pod`` (``proxy``: a kube-gateway's Gateway).
 
     ``gloo_ports`` maps gloo's pod ports (9977, 9976) to the loopback ports of gloo's TLS listeners;
     ``local_ports`` maps this pod's own ports (gloo: 9999/9998 xDS stand-in; extauth/rate-limit: 9955,
@@ -177,32 +178,40 @@ def bootstrap(
         )
         clusters.append(_static_cluster(xds, local_ports[9999]))
         clusters.append(_static_cluster("gloo_rest_xds_cluster", local_ports[9998]))
-    elif component is Component.GATEWAY_PROXY:
+    elif component in (Component.GATEWAY_PROXY, Component.KUBE_GATEWAY):
         node = {
             "id": f"{pod}.{namespace}",
             "cluster": "gateway",
             "metadata": {"role": f"{namespace}~gateway-proxy"},
         }
+        if component is Component.KUBE_GATEWAY:  # the gateway2 chart's node, xds_cluster only
+            gateway = proxy or "gateway"
+            node = {
+                "id": f"{pod}.{namespace}",
+                "cluster": f"gloo-proxy-{gateway}.{namespace}",
+                "metadata": {"role": f"gloo-kube-gateway-api~{namespace}~{namespace}-{gateway}"},
+            }
         clusters.append(
             _upstream_tls_cluster(
                 xds,
                 gloo_ports[9977],
                 host,
                 sds_dir,
-                alt_stat_name=xds_stat[0],
+                alt_stat_name=xds_stat[0] if xds_stat else xds,
                 health_check=True,
             )
         )
-        clusters.append(
-            _upstream_tls_cluster(
-                "rest_xds_cluster",
-                gloo_ports[9976],
-                host,
-                sds_dir,
-                alt_stat_name="rest_xds_cluster",
-                health_check=False,
+        if component is Component.GATEWAY_PROXY:
+            clusters.append(
+                _upstream_tls_cluster(
+                    "rest_xds_cluster",
+                    gloo_ports[9976],
+                    host,
+                    sds_dir,
+                    alt_stat_name="rest_xds_cluster",
+                    health_check=False,
+                )
             )
-        )
         if user_tls is not None:
             user_listeners, user_clusters = user_tls_config(local_ports, user_tls, namespace)
             listeners += user_listeners

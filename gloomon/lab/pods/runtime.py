@@ -122,13 +122,14 @@ class PodRuntime:
         if spec.component is Component.GLOO:
             self.local_ports.update(gloo_ports)
         self._user_tls = UserTls.make() if traits.user_https else None
-        client = f"{name}.{store.namespace}" if spec.component is Component.GATEWAY_PROXY else "sds_client"
+        proxy_like = spec.component in (Component.GATEWAY_PROXY, Component.KUBE_GATEWAY)
+        client = f"{name}.{store.namespace}" if proxy_like else "sds_client"
         self.sds = SdsStandIn(
             container=lambda: self._container("sds"),
             sds_dir=self.workdir / "sds",
             client=client,
             delay=kubelet_delay,
-            stats_server=spec.component is Component.GATEWAY_PROXY,
+            stats_server=proxy_like,
             rng=rng,
         )
         self.sds.down = traits.sds_down
@@ -205,6 +206,7 @@ class PodRuntime:
                 gloo_ports=self.gloo_ports,
                 local_ports=self.local_ports,
                 user_tls=self._user_tls,
+                proxy=self.spec.proxy,
             )
             self.envoy = EnvoyProcess(
                 self.name,
