@@ -81,7 +81,8 @@ def _add_common(parser: argparse.ArgumentParser, *, polls: bool) -> None:
         action="append",
         default=[],
         metavar="COMPONENT=PORT",
-        help="Envoy admin port of a component inside its pod (defaults: gateway-proxy=19000, others 8001)",
+        help="Envoy admin port of a component inside its pod (defaults: gateway-proxy and kube-gateway "
+        "19000, others 8001)",
     )
     where.add_argument(
         "--demo", action="store_true", help="start the embedded lab (real Envoys, no cluster) and watch it"
