@@ -148,6 +148,19 @@ def _cronjob(cron: CronJobState | None, now: datetime) -> dict[str, Any] | None:
         "next_run": None if cron.missing or cron.suspended else iso(next_run(cron.schedule, now)),
         "rotation_duration_seconds": cron.rotation_duration_seconds,
         "active_jobs": len(cron.active_jobs),
+        "jobs": [
+            {
+                "name": job.name,
+                "started_at": iso(job.started_at),
+                "completed_at": iso(job.completed_at),
+                "active": job.active,
+                "succeeded": job.succeeded,
+                "failed": job.failed,
+                "failure_reason": job.failure_reason,
+                "failed_pods": job.failed_pods,
+            }
+            for job in cron.jobs
+        ],
     }
 
 
@@ -223,6 +236,9 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
         "phase": target.verdict.phase.value,
         "in_sync_with_secret": target.in_sync_with_secret,
         "lag_seconds": None if target.lag_seconds is None else round(target.lag_seconds, 3),
+        "last_pickup_seconds": None
+        if target.last_pickup_seconds is None
+        else round(target.last_pickup_seconds, 3),
         "sds_version": target.sds_version,
         "xds": None
         if xds is None

@@ -28,6 +28,7 @@ TARGET_KEYS = {
     "phase",
     "in_sync_with_secret",
     "lag_seconds",
+    "last_pickup_seconds",
     "sds_version",
     "xds",
     "tls_errors",

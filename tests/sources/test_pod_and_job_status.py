@@ -376,3 +376,15 @@ def test_every_pods_sds_crashlooping_is_one_finding_about_the_secret() -> None:
     assert len([f for f in result.findings if f.code == "container-crashloop"]) == 2
     healthy = _info(_pod("gateway-proxy-2", [_container("gateway-proxy"), _container("sds")]))
     assert "sds-crashloop-everywhere" not in codes(snap([], pods=[*pods, healthy]))
+
+
+def test_remote_reasons_and_messages_are_inert() -> None:
+    hostile = "Backoff\x1b[31mLimit\nExceeded\u202e"
+    job = _job("j", {"failed": 1, "conditions": _failed(hostile, "two\nlines\x1b]0;title\x07", 5)})
+    events = _events(("Pod", "p", "Failed\x1b[2JMount", "secret\r\nmissing", 1))
+    (event,) = events[("Pod", "p")]
+    state = kube_objects.job_state(job)
+    for text in (state.failure_reason, state.failure_message, event.reason, event.message):
+        assert text is not None and "\x1b" not in text and "\n" not in text and "\u202e" not in text
+    found = _finding(snap([], cronjob=_cron(job)), "certgen-job-failed")
+    assert "\x1b" not in found.message and "\n" not in found.message

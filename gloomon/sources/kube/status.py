@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gloomon.domain.model import ContainerState, JobState, KubeEvent, PodInfo
+from gloomon.domain.text import one_line
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -31,8 +32,9 @@ def _items(obj: Any) -> list[Mapping[str, Any]]:
 
 
 def str_or_none(value: Any) -> str | None:
-    """A non-empty string, else None (remote JSON of the wrong type reads as absent)."""
-    return value if isinstance(value, str) and value else None
+    """A non-empty string made one inert line (remote text: reasons, messages), else None (remote JSON of
+    the wrong type reads as absent)."""
+    return one_line(value, 1024) or None if isinstance(value, str) and value else None
 
 
 def int_or_none(value: Any) -> int | None:
@@ -50,7 +52,7 @@ def container_state(obj: Mapping[str, Any]) -> ContainerState:
     last = raw_last.get("terminated") if isinstance(raw_last, Mapping) else None
     last = last if isinstance(last, Mapping) else {}
     return ContainerState(
-        name=str(obj.get("name") or ""),
+        name=one_line(obj.get("name") or "", 253),
         ready=obj.get("ready") is True,
         restarts=int_or_none(obj.get("restartCount")) or 0,
         state=kind or "unknown",
@@ -97,8 +99,8 @@ def warning_events(list_obj: Any) -> dict[tuple[str, str], tuple[KubeEvent, ...]
             or parse_time(_created(item))
         )
         event = KubeEvent(
-            reason=str(item.get("reason") or ""),
-            message=str(item.get("message") or ""),
+            reason=one_line(item.get("reason") or "", 128),
+            message=one_line(item.get("message") or "", 1024),
             count=int_or_none(item.get("count")) or 1,
             last_seen=seen,
         )
