@@ -143,8 +143,13 @@ async def api_answers(lab: Lab) -> bool:
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_api_outage_exits_3(faulted_lab: Lab):
-    await faulted_lab.api_outage(10)
-    code, out, err = await gloomon_check(*lab_args(faulted_lab), "-o", "json", timeout=60)
+    # The outage lasts until check is done: a fixed one can end before a slow check's first request.
+    await faulted_lab.api_outage(600)
+    try:
+        code, out, err = await gloomon_check(*lab_args(faulted_lab), "-o", "json", timeout=60)
+    finally:
+        assert faulted_lab.api is not None
+        await faulted_lab.api.end_outage()
     await faulted_lab.wait_for(lambda: api_answers(faulted_lab), timeout=30)
     assert code == 3, (out, err)
     assert "cannot reach the Kubernetes API" in err

@@ -106,6 +106,17 @@ class ApiServer:
 
     async def _end_outage(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+        await self._rebind()
+
+    async def end_outage(self) -> None:
+        """End the outage now (a test that needs it to outlast a slow client ends it when done)."""
+        if not self.in_outage:
+            return
+        if self._outage_task is not None:
+            self._outage_task.cancel()
+        await self._rebind()
+
+    async def _rebind(self) -> None:
         for _ in range(50):
             try:
                 await self._bind(self.port)
