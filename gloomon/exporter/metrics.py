@@ -27,6 +27,7 @@ from gloomon import __version__
 from gloomon.domain.model import CertInfo, FleetSnapshot, Phase, TargetStatus
 from gloomon.domain.model.webhook import WEBHOOK_SECRET_NAME
 from gloomon.domain.parse.cron import next_run
+from gloomon.exporter.labels import common_name, error_reason
 
 #: upper bounds of ``gloomon_poll_duration_seconds`` (a poll of 200 Envoys takes about a second)
 POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -44,32 +45,6 @@ _TARGET_LABELS = ("cluster", "namespace", "component", "pod")
 _CERT_LABELS = (*_TARGET_LABELS, "source", "role", "bundle_index", "serial")
 
 
-def common_name(name: str | None) -> str:
-    """The CN of an RFC 4514 name (``CN=gloo.gloo-system.svc,O=…``), "" when it has none."""
-    if not name:
-        return ""
-    part, rest = "", name
-    while rest:
-        part, rest = _next_rdn(rest)
-        key, sep, value = part.partition("=")
-        if sep and key.strip().upper() == "CN":
-            return value.replace("\\", "")
-    return ""
-
-
-def _next_rdn(text: str) -> tuple[str, str]:
-    """The first attribute of an RFC 4514 string and the rest (commas escaped with ``\\`` kept)."""
-    escaped = False
-    for index, char in enumerate(text):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char in ",+":
-            return text[:index], text[index + 1 :]
-    return text, ""
-
-
 def _epoch(when: datetime) -> float:
     return when.timestamp()
 
@@ -77,24 +52,6 @@ def _epoch(when: datetime) -> float:
 def _target_labels(target: TargetStatus) -> list[str]:
     ref = target.ref
     return [ref.context, ref.namespace, ref.component.value, ref.pod]
-
-
-def error_reason(text: str) -> str:
-    """A bounded label value for one failed read, from its one-line description."""
-    lowered = text.lower()
-    for reason, words in _REASONS:
-        if any(word in lowered for word in words):
-            return reason
-    return "other"
-
-
-_REASONS = (
-    ("forbidden", ("forbidden", "(403)", "unauthorized", "(401)")),
-    ("not-found", ("not found", "(404)")),
-    ("timeout", ("timed out", "timeout")),
-    ("tls", ("tls ", "certificate verify")),
-    ("unreachable", ("unreachable", "refused", "reset", "port-forward", "cannot connect")),
-)
 
 
 @dataclass

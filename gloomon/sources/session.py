@@ -344,14 +344,8 @@ class MonitorSession:
             task.add_done_callback(self._closing.discard)
 
     def _recent_log_events(self) -> list[LogEvent]:
-        """The buffered events the kubelet received in the last ``settings.log_since_seconds`` (what
-        ``check --since`` reads; a line's own time may be back-dated, its receipt is not)."""
-        horizon = self.clock() - timedelta(seconds=self.settings.log_since_seconds)
-        return [
-            event
-            for event in self._logs.recent()
-            if (when := event.received or event.ts) is None or when >= horizon
-        ]
+        """The buffered events the kubelet received in the last ``settings.log_since_seconds``."""
+        return self._logs.recent(since=self.clock() - timedelta(seconds=self.settings.log_since_seconds))
 
     def _errors(self) -> tuple[str, ...]:
         """One clean line per problem: each context's API error, then each distinct log refusal."""

@@ -13,7 +13,8 @@ from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import FleetSnapshot, SecretState, TrustBundle
 from gloomon.domain.model.webhook import WebhookConfig, WebhookEntry, WebhookState
 from gloomon.exporter.exposition import Rendered
-from gloomon.exporter.metrics import FleetMetrics, common_name
+from gloomon.exporter.labels import common_name
+from gloomon.exporter.metrics import FleetMetrics
 from gloomon.lab.snapshots import states
 from tests.domain.certs import NOW, rotation
 from tests.domain.fleet_helpers import CTX, NS, fetch, secret, snap

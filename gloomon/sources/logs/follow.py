@@ -321,8 +321,14 @@ class LogSet:
                     await asyncio.gather(*waits)
         self.buffer.flush(force=True)
 
-    def recent(self) -> list[LogEvent]:
-        return list(self.buffer.events)
+    def recent(self, since: datetime | None = None) -> list[LogEvent]:
+        """The buffered events, or those the kubelet received at or after ``since`` (what ``check
+        --since`` reads; a line's own time may be back-dated, its receipt is not)."""
+        return [
+            event
+            for event in self.buffer.events
+            if since is None or (when := event.received or event.ts) is None or when >= since
+        ]
 
     async def close(self) -> None:
         self._closed = True
