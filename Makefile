@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?=
+# two workers (pytest-xdist): the lab tests mostly wait; PYTEST_ARGS="-n 0" runs them in one process
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test lint typecheck layers screenshots bench clean system-deps test-deps
 
