@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Protocol
 
-from gloomon.domain.health.policy import Context, rose_recently, settling
+from gloomon.domain.health.policy import Context, TargetHints, rose_recently, settling
 from gloomon.domain.model import Component, Finding, LinkState, Severity, TargetStatus, XdsLink
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.text import one_line
@@ -31,28 +30,6 @@ __all__ = ["DOWN_CRITICAL_SECONDS", "close_reason", "down_seconds", "link_findin
 DOWN_CRITICAL_SECONDS = 180.0
 #: what Envoy logs when a TLS handshake with a peer fails
 _TLS_ERRORS = "CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|TLS_error"
-
-
-class LinkHints(Protocol):
-    """The hint maker of :mod:`gloomon.domain.health.targets` (kubectl for a pod, the URL for a target)."""
-
-    @property
-    def ns(self) -> str: ...
-
-    @property
-    def pod(self) -> str: ...
-
-    @property
-    def url(self) -> str | None: ...
-
-    @property
-    def envoy(self) -> str:
-        """The container running the target's Envoy (``public-gw``, ``gloo-gateway``…)."""
-        ...
-
-    def logs(self, container: str, then: str) -> str: ...
-
-    def curl(self, endpoint: str) -> str: ...
 
 
 #: what a ``gRPC config stream … closed`` line says before its reason, and Envoy's boilerplate in it
@@ -77,7 +54,7 @@ def down_seconds(link: XdsLink, target: TargetStatus, now: datetime) -> float | 
     return max((now - since).total_seconds(), 0.0)
 
 
-def link_findings(target: TargetStatus, ctx: Context, hints: LinkHints) -> list[Finding]:
+def link_findings(target: TargetStatus, ctx: Context, hints: TargetHints) -> list[Finding]:
     link = target.xds
     if link is None or link.state in (LinkState.CONNECTED, LinkState.IDLE):
         return []

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from gloomon.domain.compare.rotation import DEFAULT_ROTATION_DURATION, not_yet_valid
 from gloomon.domain.model import (
@@ -276,3 +277,28 @@ def not_yet_valid_finding(
         "if the certificates were minted by a clock running ahead",
         Subjects(certs=(cert,)),
     )
+
+
+class TargetHints(Protocol):
+    """The hint maker of :mod:`gloomon.domain.health.targets` (kubectl for a pod, the URL for a target),
+    as the finding modules beside it (links, sds) use it."""
+
+    @property
+    def ns(self) -> str: ...
+
+    @property
+    def pod(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...
+
+    @property
+    def envoy(self) -> str:
+        """The container running the target's Envoy (``public-gw``, ``gloo-gateway``…)."""
+        ...
+
+    def logs(self, container: str, then: str) -> str: ...
+
+    def restart(self) -> str: ...
+
+    def curl(self, endpoint: str) -> str: ...

@@ -12,9 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from gloomon.domain.health.policy import Context, envoy_young
+from gloomon.domain.health.policy import Context, TargetHints, envoy_young
 from gloomon.domain.model import (
     SERVER_CERT_SECRET,
     VALIDATION_CONTEXT_SECRET,
@@ -37,25 +35,6 @@ SDS_CLUSTERS = ("gloo_sds", "gateway_proxy_sds", "gloo_client_sds")
 _SECRETS = (SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET)
 
 
-class SdsHints(Protocol):
-    """The hint maker of :mod:`gloomon.domain.health.targets`."""
-
-    @property
-    def ns(self) -> str: ...
-
-    @property
-    def pod(self) -> str: ...
-
-    @property
-    def url(self) -> str | None: ...
-
-    def logs(self, container: str, then: str) -> str: ...
-
-    def restart(self) -> str: ...
-
-    def curl(self, endpoint: str) -> str: ...
-
-
 def warming(target: TargetStatus) -> tuple[str, ...]:
     """The secrets its ``/config_dump`` lists in ``dynamic_warming_secrets`` (requested, never arrived)."""
     secrets = target.fetch.secrets if target.fetch is not None else None
@@ -72,7 +51,9 @@ def _sds_connect_fails(stats: EnvoyStats) -> str:
     return ""
 
 
-def sds_stream_down(target: TargetStatus, stats: EnvoyStats, ctx: Context, hints: SdsHints) -> Finding | None:
+def sds_stream_down(
+    target: TargetStatus, stats: EnvoyStats, ctx: Context, hints: TargetHints
+) -> Finding | None:
     """``sds-stream-down`` while certificates are held and an SDS stream of them is closed."""
     if target.sds_down_since is None or target.leaf is None:
         return None
@@ -105,7 +86,7 @@ def sds_stream_down(target: TargetStatus, stats: EnvoyStats, ctx: Context, hints
 
 
 def initial_fetch_timeout(
-    target: TargetStatus, stats: EnvoyStats | None, ctx: Context, hints: SdsHints
+    target: TargetStatus, stats: EnvoyStats | None, ctx: Context, hints: TargetHints
 ) -> Finding | None:
     """``sds-initial-fetch-timeout`` when a secret not delivered had its initial fetch time out."""
     if stats is None:
