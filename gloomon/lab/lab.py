@@ -296,7 +296,7 @@ class Lab(LabFaults):
         lagging = self.runtimes[self.pods(Component.GATEWAY_PROXY)[1]]
         lagging.sds.frozen = True
         await self.certgen.run_now()
-        others = [r for r in self.runtimes.values() if r is not lagging and not r.sds.down]
+        others = [r for r in self.runtimes.values() if r is not lagging and not r.traits.sds_down]
         secret = self.store.secret
         assert secret is not None
         await self.wait_for(lambda: all(r.sds.delivered == secret.data for r in others), timeout=30.0)

@@ -45,6 +45,15 @@ async def aio_core(lab: Any, *, ws: bool = False) -> Any:
     return client.CoreV1Api(api_client=api_client)
 
 
+def pem_of(source: dict[str, str]) -> bytes:
+    """A DataSource's content: ``inline_bytes`` (base64, as gRPC SDS delivers) or ``inline_string``."""
+    import base64
+
+    if "inline_bytes" in source:
+        return base64.b64decode(source["inline_bytes"])
+    return source["inline_string"].encode()
+
+
 def bundle_state(secrets: dict[str, dict[str, Any]]) -> tuple[tuple[str, ...], str, int | None]:
     """``(CA serials in bundle order, leaf serial, index of the CA that signed the leaf)`` of an Envoy's SDS
     secrets, computed from the PEM Envoy really holds (signature check, not names)."""
@@ -53,9 +62,9 @@ def bundle_state(secrets: dict[str, dict[str, Any]]) -> tuple[tuple[str, ...], s
     from gloomon.domain.parse.x509 import envoy_serial
 
     cas = x509.load_pem_x509_certificates(
-        secrets["validation_context"]["validation_context"]["trusted_ca"]["inline_string"].encode()
+        pem_of(secrets["validation_context"]["validation_context"]["trusted_ca"])
     )
-    chain = secrets["server_cert"]["tls_certificate"]["certificate_chain"]["inline_string"].encode()
+    chain = pem_of(secrets["server_cert"]["tls_certificate"]["certificate_chain"])
     leaf = x509.load_pem_x509_certificate(chain)
     signer = None
     for i, ca in enumerate(cas):

@@ -12,7 +12,6 @@ gloo's TLS listener with an active TCP health check every second, so real mTLS h
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from gloomon.domain.model import SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET, Component
@@ -30,24 +29,50 @@ _HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProt
 _HC_INTERVAL = "1s"
 
 
-def _sds(sds_dir: Path, name: str) -> dict[str, Any]:
+#: each component's SDS cluster, the gRPC SecretDiscoveryService of its pod's ``sds`` (127.0.0.1:8234)
+SDS_CLUSTERS = {
+    Component.GLOO: "gloo_sds",
+    Component.GATEWAY_PROXY: "gateway_proxy_sds",
+    Component.EXTAUTH: "gloo_client_sds",
+    Component.RATE_LIMIT: "gloo_client_sds",
+}
+
+
+def _sds(name: str, sds_cluster: str) -> dict[str, Any]:
     return {
         "name": name,
         "sds_config": {
-            "path_config_source": {
-                "path": str(sds_dir / f"{name}.json"),
-                "watched_directory": {"path": str(sds_dir)},
-            },
             "resource_api_version": "V3",
+            "api_config_source": {
+                "api_type": "GRPC",
+                "transport_api_version": "V3",
+                "grpc_services": [{"envoy_grpc": {"cluster_name": sds_cluster}}],
+            },
         },
     }
 
 
-def _common_tls(sds_dir: Path) -> dict[str, Any]:
+def _common_tls(sds_cluster: str) -> dict[str, Any]:
     return {
-        "tls_certificate_sds_secret_configs": [_sds(sds_dir, SERVER_CERT_SECRET)],
-        "validation_context_sds_secret_config": _sds(sds_dir, VALIDATION_CONTEXT_SECRET),
+        "tls_certificate_sds_secret_configs": [_sds(SERVER_CERT_SECRET, sds_cluster)],
+        "validation_context_sds_secret_config": _sds(VALIDATION_CONTEXT_SECRET, sds_cluster),
     }
+
+
+def _http2() -> dict[str, Any]:
+    """``http2_protocol_options: {}`` as Envoy 1.40 spells it (the cluster field is deprecated)."""
+    return {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": _HTTP_OPTIONS,
+            "explicit_http_config": {"http2_protocol_options": {}},
+        }
+    }
+
+
+def _sds_cluster(name: str, port: int) -> dict[str, Any]:
+    cluster = _static_cluster(name, port, connect_timeout="0.25s")
+    cluster["typed_extension_protocol_options"] = _http2()
+    return cluster
 
 
 def _address(port: int) -> dict[str, Any]:
@@ -69,7 +94,7 @@ def _static_cluster(
 
 
 def _tls_listener(
-    name: str, port: int, cluster: str, sds_dir: Path, stat_prefix: str, *, pod_port: int
+    name: str, port: int, cluster: str, sds_cluster: str, stat_prefix: str, *, pod_port: int
 ) -> dict[str, Any]:
     """A tcp_proxy listener terminating mTLS. Its stats are named as Gloo's ``0.0.0.0:<pod_port>`` names
     them (``listener.0.0.0.0_9977.ssl.*``), not by the loopback port it really binds."""
@@ -87,7 +112,10 @@ def _tls_listener(
                 ],
                 "transport_socket": {
                     "name": TLS_SOCKET,
-                    "typed_config": {"@type": _DOWNSTREAM_TLS, "common_tls_context": _common_tls(sds_dir)},
+                    "typed_config": {
+                        "@type": _DOWNSTREAM_TLS,
+                        "common_tls_context": _common_tls(sds_cluster),
+                    },
                 },
             }
         ],
@@ -95,20 +123,15 @@ def _tls_listener(
 
 
 def _upstream_tls_cluster(
-    name: str, port: int, hostname: str, sds_dir: Path, *, alt_stat_name: str, health_check: bool
+    name: str, port: int, hostname: str, sds_cluster: str, *, alt_stat_name: str, health_check: bool
 ) -> dict[str, Any]:
     cluster = _static_cluster(name, port, hostname=hostname, connect_timeout="1s")
     cluster["alt_stat_name"] = alt_stat_name
-    cluster["typed_extension_protocol_options"] = {
-        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-            "@type": _HTTP_OPTIONS,
-            "explicit_http_config": {"http2_protocol_options": {}},
-        }
-    }
+    cluster["typed_extension_protocol_options"] = _http2()
     cluster["upstream_connection_options"] = {"tcp_keepalive": {"keepalive_time": 60}}
     cluster["transport_socket"] = {
         "name": TLS_SOCKET,
-        "typed_config": {"@type": _UPSTREAM_TLS, "common_tls_context": _common_tls(sds_dir)},
+        "typed_config": {"@type": _UPSTREAM_TLS, "common_tls_context": _common_tls(sds_cluster)},
     }
     if health_check:
         cluster["health_checks"] = [
@@ -129,7 +152,7 @@ def bootstrap(
     *,
     pod: str,
     namespace: str,
-    sds_dir: Path,
+    sds_port: int,
     gloo_ports: dict[int, int],
     local_ports: dict[int, int],
     user_tls: UserTls | None = None,
@@ -145,6 +168,7 @@ def bootstrap(
     host = f"gloo.{namespace}.svc.cluster.local"
     # The cluster carrying the link to gloo, named as gloomon's domain looks it up (name, then stat name).
     xds, *xds_stat = xds_cluster_names(component, namespace)
+    sds = SDS_CLUSTERS[component]
     admin: dict[str, Any] = {"address": _address(0)}
     listeners: list[dict[str, Any]] = []
     clusters: list[dict[str, Any]] = []
@@ -162,16 +186,14 @@ def bootstrap(
             ]
         }
         listeners.append(
-            _tls_listener(
-                "envoy_xds_mtls_listener", gloo_ports[9977], xds, sds_dir, "ingress_tcp", pod_port=9977
-            )
+            _tls_listener("envoy_xds_mtls_listener", gloo_ports[9977], xds, sds, "ingress_tcp", pod_port=9977)
         )
         listeners.append(
             _tls_listener(
                 "envoy_rest_xds_mtls_listener",
                 gloo_ports[9976],
                 "gloo_rest_xds_cluster",
-                sds_dir,
+                sds,
                 "ingress_tcp",
                 pod_port=9976,
             )
@@ -196,7 +218,7 @@ def bootstrap(
                 xds,
                 gloo_ports[9977],
                 host,
-                sds_dir,
+                sds,
                 alt_stat_name=xds_stat[0] if xds_stat else xds,
                 health_check=True,
             )
@@ -207,7 +229,7 @@ def bootstrap(
                     "rest_xds_cluster",
                     gloo_ports[9976],
                     host,
-                    sds_dir,
+                    sds,
                     alt_stat_name="rest_xds_cluster",
                     health_check=False,
                 )
@@ -240,7 +262,7 @@ def bootstrap(
         )
         clusters.append(
             _upstream_tls_cluster(
-                xds, gloo_ports[9977], host, sds_dir, alt_stat_name=xds_stat[0], health_check=True
+                xds, gloo_ports[9977], host, sds, alt_stat_name=xds_stat[0], health_check=True
             )
         )
         if component is Component.EXTAUTH:
@@ -249,12 +271,13 @@ def bootstrap(
                     "envoy_extauth_mtls_listener",
                     local_ports[8083],
                     "extauth_cluster",
-                    sds_dir,
+                    sds,
                     "ingress_tcp",
                     pod_port=8083,
                 )
             )
             clusters.append(_static_cluster("extauth_cluster", local_ports[8084]))
+    clusters.append(_sds_cluster(sds, sds_port))
     config.update(
         {
             "node": node,

@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import secrets
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -133,12 +134,17 @@ class EnvoyProcess:
             "--log-level",
             "info",
         ]
+        # No Python between fork and exec when util-linux's setpriv can set the parent-death signal: the
+        # lab's gRPC servers run threads whose fork handlers can abort a forked child before its exec.
+        setpriv = shutil.which("setpriv")
+        prefix, preexec = ([setpriv, "--pdeathsig", "KILL"], None) if setpriv else ([], die_with_parent)
         self.process = await asyncio.create_subprocess_exec(
+            *prefix,
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=die_with_parent,
+            preexec_fn=preexec,
             env={**os.environ, "TZ": "UTC"},
         )
         self._reader = asyncio.create_task(self._read_stderr(), name=f"envoy-log-{self.name}")

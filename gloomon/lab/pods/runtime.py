@@ -28,7 +28,7 @@ from gloomon.lab.cluster.util import name_suffix
 from gloomon.lab.pods.bootstrap import bootstrap
 from gloomon.lab.pods.deployments import ComponentSpec, pod_containers
 from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartError
-from gloomon.lab.pods.sds import GLOO_VERSION, SdsStandIn
+from gloomon.lab.pods.sds import GLOO_VERSION, SDS_PORT, SdsServer
 from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, UserTls
 
 #: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
@@ -124,15 +124,14 @@ class PodRuntime:
         self._user_tls = UserTls.make() if traits.user_https else None
         proxy_like = spec.component in (Component.GATEWAY_PROXY, Component.KUBE_GATEWAY)
         client = f"{name}.{store.namespace}" if proxy_like else "sds_client"
-        self.sds = SdsStandIn(
+        self.sds = SdsServer(
             container=lambda: self._container("sds"),
-            sds_dir=self.workdir / "sds",
             client=client,
+            port=0,  # its first start binds a port the OS picks; the bootstrap names it (the pod's 8234)
             delay=kubelet_delay,
             stats_server=proxy_like,
             rng=rng,
         )
-        self.sds.down = traits.sds_down
         if traits.untrusted_bundle is not None:
             bundle = traits.untrusted_bundle
             self.sds.transform = lambda data: SecretData(
@@ -167,15 +166,24 @@ class PodRuntime:
         """
         self.store.add_pod(self.pod)
         self.store.on_secret(self.sds.on_secret)
-        self.sds.start(secret)
-        if self.sds.down:
-            self.pod.container("sds").ready = False  # type: ignore[union-attr]
+        await self._start_sds(secret)
         if self.xds is not None:
             await self._start_xds(self.xds)
             self._log_main()
         elif self.spec.component in (Component.EXTAUTH, Component.RATE_LIMIT):
             self._log_main()
         await self.start_envoy(move_gloo_ports=move_gloo_ports)
+
+    async def _start_sds(self, secret: SecretData) -> None:
+        if self.traits.sds_down:
+            self.sds.port = self.local_ports[SDS_PORT] = free_port()  # nothing will listen there
+            self.sds.fail_at_start()
+            return
+        try:
+            await self.sds.start(secret)
+        except OSError as exc:
+            raise LabStartError(f"the sds of pod {self.name} could not listen: {exc}") from exc
+        self.local_ports[SDS_PORT] = self.sds.port
 
     async def _start_xds(self, xds: XdsStandIn) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
@@ -202,7 +210,7 @@ class PodRuntime:
                 self.spec.component,
                 pod=self.name,
                 namespace=self.store.namespace,
-                sds_dir=self.workdir / "sds",
+                sds_port=self.local_ports[SDS_PORT],
                 gloo_ports=self.gloo_ports,
                 local_ports=self.local_ports,
                 user_tls=self._user_tls,
@@ -237,7 +245,9 @@ class PodRuntime:
             else:
                 await asyncio.sleep(0.5)  # the holder may be gone by then; clients cannot follow a move
         else:
+            sds = self.local_ports[SDS_PORT]  # the sds server already listens there
             self.local_ports = {port: free_port() for port in self._own_ports()}
+            self.local_ports[SDS_PORT] = sds
 
     def _own_ports(self) -> tuple[int, ...]:
         """The pod-local ports mapped to loopback ones: the spec's, and 8443, 8444 with ``user_https``."""
@@ -264,7 +274,7 @@ class PodRuntime:
             code = envoy.process.returncode if envoy.process else None
             last = f": {envoy.last_line}" if envoy.last_line else ""
             raise LabStartError(f"envoy of pod {self.name} exited with code {code}{last}")
-        if self.sds.down:
+        if self.traits.sds_down:
             return ""
         try:
             async with session.get(f"http://127.0.0.1:{self.admin_port}/certs") as resp:

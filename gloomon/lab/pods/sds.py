@@ -1,33 +1,53 @@
-"""The per-pod ``sds`` container stand-in: secret volume → SDS files for that pod's Envoy, plus Gloo's logs.
+"""The per-pod ``sds`` container: a gRPC SecretDiscoveryService on the pod's 8234, with Gloo's logs.
 
 In a cluster the kubelet refreshes the pod's ``gloo-mtls-certs`` volume some time after the secret
-changes, and the ``sds`` sidecar notices (fsnotify), re-reads ``tls.key``/``tls.crt``/``ca.crt`` and
-publishes a snapshot whose version is a hash of the three files. Here one object plays both roles: after
-a random kubelet-like delay it writes the pod's two SDS files (tmp + atomic rename into the watched
-directory; Envoy's file watch picks them up) and logs the SDS server's zap-JSON lines
-(reference/gloo-mtls.md §3.6–3.7), each with a ``seq`` field.
+changes (one atomic ``..data`` swap: a REMOVE event on each of the three watched files), and Gloo's
+``sds`` server re-reads ``tls.key``/``tls.crt``/``ca.crt`` and sets one snapshot (every client gets the
+same: go-control-plane's cache keyed by ``sdsClient``, the node ignored) whose version is the FNV hash of
+key, chain and CA. Envoy subscribes to ``server_cert`` and ``validation_context`` over
+``StreamSecrets`` (state of the world, :mod:`gloomon.lab.pods.xds`) and gets pushes on change.
+
+Log lines are the server's zap JSON (real-clusters.md §2), each with a ``seq`` field. Two variants:
+before 1.20.14 / 1.21.4 / 1.22 the server reloads once per fsnotify event (three identical
+``Updating SDS config`` lines per write, each followed by ``watcher started``); from then on
+(``debounce``) events are collected for 500 ms and one reload follows.
+
+Lifecycle (the kubelet's view is the store's :class:`Container`): :meth:`SdsServer.start` at pod start,
+or later with ``late`` (the container is still ``ContainerCreating`` meanwhile); :meth:`crash` stops the
+server and puts the container in a CrashLoopBackOff whose restarts (kubelet back-off 10 s doubling to
+300 s) die again at start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import random
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from envoy.config.core.v3.base_pb2 import DataSource
+from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2
+from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest, DiscoveryResponse
+from envoy.service.secret.v3 import sds_pb2_grpc
 
 from gloomon.domain.model import SERVER_CERT_SECRET, VALIDATION_CONTEXT_SECRET
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import Container
 from gloomon.lab.cluster.util import fnv64
+from gloomon.lab.pods.xds import Resources, SotwEngine, serve_grpc
 
 SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
 SSL_DIR = "/etc/envoy/ssl"
 #: the Gloo release the lab runs: its images' tag (``quay.io/solo-io/gloo:1.18.0``) and sds's log ``version``
 GLOO_VERSION = "1.18.0"
+#: the sds server's pod port (``--sds-server-address``)
+SDS_PORT = 8234
+#: Gloo's fsnotify debounce (1.20.14+)
+DEBOUNCE = 0.5
 _LOGGER = "sds_server"
+_FILES = ("tls.key", "tls.crt", "ca.crt")
 
 
 def snapshot_version(data: SecretData) -> str:
@@ -35,96 +55,137 @@ def snapshot_version(data: SecretData) -> str:
     return str(fnv64(data.tls_key, data.tls_crt, data.ca_crt))
 
 
-def write_sds_files(sds_dir: Path, data: SecretData, version: str) -> None:
-    """Write ``server_cert.json`` and ``validation_context.json`` (one secret each, inline PEM)."""
-    sds_dir.mkdir(parents=True, exist_ok=True)
-    bodies = {
-        SERVER_CERT_SECRET: {
-            "@type": SECRET_TYPE,
-            "name": SERVER_CERT_SECRET,
-            "tls_certificate": {
-                "certificate_chain": {"inline_string": data.tls_crt.decode()},
-                "private_key": {"inline_string": data.tls_key.decode()},
-            },
-        },
-        VALIDATION_CONTEXT_SECRET: {
-            "@type": SECRET_TYPE,
-            "name": VALIDATION_CONTEXT_SECRET,
-            "validation_context": {"trusted_ca": {"inline_string": data.ca_crt.decode()}},
-        },
-    }
-    for name in (VALIDATION_CONTEXT_SECRET, SERVER_CERT_SECRET):
-        tmp = sds_dir / f".{name}.json.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"version_info": version, "resources": [bodies[name]]}, fh)
-        os.replace(tmp, sds_dir / f"{name}.json")
+def secret_resources(data: SecretData, version: str) -> Resources:
+    """The snapshot Gloo's sds builds: ``server_cert`` (key pair) and ``validation_context`` (the CA
+    bundle), PEM as ``inline_bytes``."""
+    server_cert = secret_pb2.Secret(
+        name=SERVER_CERT_SECRET,
+        tls_certificate=common_pb2.TlsCertificate(
+            certificate_chain=DataSource(inline_bytes=data.tls_crt),
+            private_key=DataSource(inline_bytes=data.tls_key),
+        ),
+    )
+    validation = secret_pb2.Secret(
+        name=VALIDATION_CONTEXT_SECRET,
+        validation_context=common_pb2.CertificateValidationContext(
+            trusted_ca=DataSource(inline_bytes=data.ca_crt)
+        ),
+    )
+    return Resources(version, {SERVER_CERT_SECRET: server_cert, VALIDATION_CONTEXT_SECRET: validation})
 
 
-def write_unserved_files(sds_dir: Path) -> None:
-    """The SDS files of a pod whose sds server never serves: empty, so Envoy's secrets stay warming.
+class _Service(sds_pb2_grpc.SecretDiscoveryServiceServicer):
+    def __init__(self, engine: SotwEngine) -> None:
+        self.engine = engine
 
-    Envoy 1.40 refuses to start when a ``path_config_source`` file is missing ("paths must refer to an
-    existing path in the system"), so the files must exist. An empty file fails to parse *before* any
-    config is available, which Envoy counts as ``update_failure`` (its stand-in for a failed stream, as
-    with an SDS server that is down) and never as ``update_rejected``; a file with no resources would be
-    a rejected update instead, which a real sds outage never produces.
-    """
-    sds_dir.mkdir(parents=True, exist_ok=True)
-    for name in (VALIDATION_CONTEXT_SECRET, SERVER_CERT_SECRET):
-        (sds_dir / f"{name}.json").touch(mode=0o600, exist_ok=True)
+    async def StreamSecrets(
+        self, request_iterator: AsyncIterator[DiscoveryRequest], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[DiscoveryResponse]:
+        async for response in self.engine.stream(request_iterator, context):
+            yield response
+
+    async def FetchSecrets(
+        self, request: DiscoveryRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> DiscoveryResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "FetchSecrets is not served")
+        raise AssertionError  # pragma: no cover - abort raises
 
 
-class SdsStandIn:
+class SdsServer:
     """One pod's ``sds`` container: delivers the secret to that pod's Envoy after a kubelet-like delay.
 
-    ``frozen`` (lagging pod: its volume stops being refreshed) ignores later secret updates; ``down``
-    (sds-down) never delivers anything; ``transform`` rewrites what this pod receives (untrusted bundle).
+    ``frozen`` (lagging pod: its volume stops being refreshed) ignores later secret updates; ``transform``
+    rewrites what this pod receives (untrusted bundle); ``port`` is the loopback port of the pod's 8234.
     """
 
     def __init__(
         self,
         *,
         container: Callable[[], Container],
-        sds_dir: Path,
         client: str,
+        port: int,
         delay: tuple[float, float],
         stats_server: bool,
         rng: random.Random,
+        debounce: bool = False,
     ) -> None:
         self._container = container
-        self.sds_dir = sds_dir
         self.client = client
+        self.port = port
         self.delay = delay
         self.stats_server = stats_server
         self.rng = rng
+        self.debounce = debounce
         self.frozen = False
-        self.down = False
         self.transform: Callable[[SecretData], SecretData] | None = None
+        #: what the running server serves (``None`` before its first snapshot)
         self.delivered: SecretData | None = None
         self.version: str | None = None
+        self.engine = SotwEngine(self._provide)
+        self.server: grpc.aio.Server | None = None
+        #: the snapshot as the secret's data (its key hidden from reprs); the protos are built per response
+        self._snapshot: tuple[str, SecretData] | None = None
         self._target: SecretData | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._pending: asyncio.Task[None] | None = None
-        self._crashloop: asyncio.Task[None] | None = None
+
+    @property
+    def serving(self) -> bool:
+        return self.server is not None
+
+    def _provide(self, node_id: str, type_url: str) -> Resources | None:
+        if self._snapshot is None or type_url != SECRET_TYPE:
+            return None
+        return secret_resources(self._snapshot[1], self._snapshot[0])
 
     def _log(self, msg: str, level: str = "info", caller: str = "run/run.go:80", **fields: object) -> None:
         self._container().log.zap(level, _LOGGER, caller, msg, version=GLOO_VERSION, **fields)
 
-    def start(self, initial: SecretData) -> None:
-        """Container start: the startup sequence of §3.7, then the first snapshot (synchronously)."""
-        self._startup_lines()
-        if self.down:
-            write_unserved_files(self.sds_dir)
-            self._crash()
-            # By the time anyone looks, the kubelet has restarted it once and is backing off.
-            self._container().restart()
-            self._startup_lines()
-            self._crash()
-            self._crashloop = asyncio.get_running_loop().create_task(self._crash_loop())
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def start(self, secret: SecretData, *, late: float = 0.0) -> None:
+        """Container start: Gloo's startup lines, the gRPC server, the first snapshot.
+
+        With ``late`` the container only starts that many seconds from now (a slow image pull): it waits
+        in ``ContainerCreating`` and this returns at once. Raises OSError when the port is taken.
+        """
+        self._target = secret
+        if late > 0:
+            container = self._container()
+            container.ready, container.waiting_reason = False, "ContainerCreating"
+            self._spawn(self._start_later(late))
             return
+        await self._serve(secret)
+
+    async def _start_later(self, late: float) -> None:
+        await asyncio.sleep(late)
+        container = self._container()
+        container.ready, container.waiting_reason = True, None
+        assert self._target is not None
+        try:
+            await self._serve(self._target)
+        except OSError as exc:
+            self.crash(f"listen tcp 0.0.0.0:{SDS_PORT}: {exc.strerror}")
+
+    async def _serve(self, secret: SecretData) -> None:
+        self._startup_lines()
+        service = _Service(self.engine)
+
+        def add(server: grpc.aio.Server) -> None:
+            sds_pb2_grpc.add_SecretDiscoveryServiceServicer_to_server(service, server)
+
+        self.server, self.port = await serve_grpc(add, self.port)
+        self._listening_lines()
+        self._publish(secret)
+        self._watcher_started()
+
+    def _listening_lines(self) -> None:
         self._log("secrets confirmed present, proceeding to start SDS server", caller="run/run_main.go:98")
-        self._log("sds server listening on 0.0.0.0:8234", caller="server/server.go:118")
-        self._publish(initial)
+        self._log(f"sds server listening on 0.0.0.0:{SDS_PORT}", caller="server/server.go:118")
 
     def _startup_lines(self) -> None:
         if self.stats_server:
@@ -135,37 +196,7 @@ class SdsStandIn:
         )
         self._log("checking for existence of secrets", caller="run/run_main.go:76")
 
-    def _crash(self) -> None:
-        """sds-down: the files never appear, so the container dies fatally and crash-loops."""
-        container = self._container()
-        self._log(
-            f"could not find file '{SSL_DIR}/tls.key'",
-            level="fatal",
-            caller="run/run_main.go:91",
-            stacktrace="main.main\n\t/go/src/github.com/solo-io/gloo/projects/sds/cmd/main.go:10",
-        )
-        container.ready = False
-        container.waiting_reason = "CrashLoopBackOff"
-
-    async def _crash_loop(self) -> None:
-        backoff = 20.0
-        while True:
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 300.0)
-            self._container().restart()
-            self._startup_lines()
-            self._crash()
-
-    def _publish(self, data: SecretData) -> None:
-        delivered = self.transform(data) if self.transform else data
-        version = snapshot_version(delivered)
-        write_sds_files(self.sds_dir, delivered, version)
-        self.delivered = delivered
-        self.version = version
-        self._log(
-            f"Updating SDS config. sdsClient is {self.client}. Snapshot version is {version}",
-            caller="server/server.go:76",
-        )
+    def _watcher_started(self) -> None:
         self._log(
             "watcher started",
             caller="run/run.go:71",
@@ -174,28 +205,99 @@ class SdsStandIn:
             sslCaFile=f"{SSL_DIR}/ca.crt",
         )
 
+    def _publish(self, data: SecretData) -> None:
+        delivered = self.transform(data) if self.transform else data
+        version = snapshot_version(delivered)
+        self._log(
+            f"Updating SDS config. sdsClient is {self.client}. Snapshot version is {version}",
+            caller="server/server.go:122",
+        )
+        self._snapshot = (version, delivered)
+        self.delivered, self.version = delivered, version
+        self.engine.changed()
+
     def on_secret(self, data: SecretData) -> None:
-        """The secret changed: deliver it after this pod's kubelet delay (latest content wins)."""
-        if self.frozen or self.down:
+        """The secret changed: the volume refresh reaches this pod after its kubelet delay (latest wins)."""
+        if self.frozen:
             return
         self._target = data
         if self._pending is None or self._pending.done():
-            self._pending = asyncio.get_running_loop().create_task(self._deliver_later())
+            self._pending = self._spawn(self._deliver_later())
 
     async def _deliver_later(self) -> None:
         await asyncio.sleep(self.rng.uniform(*self.delay))
         data = self._target
-        if data is None or self.frozen or self.down:
-            return
-        old = self.delivered
-        for key, path in (("tls.key", "tls.key"), ("tls.crt", "tls.crt"), ("ca.crt", "ca.crt")):
-            if old is None or old.as_dict()[key] != data.as_dict()[key]:
-                self._log("received event", caller="run/run.go:93", event=f'REMOVE        "{SSL_DIR}/{path}"')
-        self._publish(data)
+        if data is None or self.frozen or not self.serving:
+            return  # a volume refresh nobody watches: a down sds never sees it
+        for name in _FILES:
+            self._log("received event", caller="run/run.go:93", event=f'REMOVE        "{SSL_DIR}/{name}"')
+            if not self.debounce:
+                self._publish(data)
+                self._watcher_started()
+        if self.debounce:
+            await asyncio.sleep(DEBOUNCE)
+            if self.serving:
+                self._publish(data)
+                self._watcher_started()
+
+    def crash(self, error: str, *, restarts: bool = True) -> None:
+        """The process dies (``fatal error in gRPC server``): streams reset, the kubelet backs off and
+        restarts it; with ``restarts`` every restart dies the same way before serving (CrashLoopBackOff)."""
+
+        def fatal() -> None:
+            address = f"0.0.0.0:{SDS_PORT}"
+            self._fatal("fatal error in gRPC server", "server/server.go:93", address=address, error=error)
+
+        fatal()
+        self._spawn(self._stop_server())
+        if restarts:
+            self._spawn(self._crash_loop(fatal, listening=True))
+
+    def fail_at_start(self) -> None:
+        """sds-down: the secret files never appear, every start dies fatally (``could not find file``)."""
+
+        def fatal() -> None:
+            self._fatal(
+                f"could not find file '{SSL_DIR}/tls.key'",
+                "run/run_main.go:91",
+                stacktrace="main.main\n\t/go/src/github.com/solo-io/gloo/projects/sds/cmd/main.go:10",
+            )
+
+        self._startup_lines()
+        fatal()
+        self._spawn(self._crash_loop(fatal, listening=False))
+
+    def _fatal(self, msg: str, caller: str, **fields: object) -> None:
+        self._log(msg, "fatal", caller, **fields)
+        container = self._container()
+        container.ready, container.waiting_reason = False, "CrashLoopBackOff"
+
+    async def _crash_loop(self, fatal: Callable[[], None], *, listening: bool) -> None:
+        """The kubelet restarts the container at once, then backs off 10 s doubling to 300 s."""
+        backoff = 0.5
+        while True:
+            await asyncio.sleep(backoff)
+            backoff = 10.0 if backoff < 10.0 else min(backoff * 2, 300.0)
+            container = self._container()
+            container.restart()
+            container.waiting_reason = None
+            self._startup_lines()
+            if listening:
+                self._log(
+                    "secrets confirmed present, proceeding to start SDS server", caller="run/run_main.go:98"
+                )
+                self._log(f"sds server listening on 0.0.0.0:{SDS_PORT}", caller="server/server.go:118")
+            fatal()
+
+    async def _stop_server(self) -> None:
+        server, self.server = self.server, None
+        self._snapshot = None
+        if server is not None:
+            await server.stop(None)
 
     async def stop(self) -> None:
-        for task in (self._pending, self._crashloop):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._stop_server()
