@@ -3,7 +3,7 @@
 By default from real labs (``--lab``, what the README shows): the dashboard runs headless on the real
 MonitorSession against a lab per scenario — healthy (steady, details, expiry, logs, 80×24, 160×48, an
 API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation), lagging, untrusted
-(and the findings view), sds-down, expiring, cabundle-stale (a broken validation webhook, and its findings),
+(and the findings view), sds-late, expiring, cabundle-stale (a broken validation webhook, and its findings),
 and lab fleets: two-clusters and split-planes (healthy; then edge's copy behind a rotation in mgmt), at
 160×50 and 80×24.
 States no lab produces (no mTLS, an expired leaf, an Envoy
@@ -223,10 +223,10 @@ async def untrusted(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-
     await camera.shoot("findings", "i")
 
 
-async def sds_down(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+async def sds_late(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
     await camera.wait("the sds finding", has_finding("sds-not-delivered"))
     await camera.select(lambda t: t.ref.component is Component.RATE_LIMIT)
-    await camera.shoot("sds-down")
+    await camera.shoot("sds-late")
 
 
 async def expiring(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
@@ -256,7 +256,7 @@ LAB_SCRIPTS = {
     ),
     "lagging": ({}, lagging, ("lagging",)),
     "untrusted": ({}, untrusted, ("untrusted", "findings")),
-    "sds-down": ({}, sds_down, ("sds-down",)),
+    "sds-late": ({}, sds_late, ("sds-late",)),
     "expiring": ({}, expiring, ("expiring",)),
     "cabundle-stale": ({}, cabundle_stale, ("broken-webhook", "broken-webhook-findings")),
 }

@@ -31,6 +31,7 @@ FAULTS = (
     ("forbid-webhooks", '{"enabled": true}'),
     ("renew-webhook", ""),
     ("rotate", ""),
+    ("gloo-process-down", '{"enabled": true}'),
 )
 #: the fault a lab with ``--user-https`` adds (``scanner.py``)
 USER_TLS_FAULTS = (("scan", '{"sweeps": 3}'),)

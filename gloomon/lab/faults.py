@@ -59,6 +59,12 @@ class LabFaults:
         """The pod's Envoy container crashes and restarts in place (same name, restartCount + 1)."""
         await self.runtime(pod).restart_envoy_container()
 
+    async def gloo_process_down(self, down: bool = True) -> None:
+        """gloo's own process goes down (its ADS on 9999 gone) or comes back; its envoy-sidecar stays up."""
+        for runtime in list(self.runtimes.values()):
+            if runtime.spec.component is Component.GLOO:
+                await runtime.gloo_process(down=down)
+
     def freeze_pod(self, pod: str, frozen: bool = True) -> None:
         """Stop (or resume) secret updates reaching ``pod`` (a stuck kubelet volume refresh)."""
         self.runtime(pod).sds.frozen = frozen
@@ -123,6 +129,9 @@ class LabFaults:
             return {}
         if name == "rotate":
             await self.rotate_now()
+            return {}
+        if name == "gloo-process-down":
+            await self.gloo_process_down(bool(body.get("enabled", True)))
             return {}
         if name == "freeze-pod":
             self.freeze_pod(str(body["pod"]), bool(body.get("enabled", True)))

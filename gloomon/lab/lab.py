@@ -33,6 +33,7 @@ from gloomon.lab.cluster.store import ClusterStore
 from gloomon.lab.cluster.util import make_workdir, now_utc, remove_stale_workdirs
 from gloomon.lab.faults import LabFaults
 from gloomon.lab.kubeconfig import write_kubeconfigs
+from gloomon.lab.pods.ads import GlooXds
 from gloomon.lab.pods.bootstrap import envoy_binary
 from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
 from gloomon.lab.pods.deployments import SPECS, VARIETY, ComponentSpec, make_deployment
@@ -63,6 +64,7 @@ class Lab(LabFaults):
         seed: int | None = None,
         token_validity: float = 30.0,
         user_https: bool = False,
+        sds_debounce: bool = False,
         context: str = CONTEXT,
         cluster: str | None = None,
         replicas: dict[Component, int] | None = None,
@@ -86,6 +88,8 @@ class Lab(LabFaults):
         self.token_validity = token_validity
         #: the first gateway-proxy also serves the user's HTTPS on its 8443 (``pods/user_tls.py``)
         self.user_https = user_https
+        #: the sds of Gloo 1.20.14 / 1.21.4 / 1.22+: one reload 500 ms after a volume refresh's events
+        self.sds_debounce = sds_debounce
         self._rng = random.Random(seed)
         self._own_workdir = workdir is None
         #: pods' files and the kubeconfig; a temporary directory (made at start) unless given.
@@ -119,6 +123,9 @@ class Lab(LabFaults):
         self._webhook_ttl: asyncio.Task[None] | None = None
         self._traits: dict[tuple[Component, int], PodTraits] = {}
         self._gloo_ports: dict[int, int] = {}
+        #: gloo's xDS servers (ADS on its 9999), run by the gloo pod (``pods/ads.py``); an edge cluster's
+        #: gateway-proxies use their management lab's
+        self.control_plane = GlooXds(namespace)
         #: why ``_all_serving`` last said no (for the start error).
         self._not_serving = ""
         self._started = False
@@ -148,7 +155,8 @@ class Lab(LabFaults):
         return self.api.url
 
     async def start(self) -> None:
-        """Start everything; returns when every pod's Envoy serves certificates (sds-down excepted).
+        """Start everything; returns when every pod's Envoy serves certificates (sds-late excepted) and every
+        gateway-proxy holds its ADS stream.
 
         On failure every process started so far is stopped and one :class:`LabStartError` says which pod
         failed and why (with Envoy's last stderr line).
@@ -209,8 +217,8 @@ class Lab(LabFaults):
         if self.spec.untrusted:
             stranger = await asyncio.to_thread(certgen.generate, self.namespace)
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
-        if self.spec.sds_down:
-            self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_down=True)
+        if self.spec.sds_fault:
+            self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_fault=self.spec.sds_fault)
         if self.user_https:
             self._traits[(Component.GATEWAY_PROXY, 0)] = PodTraits(user_https=True)
         if self.management is None:
@@ -254,6 +262,8 @@ class Lab(LabFaults):
             await self._make_lagging()
         if self.spec.secret_deleted:
             add_unmountable_pod(self.store, Component.GATEWAY_PROXY)
+        if self.spec.gloo_process_down:
+            await self.gloo_process_down()
         if self.certgen is not None:
             self.certgen.start()
 
@@ -284,6 +294,8 @@ class Lab(LabFaults):
             gloo_ports=self._gloo_ports,
             kubelet_delay=self.kubelet_delay,
             rng=self._rng,
+            control_plane=self.management.control_plane if self.management else self.control_plane,
+            sds_debounce=self.sds_debounce,
         )
         if component is Component.GLOO and self.webhook is not None:
             runtime.local_ports[WEBHOOK_PORT] = self.webhook.port
@@ -296,13 +308,14 @@ class Lab(LabFaults):
         lagging = self.runtimes[self.pods(Component.GATEWAY_PROXY)[1]]
         lagging.sds.frozen = True
         await self.certgen.run_now()
-        others = [r for r in self.runtimes.values() if r is not lagging and not r.traits.sds_down]
+        others = [r for r in self.runtimes.values() if r is not lagging and not r.traits.sds_fault]
         secret = self.store.secret
         assert secret is not None
         await self.wait_for(lambda: all(r.sds.delivered == secret.data for r in others), timeout=30.0)
 
     async def _all_serving(self) -> bool:
-        """Every pod's Envoy serves a certificate (sds-down pods excepted); an Envoy that died fails now."""
+        """Every pod's Envoy serves a certificate (sds-late pods excepted) and every gateway-proxy is
+        ADS-connected; an Envoy that died fails now."""
         self._not_serving = ""
         async with aiohttp.ClientSession() as session:
             for runtime in list(self.runtimes.values()):

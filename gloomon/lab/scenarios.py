@@ -24,8 +24,11 @@ class Scenario:
     lagging: bool = False
     #: extauth's trust bundle is a stranger's CA: it cannot verify gloo (real handshake failures).
     untrusted: bool = False
-    #: rate-limit's sds never delivers: its Envoy has no certificates at all.
-    sds_down: bool = False
+    #: rate-limit's sds fails as in production: "late" (starts after Envoy's initial fetch timed out) or
+    #: "dead" (dies once it delivered, then crash-loops: Envoy keeps the old certificates).
+    sds_fault: str = ""
+    #: gloo's own process is down (its ADS gone) while its envoy-sidecar stays up.
+    gloo_process_down: bool = False
     #: leaf generated so that it has this many days left (of a 365-day lifetime).
     expiring_days: float | None = None
     #: a run died after phase 1 hours ago: two CAs are held; the next run dies there too (a 3rd CA).
@@ -83,10 +86,22 @@ SCENARIOS: dict[str, Scenario] = {
             stalled=True,
         ),
         Scenario(
-            "sds-down",
-            "rate-limit's sds never delivers: its Envoy shows no certificates",
+            "sds-late",
+            "rate-limit's sds starts 16s late: Envoy's initial fetch times out, then the secrets arrive",
             CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
-            sds_down=True,
+            sds_fault="late",
+        ),
+        Scenario(
+            "sds-dead",
+            "rate-limit's sds died after delivering and crash-loops: the next rotation never reaches it",
+            CertgenConfig(rotation_duration=2.0, schedule=WEEKLY),
+            sds_fault="dead",
+        ),
+        Scenario(
+            "gloo-process-down",
+            "gloo's process is down, its envoy-sidecar up: gateway-proxies lose their ADS stream",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            gloo_process_down=True,
         ),
         Scenario(
             "certgen-failing",

@@ -128,7 +128,7 @@ async def test_a_bundle_holds_every_source_and_no_key_or_secret_value(make_lab, 
         api_values = []  # the secrets' data values as the API sends them
         for secret_data in (data, webhook):
             api_values += [base64.b64encode(value)[:60] for value in secret_data.as_dict().values()]
-        assert leaks(files, forbidden + [base64.b64encode(data.tls_key)[:60]]) == []
+        assert leaks(files, [*forbidden, base64.b64encode(data.tls_key)[:60]]) == []
         # Envoy's own documents hold the public certificates as gRPC SDS delivers them (inline_bytes: the
         # same base64 as the API's ca.crt / tls.crt); the API's copy of the secret is metadata only.
         kube = {name: body for name, body in files.items() if not name.startswith("targets/")}

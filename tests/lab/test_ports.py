@@ -14,10 +14,9 @@ from gloomon.lab import Lab
 from gloomon.lab.cluster.util import free_port
 from gloomon.lab.pods import runtime as pods
 from gloomon.lab.pods.process import LabStartError
-from tests.lab.probes import admin_get, admin_json
+from tests.lab.probes import admin_json, stats
 
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
-XDS = "gloo.gloo-system.svc.cluster.local:9977"
 
 
 @pytest.fixture
@@ -76,14 +75,17 @@ async def test_ports_taken_before_use_are_replaced_and_the_lab_serves(
             assert log and not [line for line in log if "Address already in use" in line], pod
         assert lab._gloo_ports[9977] != taken[0]
 
-        # Clients reach gloo on its moved port: their health checks (real mTLS handshakes) succeed.
+        # Clients reach gloo on its moved port: gateway-proxies' ADS streams and extauth's process's stream
+        # (real mTLS handshakes through its sidecar) are up.
         async def linked() -> bool:
-            for pod in lab.pods(Component.GATEWAY_PROXY) + lab.pods(Component.EXTAUTH):
-                text = await admin_get(lab, pod, "/clusters")
-                flags = [ln for ln in text.splitlines() if ln.startswith(XDS) and "::health_flags::" in ln]
-                if not flags or not flags[0].endswith("::healthy"):
+            for pod in lab.pods(Component.GATEWAY_PROXY):
+                counters = await stats(lab, pod, r"^control_plane\.connected_state$")
+                if counters.get("control_plane.connected_state") != 1:
                     return False
-            return True
+            counters = await stats(
+                lab, lab.pods(Component.EXTAUTH)[0], r"^cluster\.xds_cluster\.ssl\.handshake$"
+            )
+            return counters.get("cluster.xds_cluster.ssl.handshake", 0) > 0
 
         await lab.wait_for(linked, timeout=15, interval=0.2)
 

@@ -1,13 +1,26 @@
-"""Envoy bootstraps that mirror Gloo's (reference/gloo-mtls.md §2); the processes live in ``process.py``.
+"""Envoy bootstraps equal to Gloo's chart output for mTLS; the processes live in ``process.py``.
 
-Differences from a cluster, all forced by running on one loopback interface: every address is
-``127.0.0.1`` with a free port (the pod's port numbers live in the API façade's port map, and the TLS
-listeners' ``stat_prefix`` gives their stats Gloo's names, ``listener.0.0.0.0_9977``), SDS is
-file-based (``path_config_source`` + ``watched_directory``, one secret per file, inline PEM) instead of a
-gRPC SDS cluster, and the xDS clusters are STATIC with the service hostname on the endpoint instead of
-STRICT_DNS. Names (listeners, clusters, ``alt_stat_name``, secrets, node ids) are Gloo's. Clients reach
-gloo's TLS listener with an active TCP health check every second, so real mTLS handshakes happen and
-``/clusters``, ``ssl.*`` and ``health_check.*`` are Envoy's own.
+Read from ``solo-io/gloo`` ``install/helm/gloo/templates/9-gateway-proxy-configmap.yaml`` (gateway-proxy)
+and ``19-gloo-mtls-configmap.yaml`` (gloo's ``envoy-sidecar``), the EE sidecar configs for extauth and
+rate-limit (real-clusters.md §1–2). Names (listeners, clusters, ``alt_stat_name``, secrets, node ids,
+the ``role`` metadata), connect timeouts (xDS 5 s, SDS 0.25 s), TCP keepalive 60 s, HTTP/2 on the xDS and
+SDS clusters, the layered runtime, ``dynamic_resources`` (ADS over the xDS cluster, CDS and LDS over ADS)
+and SDS over gRPC (``api_config_source`` GRPC, Envoy's default 15 s ``initial_fetch_timeout``) are
+Gloo's. No cluster has health checks or outlier detection, as in Gloo.
+
+Every difference, each forced by running every pod on one loopback interface:
+
+* every address is ``127.0.0.1`` with a free port; the pod's port numbers (9977, 9976, 8234, 8080,
+  9955, …) live in the API façade's port map;
+* the TLS listeners' ``stat_prefix`` gives their stats Gloo's names (``listener.0.0.0.0_9977``), as the
+  ``0.0.0.0:<port>`` address would;
+* the admin binds port 0 (Envoy's pick, read back from ``--admin-address-path``), not 19000/8001, and has
+  no ``access_log_path`` (removed from Envoy's API);
+* the clusters to gloo are STATIC with the service hostname on the endpoint, instead of STRICT_DNS with
+  ``respect_dns_ttl`` (no DNS);
+* ``http2_protocol_options`` is spelled ``typed_extension_protocol_options`` (Envoy 1.40 refuses the
+  deprecated cluster field);
+* gateway-proxy's ``wasm-cache`` cluster is left out (gloo's wasm cache is not served; nothing dials it).
 """
 
 from __future__ import annotations
@@ -26,7 +39,6 @@ _DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3
 _UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 _TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 _HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-_HC_INTERVAL = "1s"
 
 
 #: each component's SDS cluster, the gRPC SecretDiscoveryService of its pod's ``sds`` (127.0.0.1:8234)
@@ -123,28 +135,27 @@ def _tls_listener(
 
 
 def _upstream_tls_cluster(
-    name: str, port: int, hostname: str, sds_cluster: str, *, alt_stat_name: str, health_check: bool
+    name: str, port: int, hostname: str, sds_cluster: str, *, alt_stat_name: str, http2: bool = True
 ) -> dict[str, Any]:
-    cluster = _static_cluster(name, port, hostname=hostname, connect_timeout="1s")
+    cluster = _static_cluster(name, port, hostname=hostname, connect_timeout="5s")
     cluster["alt_stat_name"] = alt_stat_name
-    cluster["typed_extension_protocol_options"] = _http2()
+    if http2:
+        cluster["typed_extension_protocol_options"] = _http2()
     cluster["upstream_connection_options"] = {"tcp_keepalive": {"keepalive_time": 60}}
     cluster["transport_socket"] = {
         "name": TLS_SOCKET,
         "typed_config": {"@type": _UPSTREAM_TLS, "common_tls_context": _common_tls(sds_cluster)},
     }
-    if health_check:
-        cluster["health_checks"] = [
-            {
-                "timeout": "1s",
-                "interval": _HC_INTERVAL,
-                "no_traffic_interval": _HC_INTERVAL,
-                "unhealthy_threshold": 1,
-                "healthy_threshold": 1,
-                "tcp_health_check": {},
-            }
-        ]
     return cluster
+
+
+def _layered_runtime(static: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "layers": [
+            {"name": "static_layer", "static_layer": static},
+            {"name": "admin_layer", "admin_layer": {}},
+        ]
+    }
 
 
 def bootstrap(
@@ -176,15 +187,9 @@ def bootstrap(
     node: dict[str, Any]
     if component is Component.GLOO:
         node = {"id": "sds_client", "cluster": "sds_client"}
-        config["layered_runtime"] = {
-            "layers": [
-                {
-                    "name": "static_layer",
-                    "static_layer": {"overload": {"global_downstream_max_connections": 250000}},
-                },
-                {"name": "admin_layer", "admin_layer": {}},
-            ]
-        }
+        config["layered_runtime"] = _layered_runtime(
+            {"overload": {"global_downstream_max_connections": 250000}}
+        )
         listeners.append(
             _tls_listener("envoy_xds_mtls_listener", gloo_ports[9977], xds, sds, "ingress_tcp", pod_port=9977)
         )
@@ -213,6 +218,22 @@ def bootstrap(
                 "cluster": f"gloo-proxy-{gateway}.{namespace}",
                 "metadata": {"role": f"gloo-kube-gateway-api~{namespace}~{namespace}-{gateway}"},
             }
+        config["layered_runtime"] = _layered_runtime(
+            {
+                "overload": {"global_downstream_max_connections": 250000},
+                "upstream": {"healthy_panic_threshold": {"value": 50}},
+            }
+        )
+        config["dynamic_resources"] = {
+            "ads_config": {
+                "transport_api_version": "V3",
+                "api_type": "GRPC",
+                "rate_limit_settings": {},
+                "grpc_services": [{"envoy_grpc": {"cluster_name": xds}}],
+            },
+            "cds_config": {"resource_api_version": "V3", "ads": {}},
+            "lds_config": {"resource_api_version": "V3", "ads": {}},
+        }
         clusters.append(
             _upstream_tls_cluster(
                 xds,
@@ -220,7 +241,6 @@ def bootstrap(
                 host,
                 sds,
                 alt_stat_name=xds_stat[0] if xds_stat else xds,
-                health_check=True,
             )
         )
         if component is Component.GATEWAY_PROXY:
@@ -231,7 +251,7 @@ def bootstrap(
                     host,
                     sds,
                     alt_stat_name="rest_xds_cluster",
-                    health_check=False,
+                    http2=False,
                 )
             )
         if user_tls is not None:
@@ -260,11 +280,7 @@ def bootstrap(
                 ],
             }
         )
-        clusters.append(
-            _upstream_tls_cluster(
-                xds, gloo_ports[9977], host, sds, alt_stat_name=xds_stat[0], health_check=True
-            )
-        )
+        clusters.append(_upstream_tls_cluster(xds, gloo_ports[9977], host, sds, alt_stat_name=xds_stat[0]))
         if component is Component.EXTAUTH:
             listeners.append(
                 _tls_listener(

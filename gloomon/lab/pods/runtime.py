@@ -1,4 +1,5 @@
-"""The runtime of each simulated pod: its Envoy, sds stand-in, gloo's xDS stand-in, main-container logs.
+"""The runtime of each simulated pod: its Envoy, its sds server, gloo's ADS, extauth's and rate-limit's
+xDS clients, main-container logs.
 
 What a pod is made of (labels, containers, ports) is :mod:`gloomon.lab.pods.deployments`'s; each pod's
 ``port_map`` ties the pod's port numbers (admin 8001/19000, gloo's 9977/9976…) to the loopback ports
@@ -12,7 +13,6 @@ ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import random
 from dataclasses import dataclass
@@ -25,7 +25,9 @@ from gloomon.lab.cluster import util
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import ClusterStore, Container, Deployment, Pod
 from gloomon.lab.cluster.util import name_suffix
+from gloomon.lab.pods.ads import HTTP_PORT, GlooXds
 from gloomon.lab.pods.bootstrap import bootstrap
+from gloomon.lab.pods.clients import XdsClient
 from gloomon.lab.pods.deployments import ComponentSpec, pod_containers
 from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartError
 from gloomon.lab.pods.sds import GLOO_VERSION, SDS_PORT, SdsServer
@@ -33,6 +35,8 @@ from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, UserTls
 
 #: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
 START_ATTEMPTS = 3
+#: how late the sds of an ``sds_fault="late"`` pod starts: after Envoy's 15 s initial fetch timeout
+SDS_LATE = 16.0
 #: gloo's service ports, whose loopback stand-ins every client's bootstrap names.
 GLOO_SERVICE_PORTS = (9977, 9976)
 
@@ -52,38 +56,11 @@ class PodTraits:
     """Faults that belong to a deployment replica slot and survive pod restarts (unlike a lagging volume)."""
 
     untrusted_bundle: bytes | None = None
-    sds_down: bool = False
+    #: the pod's sds fails as in production: "late" (up ``SDS_LATE`` s after the pod started: Envoy's
+    #: initial fetch times out first) or "dead" (dies once it delivered, then crash-loops)
+    sds_fault: str = ""
     #: a gateway-proxy serving the user's HTTPS on its 8443 (``user_tls.py``): user TLS beside the mTLS
     user_https: bool = False
-
-
-class XdsStandIn:
-    """gloo's own xDS servers on 127.0.0.1:9999/9998 (the ``gloo`` container): accept and hold connections."""
-
-    def __init__(self) -> None:
-        self.servers: list[asyncio.Server] = []
-
-    async def start(self, ports: list[int]) -> None:
-        """Listen on ``ports``; on failure (OSError) nothing is left listening."""
-        try:
-            for port in ports:
-                self.servers.append(await asyncio.start_server(self._handle, "127.0.0.1", port))
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            while await reader.read(65536):
-                pass
-        writer.close()
-
-    async def stop(self) -> None:
-        for server in self.servers:
-            server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1.0)
-        self.servers.clear()
 
 
 class PodRuntime:
@@ -101,6 +78,8 @@ class PodRuntime:
         gloo_ports: dict[int, int],
         kubelet_delay: tuple[float, float],
         rng: random.Random,
+        control_plane: GlooXds,
+        sds_debounce: bool = False,
     ) -> None:
         self.store = store
         self.spec = spec
@@ -131,6 +110,7 @@ class PodRuntime:
             delay=kubelet_delay,
             stats_server=proxy_like,
             rng=rng,
+            debounce=sds_debounce,
         )
         if traits.untrusted_bundle is not None:
             bundle = traits.untrusted_bundle
@@ -138,7 +118,12 @@ class PodRuntime:
                 ca_crt=bundle, tls_crt=data.tls_crt, tls_key=data.tls_key
             )
         self.envoy: EnvoyProcess | None = None
-        self.xds = XdsStandIn() if spec.component is Component.GLOO else None
+        #: gloo's xDS servers (the gloo pod runs them; gateway-proxies register their listener port)
+        self.control_plane = control_plane
+        self.xds = control_plane if spec.component is Component.GLOO else None
+        self.client: XdsClient | None = None
+        if spec.component in (Component.EXTAUTH, Component.RATE_LIMIT):
+            self.client = XdsClient(spec.component, f"{name}.{store.namespace}", 0, rng)
 
     @property
     def name(self) -> str:
@@ -172,28 +157,40 @@ class PodRuntime:
             self._log_main()
         elif self.spec.component in (Component.EXTAUTH, Component.RATE_LIMIT):
             self._log_main()
+        elif self.spec.component is Component.GATEWAY_PROXY:
+            self.local_ports[HTTP_PORT] = free_port()  # where gloo's listener for this proxy binds
+            self.control_plane.add_gateway(self.node_id, self.local_ports[HTTP_PORT])
         await self.start_envoy(move_gloo_ports=move_gloo_ports)
+        if self.client is not None:
+            self.client.start()
+
+    @property
+    def node_id(self) -> str:
+        """This pod's Envoy node id (gateway-proxy: ``<pod>.<ns>``, the sidecars: ``sds_client``)."""
+        if self.spec.component is Component.GATEWAY_PROXY:
+            return f"{self.name}.{self.store.namespace}"
+        return "sds_client"
 
     async def _start_sds(self, secret: SecretData) -> None:
-        if self.traits.sds_down:
-            self.sds.port = self.local_ports[SDS_PORT] = free_port()  # nothing will listen there
-            self.sds.fail_at_start()
-            return
+        late = SDS_LATE if self.traits.sds_fault == "late" else 0.0
+        if late:
+            self.sds.port = free_port()  # the bootstrap names it; the sds binds it once it starts
+        self.sds.die_after_delivery = self.traits.sds_fault == "dead"
         try:
-            await self.sds.start(secret)
+            await self.sds.start(secret, late=late)
         except OSError as exc:
             raise LabStartError(f"the sds of pod {self.name} could not listen: {exc}") from exc
         self.local_ports[SDS_PORT] = self.sds.port
 
-    async def _start_xds(self, xds: XdsStandIn) -> None:
+    async def _start_xds(self, xds: GlooXds) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
             try:
-                await xds.start([self.local_ports[9999], self.local_ports[9998]])
+                await xds.start(port=self.local_ports[9999], rest_port=self.local_ports[9998])
                 return
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE or attempt == START_ATTEMPTS:
                     raise LabStartError(
-                        f"gloo's xDS stand-in of pod {self.name} could not listen"
+                        f"gloo's xDS server of pod {self.name} could not listen"
                         f" (attempt {attempt} of {START_ATTEMPTS}): {exc}"
                     ) from exc
             self.local_ports.update({9999: free_port(), 9998: free_port()})
@@ -235,6 +232,8 @@ class PodRuntime:
                     ) from None
             await self._fresh_envoy_ports(move_gloo_ports)
         self._update_port_map()
+        if self.client is not None:
+            self.client.port = self.local_ports[9955]  # the process dials its sidecar's listener
 
     async def _fresh_envoy_ports(self, move_gloo_ports: bool) -> None:
         """New loopback ports for the listeners this pod's Envoy binds (gloo: its service ports)."""
@@ -245,9 +244,9 @@ class PodRuntime:
             else:
                 await asyncio.sleep(0.5)  # the holder may be gone by then; clients cannot follow a move
         else:
-            sds = self.local_ports[SDS_PORT]  # the sds server already listens there
-            self.local_ports = {port: free_port() for port in self._own_ports()}
-            self.local_ports[SDS_PORT] = sds
+            # the sds server already listens on its port; gloo's listener binds 8080 later, over LDS
+            kept = {p: self.local_ports[p] for p in (SDS_PORT, HTTP_PORT) if p in self.local_ports}
+            self.local_ports = {port: free_port() for port in self._own_ports()} | kept
 
     def _own_ports(self) -> tuple[int, ...]:
         """The pod-local ports mapped to loopback ones: the spec's, and 8443, 8444 with ``user_https``."""
@@ -265,7 +264,8 @@ class PodRuntime:
         self.pod.port_map = port_map
 
     async def not_serving(self, session: aiohttp.ClientSession) -> str:
-        """Why this pod's Envoy serves no certificate yet; "" once it does, or when its sds is down.
+        """Why this pod's Envoy serves no certificate yet (a gateway-proxy: or has no ADS stream to gloo);
+        "" once it does, or when its sds is down.
 
         An Envoy that exited raises :class:`LabStartError` with its exit code and last stderr line.
         """
@@ -274,7 +274,7 @@ class PodRuntime:
             code = envoy.process.returncode if envoy.process else None
             last = f": {envoy.last_line}" if envoy.last_line else ""
             raise LabStartError(f"envoy of pod {self.name} exited with code {code}{last}")
-        if self.traits.sds_down:
+        if self.traits.sds_fault == "late":
             return ""
         try:
             async with session.get(f"http://127.0.0.1:{self.admin_port}/certs") as resp:
@@ -283,7 +283,32 @@ class PodRuntime:
             return f"pod {self.name}: admin /certs failed: {exc!r}"
         if not any(c.get("cert_chain") for c in body.get("certificates", [])):
             return f"pod {self.name}: no certificate loaded yet"
+        if self.spec.component is Component.GATEWAY_PROXY:
+            url = f"http://127.0.0.1:{self.admin_port}/stats?filter=^control_plane\\.connected_state$"
+            try:
+                async with session.get(url) as resp:
+                    text = await resp.text()
+            except aiohttp.ClientError as exc:
+                return f"pod {self.name}: admin /stats failed: {exc!r}"
+            if text.strip() != "control_plane.connected_state: 1":
+                return f"pod {self.name}: no ADS stream to gloo yet ({text.strip()})"
         return ""
+
+    async def gloo_process(self, *, down: bool) -> None:
+        """gloo's own process dies (its ADS streams reset, 9999 refuses) or comes back; the sidecar stays up.
+
+        Down, the kubelet shows the ``gloo`` container crash-looping (restartCount + 1, not Ready)."""
+        assert self.xds is not None, "only the gloo pod runs gloo's process"
+        main = self._container("gloo")
+        if down:
+            await self.xds.stop_ads()
+            main.restart()
+            main.ready, main.waiting_reason = False, "CrashLoopBackOff"
+        else:
+            await self._start_xds(self.xds)
+            main.ready, main.waiting_reason = True, None
+            self._log_main()
+        self.store.touch(self.pod)
 
     async def restart_envoy_container(self) -> None:
         """The Envoy container crashes and is restarted in place (same pod, restartCount + 1)."""
@@ -298,6 +323,10 @@ class PodRuntime:
         await self.sds.stop()
         if self.envoy is not None:
             await self.envoy.stop()
+        if self.client is not None:
+            await self.client.stop()
+        if self.spec.component is Component.GATEWAY_PROXY:
+            self.control_plane.remove_gateway(self.node_id)
         if self.xds is not None:
             await self.xds.stop()
 

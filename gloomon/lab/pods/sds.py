@@ -117,6 +117,8 @@ class SdsServer:
         self.rng = rng
         self.debounce = debounce
         self.frozen = False
+        #: sds-dead: the process dies once this pod's Envoy ACKed both secrets, and crash-loops
+        self.die_after_delivery = False
         self.transform: Callable[[SecretData], SecretData] | None = None
         #: what the running server serves (``None`` before its first snapshot)
         self.delivered: SecretData | None = None
@@ -182,6 +184,21 @@ class SdsServer:
         self._listening_lines()
         self._publish(secret)
         self._watcher_started()
+        if self.die_after_delivery:
+            self._spawn(self._die_once_delivered())
+
+    async def _die_once_delivered(self) -> None:
+        version = self.version
+
+        def delivered() -> bool:  # both secrets' streams ACKed this version
+            states = [state for states in self.engine.nodes.values() for state in states.values()]
+            return sum(state.acks for state in states) >= 2 and all(
+                state.acked == version for state in states
+            )
+
+        while not delivered():
+            await asyncio.sleep(0.05)
+        self.crash("transport: the server stopped serving: use of closed network connection")
 
     def _listening_lines(self) -> None:
         self._log("secrets confirmed present, proceeding to start SDS server", caller="run/run_main.go:98")
@@ -254,7 +271,7 @@ class SdsServer:
             self._spawn(self._crash_loop(fatal, listening=True))
 
     def fail_at_start(self) -> None:
-        """sds-down: the secret files never appear, every start dies fatally (``could not find file``)."""
+        """A key of the secret is missing from the volume: every start dies (``could not find file``)."""
 
         def fatal() -> None:
             self._fatal(
