@@ -6,8 +6,10 @@ What a pod is made of (labels, containers, ports) is :mod:`gloomon.lab.pods.depl
 really used.
 
 Ports other processes must know in advance are picked in Python just before use, so another process may
-take one in between: an Envoy (or gloo's xDS stand-in) that finds its port taken is retried with fresh
-ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (port 0), never raced.
+take one in between: an Envoy (or gloo's xDS servers) that finds its port taken is retried with fresh
+ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (port 0), never raced, and
+so is the sds server's (bound before its Envoy's bootstrap names it). A gateway-proxy's 8080 is bound by
+Envoy when gloo's LDS names it (a port taken meanwhile would show as Envoy's NACK).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from gloomon.lab.pods.process import EnvoyProcess, EnvoyStartError, LabStartErro
 from gloomon.lab.pods.sds import GLOO_VERSION, SDS_PORT, SdsServer
 from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, UserTls
 
-#: How many times a pod tries to start its Envoy (or gloo's xDS stand-in) when a port was taken meanwhile.
+#: How many times a pod tries to start its Envoy (or gloo's xDS servers) when a port was taken meanwhile.
 START_ATTEMPTS = 3
 #: how late the sds of an ``sds_fault="late"`` pod starts: after Envoy's 15 s initial fetch timeout
 SDS_LATE = 16.0
@@ -64,7 +66,7 @@ class PodTraits:
 
 
 class PodRuntime:
-    """One running simulated pod: the store's Pod, its Envoy, its sds stand-in, and stand-in servers."""
+    """One running simulated pod: the store's Pod, its Envoy, its sds server, gloo's xDS or a client."""
 
     def __init__(
         self,
