@@ -121,7 +121,7 @@ def _has(*wanted: dict[str, str], without: frozenset[str] = frozenset()) -> Any:
 
 
 @pytest.mark.parametrize("stack", ["lagging"], indirect=True)
-async def test_a_pod_that_missed_a_rotation_raises_lag_peer_and_link_alerts_naming_it(
+async def test_a_pod_that_missed_a_rotation_raises_lag_and_peer_alerts_naming_it_and_keeps_its_link(
     alerts: Any, eventually: Any
 ) -> None:
     found = await eventually(
@@ -130,17 +130,15 @@ async def test_a_pod_that_missed_a_rotation_raises_lag_peer_and_link_alerts_nami
             {"alertname": "GloomonTargetLagging", "severity": "warning", "component": "gateway-proxy"},
             {"alertname": "GloomonPeerUntrusted", "code": "peer-untrusted", "component": "gateway-proxy"},
             {"alertname": "GloomonBundleMismatch", "severity": "warning"},
-            {"alertname": "GloomonXdsDisconnected", "severity": "warning", "component": "gateway-proxy"},
-            without=frozenset({"GloomonLeafExpiring", "GloomonExporterDown"}),
+            # as in production its ADS stream, open since before the rotation, stays up: no link alert
+            without=frozenset({"GloomonLeafExpiring", "GloomonExporterDown", "GloomonXdsDisconnected"}),
         ),
         timeout=90,
         interval=0.5,
         what="the lagging pod's alerts",
     )
     lagging = {a["pod"] for a in found if a["alertname"] == "GloomonTargetLagging"}
-    disconnected = {a["pod"] for a in found if a["alertname"] == "GloomonXdsDisconnected"}
     assert len(lagging) == 1
-    assert disconnected == lagging
     assert all(a["namespace"] == "gloo-system" for a in found if a["alertname"] == "GloomonTargetLagging")
 
 
