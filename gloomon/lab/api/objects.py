@@ -153,8 +153,9 @@ def _container_status(container: Container) -> dict[str, Any]:
                 "finishedAt": rfc3339(finished),
             }
         }
-    if container.waiting_reason == "ContainerCreating":  # never started: no image or container id yet
-        del out["imageID"], out["containerID"]
+    if container.waiting_reason == "ContainerCreating":  # never started: no container id, imageID ""
+        out["imageID"] = ""  # a required string in the API (no omitempty): clients reject a missing one
+        del out["containerID"]
     return out
 
 
