@@ -45,6 +45,7 @@ _HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProt
 SDS_CLUSTERS = {
     Component.GLOO: "gloo_sds",
     Component.GATEWAY_PROXY: "gateway_proxy_sds",
+    Component.KUBE_GATEWAY: "gateway_proxy_sds",  # Gloo's SdsClusterName, shared by gateway2's proxies
     Component.EXTAUTH: "gloo_client_sds",
     Component.RATE_LIMIT: "gloo_client_sds",
 }

@@ -124,7 +124,7 @@ class PodRuntime:
         self.control_plane = control_plane
         self.xds = control_plane if spec.component is Component.GLOO else None
         self.client: XdsClient | None = None
-        if spec.component in (Component.EXTAUTH, Component.RATE_LIMIT):
+        if spec.component in (Component.EXTAUTH, Component.RATE_LIMIT) and 9955 in spec.local_ports:
             self.client = XdsClient(spec.component, f"{name}.{store.namespace}", 0, rng)
 
     @property
