@@ -36,6 +36,7 @@ SCENARIO_NAMES = (
     "stalled",
     "sds-late",
     "sds-dead",
+    "secret-key-missing",
     "gloo-process-down",
     "certgen-failing",
     "certgen-killed",

@@ -155,8 +155,8 @@ class Lab(LabFaults):
         return self.api.url
 
     async def start(self) -> None:
-        """Start everything; returns when every pod's Envoy serves certificates (sds-late excepted) and every
-        gateway-proxy holds its ADS stream.
+        """Start everything; returns when every pod's Envoy serves certificates and every gateway-proxy
+        holds its ADS stream (sds-late and key-missing pods excepted).
 
         On failure every process started so far is stopped and one :class:`LabStartError` says which pod
         failed and why (with Envoy's last stderr line).
@@ -217,7 +217,9 @@ class Lab(LabFaults):
         if self.spec.untrusted:
             stranger = await asyncio.to_thread(certgen.generate, self.namespace)
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
-        if self.spec.sds_fault:
+        if self.spec.sds_fault == "key-missing":  # every pod mounts the secret without tls.key
+            self.store.secret.missing = ("tls.key",)  # type: ignore[union-attr]
+        elif self.spec.sds_fault:
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_fault=self.spec.sds_fault)
         if self.user_https:
             self._traits[(Component.GATEWAY_PROXY, 0)] = PodTraits(user_https=True)
@@ -282,14 +284,13 @@ class Lab(LabFaults):
     def _runtime(self, component: Component, slot: int, spec: ComponentSpec | None = None) -> PodRuntime:
         spec = spec or SPECS[component]  # a VARIETY spec is given
         deployment = self.store.deployments[spec.deployment]
+        every = PodTraits(sds_fault="key-missing") if self.spec.sds_fault == "key-missing" else PodTraits()
         runtime = PodRuntime(
             store=self.store,
             deployment=deployment,
             spec=spec,
             slot=slot,
-            traits=self._traits.get((component, slot), PodTraits())
-            if spec is SPECS.get(component)
-            else PodTraits(),
+            traits=self._traits.get((component, slot), every) if spec is SPECS.get(component) else every,
             workdir=self.workdir / "pods",
             gloo_ports=self._gloo_ports,
             kubelet_delay=self.kubelet_delay,
@@ -314,7 +315,7 @@ class Lab(LabFaults):
         await self.wait_for(lambda: all(r.sds.delivered == secret.data for r in others), timeout=30.0)
 
     async def _all_serving(self) -> bool:
-        """Every pod's Envoy serves a certificate (sds-late pods excepted) and every gateway-proxy is
+        """Every pod's Envoy serves a certificate (sds-late, key-missing excepted) and every gateway-proxy is
         ADS-connected; an Envoy that died fails now."""
         self._not_serving = ""
         async with aiohttp.ClientSession() as session:

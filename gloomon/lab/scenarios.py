@@ -25,7 +25,8 @@ class Scenario:
     #: extauth's trust bundle is a stranger's CA: it cannot verify gloo (real handshake failures).
     untrusted: bool = False
     #: rate-limit's sds fails as in production: "late" (starts after Envoy's initial fetch timed out) or
-    #: "dead" (dies once it delivered, then crash-loops: Envoy keeps the old certificates).
+    #: "dead" (dies once it delivered, then crash-loops: Envoy keeps the old certificates);
+    #: "key-missing": tls.key is gone from the secret, every pod's sds exits ``could not find file``.
     sds_fault: str = ""
     #: gloo's own process is down (its ADS gone) while its envoy-sidecar stays up.
     gloo_process_down: bool = False
@@ -96,6 +97,13 @@ SCENARIOS: dict[str, Scenario] = {
             "rate-limit's sds died after delivering and crash-loops: the next rotation never reaches it",
             CertgenConfig(rotation_duration=2.0, schedule=WEEKLY),
             sds_fault="dead",
+        ),
+        Scenario(
+            "secret-key-missing",
+            "tls.key is missing from gloo-mtls-certs (hand-edited): every pod's sds exits 'could not find "
+            "file' and crash-loops; no Envoy gets certificates",
+            CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
+            sds_fault="key-missing",
         ),
         Scenario(
             "gloo-process-down",

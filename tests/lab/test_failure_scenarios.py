@@ -10,10 +10,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gloomon.lab import Lab
+from tests.lab.probes import admin_json, aio_core
 
 pytestmark = pytest.mark.lab
 NS = "gloo-system"
@@ -88,3 +90,39 @@ async def test_secret_deleted_leaves_a_pod_in_container_creating_and_check_names
         assert found["secret-missing"]["severity"] == "critical"
         assert lab.api is not None  # the events were asked for (deploy/role.yaml allows it: test_rbac.py)
         assert ("list", "events") in {(r.verb, r.resource) for r in lab.api.requests.seen()}
+
+
+async def test_secret_key_missing_crash_loops_every_sds_and_check_names_the_key(
+    make_lab: Callable[..., Lab], eventually: Callable[..., Any]
+) -> None:
+    async with make_lab("secret-key-missing") as lab:
+        core = await aio_core(lab)
+        async with core.api_client:
+            secret = await core.read_namespaced_secret("gloo-mtls-certs", lab.namespace)
+            assert set(secret.data) == {"ca.crt", "tls.crt"}  # tls.key is gone
+
+            async def sds_states() -> list[Any]:
+                pods = await core.list_namespaced_pod(lab.namespace)
+                return [s for p in pods.items for s in p.status.container_statuses if s.name == "sds"]
+
+            states = await eventually(
+                sds_states,
+                lambda found: len(found) == len(lab.pods()) and all(
+                    s.restart_count >= 1 and s.state.waiting and s.state.waiting.reason == "CrashLoopBackOff"
+                    and not s.ready
+                    for s in found
+                ),
+                what="every sds container crash-looping",
+            )  # fmt: skip
+            assert all(s.last_state.terminated.exit_code == 1 for s in states)
+            pod = lab.pods()[0]
+            log = await core.read_namespaced_pod_log(pod, lab.namespace, container="sds")
+        fatal = json.loads(log.splitlines()[-1])
+        assert (fatal["level"], fatal["msg"]) == ("fatal", "could not find file '/etc/envoy/ssl/tls.key'")
+        for name in lab.pods():  # no Envoy ever got a certificate
+            assert (await admin_json(lab, name, "/certs"))["certificates"] == []
+        code, found = await check(lab)
+        assert code == 2, found
+        crash = found["sds-crashloop-everywhere"]
+        assert crash["severity"] == "critical" and "gloo-mtls-certs" in crash["message"]
+        assert "tls.key missing" in found["secret-unreadable"]["message"]

@@ -282,7 +282,8 @@ def _secret_findings(
                 None,
                 None,
                 f"{where}: {one_line(state.error, 200)}",
-                f"inspect it: kubectl -n {ns} get secret {state.name} -o yaml (ca.crt and tls.crt)",
+                f"inspect it: kubectl -n {ns} describe secret {state.name} "
+                f"(its keys and sizes: it needs ca.crt, tls.crt and tls.key)",
             )
         ]
     out: list[Finding] = []

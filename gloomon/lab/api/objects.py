@@ -276,7 +276,8 @@ def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
 
 
 def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
-    data = {k: base64.b64encode(v).decode() for k, v in secret.data.as_dict().items()}
+    items = secret.data.as_dict().items()
+    data = {k: base64.b64encode(v).decode() for k, v in items if k not in secret.missing}
     metadata = meta(
         secret.name, store.namespace, secret.uid, secret.created, secret.resource_version, secret.labels
     )
@@ -289,7 +290,7 @@ def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
             "apiVersion": "v1",
             "time": rfc3339(secret.updated),
             "fieldsType": "FieldsV1",
-            "fieldsV1": {"f:data": {".": {}, "f:ca.crt": {}, "f:tls.crt": {}, "f:tls.key": {}}, "f:type": {}},
+            "fieldsV1": {"f:data": {".": {}} | {f"f:{k}": {} for k in data}, "f:type": {}},
         }
     ]
     return {

@@ -146,6 +146,8 @@ class SecretObject:
     annotations: dict[str, str] = field(default_factory=dict)
     #: ``managedFields[0].manager``: who last wrote it (certgen; a sync tool for a copied secret)
     manager: str = "certgen"
+    #: keys absent from ``data`` in the API (a hand-edited or badly-synced secret); a full Update clears it
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -299,7 +301,7 @@ class ClusterStore:
         if self.secret is None:
             self.secret = SecretObject(SECRET_NAME, data, self.next_rv(), created=when, updated=when)
         else:
-            self.secret.data = data
+            self.secret.data, self.secret.missing = data, ()
             self.secret.resource_version = self.next_rv()
             self.secret.updated = when
         if manager is not None:

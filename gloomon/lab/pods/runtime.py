@@ -39,6 +39,9 @@ from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, UserTls
 START_ATTEMPTS = 3
 #: how late the sds of an ``sds_fault="late"`` pod starts: after Envoy's 15 s initial fetch timeout
 SDS_LATE = 16.0
+#: a key-missing pod's sds has crash-looped this often before the lab starts (its pods are ~50 s old:
+#: runs of ~13 s, restarted after 0.5 s, then 10 s of back-off)
+KEY_MISSING_RESTARTS = 2
 #: gloo's service ports, whose loopback stand-ins every client's bootstrap names.
 GLOO_SERVICE_PORTS = (9977, 9976)
 
@@ -59,7 +62,8 @@ class PodTraits:
 
     untrusted_bundle: bytes | None = None
     #: the pod's sds fails as in production: "late" (up ``SDS_LATE`` s after the pod started: Envoy's
-    #: initial fetch times out first) or "dead" (dies once it delivered, then crash-loops)
+    #: initial fetch times out first), "dead" (dies once it delivered, then crash-loops) or "key-missing"
+    #: (the mounted secret lacks tls.key: every start exits ``could not find file``)
     sds_fault: str = ""
     #: a gateway-proxy serving the user's HTTPS on its 8443 (``user_tls.py``): user TLS beside the mTLS
     user_https: bool = False
@@ -179,7 +183,11 @@ class PodRuntime:
             self.sds.port = free_port()  # the bootstrap names it; the sds binds it once it starts
         self.sds.die_after_delivery = self.traits.sds_fault == "dead"
         try:
-            await self.sds.start(secret, late=late)
+            if self.traits.sds_fault == "key-missing":  # the bootstrap names a port nothing listens on
+                self.sds.port = free_port()
+                self.sds.fail_at_start(restarts=KEY_MISSING_RESTARTS)
+            else:
+                await self.sds.start(secret, late=late)
         except OSError as exc:
             raise LabStartError(f"the sds of pod {self.name} could not listen: {exc}") from exc
         self.local_ports[SDS_PORT] = self.sds.port
@@ -276,7 +284,7 @@ class PodRuntime:
             code = envoy.process.returncode if envoy.process else None
             last = f": {envoy.last_line}" if envoy.last_line else ""
             raise LabStartError(f"envoy of pod {self.name} exited with code {code}{last}")
-        if self.traits.sds_fault == "late":
+        if self.traits.sds_fault in ("late", "key-missing"):
             return ""
         try:
             async with session.get(f"http://127.0.0.1:{self.admin_port}/certs") as resp:

@@ -46,6 +46,8 @@ GLOO_VERSION = "1.18.0"
 SDS_PORT = 8234
 #: Gloo's fsnotify debounce (1.20.14+)
 DEBOUNCE = 0.5
+#: how long sds's 8 ``os.Stat`` retries of a missing file last before its Fatal (real-clusters.md §2)
+STAT_RETRY_SECONDS = 13.0
 _LOGGER = "sds_server"
 _FILES = ("tls.key", "tls.crt", "ca.crt")
 
@@ -270,8 +272,10 @@ class SdsServer:
         if restarts:
             self._spawn(self._crash_loop(fatal, listening=True))
 
-    def fail_at_start(self) -> None:
-        """A key of the secret is missing from the volume: every start dies (``could not find file``)."""
+    def fail_at_start(self, *, restarts: int = 0) -> None:
+        """A key of the secret is missing from the volume: every start stats the files ``STAT_RETRIES``
+        times (~13 s), then dies Fatal ``could not find file`` and the kubelet backs off. ``restarts``: the
+        pod has been crash-looping that long already (the last run's log, ``CrashLoopBackOff``)."""
 
         def fatal() -> None:
             self._fatal(
@@ -282,16 +286,21 @@ class SdsServer:
 
         self._startup_lines()
         fatal()
-        self._spawn(self._crash_loop(fatal, listening=False))
+        container = self._container()
+        if restarts:
+            container.exited(1, "Error")  # the last run's end: lastState.terminated
+            container.restart_count = restarts
+        backoff = 0.5 if restarts == 0 else min(10.0 * 2 ** (restarts - 1), 300.0)
+        self._spawn(self._crash_loop(fatal, listening=False, backoff=backoff))
 
     def _fatal(self, msg: str, caller: str, **fields: object) -> None:
         self._log(msg, "fatal", caller, **fields)
         container = self._container()
         container.ready, container.waiting_reason = False, "CrashLoopBackOff"
 
-    async def _crash_loop(self, fatal: Callable[[], None], *, listening: bool) -> None:
-        """The kubelet restarts the container at once, then backs off 10 s doubling to 300 s."""
-        backoff = 0.5
+    async def _crash_loop(self, fatal: Callable[[], None], *, listening: bool, backoff: float = 0.5) -> None:
+        """The kubelet restarts the container at once, then backs off 10 s doubling to 300 s; a run that
+        does not listen first retries its file checks for ``STAT_RETRY_SECONDS``."""
         while True:
             await asyncio.sleep(backoff)
             backoff = 10.0 if backoff < 10.0 else min(backoff * 2, 300.0)
@@ -304,6 +313,8 @@ class SdsServer:
                     "secrets confirmed present, proceeding to start SDS server", caller="run/run_main.go:98"
                 )
                 self._log(f"sds server listening on 0.0.0.0:{SDS_PORT}", caller="server/server.go:118")
+            else:
+                await asyncio.sleep(STAT_RETRY_SECONDS)
             fatal()
 
     async def _stop_server(self) -> None:

@@ -233,14 +233,16 @@ class KubeReader(WatchedLists):
             return SecretState(
                 self.context, self.namespace, read_at=now, error="not a Secret", observed=False
             )
-        kube_objects.drop_private_key(obj)
+        key_present = kube_objects.drop_private_key(obj)
         meta = obj.get("metadata")
         meta = meta if isinstance(meta, dict) else {}
         version = (meta.get("uid"), meta.get("resourceVersion")) if meta.get("resourceVersion") else None
         if version is not None and self._secret is not None and self._secret[0] == version:
             obj.clear()  # unchanged since the last read: its certificates are not decoded again
             return replace(self._secret[1], read_at=now)
-        state = kube_objects.secret_state(obj, context=self.context, namespace=self.namespace, read_at=now)
+        state = kube_objects.secret_state(
+            obj, context=self.context, namespace=self.namespace, read_at=now, key_present=key_present
+        )
         obj.clear()
         self._secret = (version, state) if version is not None else None
         return state

@@ -171,23 +171,32 @@ def deployment_components(list_obj: Any) -> dict[Component, int]:
     return ready
 
 
-def drop_private_key(obj: dict[str, Any]) -> None:
-    """Delete every private-key entry from a decoded Secret's ``data``, unread."""
+def drop_private_key(obj: dict[str, Any]) -> bool:
+    """Delete every private-key entry from a decoded Secret's ``data``, unread; whether it had a
+    ``tls.key`` (only the key's presence is looked at: Gloo's sds exits when it is missing)."""
     data = obj.get("data")
-    if isinstance(data, dict):
-        for key in KEY_DATA_FIELDS:  # every key a secret can carry its private key under
-            data.pop(key, None)
+    if not isinstance(data, dict):
+        return False
+    present = "tls.key" in data
+    for key in KEY_DATA_FIELDS:  # every key a secret can carry its private key under
+        data.pop(key, None)
+    return present
 
 
-def secret_state(obj: dict[str, Any], *, context: str, namespace: str, read_at: datetime) -> SecretState:
-    """Decode ``ca.crt`` and ``tls.crt``; the private key is deleted from ``obj`` first, unread."""
-    drop_private_key(obj)
+def secret_state(
+    obj: dict[str, Any], *, context: str, namespace: str, read_at: datetime, key_present: bool = True
+) -> SecretState:
+    """Decode ``ca.crt`` and ``tls.crt``; the private key is deleted from ``obj`` first, unread.
+    ``key_present``: whether the object had a ``tls.key`` before an earlier :func:`drop_private_key`."""
+    key_present = drop_private_key(obj) or key_present
     data = obj.get("data")
     data = data if isinstance(data, Mapping) else {}
     meta = _meta(obj)
     errors: list[str] = []
     bundle_certs = _decode_certs(data.get("ca.crt"), "ca.crt", errors)
     leaf_certs = _decode_certs(data.get("tls.crt"), "tls.crt", errors)
+    if not key_present:
+        errors.append("tls.key missing (every pod's sds exits: could not find file)")
     bundle = TrustBundle(cas=bundle_certs, complete=True) if bundle_certs else None
     leaf: CertInfo | None = leaf_certs[0] if leaf_certs else None
     return SecretState(
