@@ -224,7 +224,7 @@ async def untrusted(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-
 
 
 async def sds_late(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
-    await camera.wait("the sds finding", has_finding("sds-not-delivered"))
+    await camera.wait("the sds finding", has_finding("sds-not-delivered", "sds-initial-fetch-timeout"))
     await camera.select(lambda t: t.ref.component is Component.RATE_LIMIT)
     await camera.shoot("sds-late")
 
