@@ -372,7 +372,8 @@ def test_every_pods_sds_crashlooping_is_one_finding_about_the_secret() -> None:
     found = _finding(result, "sds-crashloop-everywhere")
     assert found.severity.value == "critical" and found.subjects.pods == ("gloo-1", "gateway-proxy-1")
     assert "could not find file '/etc/envoy/ssl/tls.key'" in found.message
-    assert "get secret gloo-mtls-certs -o jsonpath='{.data}'" in found.hint
+    assert "describe secret gloo-mtls-certs" in found.hint
+    assert "-o yaml" not in found.hint and "{.data}" not in found.hint  # those would print tls.key
     assert len([f for f in result.findings if f.code == "container-crashloop"]) == 2
     healthy = _info(_pod("gateway-proxy-2", [_container("gateway-proxy"), _container("sds")]))
     assert "sds-crashloop-everywhere" not in codes(snap([], pods=[*pods, healthy]))

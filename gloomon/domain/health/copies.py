@@ -75,8 +75,9 @@ def _copy_finding(copy: SecretStatus, source: SecretStatus, ctx: Context) -> Fin
             f"no copy of {state.name} in data-plane context {state.context} (namespace "
             f"{state.namespace}); certgen writes it in {origin} only: pods here cannot get certificates",
             f"{copy_hint(state.copied_by)}; e.g. kubectl --context {source.state.context} -n "
-            f"{source.state.namespace} get secret {state.name} -o yaml, then apply it in "
-            f"{state.context}",
+            f"{source.state.namespace} get secret {state.name} -o yaml | grep -vE '^  (uid|resourceVersion|"
+            f"creationTimestamp):' | kubectl --context {state.context} -n {state.namespace} apply -f - "
+            f"(piped: the key is never printed)",
             context=state.context,
         )
     if state.forbidden or state.error is not None or state.leaf is None or state.bundle is None:

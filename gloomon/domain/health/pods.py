@@ -76,8 +76,9 @@ def _sds_crashing_everywhere(pods: Sequence[PodInfo], ctx: Context) -> Finding |
         f"the sds container of every pod ({len(crashing)}) is in CrashLoopBackOff: one cause for all, most "
         f'often a key missing from gloo-mtls-certs (sds exits "could not find file '
         f"'/etc/envoy/ssl/tls.key'\"); no pod gets new certificates",
-        f"kubectl -n {ns} get secret gloo-mtls-certs -o jsonpath='{{.data}}' (it needs ca.crt, tls.crt and "
-        f"tls.key); kubectl -n {ns} logs {crashing[0].name} -c sds --previous; then {ctx.rerun_hint()}",
+        f"kubectl -n {ns} describe secret gloo-mtls-certs (key names and sizes only: it needs ca.crt, "
+        f"tls.crt and tls.key); kubectl -n {ns} logs {crashing[0].name} -c sds --previous; "
+        f"then {ctx.rerun_hint()}",
         Subjects(pods=tuple(p.name for p in crashing)),
     )
 

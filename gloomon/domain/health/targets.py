@@ -186,7 +186,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
                 pod,
                 f"holds newer certificates than the secret: {target.sync_reason or 'secret rolled back?'}",
                 f"the secret was rolled back or restored; check it "
-                f"(kubectl -n {ns} get secret gloo-mtls-certs -o yaml) "
+                f"(kubectl -n {ns} get secret gloo-mtls-certs -o jsonpath='{{.metadata.managedFields}}') "
                 f"and rotate again: {ctx.rerun_hint()}",
             )
         )

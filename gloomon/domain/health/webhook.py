@@ -177,7 +177,7 @@ def _read_findings(state: WebhookState, where: str, ns: str) -> list[Finding]:
                 Severity.INFO if state.secret_forbidden else Severity.WARNING,
                 "webhook-secret-unreadable",
                 f"{where}: {one_line(state.secret_error, 200)}",
-                f"inspect it: kubectl -n {ns} get secret {WEBHOOK_SECRET_NAME} -o yaml (ca.crt and tls.crt); "
+                f"inspect it: kubectl -n {ns} describe secret {WEBHOOK_SECRET_NAME} (ca.crt and tls.crt); "
                 f"reading it needs get on secrets/{WEBHOOK_SECRET_NAME}",
             )
         )
