@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the first gateway-proxy also serves the user's own TLS (8443, mTLS on 8444, a TLS Upstream); "
         "fault scan sends it scanner noise",
     )
+    parser.add_argument(
+        "--variety",
+        action="store_true",
+        help="also Gloo's proxy variety: public-gw (an extraContainer first, an extauth sidecar), its "
+        "dataplanePerProxy extauth-public-gw and rate-limit-public-gw, a kube-gateway proxy",
+    )
     return parser
 
 
@@ -96,6 +102,7 @@ async def _run(args: argparse.Namespace) -> None:
         rotation_duration=args.rotation_duration,
         context=args.context or CONTEXT,
         user_https=args.user_https,
+        variety=args.variety,
     )
     async with lab:
         scenario = SCENARIOS[args.scenario]
