@@ -44,6 +44,7 @@ from gloomon.ui.format import (
     sync_cell,
     validity_bar,
 )
+from gloomon.ui.widgets.rendered import RenderedOnce
 
 _BOLD = Style(bold=True)
 
@@ -371,4 +372,4 @@ class DetailPane(VerticalScroll):
             self.scroll_home(animate=False)
         self.shown_key = target.key
         palette = Palette.from_variables(self.app.theme_variables)
-        body.update(detail_renderable(target, snapshot, now, palette, policy))
+        body.update(RenderedOnce(detail_renderable(target, snapshot, now, palette, policy)))

@@ -17,11 +17,12 @@ from rich.text import Text
 from textual.widgets import Static
 
 from gloomon.domain.cells import pod_suffix
-from gloomon.domain.compare.sync import CertKey, bundle_key
+from gloomon.domain.compare.sync import CertKey, bundle_digest, bundle_key
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
 from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, ca_label, human_time_left, literal
+from gloomon.ui.widgets.rendered import RenderedOnce
 
 LABEL_WIDTH = 36
 LEFT_WIDTH = 16
@@ -68,7 +69,12 @@ def soonest_rows(snapshot: FleetSnapshot, limit: int = SHOWN_ROWS) -> Soonest | 
         if webhook.secret_bundle is not None:
             bundles.append(webhook.secret_bundle)
     bundles += [target.bundle for target in snapshot.targets]
+    seen_bundles: set[str] = set()  # a bundle held by many pods adds no CA after its first: walked once
     for bundle in bundles:
+        digest = bundle_digest(bundle)
+        if digest in seen_bundles:
+            continue
+        seen_bundles.add(digest)
         for ca, key in zip(bundle.cas, bundle_key(bundle), strict=True):
             if key not in seen_cas:
                 seen_cas.add(key)
@@ -164,7 +170,7 @@ class ExpiryChart(Static):
         palette = Palette.from_variables(self.app.theme_variables)
         snapshot, now, policy = self._args
         soonest = _soonest_of(snapshot) if snapshot is not None else None
-        self.update(expiry_renderable(snapshot, now, self.size.width, palette, policy, soonest))
+        self.update(RenderedOnce(expiry_renderable(snapshot, now, self.size.width, palette, policy, soonest)))
 
 
 #: the rows of the latest snapshot shown: found once per snapshot, not on every tick, resize or opening
