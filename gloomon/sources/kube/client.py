@@ -1,7 +1,8 @@
 """Read what the data path needs from one cluster: component pods, deployments, the secret, certgen.
 
-Every call uses a ``*_without_preload_content`` method of ``kubernetes.aio`` and decodes the JSON itself:
-cheaper than building pydantic models each poll, tolerant of fields a model would reject, and it lets the
+Every call uses a ``*_without_preload_content`` method (of :class:`~gloomon.sources.kube.rest.RawApi`,
+not the generated API classes, whose import costs most of a second) and decodes the JSON itself: cheaper
+than building pydantic models each poll, tolerant of fields a model would reject, and it lets the
 secret's private key be dropped before anything else holds the decoded object. Failures are
 :class:`ApiError` with a one-line message (``status`` 0 means the API could not be reached).
 

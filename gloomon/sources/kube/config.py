@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import SourceError
 from gloomon.sources.kube.credentials import Credentials
+from gloomon.sources.kube.rest import RawApi
 
 if TYPE_CHECKING:
     from gloomon.settings import Settings
@@ -36,19 +37,13 @@ class KubeConnection:
     ws: Any = field(repr=False)
 
     def core(self, *, websocket: bool = False) -> Any:
-        from kubernetes.aio import client
-
-        return client.CoreV1Api(api_client=self.ws if websocket else self.api)
+        return RawApi(self.ws if websocket else self.api)
 
     def apps(self) -> Any:
-        from kubernetes.aio import client
-
-        return client.AppsV1Api(api_client=self.api)
+        return RawApi(self.api)
 
     def batch(self) -> Any:
-        from kubernetes.aio import client
-
-        return client.BatchV1Api(api_client=self.api)
+        return RawApi(self.api)
 
     async def close(self) -> None:
         for client in (self.ws, self.api):

@@ -41,6 +41,7 @@ from gloomon.sources.errors import describe_exception
 from gloomon.sources.kube import objects as kube_objects
 from gloomon.sources.kube.client import ApiError, KubeReader
 from gloomon.sources.kube.portforward import PodForward
+from gloomon.sources.kube.rest import RawApi
 
 #: the CronJob Helm makes for the webhook when ``gateway.certGenJob.cron.enabled`` (its Jobs' owner)
 WEBHOOK_CRONJOB = "gateway-certgen-cronjob"
@@ -150,11 +151,9 @@ class WebhookReader:
     """The webhook reads of one context; ``read`` once per poll, ``close`` at the end."""
 
     def __init__(self, reader: KubeReader, *, clock: Callable[[], datetime]) -> None:
-        from kubernetes.aio import client
-
         self.reader = reader
         self._clock = clock
-        self._admission = client.AdmissionregistrationV1Api(api_client=reader.connection.api)
+        self._admission = RawApi(reader.connection.api)
         self._forward: PodForward | None = None
         #: the last successful handshake: (pod, its restarts), the certificate, reads since
         self._served_last: tuple[tuple[str, int], CertInfo, int] | None = None
