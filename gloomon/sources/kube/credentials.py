@@ -159,7 +159,7 @@ def _parse_expiry(stamp: str) -> datetime | None:
 
 
 def credentials_of(client: Any) -> Credentials | None:
-    """The :class:`Credentials` behind an API object (``CoreV1Api``), client or configuration, if any."""
+    """The :class:`Credentials` behind an API object (a ``RawApi``), client or configuration, if any."""
     configuration = getattr(getattr(client, "api_client", client), "configuration", client)
     hook = getattr(configuration, "refresh_api_key_hook", None)
     owner = getattr(hook, "__self__", None)
