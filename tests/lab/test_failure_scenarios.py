@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,24 @@ NS = "gloo-system"
 
 
 async def _run(*command: str, ok: tuple[int, ...] = (0,)) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 90)
-    assert proc.returncode in ok, err.decode()
-    return int(proc.returncode or 0), out.decode()
+    """Run ``command`` (its output in files, so a run that outlasts the deadline still says what it did)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err,
+            env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+        try:
+            await asyncio.wait_for(proc.wait(), 120)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            err.seek(0)
+            raise AssertionError(f"{command[:4]} ran over 120 s; stderr: {err.read()[-3000:]!r}") from None
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    assert proc.returncode in ok, stderr
+    return int(proc.returncode or 0), stdout
 
 
 async def kube(path: Path, lab: Lab, *args: str) -> str:
