@@ -15,6 +15,7 @@ from gloomon.domain.model import (
     Finding,
     FleetSnapshot,
     GlooRelease,
+    JobState,
     SecretStatus,
     Severity,
     TargetStatus,
@@ -149,18 +150,21 @@ def _cronjob(cron: CronJobState | None, now: datetime) -> dict[str, Any] | None:
         "rotation_duration_seconds": cron.rotation_duration_seconds,
         "active_jobs": len(cron.active_jobs),
         "jobs": [
-            {
-                "name": job.name,
-                "started_at": iso(job.started_at),
-                "completed_at": iso(job.completed_at),
-                "active": job.active,
-                "succeeded": job.succeeded,
-                "failed": job.failed,
-                "failure_reason": job.failure_reason,
-                "failed_pods": job.failed_pods,
-            }
+            {**_job(job), "failure_reason": job.failure_reason, "failed_pods": job.failed_pods}
             for job in cron.jobs
         ],
+    }
+
+
+def _job(job: JobState) -> dict[str, Any]:
+    """A certgen Job as both the CronJob's and gateway-certgen's lists show it."""
+    return {
+        "name": job.name,
+        "started_at": iso(job.started_at),
+        "completed_at": iso(job.completed_at),
+        "active": job.active,
+        "succeeded": job.succeeded,
+        "failed": job.failed,
     }
 
 
@@ -202,17 +206,7 @@ def webhook_to_dict(webhook: WebhookState | None, now: datetime) -> dict[str, An
                 for entry in (config.webhooks if config is not None else ())
             ],
         },
-        "certgen_jobs": [
-            {
-                "name": job.name,
-                "started_at": iso(job.started_at),
-                "completed_at": iso(job.completed_at),
-                "active": job.active,
-                "succeeded": job.succeeded,
-                "failed": job.failed,
-            }
-            for job in webhook.jobs
-        ],
+        "certgen_jobs": [_job(job) for job in webhook.jobs],
     }
 
 
