@@ -29,7 +29,14 @@ from gloomon.domain.parse.copies import copy_mechanism
 from gloomon.domain.parse.durations import parse_duration
 from gloomon.domain.redact import KEY_DATA_FIELDS
 from gloomon.sources.kube.proxies import GATEWAY_NAME_LABEL, classify, envoy_container_of
-from gloomon.sources.kube.status import container_state, int_or_none, owning_job, parse_time, str_or_none
+from gloomon.sources.kube.status import (
+    container_state,
+    int_or_none,
+    list_items,
+    owning_job,
+    parse_time,
+    str_or_none,
+)
 
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
 CERTGEN_JOB_NAME = "gloo-mtls-certgen"
@@ -51,11 +58,6 @@ def _status(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = obj.get("spec")
     return spec if isinstance(spec, Mapping) else {}
-
-
-def _items(obj: Any) -> list[Mapping[str, Any]]:
-    items = obj.get("items") if isinstance(obj, Mapping) else None
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
 def pod_info(obj: Mapping[str, Any], component: Component | None, proxy: str | None = None) -> PodInfo:
@@ -100,7 +102,7 @@ def pods_of(list_obj: Any, component: Component | None) -> list[PodInfo]:
     """The pods of ``component`` in a pod list (each named after its proxy), by name."""
     by_component, _ = split_pods(list_obj)
     if component is None:
-        return sorted((pod_info(item, None) for item in _items(list_obj)), key=lambda p: p.name)
+        return sorted((pod_info(item, None) for item in list_items(list_obj)), key=lambda p: p.name)
     return by_component[component]
 
 
@@ -116,7 +118,7 @@ def split_pods(list_obj: Any) -> tuple[dict[Component, list[PodInfo]], list[PodI
     certgen: list[PodInfo] = []
     certgen_value = CERTGEN_POD_LABEL.partition("=")[2]
     seen: set[tuple[str, str]] = set()
-    for item in _items(list_obj):
+    for item in list_items(list_obj):
         meta = _meta(item)
         key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
         if key in seen:
@@ -137,7 +139,7 @@ def split_pods(list_obj: Any) -> tuple[dict[Component, list[PodInfo]], list[PodI
 
 def merge_lists(lists: Sequence[Any]) -> dict[str, Any]:
     """Several API lists (selectors, namespaces) as one ``{"kind": "List", "items": [...]}``."""
-    return {"kind": "List", "apiVersion": "v1", "items": [item for obj in lists for item in _items(obj)]}
+    return {"kind": "List", "apiVersion": "v1", "items": [item for obj in lists for item in list_items(obj)]}
 
 
 def secret_updated_at(obj: Mapping[str, Any]) -> datetime | None:
@@ -162,7 +164,7 @@ def deployment_components(list_obj: Any) -> dict[Component, int]:
     """Component → ready replicas, for every Deployment of one (see :func:`classify`): classic proxies
     of any name, dataplanePerProxy extauth / rate-limit, ``gloo: kube-gateway``."""
     ready: dict[Component, int] = {}
-    for item in _items(list_obj):
+    for item in list_items(list_obj):
         labels = _meta(item).get("labels") or {}
         found = classify(labels, ()) if isinstance(labels, Mapping) else None
         if found is not None:
@@ -330,7 +332,7 @@ def _count(value: Any) -> int:
 
 
 def certgen_jobs(list_obj: Any) -> tuple[JobState, ...]:
-    jobs = [job_state(item) for item in _items(list_obj) if is_certgen_job(item)]
+    jobs = [job_state(item) for item in list_items(list_obj) if is_certgen_job(item)]
     far_past = datetime.min.replace(tzinfo=UTC)
     return tuple(sorted(jobs, key=lambda j: (j.started_at or far_past, j.name)))
 
@@ -368,5 +370,5 @@ def cronjob_state(
 
 def job_args(list_obj: Any) -> list[str]:
     """Certgen args from the newest certgen Job (used when there is no CronJob to read them from)."""
-    candidates = [item for item in _items(list_obj) if is_certgen_job(item)]
+    candidates = [item for item in list_items(list_obj) if is_certgen_job(item)]
     return _container_args(candidates[-1]) if candidates else []

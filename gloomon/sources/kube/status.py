@@ -26,7 +26,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _items(obj: Any) -> list[Mapping[str, Any]]:
+def list_items(obj: Any) -> list[Mapping[str, Any]]:
+    """The object entries of a List's ``items`` (anything else in it, or no list, reads as none)."""
     items = obj.get("items") if isinstance(obj, Mapping) else None
     return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
@@ -87,7 +88,7 @@ def warning_events(list_obj: Any) -> dict[tuple[str, str], tuple[KubeEvent, ...]
     """An EventList (core/v1) → its Warning events by ``(involvedObject.kind, name)``, newest last."""
     found: dict[tuple[str, str], list[tuple[datetime, KubeEvent]]] = {}
     far_past = datetime.min.replace(tzinfo=UTC)
-    for item in _items(list_obj):
+    for item in list_items(list_obj):
         if item.get("type") not in (None, "Warning"):
             continue
         involved = item.get("involvedObject")
