@@ -21,7 +21,8 @@ from gloomon.ui.app import GloomonApp
 from gloomon.ui.screens.overlays import DetailScreen, ExpiryScreen, FindingsScreen, TimelineScreen
 from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.expiry_chart import ExpiryChart
-from gloomon.ui.widgets.rotation_timeline import GLYPHS, RotationTimeline
+from gloomon.ui.widgets.rotation_timeline import RotationTimeline
+from gloomon.ui.widgets.timeline_glyphs import GLYPHS
 
 _TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="[\d.]+"[^>]*>(.*?)</text>')
 #: the cell size of Textual's SVG screenshots

@@ -15,7 +15,7 @@ from gloomon.domain.model import FleetSnapshot, WebhookConfig, WebhookEntry, Web
 from gloomon.lab import snapshots as fx
 from gloomon.ui.screens.overlays import TimelineScreen
 from gloomon.ui.widgets.rotation_timeline import RotationTimeline
-from gloomon.ui.widgets.timeline_webhook import WEBHOOK_GLYPHS
+from gloomon.ui.widgets.timeline_glyphs import WEBHOOK_GLYPHS
 from tests.domain.certs import Made, bundle, make_ca, make_leaf
 from tests.ui.harness import make_app, until
 

@@ -23,19 +23,9 @@ from gloomon.domain.compare.history import RotationHistory, SecretChange, Target
 from gloomon.domain.model import FleetSnapshot, Phase, TargetStatus
 from gloomon.ui.format import Palette, human_duration, literal, sanitize
 from gloomon.ui.widgets.header_bar import cron_words
+from gloomon.ui.widgets.timeline_glyphs import CERTGEN_MARK, GLYPHS, UNREACHABLE
 from gloomon.ui.widgets.timeline_webhook import change_lines, legend_entries, webhook_rows
 
-#: one glyph per phase: the timeline reads the same without colour
-GLYPHS = {
-    Phase.STEADY: "█",
-    Phase.CA_ADDED: "▓",
-    Phase.LEAF_ROTATED: "▒",
-    Phase.STALLED: "░",
-    Phase.BROKEN: "!",
-    Phase.UNKNOWN: "·",
-}
-UNREACHABLE = "✕"
-CERTGEN_MARK = "▲"
 LABEL_WIDTH = 24
 LAG_WIDTH = 34
 #: below this width the labels and the lag column shrink, and the axis shows hours and minutes only

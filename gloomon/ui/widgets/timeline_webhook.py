@@ -14,14 +14,8 @@ from rich.text import Text
 
 from gloomon.domain.compare.webhook_history import WebhookCell, WebhookChange, WebhookEvent, WebhookHistory
 from gloomon.ui.format import Palette, human_duration, literal
+from gloomon.ui.widgets.timeline_glyphs import WEBHOOK_GLYPHS
 
-#: the same glyphs as the phases they resemble: steady, stalled, broken, unknown
-WEBHOOK_GLYPHS = {
-    WebhookCell.IN_SYNC: "█",
-    WebhookCell.STALE: "░",
-    WebhookCell.BROKEN: "!",
-    WebhookCell.UNKNOWN: "·",
-}
 TITLE = "validation webhook"
 SERVED_LABEL = "  served cert"
 
