@@ -7,12 +7,14 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
 from gloomon.lab import Lab
 from gloomon.lab.cluster.util import free_port
 from gloomon.lab.pods import runtime as pods
+from gloomon.lab.pods.ads import GlooXds
 from gloomon.lab.pods.process import LabStartError
 from tests.lab.probes import admin_json, stats
 
@@ -30,6 +32,22 @@ def held() -> Iterator[Callable[[], int]]:
         sock.listen()
         socks.append(sock)
         return int(sock.getsockname()[1])
+
+    yield hold
+    for sock in socks:
+        sock.close()
+
+
+@pytest.fixture
+def held_at() -> Iterator[Callable[[int], None]]:
+    """``held_at(port)``: the test listens on that loopback port (another process took it)."""
+    socks: list[socket.socket] = []
+
+    def hold(port: int) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        socks.append(sock)
 
     yield hold
     for sock in socks:
@@ -115,3 +133,44 @@ async def test_a_port_that_stays_taken_fails_with_one_clear_error_and_no_envoy_l
     assert len(pids) >= 3
     await eventually(lambda: [p for p in pids if _alive(p)], lambda alive: not alive, what="every Envoy gone")
     assert not lab.workdir.exists()
+
+
+async def test_a_gateway_listener_port_taken_before_envoy_binds_it_moves_and_the_proxy_serves_it(
+    monkeypatch: pytest.MonkeyPatch, held_at: Callable[[int], None], make_lab: Callable[..., Lab],
+    eventually: Callable[..., Any],
+) -> None:  # fmt: skip
+    # Another process takes the port gloo's LDS names for the proxy's 8080 before its Envoy binds it.
+    taken: list[int] = []
+    add_gateway = GlooXds.add_gateway
+
+    def add_and_take(self: GlooXds, node_id: str, port: int, *args: Any, **kwargs: Any) -> None:
+        held_at(port)
+        taken.append(port)
+        add_gateway(self, node_id, port, *args, **kwargs)
+
+    monkeypatch.setattr(GlooXds, "add_gateway", add_and_take)
+    async with make_lab(replicas={Component.GLOO: 1, Component.GATEWAY_PROXY: 1}) as lab:
+        (pod,) = lab.pods(Component.GATEWAY_PROXY)
+        runtime = lab.runtime(pod)
+
+        def bound_port(listeners: dict[str, Any]) -> int | None:
+            for listener in listeners.get("listener_statuses", []):
+                if listener["name"] == "listener-::-8080":
+                    return int(listener["local_address"]["socket_address"]["port_value"])
+            return None
+
+        listeners = await eventually(
+            lambda: admin_json(lab, pod, "/listeners?format=json"),
+            lambda found: bound_port(found) is not None,
+            what="the proxy's listener-::-8080",
+        )
+        port = bound_port(listeners)
+        assert port not in taken and port == runtime.pod.port_map[8080]
+        # Envoy refused the first version (the bind error), gloo answered with a new one, Envoy took it.
+        counters = await stats(lab, pod, r"^listener_manager\.lds\.update_(rejected|success)$")
+        assert counters["listener_manager.lds.update_rejected"] >= 1, counters
+        (state,) = [s for node, s in lab.control_plane.engine.nodes.items() if node.startswith(pod)]
+        lds = state["type.googleapis.com/envoy.config.listener.v3.Listener"]
+        assert lds.nacks >= 1 and "Address already in use" in lds.error and lds.acked is not None
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/") as resp:
+            assert (resp.status, await resp.text()) == (200, "ok\n")

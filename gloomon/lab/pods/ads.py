@@ -5,7 +5,12 @@ terminates the mTLS link on 9977 in front of it. Each gateway-proxy holds one
 ``StreamAggregatedResources`` stream and gets a small but real config: CDS one cluster (an upstream,
 ``default-petstore-8080_<ns>``, served by a tiny HTTP stand-in) and LDS one listener on the proxy's 8080
 (``listener-::-8080``) whose HTTP connection manager routes to it. Answers follow
-:mod:`gloomon.lab.pods.xds`; ACKs and NACKs are tracked per node (``engine.nodes``). extauth's and
+:mod:`gloomon.lab.pods.xds`; ACKs and NACKs are tracked per node (``engine.nodes``).
+
+A pod's 8080 is its own in a cluster; on loopback it is a port the lab picked, which another process may
+take before Envoy binds it. Envoy then NACKs the LDS version (``cannot bind …: Address already in use``);
+gloo asks the pod for a fresh port (its port map follows) and answers with a new version, so the proxy
+ends up serving its listener as a real one would. extauth's and
 rate-limit's own processes (:mod:`gloomon.lab.pods.clients`) ask for their config types and get empty
 answers (the lab configures no auth or rate limits).
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -31,6 +37,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from gloomon.lab.cluster.util import fnv64
+from gloomon.lab.pods.process import ADDRESS_IN_USE
 from gloomon.lab.pods.xds import Resources, SotwEngine, serve_grpc
 
 CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
@@ -68,9 +75,11 @@ class GlooXds:
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
-        self.engine = SotwEngine(self._provide)
+        self.engine = SotwEngine(self._provide, on_nack=self._on_nack)
         #: gateway-proxy node id (``<pod>.<ns>``) → the loopback port of its 8080
         self.gateways: dict[str, int] = {}
+        #: gateway-proxy node id → how its pod picks a fresh loopback port for its 8080 (see module doc)
+        self._movers: dict[str, Callable[[], int]] = {}
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self.rest_port = 0
@@ -82,13 +91,25 @@ class GlooXds:
     def serving(self) -> bool:
         return self.server is not None
 
-    def add_gateway(self, node_id: str, http_port: int) -> None:
-        """A gateway-proxy pod exists: its config (a listener on its 8080) is in the next answers."""
+    def add_gateway(self, node_id: str, http_port: int, move: Callable[[], int]) -> None:
+        """A gateway-proxy pod exists: its config (a listener on its 8080) is in the next answers.
+
+        ``move()`` gives a fresh loopback port for its 8080 when Envoy could not bind this one."""
         self.gateways[node_id] = http_port
+        self._movers[node_id] = move
         self.engine.changed()
 
     def remove_gateway(self, node_id: str) -> None:
         self.gateways.pop(node_id, None)
+        self._movers.pop(node_id, None)
+
+    def _on_nack(self, node_id: str, type_url: str, error: str) -> None:
+        """A gateway-proxy NACKed its listener because its port was taken: move it (the answer follows)."""
+        port = self.gateways.get(node_id)
+        if port is None or type_url != LISTENER_TYPE:
+            return
+        if ADDRESS_IN_USE in error and f":{port}'" in error:
+            self.gateways[node_id] = self._movers[node_id]()
 
     def _provide(self, node_id: str, type_url: str) -> Resources | None:
         if type_url == CLUSTER_TYPE:

@@ -9,7 +9,8 @@ Ports other processes must know in advance are picked in Python just before use,
 take one in between: an Envoy (or gloo's xDS servers) that finds its port taken is retried with fresh
 ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (port 0), never raced, and
 so is the sds server's (bound before its Envoy's bootstrap names it). A gateway-proxy's 8080 is bound by
-Envoy when gloo's LDS names it (a port taken meanwhile would show as Envoy's NACK).
+Envoy when gloo's LDS names it; a port taken meanwhile is NACKed, and gloo moves the listener to a fresh
+port (``_move_http_port``, :mod:`gloomon.lab.pods.ads`).
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class PodRuntime:
             self._log_main()
         elif self.spec.component is Component.GATEWAY_PROXY:
             self.local_ports[HTTP_PORT] = free_port()  # where gloo's listener for this proxy binds
-            self.control_plane.add_gateway(self.node_id, self.local_ports[HTTP_PORT])
+            self.control_plane.add_gateway(self.node_id, self.local_ports[HTTP_PORT], self._move_http_port)
         await self.start_envoy(move_gloo_ports=move_gloo_ports)
         if self.client is not None:
             self.client.start()
@@ -257,6 +258,13 @@ class PodRuntime:
             # the sds server already listens on its port; gloo's listener binds 8080 later, over LDS
             kept = {p: self.local_ports[p] for p in (SDS_PORT, HTTP_PORT) if p in self.local_ports}
             self.local_ports = {port: free_port() for port in self._own_ports()} | kept
+
+    def _move_http_port(self) -> int:
+        """The loopback port of this proxy's 8080 was taken before Envoy bound it: a fresh one, in the port
+        map too (gloo's next LDS version names it)."""
+        self.local_ports[HTTP_PORT] = free_port()
+        self._update_port_map()
+        return self.local_ports[HTTP_PORT]
 
     def _own_ports(self) -> tuple[int, ...]:
         """The pod-local ports mapped to loopback ones: the spec's, and 8443, 8444 with ``user_https``."""

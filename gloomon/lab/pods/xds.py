@@ -12,7 +12,9 @@ the nonce it answers. The engine keeps go-control-plane's rules:
   and nothing is resent until the resources change; one repeating the last nonce without error is an ACK;
 * on a change every open subscription whose last version differs gets the new resources (pushes).
 
-``provider(node_id, type_url)`` gives the current :class:`Resources` (``None``: nothing to send yet).
+``provider(node_id, type_url)`` gives the current :class:`Resources` (``None``: nothing to send yet);
+``on_nack(node_id, type_url, error)``, when given, hears each NACK before the engine answers it, so a
+provider that changes its resources then (gloo moving a listener whose port was taken) answers at once.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Resources:
 
 
 Provider = Callable[[str, str], Resources | None]
+NackListener = Callable[[str, str, str], None]
 
 
 @dataclass
@@ -69,8 +72,9 @@ _END = object()
 
 
 class SotwEngine:
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider, on_nack: NackListener | None = None) -> None:
         self.provider = provider
+        self.on_nack = on_nack
         #: the open streams (removed when they close)
         self.streams: list[StreamRecord] = []
         #: node id → type URL → ACK/NACK state; kept after the node's stream closes
@@ -146,6 +150,8 @@ class SotwEngine:
             if request.HasField("error_detail"):
                 state.nacked, state.error = sub.sent, request.error_detail.message
                 state.nacks += 1
+                if self.on_nack is not None:
+                    self.on_nack(record.node_id, type_url, state.error)
             elif request.version_info == sub.sent:
                 state.acked = sub.sent
                 state.acks += 1
