@@ -135,7 +135,7 @@ def link_words(target: TargetStatus, now: datetime) -> str:
         if gloo:
             return f"no client connected{fails}"
         return f"no recent connection attempt (none open, none failed in the last minute){fails}"
-    down = down_seconds(link, target, now)
+    down = down_seconds(target, now)
     lasted = f" for {human_duration(down)}" if down is not None and down >= 1 else ""
     if gloo:
         return f"gloo process unreachable from its sidecar{lasted}{fails}"

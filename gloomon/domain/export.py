@@ -242,7 +242,7 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
             "cx_connect_fail": xds.cx_connect_fail,
             "state": xds.state.value,
             "connected": xds.connected,
-            "down_since": iso(xds.down_since),
+            "down_since": iso(target.xds_down_since),
         },
         "tls_errors": target.tls_errors,
         "stale_since": iso(target.stale_since),  # set while the API is down: the rest is as last read

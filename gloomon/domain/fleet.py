@@ -16,7 +16,7 @@ from gloomon.domain.compare.planes import judge_planes
 from gloomon.domain.compare.rotation import phase_of
 from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
 from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
-from gloomon.domain.link import ADS, SDS, sds_down_since, stream_closes, xds_link
+from gloomon.domain.link import ADS, SDS, sds_down_since, stream_closes, xds_down_since, xds_link
 from gloomon.domain.model import (
     COMPONENT_ORDER,
     SERVER_CERT_SECRET,
@@ -270,6 +270,7 @@ def _target_status(
             bundle_differs_since=prev.bundle_differs_since if prev else None,
             tls_errors_last_rise=prev.tls_errors_last_rise if prev else None,
             xds_connect_fail_last_rise=prev.xds_connect_fail_last_rise if prev else None,
+            xds_down_since=prev.xds_down_since if prev else None,
             sds_rejected_last_rise=prev.sds_rejected_last_rise if prev else None,
             sds_down_since=prev.sds_down_since if prev else None,
         )
@@ -321,6 +322,7 @@ def _target_status(
     )
     closed = closes.get((ref.pod, ADS)) if closes else None
     xds, xds_rise = xds_link(fetch, ref.component, ref.namespace or namespace, stats, prev, now, closed)
+    xds_down = xds_down_since(xds, prev, now, closed)
     sds_down = sds_down_since(stats, prev, now, closes.get((ref.pod, SDS)) if closes else None)
     return TargetStatus(
         ref=ref,
@@ -344,6 +346,7 @@ def _target_status(
         sync_reason=sync.reason if sync.in_sync is not None else None,
         tls_errors_last_rise=tls_rise,
         xds_connect_fail_last_rise=xds_rise,
+        xds_down_since=xds_down,
         sds_rejected_last_rise=rejected_rise,
         sds_down_since=sds_down,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from gloomon.domain.compare.carry import last_rise
+from gloomon.domain.compare.carry import down_since, last_rise
 from gloomon.domain.health.policy import rose_recently
 from gloomon.domain.model import (
     SERVER_CERT_SECRET,
@@ -32,7 +32,7 @@ from gloomon.domain.model import (
 )
 from gloomon.domain.parse.envoy import xds_cluster_names
 
-__all__ = ["ADS", "SDS", "sds_down_since", "sds_stream_closed", "stream_closes", "xds_link"]
+__all__ = ["ADS", "SDS", "sds_down_since", "sds_stream_closed", "stream_closes", "xds_down_since", "xds_link"]
 
 
 def xds_link(
@@ -86,12 +86,6 @@ def xds_link(
         state = LinkState.CONNECTED
     else:
         state = LinkState.IDLE
-    down_since: datetime | None = None
-    if state in (LinkState.DISCONNECTED, LinkState.FAILING):
-        down_since = old.down_since if old is not None and old.down_since is not None else now
-        failing = closed.fields.get("failing_seconds") if closed is not None and fresh_close else None
-        if failing is not None and closed_at is not None:
-            down_since = min(down_since, closed_at - timedelta(seconds=float(failing)))
     link = XdsLink(
         cluster=cluster.name if cluster is not None else names[-1],
         healthy=state in (LinkState.CONNECTED, LinkState.IDLE),
@@ -99,7 +93,6 @@ def xds_link(
         cx_active=active,
         state=state,
         connected=connected,
-        down_since=down_since,
         cx_total=total,
         health_checks_fail=checks_fail,
         health_checks_pass=checks_pass,
@@ -141,6 +134,17 @@ def sds_stream_closed(stats: EnvoyStats | None) -> bool | None:
     return (False in states) if states else None
 
 
+def xds_down_since(
+    link: XdsLink | None, prev: TargetStatus | None, now: datetime, closed: LogEvent | None
+) -> datetime | None:
+    """Since when its link to gloo is down (disconnected or failing), carried as every "since" is
+    (:func:`gloomon.domain.compare.carry.down_since`), dated by a recent ``StreamAggregatedResources …
+    closed since Ns ago`` warning; None while it is connected or idle."""
+    down = link is not None and link.state in (LinkState.DISCONNECTED, LinkState.FAILING)
+    carried = prev.xds_down_since if prev is not None else None
+    return down_since(down, carried, now, logged_failing_since(closed, now))
+
+
 def sds_down_since(
     stats: EnvoyStats | None, prev: TargetStatus | None, now: datetime, closed: LogEvent | None
 ) -> datetime | None:
@@ -150,11 +154,17 @@ def sds_down_since(
     down = sds_stream_closed(stats)
     if down is None:
         return carried if stats is None else None
-    if not down:
+    return down_since(down, carried, now, logged_failing_since(closed, now))
+
+
+def logged_failing_since(closed: LogEvent | None, now: datetime) -> datetime | None:
+    """When a ``gRPC config stream … closed since Ns ago`` warning logged within the last minute says
+    the stream started failing; None without one (an older line no longer dates this outage: Envoy
+    repeats it at least every 30 s while it lasts)."""
+    if closed is None:
         return None
-    since = carried or now
-    closed_at = (closed.received or closed.ts) if closed is not None else None
-    failing = closed.fields.get("failing_seconds") if closed is not None else None
-    if closed_at is not None and failing is not None and rose_recently(closed_at, now):
-        since = min(since, closed_at - timedelta(seconds=float(failing)))
-    return since
+    closed_at = closed.received or closed.ts
+    failing = closed.fields.get("failing_seconds")
+    if closed_at is None or failing is None or not rose_recently(closed_at, now):
+        return None
+    return closed_at - timedelta(seconds=float(failing))

@@ -84,9 +84,24 @@ def test_closed_ads_stream_with_healthy_flags_is_a_warning_then_critical() -> No
     assert codes(gone)["xds-disconnected"] == [("critical", "gateway-proxy-1")]
     finding = next(f for f in gone.findings if f.code == "xds-disconnected")
     assert "for 3m5s" in finding.message and "would come up empty after a restart" in finding.message
-    assert gone.targets[0].xds is not None and gone.targets[0].xds.down_since == NOW
+    assert gone.targets[0].xds_down_since == NOW
     assert xds_words(gone.targets[0]).startswith("down")
     assert link_words(gone.targets[0], long).startswith("ADS stream closed for 3m5s")
+
+
+def test_the_outage_is_dated_across_a_poll_that_could_not_reach_the_envoy() -> None:
+    """Its "down since" carries as every other "since" does: a poll whose admin request failed says
+    nothing about the link, so the outage counts from when it was first seen."""
+    first = poll([answer("gateway-proxy-1", "gloo_down_gw")])
+    later = NOW + timedelta(minutes=1)
+    blind = poll(
+        [fetch("gateway-proxy-1", None, [], at=later, error="port-forward: reset")], at=later, previous=first
+    )
+    assert blind.targets[0].xds is None
+    long = NOW + timedelta(minutes=3, seconds=5)
+    gone = poll([answer("gateway-proxy-1", "gloo_down_gw", at=long)], at=long, previous=blind)
+    assert gone.targets[0].xds_down_since == NOW
+    assert codes(gone)["xds-disconnected"] == [("critical", "gateway-proxy-1")]
 
 
 def test_a_young_envoy_disconnected_is_information() -> None:
@@ -103,13 +118,13 @@ def test_the_logged_stream_close_dates_the_outage_on_the_first_poll() -> None:
     at = event.ts + timedelta(seconds=20)
     result = poll([answer("gateway-proxy-1", "gloo_down_gw", at=at)], at=at, logs=[event])
     link = result.targets[0].xds
-    assert link is not None and link.down_since == event.ts - timedelta(seconds=65)
+    assert link is not None and result.targets[0].xds_down_since == event.ts - timedelta(seconds=65)
     finding = next(f for f in result.findings if f.code == "xds-disconnected")
     assert "for 1m25s" in finding.message and "connection termination" in finding.message
     # a close logged over a minute ago no longer dates this outage (Envoy repeats it at least every 30 s)
     much_later = event.ts + timedelta(seconds=140)
     result = poll([answer("gateway-proxy-1", "gloo_down_gw", at=much_later)], at=much_later, logs=[event])
-    assert result.targets[0].xds is not None and result.targets[0].xds.down_since == much_later
+    assert result.targets[0].xds_down_since == much_later
 
 
 def test_an_untrusted_gloo_says_tls_in_the_finding() -> None:

@@ -1,5 +1,6 @@
 """What carries from one snapshot to the next: when counters last rose, when a target's bundle started
-to differ from its peers', and when its Envoy started.
+to differ from its peers', when its Envoy started, and since when its links (the xDS link to gloo, its
+SDS streams) are down.
 
 Findings built on these hold steady across polls instead of appearing and clearing on alternate ones.
 """
@@ -50,6 +51,28 @@ def last_rise(
     if current > before or (current < before and current > 0):
         return now
     return last
+
+
+def down_since(
+    down: bool, carried: datetime | None, now: datetime, logged: datetime | None
+) -> datetime | None:
+    """Since when a link (the xDS link to gloo, an SDS stream) is down: carried from the last poll, else
+    now; back-dated to ``logged`` when a recent ``gRPC config stream … closed since Ns ago`` warning says
+    it failed earlier. None while it is up."""
+    if not down:
+        return None
+    since = carried or now
+    return min(since, logged) if logged is not None else since
+
+
+def down_for(since: datetime | None, envoy_started_at: datetime | None, now: datetime) -> float | None:
+    """How long a link down ``since`` has been down, counted from its Envoy's start at the latest (a
+    restarted Envoy opens new streams); None while it is up."""
+    if since is None:
+        return None
+    if envoy_started_at is not None and envoy_started_at > since:
+        since = envoy_started_at
+    return max((now - since).total_seconds(), 0.0)
 
 
 def with_bundle_differs_since(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from gloomon.domain.compare.carry import down_for
 from gloomon.domain.health.policy import Context, TargetHints, rose_recently, settling
 from gloomon.domain.model import Component, Finding, LinkState, Severity, TargetStatus, XdsLink
 from gloomon.domain.parse.durations import human_duration
@@ -43,15 +44,10 @@ def close_reason(message: str) -> str:
     return _CLOSED.sub("", message, count=1).replace(_BOILERPLATE, "")
 
 
-def down_seconds(link: XdsLink, target: TargetStatus, now: datetime) -> float | None:
-    """How long the link has been down, counted from its Envoy's start at the latest (a restarted Envoy
-    starts a new link); None while it is up or idle."""
-    if link.down_since is None:
-        return None
-    since = link.down_since
-    if target.envoy_started_at is not None and target.envoy_started_at > since:
-        since = target.envoy_started_at
-    return max((now - since).total_seconds(), 0.0)
+def down_seconds(target: TargetStatus, now: datetime) -> float | None:
+    """How long its link to gloo has been down, counted from its Envoy's start at the latest (a
+    restarted Envoy starts a new link); None while it is up or idle."""
+    return down_for(target.xds_down_since, target.envoy_started_at, now)
 
 
 def link_findings(target: TargetStatus, ctx: Context, hints: TargetHints) -> list[Finding]:
@@ -59,7 +55,7 @@ def link_findings(target: TargetStatus, ctx: Context, hints: TargetHints) -> lis
     if link is None or link.state in (LinkState.CONNECTED, LinkState.IDLE):
         return []
     component, pod = target.ref.component, target.ref.pod
-    down = down_seconds(link, target, ctx.now) or 0.0
+    down = down_seconds(target, ctx.now) or 0.0
     soft = settling(target, ctx) and down < DOWN_CRITICAL_SECONDS
     long = down >= DOWN_CRITICAL_SECONDS
     severity = Severity.INFO if soft else Severity.CRITICAL if long else Severity.WARNING

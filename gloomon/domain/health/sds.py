@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from gloomon.domain.compare.carry import down_for
 from gloomon.domain.health.policy import Context, TargetHints, envoy_young
 from gloomon.domain.model import (
     SERVER_CERT_SECRET,
@@ -60,10 +61,7 @@ def sds_stream_down(
     closed = [s for s in (stats.sds_for(name) for name in _SECRETS) if s is not None and s.connected is False]
     if not closed:
         return None
-    since = target.sds_down_since
-    if target.envoy_started_at is not None and target.envoy_started_at > since:
-        since = target.envoy_started_at
-    down = max((ctx.now - since).total_seconds(), 0.0)
+    down = down_for(target.sds_down_since, target.envoy_started_at, ctx.now) or 0.0
     soft = down < SDS_SETTLE_SECONDS or bool(envoy_young(target, ctx))
     failures = sum(item.update_failure for item in closed)
     names = ", ".join(item.secret for item in closed)

@@ -78,9 +78,6 @@ class XdsLink:
     state: LinkState = LinkState.IDLE
     #: ``control_plane.connected_state`` of an ADS client; None where Envoy has none (sidecars, gloo)
     connected: bool | None = None
-    #: first seen disconnected or failing, carried across polls (or back-dated by a ``gRPC config stream
-    #: … closed since Ns ago`` warning); None while connected or idle
-    down_since: datetime | None = None
     cx_total: int = 0
     #: ``/clusters`` health flags fail (only where health checks are configured: not in production)
     health_checks_fail: bool = False
@@ -124,6 +121,9 @@ class TargetStatus:
     tls_errors_last_rise: datetime | None = None
     #: When the xDS cluster's failed connects last rose.
     xds_connect_fail_last_rise: datetime | None = None
+    #: First seen with its link to gloo disconnected or failing, carried across polls (or back-dated by a
+    #: ``gRPC config stream … closed since Ns ago`` warning); None while connected or idle.
+    xds_down_since: datetime | None = None
     #: When the SDS ``update_rejected`` counters last rose.
     sds_rejected_last_rise: datetime | None = None
     #: First seen with its gRPC SDS stream closed (``sds.<secret>.control_plane.connected_state`` 0),
