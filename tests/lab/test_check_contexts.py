@@ -1,13 +1,17 @@
 """``gloomon check`` against fleets of labs: two independent healthy clusters and healthy split planes
 exit 0 with no finding at warning or above; a data-plane copy gone is its own finding, in its context;
-a context whose API is down degrades that context only."""
+a context whose API is down degrades that context only; an edge client's hint runs each command in the
+cluster it is about."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shlex
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,11 +19,12 @@ import pytest_asyncio
 
 from gloomon import report
 from gloomon.domain.export import snapshot_to_dict
-from gloomon.domain.model import Plane, Severity
+from gloomon.domain.model import Component, Plane, Severity
 from gloomon.lab import LabFleet
 from gloomon.settings import Settings
 from gloomon.sources.session import MonitorSession
-from tests.conftest import QUICK_KUBELET
+from tests.conftest import QUICK_KUBELET, Eventually
+from tests.lab.test_fleet_two_clusters import run_kubectl
 
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 
@@ -105,3 +110,38 @@ async def test_a_context_down_degrades_only_itself(two: LabFleet) -> None:
     assert loud and all(context == "west" for _, context in loud), loud
     assert code == 1  # a warning: east was observed, so the check ran (not 3)
     assert [t.reachable for t in snapshot.targets if t.ref.context == "east"] == [True] * 5
+
+
+async def test_an_edge_proxys_link_hint_runs_each_command_in_its_cluster(
+    split: LabFleet, kubectl: Path, eventually: Eventually
+) -> None:
+    """gloo's process down in mgmt: the edge gateway-proxies' ADS streams close. Their finding's hint
+    looks at gloo in mgmt and at the proxy in edge; each command works there, with the real kubectl."""
+    mgmt = split.lab("mgmt")
+    settings = Settings(
+        kubeconfig=str(split.kubeconfig_path), contexts=split.contexts, namespace=split.namespace
+    )
+    await mgmt.gloo_process_down(True)
+    try:
+        async with MonitorSession(settings) as session:
+            snapshot = await eventually(
+                session.poll_once,
+                lambda s: any(f.code == "xds-disconnected" and f.context == "edge" for f in s.findings),
+                timeout=60,
+                what="an edge gateway-proxy's xds-disconnected",
+            )
+    finally:
+        await mgmt.gloo_process_down(False)
+    finding = next(f for f in snapshot.findings if f.code == "xds-disconnected" and f.context == "edge")
+    assert finding.pod in split.lab("edge").pods()
+    commands = [c.strip() for c in re.findall(r"kubectl [^;|]*", finding.hint)]
+    assert [c for c in commands if "gloo=gloo" in c] == [
+        f"kubectl --context mgmt -n {split.namespace} get pods -l gloo=gloo"
+    ]
+    own = [c for c in commands if finding.pod in c]
+    assert own and all(c.startswith("kubectl --context edge ") for c in own), commands
+    for command in commands:
+        code, out, err = await run_kubectl(kubectl, split.kubeconfig_path, *shlex.split(command)[1:])
+        assert code == 0, (command, err)
+        if "gloo=gloo" in command:
+            assert mgmt.pods(Component.GLOO)[0] in out, out

@@ -82,6 +82,21 @@ def gloos_for(
     return matched or remote
 
 
+def gloo_contexts(
+    client: TargetStatus,
+    gloos: Sequence[TargetStatus],
+    planes: Mapping[str, Plane],
+    namespace: str,
+) -> tuple[str, ...]:
+    """The contexts the gloo ``client`` talks to runs in (:func:`gloos_for`): its own; in a data-plane
+    context, the matched gloos' contexts, else every management context (none of its gloos observed)."""
+    if planes.get(client.ref.context, Plane.MANAGEMENT) is not Plane.DATA:
+        return (client.ref.context,)
+    found = [g.ref.context for g in gloos_for(client, gloos, planes, namespace)]
+    found = found or [c for c, plane in planes.items() if plane is Plane.MANAGEMENT]
+    return tuple(dict.fromkeys(found))
+
+
 def _matched(client: TargetStatus, remote: Sequence[TargetStatus], namespace: str) -> list[TargetStatus]:
     """The gloos whose address the client's xDS hosts name, else those of the one context whose name
     is a label of an xDS host's hostname (``gloo.east.example.com`` → ``east``)."""

@@ -13,10 +13,12 @@ in :func:`judge`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from gloomon.domain.compare.planes import gloo_contexts
 from gloomon.domain.health import certgen as health_certgen
 from gloomon.domain.health import copies as health_copies
 from gloomon.domain.health import cron as health_cron
@@ -114,8 +116,14 @@ def judge(
     where = _pod_contexts(targets, context_states)
     for item in health_pods.pod_findings(pods, ctx):
         add([item], where.get(item.pod or ""))
+    gloos = [t for t in targets if t.ref.component is Component.GLOO]
     for target in targets:
-        add(health_targets.target_findings(target, secrets, ctx), target.ref.context)
+        talks_to = (
+            gloo_contexts(target, gloos, planes, namespace)
+            if target.ref.component is not Component.GLOO
+            else ()
+        )
+        add(health_targets.target_findings(target, secrets, ctx, talks_to), target.ref.context)
     add(health_fleet.fleet_findings(targets, ctx, planes), None)
     add(health_fleet.unreachable_components(targets, ctx), None)
     for item in health_fleet.log_findings(log_events, ctx):
@@ -162,18 +170,23 @@ def judge(
     return sort_findings(_dedupe(found))
 
 
+#: a kubectl command of a hint that does not name its context yet (hints put ``--context`` first)
+_NO_CONTEXT = re.compile(r"\bkubectl (?!--context )")
+
+
 def in_context(item: Finding, context: str | None, many: bool, watched: Sequence[str]) -> Finding:
     """``item`` with its context (the one the check set, else ``context``; only a watched one:
-    ``--target`` findings have none); with several contexts watched its message starts with it and its
-    kubectl commands name it."""
+    ``--target`` findings have none); with several contexts watched its message starts with it and each
+    of its kubectl commands names the cluster it runs in: the one the check named (another cluster's
+    gloo, the source of a copy), else this one."""
     context = item.context or context
     if context not in watched:
         context = None
     message, hint = item.message, item.hint
     if many and context is not None and not message.startswith(f"{context}: "):
         message = f"{context}: {message}"
-    if many and context is not None and "--context" not in hint:  # run it in the right cluster
-        hint = hint.replace("kubectl ", f"kubectl --context {context} ")
+    if many and context is not None:
+        hint = _NO_CONTEXT.sub(f"kubectl --context {context} ", hint)
     if context == item.context and message == item.message and hint == item.hint:
         return item
     return replace(item, context=context, message=message, hint=hint)

@@ -15,6 +15,7 @@ with no open connection and no failure is "no recent connection attempt": no fin
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from gloomon.domain.compare.carry import down_for
@@ -50,7 +51,12 @@ def down_seconds(target: TargetStatus, now: datetime) -> float | None:
     return down_for(target.xds_down_since, target.envoy_started_at, now)
 
 
-def link_findings(target: TargetStatus, ctx: Context, hints: TargetHints) -> list[Finding]:
+def link_findings(
+    target: TargetStatus, ctx: Context, hints: TargetHints, gloo_contexts: Sequence[str] = ()
+) -> list[Finding]:
+    """The findings of its link; ``gloo_contexts``: where the gloo it talks to runs
+    (:func:`gloomon.domain.compare.planes.gloo_contexts`), when that is not its own context (split
+    planes): the hint's commands about gloo name those contexts, its own ones are the client's."""
     link = target.xds
     if link is None or link.state in (LinkState.CONNECTED, LinkState.IDLE):
         return []
@@ -82,7 +88,7 @@ def link_findings(target: TargetStatus, ctx: Context, hints: TargetHints) -> lis
             )
         ]
     logs = hints.logs(hints.envoy, "| grep 'gRPC config stream'")
-    gloo = f"kubectl -n {ctx.namespace} get pods -l gloo=gloo" if hints.url is None else hints.curl("/stats")
+    gloo = _gloo_pods(ctx.namespace, [c for c in gloo_contexts if c != target.ref.context], hints)
     tls = rose_recently(target.tls_errors_last_rise, ctx.now) or "TLS_error" in (link.stream_closed or "")
     then = (
         f"; TLS fails: compare this pod's bundle with gloo's and grep {_TLS_ERRORS}"
@@ -114,6 +120,17 @@ def link_findings(target: TargetStatus, ctx: Context, hints: TargetHints) -> lis
             f"{process}; {gloo}{then}",
         )
     ]
+
+
+def _gloo_pods(namespace: str, elsewhere: Sequence[str], hints: TargetHints) -> str:
+    """The command that shows gloo's pods: in the contexts named (another cluster's gloo), else in the
+    client's own (its context is added with the others, :func:`gloomon.domain.health.judge.in_context`)."""
+    if hints.url is not None:
+        return hints.curl("/stats")
+    command = f"-n {namespace} get pods -l gloo=gloo"
+    if not elsewhere:
+        return f"kubectl {command}"
+    return "; ".join(f"kubectl --context {context} {command}" for context in elsewhere)
 
 
 def _seen(link: XdsLink, target: TargetStatus, ctx: Context) -> str:

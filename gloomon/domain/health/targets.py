@@ -82,7 +82,10 @@ class _Hints:
         return f"curl -s '{self.url}{path}'"
 
 
-def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: Context) -> list[Finding]:
+def target_findings(
+    target: TargetStatus, secrets: Sequence[SecretStatus], ctx: Context, gloo_contexts: Sequence[str] = ()
+) -> list[Finding]:
+    """Its findings; ``gloo_contexts``: where the gloo it talks to runs (its link's hint names them)."""
     ref = target.ref
     component, pod, ns = ref.component, ref.pod, ref.namespace or ctx.namespace
     port = DEFAULT_ADMIN_PORTS[component]
@@ -203,6 +206,7 @@ def target_findings(target: TargetStatus, secrets: Sequence[SecretStatus], ctx: 
             )
         )
     out.extend(_stats_findings(target, ctx, hints))
+    out.extend(link_findings(target, ctx, hints, gloo_contexts))
     return out
 
 
@@ -274,7 +278,6 @@ def _stats_findings(target: TargetStatus, ctx: Context, hints: _Hints) -> list[F
         if down is not None:
             out.append(down)
     out.extend(_tls_findings(target, stats if isinstance(stats, EnvoyStats) else None, ctx, hints, soft))
-    out.extend(link_findings(target, ctx, hints))
     server = fetch.server if fetch is not None else None
     if isinstance(server, ServerInfo) and server.state not in ("LIVE", "unknown"):
         out.append(
