@@ -11,7 +11,7 @@ from gloomon.lab.cluster.util import now_utc
 
 if TYPE_CHECKING:
     from gloomon.lab.api.server import ApiServer
-    from gloomon.lab.cluster.store import ClusterStore
+    from gloomon.lab.cluster.store import NamespaceStore
     from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
     from gloomon.lab.pods.deployments import ComponentSpec
     from gloomon.lab.pods.runtime import PodRuntime
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class LabFaults:
     """Fault methods over the state a :class:`gloomon.lab.lab.Lab` holds."""
 
-    store: ClusterStore
+    store: NamespaceStore
     api: ApiServer | None
     certgen: CertgenRunner | None
     certgen_config: CertgenConfig

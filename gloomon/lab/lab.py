@@ -94,7 +94,8 @@ class Lab(LabFaults):
         self._own_workdir = workdir is None
         #: pods' files and the kubeconfig; a temporary directory (made at start) unless given.
         self.workdir = Path(workdir) if workdir is not None else Path()
-        self.store = ClusterStore(namespace)
+        #: the release namespace's objects; ``store.cluster`` is the whole cluster (every namespace)
+        self.store = ClusterStore().add_namespace(namespace)
         self.token = secrets.token_urlsafe(32)
         #: the kubeconfig's context and cluster entry for this lab (cluster defaults to the context)
         self.context = context
@@ -197,7 +198,14 @@ class Lab(LabFaults):
                 self.store.secret.created = now_utc() - timedelta(days=200)  # type: ignore[union-attr]
         else:
             tls = await asyncio.to_thread(certgen.tls_server_pair)
-        self.api = ApiServer(self.store, self.token, self.workdir / "apiserver", tls, faults=self._fault)
+        self.api = ApiServer(
+            self.store.cluster,
+            self.namespace,
+            self.token,
+            self.workdir / "apiserver",
+            tls,
+            faults=self._fault,
+        )
         await self.api.start()
         write_kubeconfigs(
             self.api,
@@ -361,8 +369,8 @@ class Lab(LabFaults):
     # --------------------------------------------------------------------------------- queries
 
     def pods(self, component: Component | None = None) -> list[str]:
-        """Names of the current Gloo pods (certgen job pods excluded), oldest first."""
-        return [p.name for p in self.store.pods_of(component) if p.name in self.runtimes]
+        """Names of the current Gloo pods of every namespace (certgen job pods excluded), oldest first."""
+        return [p.name for p in self.store.cluster.pods_of(component) if p.name in self.runtimes]
 
     def runtime(self, pod: str) -> PodRuntime:
         try:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import SecretData
-from gloomon.lab.cluster.store import ClusterStore, CronJob
+from gloomon.lab.cluster.store import CronJob, NamespaceStore
 from gloomon.lab.cluster.util import now_utc
 from gloomon.lab.pods.certgen_job import CRONJOB_NAME, CertgenConfig
 from gloomon.lab.scenarios import Scenario
@@ -30,7 +30,7 @@ def initial_secret(spec: Scenario, namespace: str) -> tuple[SecretData, datetime
     return certgen.generate(namespace).secret(), now_utc()
 
 
-def seed_stalled_history(store: ClusterStore, config: CertgenConfig) -> None:
+def seed_stalled_history(store: NamespaceStore, config: CertgenConfig) -> None:
     """The CronJob's record of the run that died after phase 1, three hours ago."""
     cron = store.cronjob
     if cron is None:
@@ -45,7 +45,7 @@ def seed_stalled_history(store: ClusterStore, config: CertgenConfig) -> None:
     cron.last_successful = now_utc() - timedelta(hours=9)
 
 
-def seed_failed_runs(store: ClusterStore, runs: int) -> None:
+def seed_failed_runs(store: NamespaceStore, runs: int) -> None:
     """The CronJob's record of its last ``runs`` scheduled runs, none of which succeeded: lastScheduleTime
     at the latest due time, lastSuccessfulTime just after the run before them (their failed Jobs are gone
     after ttlSecondsAfterFinished, as in a cluster)."""

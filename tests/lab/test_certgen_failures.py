@@ -19,7 +19,7 @@ from gloomon.lab.api import jobs as api_jobs
 from gloomon.lab.api import objects as api_objects
 from gloomon.lab.api import tables
 from gloomon.lab.cluster import certs as certgen
-from gloomon.lab.cluster.store import ClusterStore, Container, Job, Pod
+from gloomon.lab.cluster.store import ClusterStore, Container, Job, NamespaceStore, Pod
 from gloomon.lab.cluster.util import now_utc
 from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
 from gloomon.lab.pods.unmountable import add_unmountable_pod
@@ -37,13 +37,13 @@ async def _until(probe: Callable[[], bool], what: str, timeout: float = 10.0) ->
     assert probe(), what
 
 
-def _store() -> ClusterStore:
-    store = ClusterStore(NS)
+def _store() -> NamespaceStore:
+    store = ClusterStore().add_namespace(NS)
     store.write_secret(certgen.generate(NS).secret())
     return store
 
 
-def _judge(store: ClusterStore, pods: list[Any] = ()) -> list[Finding]:  # type: ignore[assignment]
+def _judge(store: NamespaceStore, pods: list[Any] = ()) -> list[Finding]:  # type: ignore[assignment]
     """gloomon's reading of the lab's API objects: Jobs (and their Warning events), CronJob, pods."""
     listed = api_objects.list_of(
         "Job", "batch/v1", [api_jobs.job_json(store, j) for j in store.jobs.values()], 1
@@ -71,9 +71,9 @@ def _codes(found: list[Finding]) -> dict[str, Finding]:
     return {f.code: f for f in found}
 
 
-async def _run(config: CertgenConfig, until: Callable[[ClusterStore, Job], bool],
-               during: Callable[[ClusterStore, Job], Awaitable[None]] | None = None,
-               ) -> tuple[ClusterStore, Job, CertgenRunner]:  # fmt: skip
+async def _run(config: CertgenConfig, until: Callable[[NamespaceStore, Job], bool],
+               during: Callable[[NamespaceStore, Job], Awaitable[None]] | None = None,
+               ) -> tuple[NamespaceStore, Job, CertgenRunner]:  # fmt: skip
     store = _store()
     runner = CertgenRunner(store, replace(config, schedule="0 */6 * * *"))
     task = runner.run_now()
@@ -88,7 +88,7 @@ async def _run(config: CertgenConfig, until: Callable[[ClusterStore, Job], bool]
 async def test_a_run_that_exits_1_retries_in_place_then_fails_at_the_backoff_limit() -> None:
     seen: dict[str, set[str]] = {"status": set(), "restarts": set()}
 
-    async def watch(store: ClusterStore, job: Job) -> None:
+    async def watch(store: NamespaceStore, job: Job) -> None:
         async def poll() -> None:
             while job.completed is None:
                 pod = store.pods.get(job.pod_name)
@@ -153,7 +153,7 @@ async def test_the_retrying_pod_reports_its_exit_and_restarts() -> None:
 async def test_a_run_killed_at_its_deadline_logs_nothing_and_is_deadline_exceeded() -> None:
     pods: list[Pod] = []
 
-    async def keep_pod(store: ClusterStore, job: Job) -> None:
+    async def keep_pod(store: NamespaceStore, job: Job) -> None:
         pods.append(store.pods[job.pod_name])  # its log outlives the pod's deletion here
 
     config = CertgenConfig(rotation_duration=30.0, active_deadline=1.0, tick=0.1)
@@ -203,7 +203,7 @@ async def test_a_cronjob_whose_last_runs_failed() -> None:
     await runner.stop()
 
 
-def _running(store: ClusterStore, component: Component) -> Pod:
+def _running(store: NamespaceStore, component: Component) -> Pod:
     return store.add_pod(
         Pod(
             name=f"{component}-abc-1",

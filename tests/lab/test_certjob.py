@@ -11,7 +11,7 @@ from gloomon.domain.model import SECRET_NAME
 from gloomon.lab.api import objects
 from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import SecretData
-from gloomon.lab.cluster.store import ClusterStore
+from gloomon.lab.cluster.store import ClusterStore, NamespaceStore
 from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
 
 NS = "gloo-system"
@@ -21,7 +21,7 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 def test_no_repr_shows_the_private_key(key_leaks: Callable[..., list[str]]) -> None:
     made = certgen.generate(NS)
     assert b"PRIVATE KEY" in made.key_pem and b"PRIVATE KEY" in made.secret().tls_key
-    store = ClusterStore(NS)
+    store = ClusterStore().add_namespace(NS)
     store.write_secret(made.secret())
     server = certgen.tls_server_pair()
     for obj in (made, made.secret(), server, store.secret):
@@ -30,7 +30,7 @@ def test_no_repr_shows_the_private_key(key_leaks: Callable[..., list[str]]) -> N
 
 
 def test_secret_metadata_tracks_creation_and_last_write() -> None:
-    store = ClusterStore(NS)
+    store = ClusterStore().add_namespace(NS)
     first = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     second = first + timedelta(hours=5, seconds=7)
     store.write_secret(certgen.generate(NS).secret(), at=first)
@@ -44,7 +44,7 @@ def test_secret_metadata_tracks_creation_and_last_write() -> None:
     )
 
 
-async def _run(store: ClusterStore) -> list[str]:
+async def _run(store: NamespaceStore) -> list[str]:
     runner = CertgenRunner(store, CertgenConfig(force_rotation=False, ttl_after_finished=60.0))
     try:
         before = set(store.jobs)
@@ -63,7 +63,7 @@ def _leaf(secret: SecretData) -> str:
 
 
 async def test_certgen_creates_a_missing_secret() -> None:
-    store = ClusterStore(NS)
+    store = ClusterStore().add_namespace(NS)
     msgs = await _run(store)
     assert msgs[2:5] == [
         "failed to retrieve existing secret",
@@ -75,7 +75,7 @@ async def test_certgen_creates_a_missing_secret() -> None:
 
 
 async def test_certgen_replaces_a_secret_for_another_service_in_one_update() -> None:
-    store = ClusterStore(NS)
+    store = ClusterStore().add_namespace(NS)
     created = datetime.now(UTC) - timedelta(days=3)
     store.write_secret(certgen.generate(NS, svc="not-gloo").secret(), at=created)
     before, rv = _leaf(store.secret.data), store.secret.resource_version  # type: ignore[union-attr]
@@ -94,7 +94,7 @@ async def test_certgen_replaces_a_secret_for_another_service_in_one_update() -> 
 
 
 async def test_certgen_overwrites_an_expired_secret_and_keeps_a_valid_one() -> None:
-    store = ClusterStore(NS)
+    store = ClusterStore().add_namespace(NS)
     store.write_secret(certgen.generate(NS, now=datetime.now(UTC) - timedelta(days=400)).secret())
     msgs = await _run(store)
     assert "cert is expired or not yet valid" in msgs and "creating TLS secret" in msgs

@@ -36,7 +36,7 @@ async def test_the_served_certificate_over_the_port_forward_is_the_secrets_tls_c
     assert webhook.secret_leaf is not None and webhook.secret_leaf.der == webhook.served.der
     assert webhook.served_pod == healthy_lab.pods(Component.GLOO)[0]
     assert key_leaks(snapshot, keys=(secret.data.tls_key,)) == []
-    config = healthy_lab.store.webhook_config
+    config = healthy_lab.store.cluster.webhook_config
     assert config is not None and webhook.config is not None
     assert [ca.der for ca in webhook.config.webhooks[0].ca_bundle.cas] == [_der(config.ca_bundle)]
 

@@ -5,7 +5,7 @@ Derived from the store's state, never stored: per Deployment ``ScalingReplicaSet
 ``Scheduled`` (default-scheduler), then per container ``Pulled`` (image already present:
 ``IfNotPresent``), ``Created`` and ``Started`` (kubelet), and for a container waiting in
 ``CrashLoopBackOff`` a ``BackOff`` warning counted once per restart. Warning events
-controllers record (``FailedCreate`` on a Job, ``FailedMount`` on a pod: ``ClusterStore.record_event``)
+controllers record (``FailedCreate`` on a Job, ``FailedMount`` on a pod: ``NamespaceStore.record_event``)
 are listed with them. As on a real
 API server (``--event-ttl`` 1 h) events older than an hour are gone. Field selectors on
 ``involvedObject.*``, ``reason`` and ``type`` filter them, as ``kubectl describe`` asks.
@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from gloomon.lab.api.objects import replicaset_uid
-from gloomon.lab.cluster.store import ClusterStore, Pod, RecordedEvent
+from gloomon.lab.cluster.store import NamespaceStore, Pod, RecordedEvent
 from gloomon.lab.cluster.util import now_utc, rfc3339
 
 #: the API server's default ``--event-ttl``
@@ -158,7 +158,7 @@ def matches_fields(event: dict[str, Any], selector: str) -> bool:
     return True
 
 
-def controller_events(store: ClusterStore) -> list[dict[str, Any]]:
+def controller_events(store: NamespaceStore) -> list[dict[str, Any]]:
     """The deployment controller scaling each Deployment's ReplicaSet up, the ReplicaSet controller
     creating its pods."""
     out = []
@@ -187,7 +187,7 @@ def controller_events(store: ClusterStore) -> list[dict[str, Any]]:
     return out
 
 
-def recorded_event(store: ClusterStore, recorded: RecordedEvent) -> dict[str, Any]:
+def recorded_event(store: NamespaceStore, recorded: RecordedEvent) -> dict[str, Any]:
     """A controller's Warning event (``FailedCreate`` on a Job, ``FailedMount`` on a pod) as core/v1."""
     api = "batch/v1" if recorded.kind == "Job" else "v1"
     digest = hashlib.sha256(f"{recorded.uid}/{recorded.reason}/{recorded.message}".encode()).hexdigest()
@@ -225,7 +225,7 @@ def recorded_event(store: ClusterStore, recorded: RecordedEvent) -> dict[str, An
     }
 
 
-def events(store: ClusterStore, field_selector: str = "") -> list[dict[str, Any]]:
+def events(store: NamespaceStore, field_selector: str = "") -> list[dict[str, Any]]:
     """Every live event in the store's namespace that matches ``field_selector``."""
     cutoff = now_utc() - EVENT_TTL
     out = []

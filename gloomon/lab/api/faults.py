@@ -50,16 +50,22 @@ async def apply_fault(request: web.Request, faults: FaultHandler | None) -> web.
 
 
 def lab_state(
-    store: ClusterStore, *, outage: bool, forbid_secrets: bool, forbid_webhooks: bool
+    cluster: ClusterStore, namespace: str, *, outage: bool, forbid_secrets: bool, forbid_webhooks: bool
 ) -> web.Response:
-    """``GET /lab/v1/state``: the pods with their port maps, and which API faults are on."""
+    """``GET /lab/v1/state``: the release ``namespace``, every namespace, the pods (each with its
+    namespace) with their port maps, and which API faults are on."""
     pods = {
-        p.name: {"component": p.component.value if p.component else None, "ports": p.port_map}
-        for p in store.pods_of()
+        p.name: {
+            "namespace": p.namespace,
+            "component": p.component.value if p.component else None,
+            "ports": p.port_map,
+        }
+        for p in cluster.pods_of()
     }
     return json_response(
         {
-            "namespace": store.namespace,
+            "namespace": namespace,
+            "namespaces": sorted(cluster.namespaces),
             "pods": pods,
             "outage": outage,
             "forbidSecrets": forbid_secrets,
@@ -68,15 +74,16 @@ def lab_state(
     )
 
 
-def secrets_forbidden(namespace: str, verb: str, name: str | None = None) -> web.Response:
-    """The 403 for ``secrets`` in ``namespace`` (``forbid-secrets``)."""
+def secrets_forbidden(home: str, namespace: str | None, verb: str, name: str | None = None) -> web.Response:
+    """The 403 for ``secrets`` in ``namespace`` (``None``: cluster-wide) to gloomon's service account in
+    ``home`` (``forbid-secrets``)."""
     what = f'secrets "{name}" is forbidden' if name else "secrets is forbidden"
+    where = f'in the namespace "{namespace}"' if namespace is not None else "at the cluster scope"
     return status_response(
         403,
         "Forbidden",
-        f'{what}: User "system:serviceaccount:{namespace}:'
-        f'gloomon" cannot {verb} resource "secrets" in API group "" in the namespace '
-        f'"{namespace}"',
+        f'{what}: User "system:serviceaccount:{home}:'
+        f'gloomon" cannot {verb} resource "secrets" in API group "" {where}',
         name=name or "",
         kind="secrets",
     )

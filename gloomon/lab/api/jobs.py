@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gloomon.lab.api.objects import meta
-from gloomon.lab.cluster.store import ClusterStore, CronJob, Job
+from gloomon.lab.cluster.store import CronJob, Job, NamespaceStore
 from gloomon.lab.cluster.util import rfc3339
 from gloomon.lab.pods import certgen_job as certjob
 
@@ -23,7 +23,7 @@ _FAILURE_MESSAGES = {
 
 
 def _job_template(
-    store: ClusterStore, args: tuple[str, ...], labels: dict[str, str] | None = None
+    store: NamespaceStore, args: tuple[str, ...], labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
     return {
         "metadata": {"labels": dict(certjob.POD_LABELS if labels is None else labels)},
@@ -47,7 +47,7 @@ def _job_template(
     }
 
 
-def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
+def job_json(store: NamespaceStore, job: Job) -> dict[str, Any]:
     owner = None
     if job.owner_cronjob and store.cronjob is not None:
         owner = ("CronJob", job.owner_cronjob, store.cronjob.uid)
@@ -121,7 +121,7 @@ def job_json(store: ClusterStore, job: Job) -> dict[str, Any]:
     }
 
 
-def cronjob_json(store: ClusterStore, cron: CronJob) -> dict[str, Any]:
+def cronjob_json(store: NamespaceStore, cron: CronJob) -> dict[str, Any]:
     status: dict[str, Any] = {}
     if cron.active:
         status["active"] = [

@@ -14,9 +14,9 @@ from typing import Any
 
 from gloomon.domain.model import SECRET_NAME
 from gloomon.lab.cluster.store import (
-    ClusterStore,
     Container,
     Deployment,
+    NamespaceStore,
     Pod,
     SecretObject,
     WebhookConfiguration,
@@ -230,7 +230,7 @@ def pod_json(pod: Pod) -> dict[str, Any]:
     }
 
 
-def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
+def deployment_json(store: NamespaceStore, dep: Deployment) -> dict[str, Any]:
     pods = [p for p in store.pods_of(dep.component) if p.owner is not None and p.owner[2] == dep.uid]
     ready = sum(1 for p in pods if p.ready)
     created = rfc3339(dep.created)
@@ -275,7 +275,7 @@ def deployment_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
     }
 
 
-def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
+def secret_json(store: NamespaceStore, secret: SecretObject) -> dict[str, Any]:
     items = secret.data.as_dict().items()
     data = {k: base64.b64encode(v).decode() for k, v in items if k not in secret.missing}
     metadata = meta(
@@ -302,7 +302,7 @@ def secret_json(store: ClusterStore, secret: SecretObject) -> dict[str, Any]:
     }
 
 
-def namespace_json(store: ClusterStore) -> dict[str, Any]:
+def namespace_json(store: NamespaceStore) -> dict[str, Any]:
     return {
         "kind": "Namespace",
         "apiVersion": "v1",
@@ -312,7 +312,7 @@ def namespace_json(store: ClusterStore) -> dict[str, Any]:
             store.namespace_uid,
             store.created,
             1,
-            {"kubernetes.io/metadata.name": store.namespace},
+            {"kubernetes.io/metadata.name": store.namespace, **store.labels},
         ),
         "spec": {"finalizers": ["kubernetes"]},
         "status": {"phase": "Active"},

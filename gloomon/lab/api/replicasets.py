@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from gloomon.lab.api.objects import container_spec, meta, replicaset_uid
-from gloomon.lab.cluster.store import ClusterStore, Deployment
+from gloomon.lab.cluster.store import Deployment, NamespaceStore
 
 
-def replicaset_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
+def replicaset_json(store: NamespaceStore, dep: Deployment) -> dict[str, Any]:
     pods = store.pods_of(dep.component)
     pods = [p for p in pods if p.owner is not None and p.owner[1] == f"{dep.name}-{dep.template_hash}"]
     ready = sum(1 for p in pods if p.ready)
@@ -54,5 +54,5 @@ def replicaset_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
     }
 
 
-def replicasets(store: ClusterStore) -> list[dict[str, Any]]:
+def replicasets(store: NamespaceStore) -> list[dict[str, Any]]:
     return [replicaset_json(store, d) for d in store.deployments.values()]

@@ -1,8 +1,10 @@
 """The lab's Kubernetes API façade: HTTPS + bearer token, the endpoints gloomon and ``kubectl get`` use.
 
-Namespaces, pods (list with labelSelector, get), deployments, the secret (403 when forbidden),
-cronjobs/jobs, the pods' events (:mod:`gloomon.lab.api.events`), the validating webhook configuration,
-each as a Table when ``kubectl get`` asks (:mod:`gloomon.lab.api.tables`); discovery is
+Every namespace of the lab's :class:`ClusterStore`: namespaced lists per namespace (empty in a namespace
+that does not exist, as the real API answers) and cluster-wide (``kubectl get -A``), gets 404 outside
+their namespace. Namespaces, pods (list with labelSelector, get), deployments, secrets (403 when
+forbidden), cronjobs/jobs, the pods' events (:mod:`gloomon.lab.api.events`), the validating webhook
+configuration, each as a Table when ``kubectl get`` asks (:mod:`gloomon.lab.api.tables`); discovery is
 :mod:`gloomon.lab.api.discovery`'s, pod logs and pod port-forward :mod:`gloomon.lab.api.streams`'.
 Errors are Kubernetes ``Status`` objects (:mod:`gloomon.lab.api.responses`). A small control API under
 ``/lab/v1/`` (same token; :mod:`gloomon.lab.api.faults`) lets tests and demos trigger faults in a running
@@ -31,7 +33,7 @@ from gloomon.lab.api.streams import StreamHub
 from gloomon.lab.api.tables import table, wants_table
 from gloomon.lab.api.tokens import TOKEN_PATH, TokenIssuer
 from gloomon.lab.cluster.certs import ServerTls
-from gloomon.lab.cluster.store import ClusterStore
+from gloomon.lab.cluster.store import ClusterStore, NamespaceStore
 
 
 class ApiServer:
@@ -39,13 +41,16 @@ class ApiServer:
 
     def __init__(
         self,
-        store: ClusterStore,
+        cluster: ClusterStore,
+        namespace: str,
         token: str,
         tls_dir: Path,
         tls: ServerTls,
         faults: FaultHandler | None = None,
     ) -> None:
-        self.store = store
+        self.cluster = cluster
+        #: the release namespace: gloomon's service account lives there, gloo's webhook Service too
+        self.namespace = namespace
         self.token = token
         #: short-lived tokens for the exec-plugin kubeconfig (``tokens.py``)
         self.tokens = TokenIssuer()
@@ -65,7 +70,7 @@ class ApiServer:
         self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ssl.load_cert_chain(cert_path, key_path)
         key_path.unlink()
-        self.streams = StreamHub(store)
+        self.streams = StreamHub(cluster)
         self.app = web.Application(middlewares=[self._middleware])
         self._routes()
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
@@ -165,18 +170,24 @@ class ApiServer:
         r.add_get(f"{ns}/pods/{{name}}", self._pod)
         r.add_get(f"{ns}/pods/{{name}}/log", self.streams.pod_log)
         r.add_route("*", f"{ns}/pods/{{name}}/portforward", self.streams.port_forward)
+        r.add_get("/api/v1/services", self._services)
         r.add_get(f"{ns}/services", self._services)
         r.add_get(f"{ns}/services/{{name}}", self._service)
         r.add_get("/api/v1/events", self._events)
         r.add_get(f"{ns}/events", self._events)
+        r.add_get("/api/v1/secrets", self._secrets)
         r.add_get(f"{ns}/secrets", self._secrets)
         r.add_get(f"{ns}/secrets/{{name}}", self._secret)
+        r.add_get("/apis/apps/v1/deployments", self._deployments)
         r.add_get("/apis/apps/v1/namespaces/{ns}/deployments", self._deployments)
         r.add_get("/apis/apps/v1/namespaces/{ns}/deployments/{name}", self._deployment)
+        r.add_get("/apis/apps/v1/replicasets", self._replicasets)
         r.add_get("/apis/apps/v1/namespaces/{ns}/replicasets", self._replicasets)
         r.add_get("/apis/apps/v1/namespaces/{ns}/replicasets/{name}", self._replicaset)
+        r.add_get("/apis/batch/v1/cronjobs", self._cronjobs)
         r.add_get("/apis/batch/v1/namespaces/{ns}/cronjobs", self._cronjobs)
         r.add_get("/apis/batch/v1/namespaces/{ns}/cronjobs/{name}", self._cronjob)
+        r.add_get("/apis/batch/v1/jobs", self._jobs)
         r.add_get("/apis/batch/v1/namespaces/{ns}/jobs", self._jobs)
         r.add_get("/apis/batch/v1/namespaces/{ns}/jobs/{name}", self._job)
         vwc = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
@@ -214,17 +225,24 @@ class ApiServer:
             return json_response(table(kind, [item], item["metadata"]["resourceVersion"]))
         return json_response(item)
 
-    def _ns_ok(self, request: web.Request) -> bool:
-        return request.match_info.get("ns", self.store.namespace) == self.store.namespace
+    def _scoped(self, request: web.Request) -> list[NamespaceStore]:
+        """The namespaces a list reads: the path's (none if it does not exist: an empty list, as the real
+        API answers), or every namespace for a cluster-wide list (``/api/v1/pods``, ``kubectl -A``)."""
+        return self.cluster.scoped(request.match_info.get("ns"))
+
+    def _in(self, request: web.Request) -> NamespaceStore | None:
+        """The path's namespace, if it exists (a get in a namespace that does not exist is a 404)."""
+        return self.cluster.namespaces.get(request.match_info["ns"])
 
     async def _namespaces(self, request: web.Request) -> web.Response:
-        items = [objects.namespace_json(self.store)]
-        return self._listing(request, "Namespace", "v1", items, self.store.next_rv())
+        items = [objects.namespace_json(ns) for ns in self.cluster.scoped(None)]
+        return self._listing(request, "Namespace", "v1", items, self.cluster.next_rv())
 
     async def _namespace(self, request: web.Request) -> web.Response:
-        if request.match_info["name"] != self.store.namespace:
+        found = self.cluster.namespaces.get(request.match_info["name"])
+        if found is None:
             return not_found("namespaces", request.match_info["name"])
-        return self._one(request, "Namespace", objects.namespace_json(self.store))
+        return self._one(request, "Namespace", objects.namespace_json(found))
 
     async def _pods(self, request: web.Request) -> web.StreamResponse:
         selector = parse_selector(request.query.get("labelSelector", ""))
@@ -235,16 +253,18 @@ class ApiServer:
         field = request.query.get("fieldSelector", "")
         pods = [
             p
-            for p in self.store.pods_of()
-            if self._ns_ok(request) and matches(selector, objects.pod_labels(p))
+            for ns in self._scoped(request)
+            for p in ns.pods_of()
+            if matches(selector, objects.pod_labels(p))
         ]
         if field.startswith("metadata.name="):
             pods = [p for p in pods if p.name == field.split("=", 1)[1]]
         items = [objects.pod_json(p) for p in pods]
-        return self._listing(request, "Pod", "v1", items, self.store.next_rv())
+        return self._listing(request, "Pod", "v1", items, self.cluster.next_rv())
 
     async def _pod(self, request: web.Request) -> web.Response:
-        pod = self.store.pods.get(request.match_info["name"]) if self._ns_ok(request) else None
+        ns = self._in(request)
+        pod = ns.pods.get(request.match_info["name"]) if ns is not None else None
         if pod is None:
             return not_found("pods", request.match_info["name"])
         return self._one(request, "Pod", objects.pod_json(pod))
@@ -252,110 +272,124 @@ class ApiServer:
     async def _services(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
         items = [
-            s for s in services.services(self.store) if matches(selector, s["metadata"].get("labels", {}))
+            s
+            for ns in self._scoped(request)
+            for s in services.services(ns)
+            if matches(selector, s["metadata"].get("labels", {}))
         ]
-        return self._listing(
-            request, "Service", "v1", items if self._ns_ok(request) else [], self.store.next_rv()
-        )
+        return self._listing(request, "Service", "v1", items, self.cluster.next_rv())
 
     async def _service(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        found = [s for s in services.services(self.store) if s["metadata"]["name"] == name]
-        if not found or not self._ns_ok(request):
+        name, ns = request.match_info["name"], self._in(request)
+        found = [s for s in services.services(ns) if s["metadata"]["name"] == name] if ns else []
+        if not found:
             return not_found("services", name)
         return self._one(request, "Service", found[0])
 
     async def _events(self, request: web.Request) -> web.Response:
-        items = (
-            events.events(self.store, request.query.get("fieldSelector", "")) if self._ns_ok(request) else []
-        )
-        return self._listing(request, "Event", "v1", items, self.store.next_rv())
+        selector = request.query.get("fieldSelector", "")
+        items = [e for ns in self._scoped(request) for e in events.events(ns, selector)]
+        return self._listing(request, "Event", "v1", items, self.cluster.next_rv())
 
     async def _secrets(self, request: web.Request) -> web.Response:
         if self.forbid_secrets:
-            return secrets_forbidden(self.store.namespace, "list")
-        secrets = self.store.secrets() if self._ns_ok(request) else []
-        items = [objects.secret_json(self.store, s) for s in secrets]
-        return self._listing(request, "Secret", "v1", items, self.store.next_rv())
+            return secrets_forbidden(self.namespace, request.match_info.get("ns"), "list")
+        items = [objects.secret_json(ns, s) for ns in self._scoped(request) for s in ns.secrets()]
+        return self._listing(request, "Secret", "v1", items, self.cluster.next_rv())
 
     async def _secret(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if self.forbid_secrets:
-            return secrets_forbidden(self.store.namespace, "get", name)
-        secret = next((s for s in self.store.secrets() if s.name == name), None)
-        if secret is None or not self._ns_ok(request):
+            return secrets_forbidden(self.namespace, request.match_info["ns"], "get", name)
+        ns = self._in(request)
+        secret = next((s for s in ns.secrets() if s.name == name), None) if ns else None
+        if ns is None or secret is None:
             return not_found("secrets", name)
-        return self._one(request, "Secret", objects.secret_json(self.store, secret))
+        return self._one(request, "Secret", objects.secret_json(ns, secret))
 
     async def _deployments(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
-        deps = [
-            d for d in self.store.deployments.values() if self._ns_ok(request) and matches(selector, d.labels)
+        items = [
+            objects.deployment_json(ns, d)
+            for ns in self._scoped(request)
+            for d in ns.deployments.values()
+            if matches(selector, d.labels)
         ]
-        items = [objects.deployment_json(self.store, d) for d in deps]
-        return self._listing(request, "Deployment", "apps/v1", items, self.store.next_rv())
+        return self._listing(request, "Deployment", "apps/v1", items, self.cluster.next_rv())
 
     async def _deployment(self, request: web.Request) -> web.Response:
-        dep = self.store.deployments.get(request.match_info["name"]) if self._ns_ok(request) else None
-        if dep is None:
+        ns = self._in(request)
+        dep = ns.deployments.get(request.match_info["name"]) if ns is not None else None
+        if ns is None or dep is None:
             return not_found("deployments.apps", request.match_info["name"])
-        return self._one(request, "Deployment", objects.deployment_json(self.store, dep))
+        return self._one(request, "Deployment", objects.deployment_json(ns, dep))
 
     async def _replicasets(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
-        found = [r for r in replicasets.replicasets(self.store) if matches(selector, r["metadata"]["labels"])]
-        return self._listing(
-            request, "ReplicaSet", "apps/v1", found if self._ns_ok(request) else [], self.store.next_rv()
-        )
+        found = [
+            r
+            for ns in self._scoped(request)
+            for r in replicasets.replicasets(ns)
+            if matches(selector, r["metadata"]["labels"])
+        ]
+        return self._listing(request, "ReplicaSet", "apps/v1", found, self.cluster.next_rv())
 
     async def _replicaset(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        found = [r for r in replicasets.replicasets(self.store) if r["metadata"]["name"] == name]
-        if not found or not self._ns_ok(request):
+        name, ns = request.match_info["name"], self._in(request)
+        found = [r for r in replicasets.replicasets(ns) if r["metadata"]["name"] == name] if ns else []
+        if not found:
             return not_found("replicasets.apps", name)
         return self._one(request, "ReplicaSet", found[0])
 
     async def _cronjobs(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
-        cron = self.store.cronjob
-        crons = [cron] if cron and self._ns_ok(request) and matches(selector, cron.labels) else []
-        items = [cronjob_json(self.store, c) for c in crons]
-        return self._listing(request, "CronJob", "batch/v1", items, self.store.next_rv())
+        items = [
+            cronjob_json(ns, ns.cronjob)
+            for ns in self._scoped(request)
+            if ns.cronjob is not None and matches(selector, ns.cronjob.labels)
+        ]
+        return self._listing(request, "CronJob", "batch/v1", items, self.cluster.next_rv())
 
     async def _cronjob(self, request: web.Request) -> web.Response:
-        cron = self.store.cronjob
-        if cron is None or cron.name != request.match_info["name"] or not self._ns_ok(request):
+        ns = self._in(request)
+        cron = ns.cronjob if ns is not None else None
+        if ns is None or cron is None or cron.name != request.match_info["name"]:
             return not_found("cronjobs.batch", request.match_info["name"])
-        return self._one(request, "CronJob", cronjob_json(self.store, cron))
+        return self._one(request, "CronJob", cronjob_json(ns, cron))
 
     async def _jobs(self, request: web.Request) -> web.Response:
         selector = parse_selector(request.query.get("labelSelector", "")) or []
-        jobs = [j for j in self.store.jobs.values() if self._ns_ok(request) and matches(selector, j.labels)]
-        items = [job_json(self.store, j) for j in sorted(jobs, key=lambda j: j.created)]
-        return self._listing(request, "Job", "batch/v1", items, self.store.next_rv())
+        items = [
+            job_json(ns, j)
+            for ns in self._scoped(request)
+            for j in sorted(ns.jobs.values(), key=lambda j: j.created)
+            if matches(selector, j.labels)
+        ]
+        return self._listing(request, "Job", "batch/v1", items, self.cluster.next_rv())
 
     async def _job(self, request: web.Request) -> web.Response:
-        job = self.store.jobs.get(request.match_info["name"]) if self._ns_ok(request) else None
-        if job is None:
+        ns = self._in(request)
+        job = ns.jobs.get(request.match_info["name"]) if ns is not None else None
+        if ns is None or job is None:
             return not_found("jobs.batch", request.match_info["name"])
-        return self._one(request, "Job", job_json(self.store, job))
+        return self._one(request, "Job", job_json(ns, job))
 
     async def _webhook_configs(self, _: web.Request) -> web.Response:
         if self.forbid_webhooks:
-            return webhooks_forbidden(self.store.namespace, "list")
-        config = self.store.webhook_config
-        items = [objects.webhook_configuration_json(config, self.store.namespace)] if config else []
+            return webhooks_forbidden(self.namespace, "list")
+        config = self.cluster.webhook_config
+        items = [objects.webhook_configuration_json(config, self.namespace)] if config else []
         kind, api = "ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1"
-        return json_response(objects.list_of(kind, api, items, self.store.next_rv()))
+        return json_response(objects.list_of(kind, api, items, self.cluster.next_rv()))
 
     async def _webhook_config(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if self.forbid_webhooks:
-            return webhooks_forbidden(self.store.namespace, "get", name)
-        config = self.store.webhook_config
+            return webhooks_forbidden(self.namespace, "get", name)
+        config = self.cluster.webhook_config
         if config is None or config.name != name:
             return not_found("validatingwebhookconfigurations.admissionregistration.k8s.io", name)
-        return json_response(objects.webhook_configuration_json(config, self.store.namespace))
+        return json_response(objects.webhook_configuration_json(config, self.namespace))
 
     async def _access_review(self, request: web.Request) -> web.Response:
         """``kubectl auth can-i``: what the token may do, minus what the forbid faults take away."""
@@ -374,7 +408,8 @@ class ApiServer:
 
     async def _state(self, _: web.Request) -> web.Response:
         return lab_state(
-            self.store,
+            self.cluster,
+            self.namespace,
             outage=self.in_outage,
             forbid_secrets=self.forbid_secrets,
             forbid_webhooks=self.forbid_webhooks,

@@ -17,7 +17,7 @@ from typing import Any
 
 from gloomon.domain.model import Component
 from gloomon.lab.api.objects import meta
-from gloomon.lab.cluster.store import ClusterStore, Deployment
+from gloomon.lab.cluster.store import Deployment, NamespaceStore
 
 #: ``(name, port, targetPort)`` per component
 PORTS: dict[Component, tuple[tuple[str, int, int], ...]] = {
@@ -35,11 +35,11 @@ PORTS: dict[Component, tuple[tuple[str, int, int], ...]] = {
 }
 
 
-def _digest(store: ClusterStore, dep: Deployment) -> str:
+def _digest(store: NamespaceStore, dep: Deployment) -> str:
     return hashlib.sha256(f"{store.namespace_uid}/service/{dep.name}".encode()).hexdigest()
 
 
-def service_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
+def service_json(store: NamespaceStore, dep: Deployment) -> dict[str, Any]:
     digest = _digest(store, dep)
     cluster_ip = f"10.96.{int(digest[:2], 16)}.{int(digest[2:4], 16) % 254 + 1}"
     balanced = dep.component is Component.GATEWAY_PROXY
@@ -75,7 +75,7 @@ def service_json(store: ClusterStore, dep: Deployment) -> dict[str, Any]:
     }
 
 
-def external_name_json(store: ClusterStore, name: str, target: str, rv: int) -> dict[str, Any]:
+def external_name_json(store: NamespaceStore, name: str, target: str, rv: int) -> dict[str, Any]:
     """An ``ExternalName`` Service the user made (no selector, no cluster IP): DNS answers a CNAME to
     ``target``. An edge cluster's ``gloo`` lists gloo's xDS ports, as the user wrote them."""
     digest = hashlib.sha256(f"{store.namespace_uid}/service/{name}".encode()).hexdigest()
@@ -93,7 +93,7 @@ def external_name_json(store: ClusterStore, name: str, target: str, rv: int) -> 
     }
 
 
-def services(store: ClusterStore) -> list[dict[str, Any]]:
+def services(store: NamespaceStore) -> list[dict[str, Any]]:
     found = [service_json(store, d) for d in store.deployments.values() if d.component in PORTS]
     found += [external_name_json(store, name, *named) for name, named in store.external_names.items()]
     return found

@@ -46,8 +46,8 @@ def _status(code: int, reason: str, message: str) -> web.Response:
 class StreamHub:
     """Serves and tracks open log follows and port-forwards so faults can cut them."""
 
-    def __init__(self, store: ClusterStore) -> None:
-        self.store = store
+    def __init__(self, cluster: ClusterStore) -> None:
+        self.cluster = cluster
         self._log_cuts: set[asyncio.Event] = set()
         self._forwards: set[object] = set()
         self._forward_transports: dict[object, Any] = {}
@@ -66,9 +66,8 @@ class StreamHub:
         return len(self._log_cuts)
 
     def _pod(self, request: web.Request) -> Pod | None:
-        if request.match_info["ns"] != self.store.namespace:
-            return None
-        return self.store.pods.get(request.match_info["name"])
+        ns = self.cluster.namespaces.get(request.match_info["ns"])
+        return ns.pods.get(request.match_info["name"]) if ns is not None else None
 
     # ---------------------------------------------------------------------------------------- logs
 
@@ -183,10 +182,14 @@ class StreamHub:
         timeout = float(request.query.get("timeoutSeconds", "1800"))
         as_table, columns_sent = wants_table(request.headers.get("Accept", "")), False
         initial = request.query.get("resourceVersion", "") in ("", "0")
-        ns_ok = request.match_info.get("ns", self.store.namespace) == self.store.namespace
-        known: dict[str, tuple[int, dict[str, Any]]] = {}
+        scope = request.match_info.get("ns")  # None: every namespace (``kubectl get pods -A -w``)
+
+        def pods() -> list[Pod]:
+            return [p for ns in self.cluster.scoped(scope) for p in ns.pods_of()]
+
+        known: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         if not initial:
-            known = {p.name: (p.resource_version, objects.pod_json(p)) for p in self.store.pods_of()}
+            known = {(p.namespace, p.name): (p.resource_version, objects.pod_json(p)) for p in pods()}
         cut = asyncio.Event()
         self._log_cuts.add(cut)
         loop = asyncio.get_running_loop()
@@ -194,18 +197,16 @@ class StreamHub:
         try:
             while loop.time() < end and not cut.is_set():
                 current = {
-                    p.name: p
-                    for p in self.store.pods_of()
-                    if ns_ok and matches(selector, objects.pod_labels(p))
+                    (p.namespace, p.name): p for p in pods() if matches(selector, objects.pod_labels(p))
                 }
                 events = []
-                for name, pod in current.items():
-                    if name not in known or known[name][0] != pod.resource_version:
+                for key, pod in current.items():
+                    if key not in known or known[key][0] != pod.resource_version:
                         body = objects.pod_json(pod)
-                        events.append(("ADDED" if name not in known else "MODIFIED", body))
-                        known[name] = (pod.resource_version, body)
-                for name in [n for n in known if n not in current]:
-                    events.append(("DELETED", known.pop(name)[1]))
+                        events.append(("ADDED" if key not in known else "MODIFIED", body))
+                        known[key] = (pod.resource_version, body)
+                for key in [k for k in known if k not in current]:
+                    events.append(("DELETED", known.pop(key)[1]))
                 for kind, body in events:
                     obj = body
                     if as_table:  # kubectl get -w: each event a one-row Table, the columns once

@@ -1,4 +1,9 @@
-"""The lab's cluster state: the Kubernetes objects of one namespace, as the API façade reports them.
+"""The lab's cluster state: the Kubernetes objects of its namespaces, as the API façade reports them.
+
+A :class:`ClusterStore` is one cluster: its namespaces (each a :class:`NamespaceStore` holding that
+namespace's pods, deployments, secrets, certgen's CronJob and Jobs, events and Services), the
+cluster-scoped webhook configuration, and one resourceVersion sequence and pod IP range for them all.
+Every namespaced object belongs to exactly one namespace.
 
 Pods here are the lab's simulated pods; their ``port_map`` says which loopback port stands for which
 port inside the pod (e.g. gateway-proxy's admin 19000 → a free loopback port of its real Envoy).
@@ -208,36 +213,36 @@ class WebhookConfiguration:
 SecretListener = Callable[[SecretData], None]
 
 
-class ClusterStore:
-    """Every object of the lab's namespace, plus resourceVersion bookkeeping and secret watchers."""
+class NamespaceStore:
+    """Every object of one namespace, and its secret watchers; resourceVersions and pod IPs are the
+    cluster's (``cluster``)."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, cluster: ClusterStore, namespace: str, labels: dict[str, str] | None = None) -> None:
+        self.cluster = cluster
         self.namespace = namespace
         self.namespace_uid = new_uid()
         self.created = now_utc()
+        #: the Namespace object's labels besides ``kubernetes.io/metadata.name``
+        self.labels = dict(labels or {})
         self.pods: dict[str, Pod] = {}
         self.deployments: dict[str, Deployment] = {}
         self.secret: SecretObject | None = None
         self.cronjob: CronJob | None = None
         self.jobs: dict[str, Job] = {}
-        #: ``gateway-validation-certs`` and the webhook configuration certgen patches (gateway-certgen)
+        #: ``gateway-validation-certs`` (gateway-certgen)
         self.webhook_secret: SecretObject | None = None
-        self.webhook_config: WebhookConfiguration | None = None
         #: Warning events controllers recorded (:class:`RecordedEvent`), oldest first
         self.recorded_events: list[RecordedEvent] = []
         #: ``ExternalName`` Services the user made: name → (the DNS name they stand for, resourceVersion);
         #: an edge cluster's ``gloo``, for the management cluster's gloo
         self.external_names: dict[str, tuple[str, int]] = {}
-        self._rv = itertools.count(1000)
-        self._ips = itertools.count(10)
         self._secret_listeners: list[SecretListener] = []
 
     def next_rv(self) -> int:
-        return next(self._rv)
+        return self.cluster.next_rv()
 
     def next_pod_ip(self) -> str:
-        n = next(self._ips)
-        return f"10.244.{n // 250}.{n % 250 + 2}"
+        return self.cluster.next_pod_ip()
 
     def add_pod(self, pod: Pod) -> Pod:
         pod.resource_version = self.next_rv()
@@ -273,7 +278,7 @@ class ClusterStore:
         return event
 
     def touch(self, obj: Pod | Deployment | Job | CronJob | WebhookConfiguration) -> None:
-        obj.resource_version = self.next_rv()
+        self.cluster.touch(obj)
 
     def pods_of(self, component: Component | None = None) -> list[Pod]:
         pods = [p for p in self.pods.values() if component is None or p.component is component]
@@ -333,3 +338,46 @@ class ClusterStore:
         """Every secret of the namespace, by name."""
         found = [s for s in (self.secret, self.webhook_secret) if s is not None]
         return sorted(found, key=lambda s: s.name)
+
+
+class ClusterStore:
+    """One cluster: its namespaces (created with :meth:`add_namespace`), the cluster-scoped webhook
+    configuration, and the resourceVersion sequence every object's writes share."""
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, NamespaceStore] = {}
+        #: the ``ValidatingWebhookConfiguration`` gateway-certgen patches (cluster-scoped)
+        self.webhook_config: WebhookConfiguration | None = None
+        self._rv = itertools.count(1000)
+        self._ips = itertools.count(10)
+
+    def next_rv(self) -> int:
+        return next(self._rv)
+
+    def next_pod_ip(self) -> str:
+        n = next(self._ips)
+        return f"10.244.{n // 250}.{n % 250 + 2}"
+
+    def touch(self, obj: Pod | Deployment | Job | CronJob | WebhookConfiguration) -> None:
+        obj.resource_version = self.next_rv()
+
+    def add_namespace(self, namespace: str, labels: dict[str, str] | None = None) -> NamespaceStore:
+        """The namespace ``namespace`` (made now unless it exists; ``labels`` are added to it)."""
+        found = self.namespaces.get(namespace)
+        if found is None:
+            found = self.namespaces[namespace] = NamespaceStore(self, namespace)
+        found.labels.update(labels or {})
+        return found
+
+    def scoped(self, namespace: str | None) -> list[NamespaceStore]:
+        """The namespaces a request reads: ``namespace`` (none if it does not exist: a list there is
+        empty, as the real API answers), or every namespace by name when ``None`` (cluster-wide)."""
+        if namespace is not None:
+            found = self.namespaces.get(namespace)
+            return [found] if found is not None else []
+        return [self.namespaces[name] for name in sorted(self.namespaces)]
+
+    def pods_of(self, component: Component | None = None) -> list[Pod]:
+        """Every namespace's pods (of ``component``), oldest first."""
+        pods = [p for ns in self.namespaces.values() for p in ns.pods_of(component)]
+        return sorted(pods, key=lambda p: (p.created, p.name))

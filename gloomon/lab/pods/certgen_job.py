@@ -26,7 +26,7 @@ from cryptography import x509
 from gloomon.domain.model import SECRET_NAME
 from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import SecretData
-from gloomon.lab.cluster.store import ClusterStore, Container, CronJob, Job, Pod
+from gloomon.lab.cluster.store import Container, CronJob, Job, NamespaceStore, Pod
 from gloomon.lab.cluster.util import name_suffix, now_utc
 from gloomon.lab.pods.certgen_config import SVC_NAME, CertgenConfig
 from gloomon.lab.pods.sds import GLOO_VERSION
@@ -48,7 +48,7 @@ class CertgenExit(Exception):
 class CertgenRunner:
     """Schedules and runs certgen Jobs against the store's secret."""
 
-    def __init__(self, store: ClusterStore, config: CertgenConfig) -> None:
+    def __init__(self, store: NamespaceStore, config: CertgenConfig) -> None:
         self.store = store
         self.config = config
         self.runs: list[asyncio.Task[None]] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gloomon.domain.model import Component
-from gloomon.lab.cluster.store import ClusterStore, Container, Deployment
+from gloomon.lab.cluster.store import Container, Deployment, NamespaceStore
 from gloomon.lab.cluster.util import name_suffix
 from gloomon.lab.pods.sds import GLOO_VERSION
 
@@ -192,7 +192,7 @@ def _container_env(component: Component, container: str) -> tuple[tuple[str, str
 _OTHER_CONTAINERS = frozenset({_LOG_SHIPPER[0], "extauth", "sds"})
 
 
-def make_deployment(store: ClusterStore, spec: ComponentSpec, replicas: int) -> Deployment:
+def make_deployment(store: NamespaceStore, spec: ComponentSpec, replicas: int) -> Deployment:
     deployment = Deployment(
         name=spec.deployment,
         labels=dict(spec.deployment_labels),

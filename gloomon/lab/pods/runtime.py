@@ -26,7 +26,7 @@ import aiohttp
 from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
 from gloomon.lab.cluster import util
 from gloomon.lab.cluster.certs import SecretData
-from gloomon.lab.cluster.store import ClusterStore, Container, Deployment, Pod
+from gloomon.lab.cluster.store import Container, Deployment, NamespaceStore, Pod
 from gloomon.lab.cluster.util import name_suffix
 from gloomon.lab.pods.ads import HTTP_PORT, GlooXds
 from gloomon.lab.pods.bootstrap import bootstrap
@@ -76,7 +76,7 @@ class PodRuntime:
     def __init__(
         self,
         *,
-        store: ClusterStore,
+        store: NamespaceStore,
         deployment: Deployment,
         spec: ComponentSpec,
         slot: int,

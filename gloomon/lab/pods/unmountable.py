@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gloomon.domain.model import SECRET_NAME, Component
-from gloomon.lab.cluster.store import ClusterStore, Container, Pod
+from gloomon.lab.cluster.store import Container, NamespaceStore, Pod
 from gloomon.lab.cluster.util import name_suffix
 
 #: the kubelet's volume-mount retry period once its back-off is at its cap (2m2s)
 MOUNT_RETRY_SECONDS = 122.0
 
 
-def add_unmountable_pod(store: ClusterStore, component: Component) -> Pod:
+def add_unmountable_pod(store: NamespaceStore, component: Component) -> Pod:
     """Delete the secret and add one more pod of ``component`` that cannot start without it."""
     like = store.pods_of(component)[0]
     store.delete_secret()  # reads answer 404; running pods keep their mounted copy

@@ -22,7 +22,7 @@ from pathlib import Path
 from gloomon.domain.model import WEBHOOK_CERTGEN_JOB, WEBHOOK_SECRET_NAME, webhook_config_name
 from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.certs import GeneratedCerts, SecretData
-from gloomon.lab.cluster.store import ClusterStore, Container, Job, Pod, WebhookConfiguration
+from gloomon.lab.cluster.store import Container, Job, NamespaceStore, Pod, WebhookConfiguration
 from gloomon.lab.cluster.util import name_suffix, now_utc
 from gloomon.lab.pods.certgen_job import IMAGE
 
@@ -106,7 +106,7 @@ class WebhookSetup:
 class WebhookCertgen:
     """Writes the webhook's secret and caBundle as the scenario has them, and runs gateway-certgen Jobs."""
 
-    def __init__(self, store: ClusterStore, setup: WebhookSetup) -> None:
+    def __init__(self, store: NamespaceStore, setup: WebhookSetup) -> None:
         self.store = store
         self.setup = setup
         self.namespace = store.namespace
@@ -122,10 +122,10 @@ class WebhookCertgen:
     def install(self) -> None:
         """The state at lab start (runs in a thread: it makes RSA keys)."""
         setup, store, now = self.setup, self.store, now_utc()
-        store.webhook_config = WebhookConfiguration(
+        store.cluster.webhook_config = WebhookConfiguration(
             webhook_config_name(self.namespace), failure_policy=setup.failure_policy
         )
-        store.touch(store.webhook_config)
+        store.touch(store.cluster.webhook_config)
         if setup.days_left is not None:
             made = now - (certgen.LEAF_VALIDITY - timedelta(days=setup.days_left))
             self._write(certgen.generate(self.namespace, now=made), made)
@@ -149,7 +149,7 @@ class WebhookCertgen:
         self._patch(made.ca_pem)
 
     def _patch(self, ca_bundle: bytes) -> None:
-        config = self.store.webhook_config
+        config = self.store.cluster.webhook_config
         assert config is not None
         config.ca_bundle = ca_bundle
         self.store.touch(config)
