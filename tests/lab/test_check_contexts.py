@@ -145,3 +145,18 @@ async def test_an_edge_proxys_link_hint_runs_each_command_in_its_cluster(
         assert code == 0, (command, err)
         if "gloo=gloo" in command:
             assert mgmt.pods(Component.GLOO)[0] in out, out
+
+
+async def test_each_log_line_names_the_context_of_the_pod_that_wrote_it(two: LabFleet) -> None:
+    """The clusters' pods follow the same naming: only the context says whose sds wrote a line."""
+    settings = Settings(kubeconfig=str(two.kubeconfig_path), contexts=two.contexts, namespace=two.namespace)
+    async with MonitorSession(settings) as session:
+        snapshot = await session.poll_once()
+        pods = {(t.ref.context, t.ref.pod) for t in snapshot.targets}
+        seen: set[tuple[str | None, str]] = set()
+        async with asyncio.timeout(60):
+            async for batch in session.log_batches():
+                seen |= {(e.context, e.pod) for e in batch.events if e.component is not None}
+                if {context for context, _ in seen} >= set(two.contexts):
+                    break
+    assert seen and seen <= pods, seen - pods

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from gloomon.domain.model import Component, LogEvent, LogKind
 from gloomon.lab import snapshots as fx
+from gloomon.lab.snapshots import contexts
 from gloomon.sources.logs.buffer import LogBuffer
 from gloomon.ui.app import GloomonApp
 from gloomon.ui.messages import LogsArrived
@@ -104,6 +105,45 @@ async def test_filter_by_text_and_component() -> None:
         assert isinstance(app.screen, DashboardScreen)  # escape closed the filter, not the screen
         app.add_log_events(fx.log_events(6))  # new lines pass through the same filter
         await until(lambda: pane.shown == len([e for e in expected if "TLS" in e.message]) + 1, pilot)
+
+
+async def test_with_two_contexts_each_line_names_its_context_and_a_filter_picks_one_clusters_pod() -> None:
+    """The pods' suffixes repeat across clusters: the context column tells ``east gw-proxy/m9v3z`` from
+    west's, in the pane and full-screen, and filtering by a row's context and pod keeps only its lines."""
+    fleet = contexts.two_clusters()
+    events = contexts.logs_of(fleet)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fleet)
+        app.add_log_events(events)
+        pane = app.screen.query_one(LogPane)
+        await until(lambda: pane.shown == len(events), pilot)
+        rows = [row.split() for row in pane.log_view.visible_text() if row]
+        assert rows and {row[1] for row in rows} == {"east", "west"}
+        assert ["east", "gw-proxy/m9v3z"] in [row[1:3] for row in rows]
+        assert ["west", "gw-proxy/m9v3z"] in [row[1:3] for row in rows]
+        await pilot.press("slash")
+        await until(lambda: pane.filter_input.has_focus, pilot)
+        await pilot.press(*"west m9v3z")
+        expected = [e for e in events if e.context == "west" and e.pod.endswith("m9v3z")]
+        await until(lambda: pane.shown == len(expected) > 0, pilot)
+        rows = [row.split() for row in pane.log_view.visible_text() if row]
+        assert {tuple(row[1:3]) for row in rows} == {("west", "gw-proxy/m9v3z")}
+        await pilot.press("escape", "l")
+        await until(lambda: isinstance(app.screen, LogsScreen), pilot)
+        full = app.screen.query_one(LogPane)
+        await until(lambda: full.shown == len(events), pilot)
+        assert {row.split()[1] for row in full.log_view.visible_text() if row} == {"east", "west"}
+
+
+async def test_one_context_has_no_context_column() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        app.add_log_events([long_event()])
+        pane = app.screen.query_one(LogPane)
+        await until(lambda: pane.shown == 1, pilot)
+        assert pane.log_view.visible_text()[0].index("upstream") == PREFIX_WIDTH
 
 
 async def test_follow_pause_counts_new_lines_and_resumes() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import pytest
 from textual.pilot import Pilot
 
-from gloomon.domain.model import FleetSnapshot
+from gloomon.domain.model import FleetSnapshot, LogEvent
 from gloomon.lab import snapshots as fx
 from gloomon.ui.app import GloomonApp
 
@@ -20,8 +20,15 @@ WIDE = (120, 40)
 
 
 def feed(
-    snapshots: Sequence[FleetSnapshot], *, logs: bool = True, certgen: bool = False
+    snapshots: Sequence[FleetSnapshot],
+    *,
+    logs: bool = True,
+    certgen: bool = False,
+    events: Sequence[LogEvent] | None = None,
 ) -> Callable[[Pilot[None]], object]:
+    """Show ``snapshots`` in turn, then the log lines: ``events``, or else the fixtures' mix (``logs``)
+    after certgen's phase lines (``certgen``)."""
+
     async def run_before(pilot: Pilot[None]) -> None:
         app = pilot.app
         assert isinstance(app, GloomonApp)
@@ -30,7 +37,7 @@ def feed(
         if certgen:
             app.add_log_events(fx.certgen_events())
         if logs:
-            app.add_log_events(fx.log_events())
+            app.add_log_events(fx.log_events() if events is None else list(events))
         await pilot.pause()  # notify() posts a message: let the toasts arrive, then clear them
         app.clear_notifications()
         await pilot.pause()

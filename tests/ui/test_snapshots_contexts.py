@@ -1,5 +1,6 @@
 """The dashboard watching two contexts (pytest-textual-snapshot): a context column first, rows grouped by
-context, each context's secret phase in the header, every finding named by its context."""
+context, each context's secret phase in the header, every finding named by its context, every log line
+its context."""
 
 from __future__ import annotations
 
@@ -8,18 +9,26 @@ from tests.ui.test_snapshots import app, feed
 
 
 def test_two_clusters_160x50(snap_compare) -> None:
-    """Two healthy independent clusters: east's rows, then west's; the header says both secrets' phase."""
-    assert snap_compare(app(), run_before=feed([fleets.two_clusters()]), terminal_size=(160, 50))
+    """Two healthy independent clusters: east's rows, then west's; the header says both secrets' phase;
+    each log line starts with its cluster (the pods' suffixes are the same in both)."""
+    fleet = fleets.two_clusters()
+    logs = fleets.logs_of(fleet)
+    assert snap_compare(app(), run_before=feed([fleet], events=logs), terminal_size=(160, 50))
 
 
 def test_split_planes_stale_copy_160x50(snap_compare) -> None:
     """mgmt rotates, edge's copy is behind: the header says so for edge, the finding names edge."""
-    assert snap_compare(app(), run_before=feed([fleets.split_planes_stale()]), terminal_size=(160, 50))
+    fleet = fleets.split_planes_stale()
+    assert snap_compare(
+        app(), run_before=feed([fleet], events=fleets.logs_of(fleet)), terminal_size=(160, 50)
+    )
 
 
 def test_split_planes_stale_copy_80x24(snap_compare) -> None:
-    """At 80×24 the context column still fits beside component, pod, time left, phase, sync and xDS."""
-    assert snap_compare(app(), run_before=feed([fleets.split_planes_stale()]), terminal_size=(80, 24))
+    """At 80×24 the context column still fits beside component, pod, time left, phase, sync and xDS;
+    the log lines say mgmt or edge."""
+    fleet = fleets.split_planes_stale()
+    assert snap_compare(app(), run_before=feed([fleet], events=fleets.logs_of(fleet)), terminal_size=(80, 24))
 
 
 def test_timeline_two_contexts_160x50(snap_compare) -> None:

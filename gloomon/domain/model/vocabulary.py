@@ -139,6 +139,8 @@ class LogEvent:
     #: when the kubelet received the line (its ``timestamps=true`` prefix): the order across streams;
     #: ``ts`` is the line's own time, shown but never used to reorder (a pod can back-date its lines)
     received: datetime | None = field(default=None, compare=False)
+    #: the context (cluster) whose pod wrote it; None where no context is known (``--target``, tests)
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

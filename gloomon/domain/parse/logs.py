@@ -76,19 +76,33 @@ def _name(text: str) -> str:
     return inert(text)
 
 
-def parse_log_line(line: bytes | str, *, component: Component | None, pod: str, container: str) -> LogEvent:
-    """One log line as a LogEvent; never raises (garbage gives a PLAIN event)."""
+def parse_log_line(
+    line: bytes | str, *, component: Component | None, pod: str, container: str, context: str | None = None
+) -> LogEvent:
+    """One log line as a LogEvent of ``context``'s ``pod``; never raises (garbage gives a PLAIN event)."""
     try:
-        return _parse(line, component, pod, container)
+        return _parse(line, component, pod, container, context)
     except Exception:  # untrusted input must never break the log stream
         text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
         clean = inert(text[:MAX_LINE])
         return LogEvent(
-            None, "info", component, _name(pod), _name(container), clean, LogKind.PLAIN, {}, clean
+            None,
+            "info",
+            component,
+            _name(pod),
+            _name(container),
+            clean,
+            LogKind.PLAIN,
+            {},
+            clean,
+            None,
+            context,
         )
 
 
-def _parse(line: bytes | str, component: Component | None, pod: str, container: str) -> LogEvent:
+def _parse(
+    line: bytes | str, component: Component | None, pod: str, container: str, context: str | None
+) -> LogEvent:
     pod, container = _name(pod), _name(container)
     text = line.decode("utf-8", "replace") if isinstance(line, bytes | bytearray) else str(line)
     text = text[:MAX_LINE].rstrip("\r\n")
@@ -101,7 +115,7 @@ def _parse(line: bytes | str, component: Component | None, pod: str, container: 
     raw = inert(text)
     stripped = text.strip()
     if stripped.startswith("{"):
-        event = _zap(stripped, kube_ts, component, pod, container, raw)
+        event = _zap(stripped, kube_ts, component, pod, container, raw, context)
         if event is not None:
             return event
     envoy = _ENVOY.match(text)
@@ -113,9 +127,9 @@ def _parse(line: bytes | str, component: Component | None, pod: str, container: 
         kind = _envoy_kind(msg, fields)
         ts = parse_timestamp(envoy.group("ts")) or kube_ts
         level = _LEVELS.get(envoy.group("level").lower(), "info")
-        return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw, kube_ts)
+        return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw, kube_ts, context)
     level = _guess_level(raw)
-    return LogEvent(kube_ts, level, component, pod, container, raw, LogKind.PLAIN, {}, raw, kube_ts)
+    return LogEvent(kube_ts, level, component, pod, container, raw, LogKind.PLAIN, {}, raw, kube_ts, context)
 
 
 def _guess_level(text: str) -> str:
@@ -127,7 +141,13 @@ def _guess_level(text: str) -> str:
 
 
 def _zap(
-    text: str, kube_ts: datetime | None, component: Component | None, pod: str, container: str, raw: str
+    text: str,
+    kube_ts: datetime | None,
+    component: Component | None,
+    pod: str,
+    container: str,
+    raw: str,
+    context: str | None,
 ) -> LogEvent | None:
     try:
         doc = json.loads(text)
@@ -146,7 +166,7 @@ def _zap(
     level = _LEVELS.get(level_value.lower(), "info") if isinstance(level_value, str) else "info"
     ts = _zap_ts(doc.get("ts")) or kube_ts
     kind = _zap_kind(msg, fields)
-    return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw, kube_ts)
+    return LogEvent(ts, level, component, pod, container, msg, kind, fields, raw, kube_ts, context)
 
 
 def _zap_ts(value: object) -> datetime | None:

@@ -16,10 +16,12 @@ from gloomon.domain.model import (
     Component,
     ContextState,
     FleetSnapshot,
+    LogEvent,
     SecretState,
     TrustBundle,
 )
 from gloomon.lab.snapshots.certs import CA_ADDED, STEADY, Pair, ca, leaf
+from gloomon.lab.snapshots.logs import log_events
 from gloomon.lab.snapshots.polls import CRONJOB, NAMESPACE, POLLED, WRITTEN, admin_fetch, secret_state
 
 EAST, WEST = "east", "west"
@@ -55,6 +57,26 @@ def fetches_of(
         fetch = admin_fetch(component, pod, pair, index=first_index + offset, at=at, delivered=WRITTEN)
         out.append(in_context(fetch, context))
     return out
+
+
+def logs_of(snapshot: FleetSnapshot, count: int = 12) -> list[LogEvent]:
+    """:func:`log_events` as each context's pods in ``snapshot`` wrote them (certgen's lines where gloo
+    runs), interleaved in time: the pods' suffixes repeat across contexts, so only the context tells
+    their lines apart."""
+    events = []
+    for shift, context in enumerate(snapshot.contexts):
+        names: dict[Component, str] = {}
+        for target in snapshot.targets:
+            if target.ref.context == context:
+                names.setdefault(target.ref.component, target.ref.pod)
+        certgen = Component.GLOO in names
+        for event in log_events(count):
+            if event.component not in names and (event.component is not None or not certgen):
+                continue
+            pod = names[event.component] if event.component else event.pod
+            at = event.ts + timedelta(seconds=shift) if event.ts else None
+            events.append(replace(event, ts=at, received=at, pod=pod, context=context))
+    return sorted(events, key=lambda event: event.received or event.ts or POLLED)
 
 
 def in_context(fetch: AdminFetch, context: str) -> AdminFetch:

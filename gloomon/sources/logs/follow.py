@@ -110,8 +110,10 @@ class ContainerFollower:
         *,
         clock: Callable[[], datetime],
         first_since: float,
+        context: str | None = None,
     ) -> None:
         self._core = core
+        self.context = context
         self.namespace = namespace
         self.pod = pod
         self.container = container
@@ -233,7 +235,11 @@ class ContainerFollower:
             if not line:
                 continue
             event = parse_log_line(
-                line, component=self.pod.component, pod=self.pod.name, container=self.container
+                line,
+                component=self.pod.component,
+                pod=self.pod.name,
+                container=self.container,
+                context=self.context,
             )
             if self.cursor.admit(event.received, line):
                 self._buffer.add(event)
@@ -291,6 +297,7 @@ class LogSet:
                     self.buffer,
                     clock=self._clock,
                     first_since=self._first_since,
+                    context=context,
                 )
                 self._followers[key] = follower
                 follower.start()

@@ -88,6 +88,7 @@ class DashboardScreen(GloomonScreen):
             palette = Palette.from_variables(self.app.theme_variables)
             self.table.show_targets(snapshot.targets, now, palette, state.policy, snapshot.contexts)
             self.query_one(WebhookPanel).show(snapshot, now, palette, state.policy)
+            self.query_one(LogPane).show_contexts(snapshot.contexts)
         self._show_detail()
 
     def _show_banner(self) -> None:

@@ -125,6 +125,10 @@ class LogsScreen(OverlayScreen):
         pane.log_view.focus()
         self.watch(pane, "wrap", self._remember_wrap, init=False)
 
+    def draw(self, now: datetime) -> None:
+        if self.state.snapshot is not None:
+            self.query_one(LogPane).show_contexts(self.state.snapshot.contexts)
+
     def _remember_wrap(self, wrap: bool) -> None:
         self._wrap = wrap
 

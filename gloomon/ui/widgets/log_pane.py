@@ -3,14 +3,15 @@
 Follows by default; scrolling up (``PageUp``…) pauses and counts "+N new" until the bottom is reached
 again, ``End`` or ``f``; no arriving batch moves a paused reader's view. ``w`` folds long messages instead
 of cutting them. ``/`` opens a filter: words match message, pod, container and kind; ``@name`` keeps one
-component (``@gw``, ``@certgen``). ``following`` and ``wrap`` live here, as reactives bound down to the
+component (``@gw``, ``@certgen``); with several contexts each line says its context, which words match
+too (``east x2k4p``: that cluster's pod). ``following`` and ``wrap`` live here, as reactives bound down to the
 :class:`LogView`, and so do the keys that change them. Bounded: the view keeps ``max_lines``; the App
 keeps the mirror of the session's log ring it is replayed from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -26,7 +27,7 @@ from gloomon.domain.model import LogBatch, LogEvent
 from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, sanitize
 from gloomon.ui.widgets.filter_input import FilterInput
-from gloomon.ui.widgets.log_view import LogView, source_label
+from gloomon.ui.widgets.log_view import LogView, context_width, source_label
 from gloomon.ui.widgets.status_line import StatusLine
 
 
@@ -59,7 +60,9 @@ class LogFilter:
             ):
                 return False
         if self.words:
-            haystack = f"{event.message} {event.pod} {event.container} {event.kind.value}".lower()
+            haystack = (
+                f"{event.message} {event.pod} {event.container} {event.kind.value} {event.context or ''}"
+            ).lower()
             return all(word in haystack for word in self.words)
         return True
 
@@ -77,6 +80,8 @@ class LogPane(Vertical):
     """Keep the newest line in view; false while the user reads older lines."""
     wrap: reactive[bool] = reactive(False, init=False)
     """Fold long messages onto continuation rows instead of cutting them at the edge."""
+    context_width: reactive[int] = reactive(0, init=False)
+    """The cells of the context column (0: one context watched, no column); see :meth:`show_contexts`."""
 
     def __init__(
         self,
@@ -101,7 +106,9 @@ class LogPane(Vertical):
         yield FilterInput(
             placeholder="filter: words · @component (enter: apply, esc: close)", id="log-filter"
         )
-        yield LogView(max_lines=self.max_lines).data_bind(follow=LogPane.following, wrap=LogPane.wrap)
+        yield LogView(max_lines=self.max_lines).data_bind(
+            follow=LogPane.following, wrap=LogPane.wrap, context_width=LogPane.context_width
+        )
         yield StatusLine(id="log-status")
 
     def on_mount(self) -> None:
@@ -155,6 +162,10 @@ class LogPane(Vertical):
         numbered = [(n, e) for n, e in ring if self.filter.matches(e)][-self.max_lines :]
         view.take(numbered[0][0] if numbered else 0, numbered)
         self._update_status()
+
+    def show_contexts(self, contexts: Sequence[str]) -> None:
+        """The contexts watched: with several, each line says which one it came from."""
+        self.context_width = context_width(contexts)
 
     def set_filter(self, text: str) -> None:
         """Apply a filter and re-render the ring through it."""

@@ -5,11 +5,12 @@ the dashboard; here appending is a list extend and a virtual-size change, and ea
 rendered once (cached by its absolute index) when it is first shown.
 
 Each event is one row, the message cut at the pane's edge; with wrapping on (``w``) a long message
-folds onto continuation rows indented under the message column, so the whole line can be read.
-``follow`` and ``wrap`` are bound from the :class:`LogPane` that owns them (``data_bind``). Each row
-keeps the ring's line number, so a batch that merged late lines in replaces rows from that line on and
-nothing above it moves. The text was made inert once, when the line was parsed; rows render it as it
-is, in the colours of the current theme.
+folds onto continuation rows indented under the message column, so the whole line can be read. With
+several contexts watched, a context column after the time says which cluster each line came from.
+``follow``, ``wrap`` and ``context_width`` are bound from the :class:`LogPane` that owns them
+(``data_bind``). Each row keeps the ring's line number, so a batch that merged late lines in replaces
+rows from that line on and nothing above it moves. The text was made inert once, when the line was
+parsed; rows render it as it is, in the colours of the current theme.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from gloomon.domain.model import Component, LogEvent, LogKind
-from gloomon.ui.format import Palette, keep_end, pod_suffix
+from gloomon.ui.format import Palette, keep_end, pod_suffix, sanitize
 
 HIGHLIGHTED_KINDS = {
     LogKind.SDS_UPDATE: "accent",
@@ -67,6 +68,8 @@ SOURCE_WIDTH = 16
 TAG_WIDTH = 3
 #: time (9) + source + space + tag + space + level mark and space (2): where the message starts.
 PREFIX_WIDTH = 9 + SOURCE_WIDTH + 1 + TAG_WIDTH + 1 + 2
+#: the widest the context column gets (longer names keep their end, as pod names do)
+CONTEXT_MAX_WIDTH = 10
 #: wrapping never folds a message narrower than this
 _MIN_MESSAGE_WIDTH = 12
 
@@ -86,10 +89,27 @@ def container_tag(event: LogEvent) -> str:
     return _CONTAINERS.get(event.container, event.container)[:TAG_WIDTH]
 
 
-def event_prefix(event: LogEvent, palette: Palette) -> Text:
-    """``20:52:32 gw-proxy/x2k4p   sds ▲ ``: fixed columns, :data:`PREFIX_WIDTH` cells."""
+def context_width(contexts: Sequence[str]) -> int:
+    """The context column's width (0: none, one context watched): the longest name, at most
+    :data:`CONTEXT_MAX_WIDTH` cells."""
+    if len(contexts) < 2:
+        return 0
+    return min(max(len(context) for context in contexts), CONTEXT_MAX_WIDTH)
+
+
+def prefix_width(context_cells: int) -> int:
+    """Where the message starts: :data:`PREFIX_WIDTH`, and the context column and its gap if any."""
+    return PREFIX_WIDTH + (context_cells + 1 if context_cells else 0)
+
+
+def event_prefix(event: LogEvent, palette: Palette, context_cells: int = 0) -> Text:
+    """``20:52:32 gw-proxy/x2k4p   sds ▲ ``: fixed columns, :func:`prefix_width` cells; with
+    ``context_cells``, the line's context after the time (``20:52:32 east gw-proxy/x2k4p …``)."""
     line = Text(no_wrap=True)
     line.append(event.ts.strftime("%H:%M:%S ") if event.ts else "--:--:-- ", style=palette.muted)
+    if context_cells:
+        context = keep_end(sanitize(event.context or ""), context_cells)
+        line.append(f"{context:<{context_cells}} ", style=palette.text)
     source_style = palette.accent if event.component else palette.muted
     line.append(f"{source_label(event):<{SOURCE_WIDTH}} ", style=source_style)
     line.append(f"{container_tag(event):<{TAG_WIDTH}} ", style=palette.muted)
@@ -104,9 +124,9 @@ def message_style(event: LogEvent, palette: Palette) -> Style:
     return getattr(palette, tone) + Style(bold=True) if tone else level_style(event.level, palette)
 
 
-def event_line(event: LogEvent, palette: Palette) -> Text:
+def event_line(event: LogEvent, palette: Palette, context_cells: int = 0) -> Text:
     """The event on one line: the prefix columns, then the message kept literal (never markup)."""
-    line = event_prefix(event, palette)
+    line = event_prefix(event, palette, context_cells)
     line.append(shown_message(event), style=message_style(event, palette))
     return line
 
@@ -141,6 +161,8 @@ class LogView(ScrollView, can_focus=True):
     """Keep the newest row in view (bound to ``LogPane.following``: false while the user reads back)."""
     wrap: reactive[bool] = reactive(False, layout=False)
     """Fold long messages onto continuation rows (bound to ``LogPane.wrap``)."""
+    context_width: reactive[int] = reactive(0, layout=False)
+    """The context column's cells, 0 for none (bound to ``LogPane.context_width``)."""
 
     def __init__(self, *, max_lines: int, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -235,7 +257,14 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_wrap(self, wrap: bool) -> None:
         """Fold long messages onto continuation rows (or cut them), keeping the top event in view."""
-        top = self._event_at(round(self.scroll_y), not wrap)[0] if self.events else 0
+        self._relayout(self._event_at(round(self.scroll_y), not wrap)[0] if self.events else 0)
+
+    def watch_context_width(self) -> None:
+        """The message moves: every cached row is redrawn, wrapped rows are counted again."""
+        self._relayout(self._event_at(round(self.scroll_y))[0] if self.events else 0)
+
+    def _relayout(self, top: int) -> None:
+        """Rows measured and drawn anew, the event ``top`` kept at the top (unless following)."""
         self._measure()
         self._resize_virtual()
         if self.follow:
@@ -244,13 +273,18 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=self._first_row(top), animate=False, immediate=True)
         self.refresh()
 
+    @property
+    def message_width(self) -> int:
+        """The cells a wrapped message folds into, right of the prefix columns."""
+        return max(self.size.width - prefix_width(self.context_width), _MIN_MESSAGE_WIDTH)
+
     def _measure(self) -> None:
         """Row counts of every event at the current width (only while wrapping)."""
         self._cache.clear()
         if not self.wrap:
             self._rows, self._ends = [], []
             return
-        self._wrap_width = max(self.size.width - PREFIX_WIDTH, _MIN_MESSAGE_WIDTH)
+        self._wrap_width = self.message_width
         self._rows = [_row_count(event, self._wrap_width) for event in self.events]
         self._ends = list(accumulate(self._rows))
 
@@ -301,7 +335,7 @@ class LogView(ScrollView, can_focus=True):
         self.scroll_home(animate=False, x_axis=False)
 
     def on_resize(self) -> None:
-        if self.wrap and max(self.size.width - PREFIX_WIDTH, _MIN_MESSAGE_WIDTH) != self._wrap_width:
+        if self.wrap and self.message_width != self._wrap_width:
             top = self._event_at(round(self.scroll_y))[0] if self.events else 0
             self._measure()
             if not self.follow:
@@ -330,11 +364,13 @@ class LogView(ScrollView, can_focus=True):
         if self._palette is None:
             self._palette = Palette.from_variables(self.app.theme_variables)
         palette = self._palette
+        cells = self.context_width
         if not self.wrap:
-            text = event_line(event, palette)
+            text = event_line(event, palette, cells)
         else:
             rows = message_rows(shown_message(event), self._wrap_width)
-            text = event_prefix(event, palette) if part == 0 else Text(" " * PREFIX_WIDTH, no_wrap=True)
+            indent = Text(" " * prefix_width(cells), no_wrap=True)
+            text = event_prefix(event, palette, cells) if part == 0 else indent
             text.append(rows[min(part, len(rows) - 1)], style=message_style(event, palette))
         segments = [
             Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)
