@@ -159,3 +159,42 @@ async def test_gloo_process_down_sidecar_up(
         main = await _container(lab, gloo, "gloo")
         assert not main.ready and main.state.waiting.reason == "CrashLoopBackOff" and main.restart_count == 1
         assert (await _container(lab, gloo, "envoy-sidecar")).ready
+
+
+async def test_secret_key_missing_sds_serves_again_once_a_rotation_writes_every_key(
+    make_lab: Callable[..., Lab], eventually: Callable[..., Any]
+) -> None:
+    """The kubelet keeps restarting every crash-looping sds (back-off 10 s doubling); the run after the
+    refreshed volume has tls.key serves, and every Envoy gets its secrets over SDS."""
+    async with make_lab("secret-key-missing", rotation_duration=2.0) as lab:
+        pods = lab.pods()
+        before = {pod: await _container(lab, pod, "sds") for pod in pods}
+        assert all(s.state.waiting.reason == "CrashLoopBackOff" for s in before.values())
+        await (await lab.rotate_now())
+        leaf = secret_state(lab)[1]
+        for pod in pods:
+            await eventually(
+                lambda pod=pod: admin_json(lab, pod, "/certs"),
+                lambda certs: _leaf_serials(certs) == {leaf},
+                timeout=90,
+                interval=1,
+                what=f"{pod}'s Envoy on the rotated certificate",
+            )
+            counters = await stats(lab, pod, r"^sds\.server_cert\.")
+            assert counters["sds.server_cert.update_success"] >= 1, (pod, counters)
+            assert counters["sds.server_cert.control_plane.connected_state"] == 1, (pod, counters)
+            sds = await _container(lab, pod, "sds")
+            assert sds.ready and sds.state.running and not sds.state.waiting, (pod, sds)
+            assert sds.restart_count > before[pod].restart_count, (pod, sds)
+            assert sds.last_state.terminated.exit_code == 1, (pod, sds)
+            assert sds.last_state.terminated.finished_at <= sds.state.running.started_at, (pod, sds)
+        core = await aio_core(lab)
+        async with core.api_client:
+            statuses = [(await core.read_namespaced_pod(pod, lab.namespace)).status for pod in pods]
+            log = await core.read_namespaced_pod_log(pods[0], lab.namespace, container="sds")
+        ready = [next(c for c in s.conditions if c.type == "Ready").status for s in statuses]
+        assert ready == ["True"] * len(pods)
+        messages = [json.loads(line)["msg"] for line in log.splitlines()]
+        assert "sds server listening on 0.0.0.0:8234" in messages and not any(
+            m.startswith("could not find file") for m in messages
+        )

@@ -24,6 +24,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """A loopback port held for a server that listens later: bound (the OS picks it) and not listening, so
+    connections to it are refused as to an empty port and no other socket can bind it (no
+    ``SO_REUSEADDR``) until the caller closes it, just before its server binds the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((host, 0))
+    return sock
+
+
 def die_with_parent() -> None:
     """``preexec_fn`` for children: the kernel SIGKILLs them when the lab's process dies (no orphans)."""
     libc = ctypes.CDLL(None, use_errno=True)

@@ -8,7 +8,8 @@ really used.
 Ports other processes must know in advance are picked in Python just before use, so another process may
 take one in between: an Envoy (or gloo's xDS servers) that finds its port taken is retried with fresh
 ports, up to ``START_ATTEMPTS`` times. Envoy's admin port is Envoy's own pick (port 0), never raced, and
-so is the sds server's (bound before its Envoy's bootstrap names it). A gateway-proxy's 8080 is bound by
+so is the sds server's (bound before its Envoy's bootstrap names it, or held unbound-to-listen by
+``reserve_port`` while the sds is late or crash-looping). A gateway-proxy's 8080 is bound by
 Envoy when gloo's LDS names it; a port taken meanwhile is NACKed, and gloo moves the listener to a fresh
 port (``_move_http_port``, :mod:`gloomon.lab.pods.ads`).
 """
@@ -157,7 +158,7 @@ class PodRuntime:
         client's bootstrap names them, i.e. at the lab's start). Raises :class:`LabStartError`.
         """
         self.store.add_pod(self.pod)
-        self.store.on_secret(self.sds.on_secret)
+        self.store.on_secret(self._secret_written)
         await self._start_sds(secret)
         if self.xds is not None:
             await self._start_xds(self.xds)
@@ -178,15 +179,21 @@ class PodRuntime:
             return f"{self.name}.{self.store.namespace}"
         return "sds_client"
 
+    def _secret_written(self, data: SecretData) -> None:
+        """A write of the secret: the pod's volume follows it, lacking the keys the write left out."""
+        secret = self.store.secret
+        self.sds.on_secret(data, missing=secret.missing if secret is not None else ())
+
     async def _start_sds(self, secret: SecretData) -> None:
         late = SDS_LATE if self.traits.sds_fault == "late" else 0.0
-        if late:
-            self.sds.port = free_port()  # the bootstrap names it; the sds binds it once it starts
+        # key-missing: the volume lacks the keys the secret's last write left out
+        missing = self.store.secret.missing if self.store.secret is not None else ()
+        if late or missing:
+            self.sds.reserve_port(util.reserve_port())  # the bootstrap names it; the sds binds it later
         self.sds.die_after_delivery = self.traits.sds_fault == "dead"
         try:
-            if self.traits.sds_fault == "key-missing":  # the bootstrap names a port nothing listens on
-                self.sds.port = free_port()
-                self.sds.fail_at_start(restarts=KEY_MISSING_RESTARTS)
+            if missing:
+                self.sds.fail_at_start(secret, missing, restarts=KEY_MISSING_RESTARTS)
             else:
                 await self.sds.start(secret, late=late)
         except OSError as exc:
@@ -337,7 +344,7 @@ class PodRuntime:
         await self.start_envoy()
 
     async def stop(self) -> None:
-        self.store.off_secret(self.sds.on_secret)
+        self.store.off_secret(self._secret_written)
         await self.sds.stop()
         if self.envoy is not None:
             await self.envoy.stop()

@@ -15,7 +15,12 @@ before 1.20.14 / 1.21.4 / 1.22 the server reloads once per fsnotify event (three
 Lifecycle (the kubelet's view is the store's :class:`Container`): :meth:`SdsServer.start` at pod start,
 or later with ``late`` (the container is still ``ContainerCreating`` meanwhile); :meth:`crash` stops the
 server and puts the container in a CrashLoopBackOff whose restarts (kubelet back-off 10 s doubling to
-300 s) die again at start.
+300 s) die again at start. :meth:`fail_at_start` is a volume missing a key of the secret: each restart
+checks the files for ``STAT_RETRY_SECONDS`` and dies ``could not find file``, until the kubelet has
+refreshed the volume from a write that has every key (a rotation's full write); the next run then serves.
+Between runs the container is ``waiting`` (``CrashLoopBackOff``) with the run that died as
+``lastState.terminated`` (exit 1, Go's ``log.Fatal``); a run is Ready while it runs (the chart gives sds no
+readiness probe, 7-gateway-proxy-deployment.yaml).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -122,6 +128,12 @@ class SdsServer:
         #: sds-dead: the process dies once this pod's Envoy ACKed both secrets, and crash-loops
         self.die_after_delivery = False
         self.transform: Callable[[SecretData], SecretData] | None = None
+        #: keys of the secret absent from the pod's mounted volume (the kubelet refreshes it after a write)
+        self.mounted_missing: tuple[str, ...] = ()
+        self._missing_next: tuple[str, ...] = ()
+        self._volume_refreshed = asyncio.Event()
+        #: the loopback port of the pod's 8234 held (bound, not listening) until the server binds it
+        self._reserved: socket.socket | None = None
         #: what the running server serves (``None`` before its first snapshot)
         self.delivered: SecretData | None = None
         self.version: str | None = None
@@ -136,6 +148,18 @@ class SdsServer:
     @property
     def serving(self) -> bool:
         return self.server is not None
+
+    def reserve_port(self, reservation: socket.socket) -> None:
+        """The pod's 8234 before its server listens (sds late or crash-looping): ``reservation`` is bound
+        and not listening, so Envoy's connections are refused as by an empty port and no other process
+        can take it; the server binds it when it starts."""
+        self._reserved = reservation
+        self.port = int(reservation.getsockname()[1])
+
+    def _release_port(self) -> None:
+        if self._reserved is not None:
+            self._reserved.close()
+            self._reserved = None
 
     def _provide(self, node_id: str, type_url: str) -> Resources | None:
         if self._snapshot is None or type_url != SECRET_TYPE:
@@ -177,11 +201,16 @@ class SdsServer:
 
     async def _serve(self, secret: SecretData) -> None:
         self._startup_lines()
+        await self._listen(secret)
+
+    async def _listen(self, secret: SecretData) -> None:
+        """The files are there: the gRPC server on the pod's 8234, the first snapshot, the watcher."""
         service = _Service(self.engine)
 
         def add(server: grpc.aio.Server) -> None:
             sds_pb2_grpc.add_SecretDiscoveryServiceServicer_to_server(service, server)
 
+        self._release_port()
         self.server, self.port = await serve_grpc(add, self.port)
         self._listening_lines()
         self._publish(secret)
@@ -235,19 +264,24 @@ class SdsServer:
         self.delivered, self.version = delivered, version
         self.engine.changed()
 
-    def on_secret(self, data: SecretData) -> None:
-        """The secret changed: the volume refresh reaches this pod after its kubelet delay (latest wins)."""
+    def on_secret(self, data: SecretData, missing: tuple[str, ...] = ()) -> None:
+        """The secret changed (``missing``: keys the write left out): the volume refresh reaches this pod
+        after its kubelet delay (latest wins)."""
         if self.frozen:
             return
-        self._target = data
+        self._target, self._missing_next = data, missing
         if self._pending is None or self._pending.done():
             self._pending = self._spawn(self._deliver_later())
 
     async def _deliver_later(self) -> None:
         await asyncio.sleep(self.rng.uniform(*self.delay))
         data = self._target
-        if data is None or self.frozen or not self.serving:
-            return  # a volume refresh nobody watches: a down sds never sees it
+        if data is None or self.frozen:
+            return
+        if not self.serving:  # the volume is refreshed all the same: a down sds reads it when it next starts
+            self.mounted_missing = self._missing_next
+            self._volume_refreshed.set()
+            return
         for name in _FILES:
             self._log("received event", caller="run/run.go:93", event=f'REMOVE        "{SSL_DIR}/{name}"')
             if not self.debounce:
@@ -272,49 +306,63 @@ class SdsServer:
         if restarts:
             self._spawn(self._crash_loop(fatal, listening=True))
 
-    def fail_at_start(self, *, restarts: int = 0) -> None:
-        """A key of the secret is missing from the volume: every start stats the files ``STAT_RETRIES``
-        times (~13 s), then dies Fatal ``could not find file`` and the kubelet backs off. ``restarts``: the
-        pod has been crash-looping that long already (the last run's log, ``CrashLoopBackOff``)."""
+    def fail_at_start(self, secret: SecretData, missing: tuple[str, ...], *, restarts: int = 0) -> None:
+        """The volume lacks the secret's ``missing`` keys: every start stats the files ``STAT_RETRIES``
+        times (~13 s), then dies Fatal ``could not find file`` and the kubelet backs off, until a refreshed
+        volume has every key: that run serves ``secret`` (or what was written since). ``restarts``: the pod
+        has been crash-looping that long already (the last run's log, ``CrashLoopBackOff``)."""
+        self._target, self.mounted_missing = secret, missing
 
         def fatal() -> None:
+            absent = next((name for name in _FILES if name in self.mounted_missing), _FILES[0])
             self._fatal(
-                f"could not find file '{SSL_DIR}/tls.key'",
+                f"could not find file '{SSL_DIR}/{absent}'",
                 "run/run_main.go:91",
                 stacktrace="main.main\n\t/go/src/github.com/solo-io/gloo/projects/sds/cmd/main.go:10",
             )
 
         self._startup_lines()
         fatal()
-        container = self._container()
-        if restarts:
-            container.exited(1, "Error")  # the last run's end: lastState.terminated
-            container.restart_count = restarts
+        self._container().restart_count = restarts
         backoff = 0.5 if restarts == 0 else min(10.0 * 2 ** (restarts - 1), 300.0)
         self._spawn(self._crash_loop(fatal, listening=False, backoff=backoff))
 
     def _fatal(self, msg: str, caller: str, **fields: object) -> None:
+        """The run dies (``log.Fatal``: exit 1); the kubelet shows it waiting in CrashLoopBackOff."""
         self._log(msg, "fatal", caller, **fields)
         container = self._container()
-        container.ready, container.waiting_reason = False, "CrashLoopBackOff"
+        container.exited(1, "Error")
+        container.waiting_reason = "CrashLoopBackOff"
+
+    async def _files_present(self) -> bool:
+        """sds's start-up check of the mounted files, retried for ``STAT_RETRY_SECONDS``: True as soon as
+        the volume has every key."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STAT_RETRY_SECONDS):
+                while self.mounted_missing:
+                    self._volume_refreshed.clear()
+                    await self._volume_refreshed.wait()
+        return not self.mounted_missing
 
     async def _crash_loop(self, fatal: Callable[[], None], *, listening: bool, backoff: float = 0.5) -> None:
-        """The kubelet restarts the container at once, then backs off 10 s doubling to 300 s; a run that
-        does not listen first retries its file checks for ``STAT_RETRY_SECONDS``."""
+        """The kubelet restarts the container at once, then backs off 10 s doubling to 300 s. A run that
+        does not listen first checks the files (``_files_present``): found, it serves and the loop ends."""
         while True:
             await asyncio.sleep(backoff)
             backoff = 10.0 if backoff < 10.0 else min(backoff * 2, 300.0)
             container = self._container()
             container.restart()
-            container.waiting_reason = None
+            container.ready, container.waiting_reason = True, None  # running; no readiness probe
             self._startup_lines()
             if listening:
-                self._log(
-                    "secrets confirmed present, proceeding to start SDS server", caller="run/run_main.go:98"
-                )
-                self._log(f"sds server listening on 0.0.0.0:{SDS_PORT}", caller="server/server.go:118")
-            else:
-                await asyncio.sleep(STAT_RETRY_SECONDS)
+                self._listening_lines()
+            elif await self._files_present():
+                assert self._target is not None
+                try:
+                    await self._listen(self._target)
+                except OSError as exc:
+                    self.crash(f"listen tcp 0.0.0.0:{SDS_PORT}: {exc.strerror}")
+                return
             fatal()
 
     async def _stop_server(self) -> None:
@@ -329,3 +377,4 @@ class SdsServer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self._stop_server()
+        self._release_port()
