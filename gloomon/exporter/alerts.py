@@ -274,11 +274,13 @@ ALERTS: tuple[Alert, ...] = (
         "{{ $labels.component }} {{ $labels.pod }}: the xDS link to gloo is down",
         "The Envoy's link to gloo ({{ $labels.cluster }}, {{ $labels.component }}) is down: its ADS stream "
         "is closed or its connects to gloo fail. It keeps serving its last configuration but gets no "
-        "updates, and would come up empty after a restart. Critical when no pod of the component is "
-        "connected.",
+        "updates, and would come up empty after a restart. Critical when no pod of its proxy "
+        "({{ $labels.proxy }}) is connected (of its component, for pods that name no proxy).",
         (
             Band("warning", "gloomon_xds_connected == 0", "5m"),
-            Band("critical", "max by (cluster, namespace, component) (gloomon_xds_connected) == 0", "2m"),
+            Band(
+                "critical", "max by (cluster, namespace, component, proxy) (gloomon_xds_connected) == 0", "2m"
+            ),
         ),
     ),
     Alert(

@@ -41,7 +41,9 @@ _X509_LABELS = (
     "secret_name",
     "secret_key",
 )
-_TARGET_LABELS = ("cluster", "namespace", "component", "pod")
+#: ``proxy``: the proxy's name (``gateway-proxy-id``, e.g. ``public-gw``; empty for gloo and for pods that
+#: name none), so one proxy of several is told apart from its component
+_TARGET_LABELS = ("cluster", "namespace", "component", "pod", "proxy")
 _CERT_LABELS = (*_TARGET_LABELS, "source", "role", "bundle_index", "serial")
 
 
@@ -51,7 +53,7 @@ def _epoch(when: datetime) -> float:
 
 def _target_labels(target: TargetStatus) -> list[str]:
     ref = target.ref
-    return [ref.context, ref.namespace, ref.component.value, ref.pod]
+    return [ref.context, ref.namespace, ref.component.value, ref.pod, ref.proxy or ""]
 
 
 @dataclass
@@ -242,7 +244,7 @@ def _cert_validity(snapshot: FleetSnapshot) -> tuple[Metric, Metric]:
     for secret in snapshot.secrets:
         state = secret.state
         add(
-            [state.context, state.namespace, "", ""],
+            [state.context, state.namespace, "", "", ""],
             "secret",
             _roles(state.leaf, state.bundle.cas if state.bundle else ()),
         )
@@ -251,12 +253,14 @@ def _cert_validity(snapshot: FleetSnapshot) -> tuple[Metric, Metric]:
     for webhook in snapshot.webhooks:  # what gloo's 8443 served, and what the API server trusts
         pod = webhook.served_pod or ""
         add(
-            [webhook.context, webhook.namespace, "gloo" if pod else "", pod],
+            [webhook.context, webhook.namespace, "gloo" if pod else "", pod, ""],
             "webhook",
             _roles(webhook.served, ()),
         )
         for entry in webhook.config.webhooks if webhook.config else ():
-            add([webhook.context, webhook.namespace, "", ""], "webhook", _roles(None, entry.ca_bundle.cas))
+            add(
+                [webhook.context, webhook.namespace, "", "", ""], "webhook", _roles(None, entry.ca_bundle.cas)
+            )
     return family, before
 
 

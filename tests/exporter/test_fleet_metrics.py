@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gloomon.domain.fleet import build_snapshot
 from gloomon.domain.health.judge import HealthPolicy
-from gloomon.domain.model import FleetSnapshot, SecretState, TrustBundle
+from gloomon.domain.model import FleetSnapshot, PodInfo, SecretState, TrustBundle
 from gloomon.domain.model.webhook import WebhookConfig, WebhookEntry, WebhookState
 from gloomon.exporter.exposition import Rendered
 from gloomon.exporter.labels import common_name
@@ -143,6 +143,46 @@ def test_each_envoy_certificate_is_one_series_by_source_role_and_bundle_index() 
         ("ca", "1", r.ca_new.info.serial),
     }
     assert {labels["source"] for labels, _ in held} == {"envoy", "secret"}
+
+
+def test_per_target_series_carry_the_proxy_name_empty_for_gloo() -> None:
+    """Two proxies of one component (``gatewayProxies.public-gw`` beside the default one) are told apart
+    by ``proxy``, the pod's ``gateway-proxy-id``; gloo names no proxy."""
+    r = rotation()
+
+    def proxied(pod: str, proxy: str | None):  # type: ignore[no-untyped-def]
+        answer = fetch(pod, r.leaf_old.info, [r.ca_old.info])
+        component = answer.target.component
+        info = PodInfo(pod, NS, component, "Running", True, 0, proxy=proxy)
+        return replace(answer, target=replace(answer.target, pod_info=info))
+
+    rows = samples(
+        snap(
+            [
+                proxied("gloo-1", None),
+                proxied("gateway-proxy-1", "gateway-proxy"),
+                proxied("gateway-proxy-2", "public-gw"),
+            ],
+            [secret(r.leaf_old.info, [r.ca_old.info])],
+        )
+    )
+    for name in (
+        "gloomon_target_up",
+        "gloomon_target_in_sync",
+        "gloomon_target_lag_seconds",
+        "gloomon_xds_connected",
+        "gloomon_tls_errors_total",
+    ):
+        assert {labels["pod"]: labels.get("proxy", "") for labels, _ in named(rows, name)} == {
+            "gloo-1": "",
+            "gateway-proxy-1": "gateway-proxy",
+            "gateway-proxy-2": "public-gw",
+        }, name
+    envoy = named(rows, "gloomon_cert_not_after_timestamp_seconds")
+    assert {labels.get("proxy", "") for labels, _ in envoy if labels["pod"] == "gateway-proxy-2"} == {
+        "public-gw"
+    }
+    assert {labels.get("proxy", "") for labels, _ in envoy if labels["source"] == "secret"} == {""}
 
 
 def test_series_of_a_gone_pod_are_removed_and_the_remaining_pods_keep_theirs() -> None:

@@ -1,6 +1,7 @@
 """A real Prometheus scrapes a real ``gloomon serve`` (its own process) watching the rotating lab, and its
 query API shows the rotation: the secret's phase series move through ca-added and leaf-rotated, pods lag
 the secret while the kubelet delivers it, and every Envoy's leaf ends on the secret's new certificate.
+Each target's series name its proxy (``proxy``, the pod's ``gateway-proxy-id``).
 
 Prometheus is the Debian package (``make test`` installs it): without it this test fails, never skips.
 """
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gloomon.domain.model import Component
 from gloomon.lab import RunningLab, start_background
 
 pytestmark = pytest.mark.lab
@@ -132,6 +134,13 @@ async def test_prometheus_sees_phase_lag_and_expiry_series_through_a_rotation(
         lambda: query("gloomon_target_up == 1"), lambda v: len(v) >= 4, timeout=60, what="targets up"
     )
     pods = _labels(targets, "pod")
+    # each target's series carry its proxy's name, the pod's gateway-proxy-id; gloo names none
+    proxies = {item["metric"]["pod"]: item["metric"].get("proxy", "") for item in targets}
+    store = lab.lab.store.pods
+    assert proxies == {pod: store[pod].labels.get("gateway-proxy-id", "") for pod in pods}, proxies
+    assert {proxies[pod] for pod in pods if store[pod].component is Component.GATEWAY_PROXY} == {
+        "gateway-proxy"
+    }
     first_leaf = await eventually(
         lambda: query('x509_cert_not_after{secret_name="gloo-mtls-certs",secret_key="tls.crt"}'),
         timeout=30,
