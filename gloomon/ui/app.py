@@ -200,7 +200,7 @@ class GloomonApp(App[None]):
         now = self.clock()
         for screen in self.screen_stack:
             if isinstance(screen, GloomonScreen):
-                screen.refresh_view(now)
+                screen.show_state(now)
 
     # ---------------------------------------------------------------- actions
 

@@ -6,6 +6,9 @@ loop before it removes the screen's widgets, so a tick never reaches a screen wh
 false at that same moment, and the App's redraws go through it, so they never query a dying screen.
 The clock runs only while the screen is in front: it pauses when another screen covers it or a kept view
 is put away (:mod:`gloomon.ui.screens.overlays`), and catches up when the screen comes back.
+A covered screen is not redrawn either: a snapshot that arrives while it is covered marks it behind
+(:meth:`GloomonScreen.show_state`), and it is drawn once, from the state as it is then, when it comes back
+in front (a layout and a paint per snapshot of a screen nobody sees were most of a key's wait).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class GloomonScreen(Screen[None]):
         self.now: datetime | None = None
         self._mounted = False
         self._ticker: Timer | None = None
+        self._behind = False  # the state changed while it was covered: redraw when back in front
 
     @property
     def ready(self) -> bool:
@@ -62,7 +66,10 @@ class GloomonScreen(Screen[None]):
         if self._ticker is not None:
             self._ticker.resume()
         if self.is_active:  # else another screen came in front before this one could catch up
-            self.tick(self.app.clock())
+            if self._behind:
+                self.refresh_view(self.app.clock())
+            else:
+                self.tick(self.app.clock())
         for footer in self.query(KeyFooter):  # its hints were not kept up while covered
             footer.refresh_hints()
 
@@ -70,10 +77,28 @@ class GloomonScreen(Screen[None]):
         if self.is_active:  # in front: not merely under it (``is_current`` counts the screen below)
             self.tick(self.app.clock())
 
+    @property
+    def seen(self) -> bool:
+        """In front, or under screens that all let it show through (a translucent modal: the command
+        palette). Textual's ``is_current`` also counts the screen right under an opaque one."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        return all(screen.styles.background.a < 1 for screen in stack[stack.index(self) + 1 :])
+
+    def show_state(self, now: datetime) -> None:
+        """The state changed (a snapshot, a failure): redraw now if the screen is :attr:`seen`, else once
+        when it comes back in front."""
+        if self.seen:
+            self.refresh_view(now)
+        else:
+            self._behind = True
+
     def refresh_view(self, now: datetime) -> None:
         """Redraw the header and the body from the state; nothing once the screen is being torn down."""
         if not self.ready:
             return
+        self._behind = False
         self.now = now
         self.query_one(HeaderBar).show(self.state.snapshot, now, self.state.failure)
         self.draw(now)

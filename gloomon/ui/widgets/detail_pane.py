@@ -44,9 +44,11 @@ from gloomon.ui.format import (
     sync_cell,
     validity_bar,
 )
-from gloomon.ui.widgets.rendered import RenderedOnce
+from gloomon.ui.widgets.rendered import RenderedOnce, texts_key
 
 _BOLD = Style(bold=True)
+#: what holds each text of a sheet, so that the same texts laid out otherwise make another key
+_HEADING, _FIELD, _LINE = Text("heading"), Text("field"), Text("line")
 
 
 class Sheet:
@@ -57,18 +59,28 @@ class Sheet:
         self.policy = policy
         self.parts: list[RenderableType] = []
         self._rows: list[tuple[Text, Text]] = []
+        self._texts: list[Text] = []  # every text, in order, with a marker of what holds it
 
     def heading(self, title: str) -> None:
         self._flush()
-        self.parts.append(Text.assemble("\n", (title, self.palette.accent + _BOLD)))
+        text = Text.assemble("\n", (title, self.palette.accent + _BOLD))
+        self.parts.append(text)
+        self._texts += [_HEADING, text]
 
     def field(self, name: str, value: Text | str, name_style: Style | None = None) -> None:
         label = Text(name, style=name_style or self.palette.muted)
-        self._rows.append((label, value if isinstance(value, Text) else literal(value)))
+        value = value if isinstance(value, Text) else literal(value)
+        self._rows.append((label, value))
+        self._texts += [_FIELD, label, value]
 
     def line(self, text: Text) -> None:
         self._flush()
         self.parts.append(text)
+        self._texts += [_LINE, text]
+
+    def key(self) -> tuple[object, ...]:
+        """What the sheet draws (:func:`texts_key`): two sheets with equal keys look the same."""
+        return texts_key(self._texts)
 
     def _flush(self) -> None:
         if not self._rows:
@@ -222,6 +234,13 @@ def detail_renderable(
     target: TargetStatus, snapshot: FleetSnapshot, now: datetime, palette: Palette, policy: HealthPolicy
 ) -> RenderableType:
     """The whole pane for one target as one Rich renderable."""
+    return detail_sheet(target, snapshot, now, palette, policy).render()
+
+
+def detail_sheet(
+    target: TargetStatus, snapshot: FleetSnapshot, now: datetime, palette: Palette, policy: HealthPolicy
+) -> Sheet:
+    """The whole pane for one target, as the sheet that draws it."""
     sheet = Sheet(palette, policy)
     title = Text.assemble((target.ref.component.value, palette.accent + _BOLD), "  ")
     title.append_text(literal(target.ref.pod))
@@ -252,7 +271,7 @@ def detail_renderable(
     if not target.reachable and target.leaf is None and not target.bundle.cas:
         sheet.heading("Certificates")
         sheet.line(Text("unknown while its admin endpoint is unreachable", style=palette.muted))
-        return sheet.render()
+        return sheet
     compared = snapshot.secret_for(target.ref.context)
     secret = compared.state if compared is not None else None
     sheet.heading("Leaf · server_cert")
@@ -279,7 +298,7 @@ def detail_renderable(
     _bundle(sheet, target.bundle, target.verdict.signer_index, secret.bundle if secret else None, now)
     sheet.heading("Clusters")
     _clusters(sheet, target, now)
-    return sheet.render()
+    return sheet
 
 
 def _reach(sheet: Sheet, target: TargetStatus, stale: str | None) -> None:
@@ -352,6 +371,7 @@ class DetailPane(VerticalScroll):
         super().__init__(id=id)
         self.border_title = "Details"
         self.shown_key: str | None = None
+        self._drawn: tuple[object, ...] | None = None  # the key of the sheet on show
 
     def compose(self) -> ComposeResult:
         yield Static(Text("select a target"), id="detail-body")
@@ -366,10 +386,16 @@ class DetailPane(VerticalScroll):
         body = self.query_one("#detail-body", Static)
         if target is None or snapshot is None:
             self.shown_key = None
+            self._drawn = None
             body.update(Text("no target selected"))
             return
         if target.key != self.shown_key:
             self.scroll_home(animate=False)
         self.shown_key = target.key
         palette = Palette.from_variables(self.app.theme_variables)
-        body.update(RenderedOnce(detail_renderable(target, snapshot, now, palette, policy)))
+        sheet = detail_sheet(target, snapshot, now, palette, policy)
+        drawn = sheet.key()
+        if drawn == self._drawn:  # the same as on show (most polls): no layout, no paint
+            return
+        self._drawn = drawn
+        body.update(RenderedOnce(sheet.render()))

@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.console import Group, RenderableType
+from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
@@ -22,7 +22,7 @@ from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
 from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, ca_label, human_time_left, literal
-from gloomon.ui.widgets.rendered import RenderedOnce
+from gloomon.ui.widgets.rendered import RenderedOnce, texts_key
 
 LABEL_WIDTH = 36
 LEFT_WIDTH = 16
@@ -108,20 +108,21 @@ def _widths(rows: list[ExpiryRow], now: datetime, width: int) -> tuple[int, int,
     return label_width, left_width, max(bar_width, 1)
 
 
-def expiry_renderable(
+def expiry_lines(
     snapshot: FleetSnapshot | None,
     now: datetime,
     width: int,
     palette: Palette,
     policy: HealthPolicy,
     soonest: Soonest | None = None,
-) -> RenderableType:
-    """The chart at ``width``; ``soonest`` is :func:`soonest_rows` of the snapshot when already known."""
+) -> list[Text]:
+    """The chart's lines at ``width``; ``soonest`` is :func:`soonest_rows` of the snapshot when already
+    known."""
     if snapshot is None:
-        return Text("no data yet", style=palette.muted)
+        return [Text("no data yet", style=palette.muted)]
     soonest = soonest if soonest is not None else soonest_rows(snapshot)
     if soonest is None:
-        return Text("no certificates seen", style=palette.muted)
+        return [Text("no certificates seen", style=palette.muted)]
     rows = soonest.rows
     longest = max((soonest.latest - now).total_seconds(), 1.0)
     label_width, left_width, bar_width = _widths(rows, now, width)
@@ -147,15 +148,16 @@ def expiry_renderable(
     if soonest.total > len(rows):
         more = counted(soonest.total - len(rows), "more certificate")
         lines.append(Text(f"… and {more}, expiring later", style=palette.muted))
-    return Group(*lines)
+    return lines
 
 
 class ExpiryChart(Static):
-    """Draws :func:`expiry_renderable` at the widget's width."""
+    """Draws :func:`expiry_lines` at the widget's width."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._args: tuple[FleetSnapshot | None, datetime, HealthPolicy] | None = None
+        self._drawn: tuple[object, ...] | None = None  # the width and texts on show
 
     def show(self, snapshot: FleetSnapshot | None, now: datetime, policy: HealthPolicy) -> None:
         self._args = (snapshot, now, policy)
@@ -170,7 +172,12 @@ class ExpiryChart(Static):
         palette = Palette.from_variables(self.app.theme_variables)
         snapshot, now, policy = self._args
         soonest = _soonest_of(snapshot) if snapshot is not None else None
-        self.update(RenderedOnce(expiry_renderable(snapshot, now, self.size.width, palette, policy, soonest)))
+        lines = expiry_lines(snapshot, now, self.size.width, palette, policy, soonest)
+        drawn = (self.size.width, texts_key(lines))
+        if drawn == self._drawn:  # the same as on show (most polls): no layout, no paint
+            return
+        self._drawn = drawn
+        self.update(RenderedOnce(Group(*lines)))
 
 
 #: the rows of the latest snapshot shown: found once per snapshot, not on every tick, resize or opening

@@ -16,7 +16,6 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from gloomon.domain.cells import name_words, short_pod
@@ -34,6 +33,7 @@ from gloomon.ui.format import (
     time_left,
     xds_cell,
 )
+from gloomon.ui.widgets.kept_cells import KeptCellsTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +216,7 @@ def _same(left: Text, right: Text) -> bool:
     return left.plain == right.plain and left.style == right.style and left.spans == right.spans
 
 
-class FleetTable(DataTable[Text]):
+class FleetTable(KeptCellsTable[Text]):
     """The targets of the current snapshot; the cursor row is the selected target."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
