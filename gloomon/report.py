@@ -256,7 +256,8 @@ def _targets(targets: Iterable[TargetStatus], now: datetime, contexts: Sequence[
         leaf = target.leaf
         left = Text(time_left_words(leaf, now), "" if leaf else "dim")
         in_sync, link = target.in_sync_with_secret, target.xds
-        sync = Text(sync_words(target), "dim" if in_sync is None else "green" if in_sync else "yellow")
+        green = in_sync and target.copy_behind_seconds is None  # else its namespace's copy lags
+        sync = Text(sync_words(target), "dim" if in_sync is None else "green" if green else "yellow")
         xds = Text(xds_words(target), "dim" if link is None else "green" if link.healthy else "red")
         table.add_row(
             *((_t(target.ref.context),) if many else ()),

@@ -91,12 +91,36 @@ def phase_words(target: TargetStatus) -> str:
 
 
 def sync_words(target: TargetStatus) -> str:
-    """``✓``, ``lags 1m20s`` or ``—`` when there is no secret to compare with."""
+    """``✓``, ``lags 1m20s``, ``copy lags`` (it holds its namespace's copy, which is behind its
+    source) or ``—`` when there is no secret to compare with."""
     if target.in_sync_with_secret is None:
         return NONE
+    if target.in_sync_with_secret and target.copy_behind_seconds is not None:
+        return "copy lags"  # its namespace's copy does, not the pod (the detail pane says by how much)
     if target.in_sync_with_secret:
         return "✓"
     return f"lags {human_duration(target.lag_seconds)}" if target.lag_seconds is not None else "differs"
+
+
+def compared_with_words(snapshot: FleetSnapshot, target: TargetStatus) -> str | None:
+    """Which secret the target is compared with, when its context holds copies in other namespaces:
+    ``apps/gloo-mtls-certs (its namespace's copy, 5m behind gloo-system's)``; None when its
+    context has one secret only (the release namespace's: nothing to tell apart)."""
+    ref = target.ref
+    secret = snapshot.secret_for(ref.context, ref.namespace)
+    ours = [s for s in snapshot.secrets if s.state.context == ref.context]
+    if secret is None or len(ours) < 2:
+        return None
+    state = secret.state
+    words = f"{state.namespace}/{state.name}"
+    if state.namespace == snapshot.namespace:
+        return words + " (certgen's)"
+    if state.missing:
+        return words + " (its namespace's copy: missing)"
+    if target.copy_behind_seconds is not None:
+        behind = human_duration(target.copy_behind_seconds)
+        return words + f" (its namespace's copy, {behind} behind {snapshot.namespace}'s)"
+    return words + f" (its namespace's copy of {snapshot.namespace}'s)"
 
 
 def xds_words(target: TargetStatus, width: int | None = None) -> str:
@@ -240,7 +264,7 @@ def secret_phase_words(
     if snapshot.mtls is MtlsState.NOT_OBSERVED:
         return MTLS_WORDS[MtlsState.NOT_OBSERVED], None
     if context is not None and snapshot.plane_of(context) is Plane.DATA:
-        copy = _copy_words(snapshot, context)
+        copy = _copy_words(snapshot, context, snapshot.namespace)
         if copy is not None:
             return copy
     if secret is None or secret.state.missing:
@@ -266,10 +290,11 @@ def secret_phase_words(
     return f"unknown · {verdict.reason}", Severity.WARNING
 
 
-def _copy_words(snapshot: FleetSnapshot, context: str) -> tuple[str, Severity | None] | None:
-    """A data-plane context's copy of the secret, as the domain judged it against its source."""
+def _copy_words(snapshot: FleetSnapshot, context: str, namespace: str) -> tuple[str, Severity | None] | None:
+    """A copy of the secret (a data-plane context's, a namespace's), as the domain judged it against
+    its source."""
     for finding in snapshot.findings:
-        if finding.context != context:
+        if finding.context != context or finding.namespace != namespace:
             continue
         if finding.code == "secret-copy-missing":
             return "copy missing", finding.severity
@@ -298,4 +323,29 @@ def context_phase_words(
         if snapshot.plane_of(context) is Plane.DATA and loudness is None:
             words = f"copy · {words}"
         out.append((context, words, loudness))
+        out += [
+            (f"{context}/{ns}", words, loud) for ns, words, loud in namespace_copy_words(snapshot, context)
+        ]
+    return out
+
+
+def namespace_copy_words(snapshot: FleetSnapshot, context: str) -> list[tuple[str, str, Severity | None]]:
+    """(namespace, words, loudness) of each copy of the secret in another namespace of ``context`` than
+    the release's (a kube-gateway's): its phase while it equals its source, else what the domain's copy
+    finding says (``copy behind · steady``, ``copy missing``)."""
+    out: list[tuple[str, str, Severity | None]] = []
+    for secret in snapshot.secrets:
+        state = secret.state
+        if state.context != context or state.namespace == snapshot.namespace:
+            continue
+        judged = _copy_words(snapshot, context, state.namespace)
+        if judged is not None:
+            words, loudness = judged
+            if not state.missing and state.leaf is not None:
+                words += f" · {secret.verdict.phase.value}"
+        elif state.forbidden:
+            words, loudness = "not readable (403)", _judged(snapshot, "secret-forbidden", context)
+        else:
+            words, loudness = secret.verdict.phase.value, None
+        out.append((state.namespace, words, loudness))
     return out

@@ -81,6 +81,7 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
             "secrets": [
                 {
                     "context": item.state.context,
+                    "namespace": item.state.namespace,
                     "copied_by": item.state.copied_by,
                     **(_secret(item, now) or {}),
                 }
@@ -230,6 +231,10 @@ def _target(target: TargetStatus, now: datetime) -> dict[str, Any]:
         "phase": target.verdict.phase.value,
         "in_sync_with_secret": target.in_sync_with_secret,
         "lag_seconds": None if target.lag_seconds is None else round(target.lag_seconds, 3),
+        "secret_namespace": target.secret_namespace,
+        "copy_behind_seconds": None
+        if target.copy_behind_seconds is None
+        else round(target.copy_behind_seconds, 3),
         "last_pickup_seconds": None
         if target.last_pickup_seconds is None
         else round(target.last_pickup_seconds, 3),
@@ -254,6 +259,7 @@ def finding_to_dict(item: Finding) -> dict[str, Any]:
         "severity": item.severity.value,
         "code": item.code,
         "context": item.context,
+        "namespace": item.namespace,
         "component": item.component.value if item.component is not None else None,
         "pod": item.pod,
         "message": item.message,

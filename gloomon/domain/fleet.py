@@ -43,7 +43,10 @@ from gloomon.domain.model import (
     TargetStatus,
     TrustBundle,
     WebhookState,
+    copy_source,
+    secret_of,
 )
+from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.gloo_version import gloo_release
 from gloomon.domain.parse.tls_scopes import mtls_errors, user_tls_errors
 
@@ -151,7 +154,12 @@ def _secret_status(
     prev = None
     if previous is not None:
         prev = next(
-            (s for s in previous.secrets if s.state.context == state.context and s.state.name == state.name),
+            (
+                s
+                for s in previous.secrets
+                if (s.state.context, s.state.namespace, s.state.name)
+                == (state.context, state.namespace, state.name)
+            ),
             None,
         )
     state = _carried(state, prev)
@@ -200,6 +208,8 @@ def _secret_status(
 def _carried(state: SecretState, prev: SecretStatus | None) -> SecretState:
     """A secret this poll could not read keeps the content (and read time) last observed, with this
     poll's reason: an unreadable secret is not a new, empty one, so no phase, pickup or lag restarts."""
+    if state.missing and state.copied_by is None and prev is not None and prev.state.copied_by:
+        return replace(state, copied_by=prev.state.copied_by)  # a removed copy: how it was made
     if state.observed or prev is None or (prev.state.bundle is None and prev.state.leaf is None):
         return state
     return replace(prev.state, observed=False, forbidden=state.forbidden, error=state.error)
@@ -282,8 +292,9 @@ def _target_status(
     verdict = phase_of(
         bundle, leaf, now, rotation_duration_seconds=rotation, held_since=multi, stall_slack_seconds=slack
     )
-    secret = next((s for s in secrets if s.state.context == ref.context), None)
+    secret = secret_of(secrets, ref.context, ref.namespace, namespace)
     sync = compare_with_secret(leaf, bundle, secret.state if secret else None)
+    copy_behind = _copy_behind(secret, secrets, namespace, now) if sync.in_sync else None
     lag_since: datetime | None = None
     lag_seconds: float | None = None
     if sync.in_sync is False:
@@ -343,12 +354,41 @@ def _target_status(
         multi_ca_since=multi,
         envoy_started_at=started,
         certs_since=certs_since,
-        sync_reason=sync.reason if sync.in_sync is not None else None,
+        sync_reason=_sync_reason(sync.reason, secret, copy_behind) if sync.in_sync is not None else None,
         tls_errors_last_rise=tls_rise,
         xds_connect_fail_last_rise=xds_rise,
         xds_down_since=xds_down,
         sds_rejected_last_rise=rejected_rise,
         sds_down_since=sds_down,
+        secret_namespace=secret.state.namespace if secret is not None else None,
+        copy_behind_seconds=copy_behind,
+    )
+
+
+def _copy_behind(
+    secret: SecretStatus | None, secrets: Sequence[SecretStatus], namespace: str, now: datetime
+) -> float | None:
+    """How long since the source's write, when ``secret`` is a namespace copy whose content differs from
+    its source (the release namespace's secret): a target holding it is behind because of the copy."""
+    if secret is None:
+        return None
+    source = copy_source(secrets, secret, namespace)
+    if source is None or (source.state.bundle is None and source.state.leaf is None):
+        return None
+    if _content(source.state.bundle, source.state.leaf) == _content(secret.state.bundle, secret.state.leaf):
+        return None
+    since = source.content_since or source.state.updated_at
+    return max((now - since).total_seconds(), 0.0) if since is not None else 0.0
+
+
+def _sync_reason(reason: str, secret: SecretStatus | None, copy_behind: float | None) -> str:
+    """The sync's reason; for a target holding a namespace copy that is behind its source, that too."""
+    if secret is None or copy_behind is None:
+        return reason
+    where = f"{secret.state.namespace}/{secret.state.name}"
+    return (
+        f"{reason} ({where}, its namespace's copy), but that copy is behind the release namespace's "
+        f"secret by {human_duration(copy_behind)}: the copy lags, not this pod"
     )
 
 

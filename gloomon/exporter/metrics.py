@@ -127,14 +127,17 @@ class FleetMetrics:
         up = GaugeMetricFamily(
             "gloomon_source_up",
             "1 when this poll read the source: the cluster's Kubernetes API, its gloo-mtls-certs secret",
-            labels=("cluster", "source"),
+            labels=("cluster", "source", "namespace"),
         )
-        for secret in snapshot.secrets:
+        answered: dict[str, bool] = {}
+        for secret in snapshot.secrets:  # one per (context, namespace): each namespace's copy too
             state = secret.state
-            answered = state.observed or state.forbidden  # a 403 is an answer; 5xx, timeouts are not
-            up.add_metric([state.context, "kubernetes"], 1.0 if answered else 0.0)
+            # a 403 is an answer; 5xx, timeouts are not
+            answered[state.context] = answered.get(state.context, False) or state.observed or state.forbidden
             read = state.observed and state.error is None and state.leaf is not None
-            up.add_metric([state.context, "secret"], 1.0 if read else 0.0)
+            up.add_metric([state.context, "secret", state.namespace], 1.0 if read else 0.0)
+        for context, yes in answered.items():
+            up.add_metric([context, "kubernetes", ""], 1.0 if yes else 0.0)
         yield up
         errors = CounterMetricFamily(
             "gloomon_source_errors_total",
@@ -275,13 +278,13 @@ def _rotation_phase(snapshot: FleetSnapshot) -> Metric:
     family = GaugeMetricFamily(
         "gloomon_rotation_phase",
         "Rotation phase of each secret and target: one series per phase, 1 for the current one",
-        labels=("cluster", "scope", "pod", "phase"),
+        labels=("cluster", "scope", "pod", "phase", "namespace"),
     )
-    rows = [(s.state.context, "secret", "", s.verdict.phase) for s in snapshot.secrets]
-    rows += [(t.ref.context, "target", t.ref.pod, t.verdict.phase) for t in snapshot.targets]
-    for context, scope, pod, current in rows:
+    rows = [(s.state.context, "secret", "", s.verdict.phase, s.state.namespace) for s in snapshot.secrets]
+    rows += [(t.ref.context, "target", t.ref.pod, t.verdict.phase, t.ref.namespace) for t in snapshot.targets]
+    for context, scope, pod, current, namespace in rows:
         for phase in Phase:
-            family.add_metric([context, scope, pod, phase.value], 1.0 if phase is current else 0.0)
+            family.add_metric([context, scope, pod, phase.value, namespace], 1.0 if phase is current else 0.0)
     return family
 
 

@@ -16,14 +16,16 @@ from gloomon.sources.kube.webhook import WebhookReader
 @dataclass(eq=False)
 class _Cluster:
     """One context: its clients, forwards, the last pods and CronJob read successfully, and this poll's
-    secret read (``observed`` False when it failed)."""
+    secret reads (``observed`` False where one failed)."""
 
     connection: KubeConnection
     reader: KubeReader
     forwards: ForwardSet
     #: the validation webhook's reads (None: this context's webhook is not read)
     webhook: WebhookReader | None = None
-    secret: SecretState | None = None
+    #: this poll's reads of gloo-mtls-certs, one per namespace read (the release namespace's first;
+    #: ``observed`` False where a read failed)
+    secrets: tuple[SecretState, ...] = ()
     #: the validation webhook as this poll read it (the last read kept when the API was not reached)
     webhook_state: WebhookState | None = None
     cronjob: CronJobState | None = None

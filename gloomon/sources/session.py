@@ -186,23 +186,25 @@ class MonitorSession:
         )
 
     async def _read_state(self, cluster: _Cluster) -> None:
-        """Secret, CronJob and Deployments. On failure the CronJob and Deployments keep their last known
-        values and the secret is passed as not observed (the snapshot keeps its last observed content)."""
+        """Secrets (the release namespace's and each other namespace's a proxy runs in), CronJob and
+        Deployments. On failure the CronJob and Deployments keep their last known values and a secret
+        that could not be read is passed as not observed (the snapshot keeps its last observed content)."""
         now = self.clock()
+        context = cluster.connection.context
         if cluster.start_error is not None:  # not watched yet: nothing of it is observed
-            cluster.secret = SecretState(
-                cluster.connection.context, cluster.reader.namespace, read_at=now, observed=False
-            )
+            cluster.secrets = (SecretState(context, cluster.reader.namespace, read_at=now, observed=False),)
             return
         results = await asyncio.gather(
-            cluster.reader.read_secret(now),
+            cluster.reader.read_secrets(now, cluster.pods),
             cluster.reader.read_cronjob(),
             cluster.reader.component_presence(cluster.pods or {}),
             self._read_webhook(cluster),
             return_exceptions=True,
         )
-        secret, cronjob, presence, webhook = results
-        for result in results:
+        secrets, cronjob, presence, webhook = results
+        # (namespace, its read): read_secrets returns each namespace's error rather than raising it
+        reads = secrets if isinstance(secrets, list) else [(cluster.reader.namespace, secrets)]
+        for result in [*(read for _, read in reads), cronjob, presence, webhook]:
             if isinstance(result, ApiError):
                 cluster.error = cluster.error or result.message
                 cluster.api_down = cluster.api_down or result.status == 0
@@ -210,12 +212,12 @@ class MonitorSession:
                 cluster.error = cluster.error or f"reading cluster state: {describe_exception(result)}"
             elif isinstance(result, BaseException):
                 raise result
-        if isinstance(secret, SecretState):
-            cluster.secret = secret
-        else:  # not observed this poll, which says nothing about its content (the domain carries the last)
-            cluster.secret = SecretState(
-                cluster.connection.context, cluster.reader.namespace, read_at=now, observed=False
-            )
+        # a read that failed is not observed this poll, which says nothing about the secret's content
+        # (the domain carries the last): that namespace's only, the others are read
+        cluster.secrets = tuple(
+            read if isinstance(read, SecretState) else SecretState(context, ns, read_at=now, observed=False)
+            for ns, read in reads
+        )
         if isinstance(cronjob, CronJobState):
             cluster.cronjob = cronjob
         if isinstance(webhook, WebhookState):
@@ -282,7 +284,7 @@ class MonitorSession:
             namespace=self.settings.namespace,
             contexts=self.contexts,
             fetches=fetches,
-            secrets=[cluster.secret for cluster in self._clusters if cluster.secret is not None],
+            secrets=[secret for cluster in self._clusters for secret in cluster.secrets],
             cronjob=session_cronjob(self._clusters),
             policy=self._policy(),
             previous=self._previous,

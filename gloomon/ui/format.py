@@ -190,7 +190,8 @@ def phase_cell(target: TargetStatus, palette: Palette) -> Text:
 
 def sync_cell(target: TargetStatus, palette: Palette) -> Text:
     in_sync = target.in_sync_with_secret
-    style = palette.muted if in_sync is None else palette.ok if in_sync else palette.warn
+    behind = target.copy_behind_seconds is not None  # its namespace's copy lags: not green
+    style = palette.muted if in_sync is None else palette.ok if in_sync and not behind else palette.warn
     return Text(sync_words(target), style=style)
 
 

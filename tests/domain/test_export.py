@@ -28,6 +28,8 @@ TARGET_KEYS = {
     "phase",
     "in_sync_with_secret",
     "lag_seconds",
+    "secret_namespace",
+    "copy_behind_seconds",
     "last_pickup_seconds",
     "sds_version",
     "xds",
@@ -61,8 +63,9 @@ def test_schema_1() -> None:
         "findings",
     }
     assert doc["webhook"] is None  # no webhook read (a fleet built without one)
-    # every context's secret (the control plane's is also "secret"), each naming its context
-    assert doc["secrets"] == [{"context": "lab", "copied_by": None, **doc["secret"]}]
+    # every (context, namespace)'s secret (the control plane's is also "secret"), each naming both
+    secret_ns = "gloo-system"
+    assert doc["secrets"] == [{"context": "lab", "namespace": secret_ns, "copied_by": None, **doc["secret"]}]
     assert (doc["schema"], doc["status"], doc["namespace"], doc["contexts"]) == (
         1,
         "critical",  # the only gateway-proxy is unreachable: component-unreachable
@@ -96,6 +99,7 @@ def test_schema_1() -> None:
         "severity": "warning",
         "code": "admin-unreachable",
         "context": "lab",
+        "namespace": None,
         "component": "gateway-proxy",
         "pod": "gateway-proxy-1",
         "message": "Envoy admin API unreachable: refused",

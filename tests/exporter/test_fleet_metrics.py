@@ -15,6 +15,7 @@ from gloomon.domain.model.webhook import WebhookConfig, WebhookEntry, WebhookSta
 from gloomon.exporter.exposition import Rendered
 from gloomon.exporter.labels import common_name
 from gloomon.exporter.metrics import FleetMetrics
+from gloomon.lab.snapshots import namespaces as namespace_copies
 from gloomon.lab.snapshots import states
 from tests.domain.certs import NOW, rotation
 from tests.domain.fleet_helpers import CTX, NS, fetch, secret, snap
@@ -299,3 +300,24 @@ def test_findings_carry_the_cluster_they_are_about() -> None:
 
     rows = named(samples(split_planes(copy=None)), "gloomon_findings")
     assert {(labels["code"], labels["cluster"]) for labels, _ in rows} >= {("secret-copy-missing", "edge")}
+
+
+def test_each_namespaces_copy_of_the_secret_is_its_own_series() -> None:
+    """A kube-gateway's namespace holds its own copy: one series per (cluster, namespace), none twice."""
+    snapshot = namespace_copies.copy_frozen()
+    rows = samples(snapshot)
+    phases = {
+        labels["namespace"]: labels["phase"]
+        for labels, value in named(rows, "gloomon_rotation_phase")
+        if labels["scope"] == "secret" and value == 1.0
+    }
+    assert phases == {NS: "leaf-rotated", namespace_copies.APPS: "steady"}
+    up = [labels for labels, _ in named(rows, "gloomon_source_up")]
+    assert sorted((u["source"], u["namespace"]) for u in up) == [
+        ("kubernetes", ""),
+        ("secret", namespace_copies.APPS),
+        ("secret", NS),
+    ]
+    for name in ("gloomon_rotation_phase", "gloomon_source_up"):
+        keys = [tuple(sorted(labels.items())) for labels, _ in named(rows, name)]
+        assert len(keys) == len(set(keys))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from gloomon.domain.model import Component
+from gloomon.domain.model import Component, SecretState
 from gloomon.settings import DirectTarget, Settings
 from gloomon.sources.admin.http import AdminConnection, AdminHttpError
 from gloomon.sources.admin.poller import AdminPoller
@@ -57,8 +57,8 @@ async def test_poll_after_stop_opens_nothing() -> None:
 
 async def test_unexpected_failure_reading_cluster_state_is_recorded() -> None:
     class FailingReader(Reader):
-        async def read_secret(self, now: datetime) -> None:
-            raise ValueError("odd answer")
+        async def read_secrets(self, now: datetime, pods: object) -> list[tuple[str, BaseException]]:
+            return [("gloo-system", ValueError("odd answer"))]
 
         async def read_cronjob(self) -> None:
             return None
@@ -72,6 +72,31 @@ async def test_unexpected_failure_reading_cluster_state_is_recorded() -> None:
     cluster = _Cluster(Connection(), FailingReader(), forward_set())  # type: ignore[arg-type]
     await session._read_state(cluster)
     assert cluster.error == "reading cluster state: ValueError: odd answer"
+
+
+async def test_a_secret_read_failing_in_one_namespace_leaves_the_others_observed() -> None:
+    """A kube-gateway's namespace answers 500 for its copy: that copy is not observed this poll (the
+    snapshot keeps its last content), the release namespace's is read, and the error is recorded."""
+    read = SecretState("ctx", "gloo-system", read_at=T0, resource_version="7")
+
+    class OneNamespaceFails(Reader):
+        async def read_secrets(self, now: datetime, pods: object) -> list[tuple[str, object]]:
+            return [("gloo-system", read), ("apps", ApiError(500, "secret gloo-mtls-certs in apps: 500"))]
+
+        async def read_cronjob(self) -> None:
+            return None
+
+        async def component_presence(
+            self, pods: object
+        ) -> tuple[tuple[Component, ...], tuple[Component, ...]]:
+            return (), ()
+
+    session = MonitorSession(Settings())
+    cluster = _Cluster(Connection(), OneNamespaceFails(), forward_set())  # type: ignore[arg-type]
+    await session._read_state(cluster)
+    assert cluster.secrets[0] is read
+    assert (cluster.secrets[1].namespace, cluster.secrets[1].observed) == ("apps", False)
+    assert cluster.error == "secret gloo-mtls-certs in apps: 500" and not cluster.api_down
 
 
 @pytest.mark.parametrize("status", [0, 403, 500, 503])

@@ -1,9 +1,14 @@
-"""Split planes: the data-plane contexts' copies of ``gloo-mtls-certs`` against the management
-context's secret, which certgen writes (certgen runs only where gloo runs).
+"""Copies of ``gloo-mtls-certs`` against the secret certgen writes (certgen runs only where gloo runs,
+and writes only its release namespace's secret).
 
-A copy that is missing, differs (stale: not yet copied since certgen's last write) or comes from a
+Two kinds of copies: a **data-plane** context's (split planes), whose source is the management context's
+secret; and a **namespace** copy in the same context (a kube-gateway proxy runs in its Gateway's
+namespace, a classic proxy may be moved by ``gatewayProxies.<name>.namespace``: each pod's sds serves
+the secret of its own namespace), whose source is that context's release-namespace secret.
+
+A copy that is missing, differs (stale: not yet copied since the source's last write) or comes from a
 different CA is a finding of its own, with the phase of each, the lag measured from the source's write,
-and a hint naming how the copy is made (:mod:`gloomon.domain.parse.copies`).
+the pods that hold it, and a hint naming how the copy is made (:mod:`gloomon.domain.parse.copies`).
 """
 
 from __future__ import annotations
@@ -12,36 +17,65 @@ from collections.abc import Mapping, Sequence
 
 from gloomon.domain.compare.sync import bundle_key, cert_key
 from gloomon.domain.health.policy import Context
-from gloomon.domain.model import Finding, Plane, SecretStatus, Severity
+from gloomon.domain.model import (
+    Finding,
+    Plane,
+    SecretStatus,
+    Severity,
+    Subjects,
+    TargetStatus,
+    copy_source,
+)
 from gloomon.domain.parse.copies import copy_hint
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.x509 import find_signer
 
 
 def copy_findings(
-    secrets: Sequence[SecretStatus], planes: Mapping[str, Plane], ctx: Context
+    secrets: Sequence[SecretStatus],
+    planes: Mapping[str, Plane],
+    ctx: Context,
+    targets: Sequence[TargetStatus] = (),
 ) -> list[Finding]:
-    """``secret-copy-missing`` / ``secret-copy-stale`` for each data-plane context's secret."""
+    """``secret-copy-missing`` / ``secret-copy-stale`` for each copy: each data-plane context's
+    release-namespace secret, and each secret of another namespace than the release's."""
     sources = [
         s
         for s in secrets
-        if planes.get(s.state.context) is Plane.MANAGEMENT and s.state.leaf is not None and s.state.bundle
+        if planes.get(s.state.context) is Plane.MANAGEMENT
+        and s.state.namespace == ctx.namespace
+        and _has_content(s)
     ]
-    if not sources:
-        return []
     out: list[Finding] = []
     for copy in secrets:
-        if planes.get(copy.state.context) is not Plane.DATA:
+        source: SecretStatus | None
+        if copy.state.namespace != ctx.namespace:
+            source = copy_source(secrets, copy, ctx.namespace)
+            source = source if source is not None and _has_content(source) else None
+        elif planes.get(copy.state.context) is Plane.DATA and sources:
+            source = _source_of(copy, sources)
+        else:
+            source = None
+        if source is None:
             continue
-        source = _source_of(copy, sources)
-        item = _copy_finding(copy, source, ctx)
+        holders = [
+            t.ref.pod
+            for t in targets
+            if t.ref.context == copy.state.context and t.secret_namespace == copy.state.namespace
+        ]
+        item = _copy_finding(copy, source, ctx, tuple(holders))
         if item is not None:
             out.append(item)
     return out
 
 
-def is_copy(secret: SecretStatus, planes: Mapping[str, Plane]) -> bool:
-    return planes.get(secret.state.context) is Plane.DATA
+def is_copy(secret: SecretStatus, planes: Mapping[str, Plane], release_namespace: str) -> bool:
+    """A data-plane context's secret, or one in another namespace than the release's."""
+    return secret.state.namespace != release_namespace or planes.get(secret.state.context) is Plane.DATA
+
+
+def _has_content(secret: SecretStatus) -> bool:
+    return secret.state.leaf is not None and bool(secret.state.bundle)
 
 
 def _content(secret: SecretStatus) -> tuple[object, ...]:
@@ -58,33 +92,56 @@ def _source_of(copy: SecretStatus, sources: Sequence[SecretStatus]) -> SecretSta
     return next((s for s in sources if s.state.bundle and mine & set(bundle_key(s.state.bundle))), sources[0])
 
 
-def _where(secret: SecretStatus) -> str:
+def _where(secret: SecretStatus, same_context: bool) -> str:
+    """``namespace apps`` within one context (the finding's context names it), else ``context/ns``."""
     state = secret.state
-    return f"{state.context}/{state.namespace or '?'}"
+    return f"namespace {state.namespace}" if same_context else f"{state.context}/{state.namespace or '?'}"
 
 
-def _copy_finding(copy: SecretStatus, source: SecretStatus, ctx: Context) -> Finding | None:
+def _held_by(pods: tuple[str, ...]) -> str:
+    if not pods:
+        return ""
+    names = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
+    return f"; held by {names}"
+
+
+def _copy_finding(
+    copy: SecretStatus, source: SecretStatus, ctx: Context, pods: tuple[str, ...]
+) -> Finding | None:
     state = copy.state
-    origin = _where(source)
+    src = source.state
+    same_context = src.context == state.context
+    origin = _where(source, same_context)
+    hint = copy_hint(state.copied_by, origin if same_context else "the management cluster")
     if state.missing:
+        who = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
+        if same_context:
+            what = f"no copy of {state.name} in namespace {state.namespace}"
+            why = f"only, and a pod's sds serves its own namespace's secret: {who or 'pods there'}"
+            source_flags = target_flags = ""
+        else:
+            what = (
+                f"no copy of {state.name} in data-plane context {state.context} (namespace {state.namespace})"
+            )
+            why = f"only: {who or 'pods here'}"
+            source_flags, target_flags = f" --context {src.context}", f" --context {state.context}"
         return Finding(
             Severity.CRITICAL,
             "secret-copy-missing",
             None,
             None,
-            f"no copy of {state.name} in data-plane context {state.context} (namespace "
-            f"{state.namespace}); certgen writes it in {origin} only: pods here cannot get certificates",
-            f"{copy_hint(state.copied_by)}; e.g. kubectl --context {source.state.context} -n "
-            f"{source.state.namespace} get secret {state.name} -o yaml | grep -vE '^  (uid|resourceVersion|"
-            f"creationTimestamp):' | kubectl --context {state.context} -n {state.namespace} apply -f - "
-            f"(piped: the key is never printed)",
+            f"{what}; certgen writes it in {origin} {why} cannot get certificates",
+            f"{hint}; e.g. kubectl{source_flags} -n {src.namespace} get secret {state.name} -o yaml | "
+            f"grep -vE '^  (uid|resourceVersion|creationTimestamp|namespace):' | kubectl{target_flags} -n "
+            f"{state.namespace} apply -f - (piped: the key is never printed)",
+            Subjects(pods=pods),
             context=state.context,
+            namespace=state.namespace,
         )
     if state.forbidden or state.error is not None or state.leaf is None or state.bundle is None:
         return None  # secret-forbidden / secret-unreadable speak for it
     if _content(copy) == _content(source):
         return None
-    src = source.state
     assert src.leaf is not None and src.bundle is not None
     foreign = find_signer(src.leaf, state.bundle) is None and find_signer(state.leaf, src.bundle) is None
     since = source.content_since or src.updated_at
@@ -101,18 +158,24 @@ def _copy_finding(copy: SecretStatus, source: SecretStatus, ctx: Context) -> Fin
         severity = Severity.WARNING
         what = "is stale: it differs from"
     how = f" (copied by {state.copied_by})" if state.copied_by else ""
+    here = "pods there" if same_context else "clients here"
     return Finding(
         severity,
         "secret-copy-stale",
         None,
         None,
-        f"copy of {state.name} in {_where(copy)}{how} {what} the source in {origin}, {lag_words} ({phases})",
-        copy_hint(state.copied_by)
+        f"copy of {state.name} in {_where(copy, same_context)}{how} {what} the source in {origin}, "
+        f"{lag_words} ({phases}){_held_by(pods)}",
+        hint
         + (
-            "; it is a whole rotation behind, or copied from another cluster: clients here do not trust "
+            f"; it is a whole rotation behind, or copied from elsewhere: {here} do not trust "
             "gloo's certificate until it is copied again"
             if foreign
             else f"; within {human_duration(ctx.grace)} of a rotation this is expected"
+            if severity is Severity.INFO
+            else f"; it is past the {human_duration(ctx.grace)} grace of a rotation"
         ),
+        Subjects(pods=pods),
         context=state.context,
+        namespace=state.namespace,
     )

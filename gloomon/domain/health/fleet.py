@@ -39,7 +39,8 @@ def fleet_findings(
     reachable = [t for t in targets if t.reachable and t.bundle.cas]
     by_context: dict[str, list[TargetStatus]] = {}
     for target in reachable:
-        by_context.setdefault(target.ref.context, []).append(target)
+        if target.copy_behind_seconds is None:  # else its namespace's copy differs: secret-copy-stale
+            by_context.setdefault(target.ref.context, []).append(target)
     for context, mine in by_context.items():
         mismatch = _bundle_mismatch(mine, ctx)
         if mismatch is not None:
@@ -59,16 +60,28 @@ def fleet_findings(
                 verdicts[key] = _untrusted_side(client, group[0])
             problem = _describe(verdicts[key], group, client.ref.context)
             if problem is not None:
+                stale_copy = client.copy_behind_seconds is not None
                 out.append(
                     Finding(
                         Severity.CRITICAL,
                         "peer-untrusted",
                         client.ref.component,
                         client.ref.pod,
-                        problem,
-                        f"both sides must trust the CA that signed the other's leaf; "
-                        f"restart the {_holder([client, *group])} holding the old bundle: "
-                        f"{_restart_hint([client, *group], ctx)}",
+                        problem
+                        + (
+                            f"; it holds the copy of the secret in namespace {client.secret_namespace}, "
+                            "which is behind its source (secret-copy-stale)"
+                            if stale_copy
+                            else ""
+                        ),
+                        "both sides must trust the CA that signed the other's leaf; "
+                        + (
+                            f"copy the secret into namespace {client.secret_namespace} again "
+                            "(see secret-copy-stale): its sds serves that copy"
+                            if stale_copy
+                            else f"restart the {_holder([client, *group])} holding the old bundle: "
+                            f"{_restart_hint([client, *group], ctx)}"
+                        ),
                         Subjects(pods=tuple(server.ref.pod for server in group)),
                         context=client.ref.context,
                     )
@@ -187,7 +200,7 @@ def _restart_hint(targets: Sequence[TargetStatus], ctx: Context) -> str:
     """How to restart the Envoys named: delete the pod, or, for ``--target`` URLs (no pod), there."""
     if _direct(targets):
         return "on its host (a --target URL is not a pod)"
-    return f"kubectl -n {ctx.namespace} delete pod <pod>"
+    return f"kubectl {_where(targets, ctx)} delete pod <pod>"
 
 
 def _verifiable(target: TargetStatus) -> bool:

@@ -106,8 +106,10 @@ def judge(
         found.extend(in_context(item, context, many, contexts) for item in items)
 
     for secret in secrets:
-        add(_secret_findings(secret, ctx, mtls, planes, many), secret.state.context)
-    add(health_copies.copy_findings(secrets, planes, ctx), None)
+        about = secret.state.namespace if health_copies.is_copy(secret, planes, namespace) else None
+        items = _secret_findings(secret, ctx, mtls, planes, many)
+        add((replace(item, namespace=about) for item in items), secret.state.context)
+    add(health_copies.copy_findings(secrets, planes, ctx, targets), None)
     management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
     add(health_cron.cronjob_findings(secrets, targets, ctx), management)
     add(health_certgen.certgen_findings(pods, ctx), management)
@@ -242,9 +244,11 @@ def _secret_findings(
     state = secret.state
     ns = state.namespace or ctx.namespace
     # with several contexts the message starts with the context (in_context): not named twice
-    where = f"secret {state.name}" + (f" ({state.context})" if state.context and not many else "")
-    if state.missing and health_copies.is_copy(secret, planes):
-        return []  # a data-plane context's copy: secret-copy-missing speaks for it
+    name = state.name if state.namespace == ctx.namespace else f"{state.namespace}/{state.name}"
+    where = f"secret {name}" + (f" ({state.context})" if state.context and not many else "")
+    copy = health_copies.is_copy(secret, planes, ctx.namespace)
+    if state.missing and copy:
+        return []  # a copy (data-plane context, other namespace): secret-copy-missing speaks for it
     if state.forbidden:
         return [
             Finding(
@@ -324,7 +328,7 @@ def _secret_findings(
                 f"tls.crt is not signed by any CA in ca.crt; {ctx.rerun_hint()}",
             )
         )
-    if verdict.phase is Phase.STALLED:
+    if verdict.phase is Phase.STALLED and not copy:  # a copy's stall: its source's, or its own lag
         out.append(
             Finding(
                 Severity.WARNING,

@@ -39,6 +39,7 @@ from gloomon.domain.model import (
     ServerInfo,
     Severity,
     TargetStatus,
+    secret_of,
 )
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.envoy import ADMIN_PATHS
@@ -148,7 +149,7 @@ def target_findings(
         out.append(
             initial_fetch_timeout(target, stats, ctx, hints) or _not_delivered(target, fetch, ctx, hints)
         )
-    secret = next((s for s in secrets if s.state.context == ref.context), None)
+    secret = secret_of(secrets, ref.context, ref.namespace, ctx.namespace)
     out.extend(_cert_findings(target, secret, ctx))
     verdict = target.verdict
     if verdict.phase is Phase.BROKEN and target.leaf is not None and target.leaf.seconds_left(ctx.now) >= 0:

@@ -58,6 +58,8 @@ from gloomon.domain.model.snapshot import (
     Subjects,
     TargetStatus,
     XdsLink,
+    copy_source,
+    secret_of,
 )
 from gloomon.domain.model.vocabulary import (
     COMPONENT_ORDER,
@@ -143,5 +145,7 @@ __all__ = [
     "WebhookEntry",
     "WebhookState",
     "XdsLink",
+    "copy_source",
+    "secret_of",
     "webhook_config_name",
 ]

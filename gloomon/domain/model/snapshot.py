@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +48,9 @@ class Finding:
     #: the Kubernetes context (cluster) it is about; None when it is about no one context (``--target``,
     #: a comparison across contexts is named by the context of its subject)
     context: str | None = None
+    #: the namespace of the copy of the secret it is about (a proxy's namespace holds its own copy);
+    #: None when it is about no copy
+    namespace: str | None = None
 
 
 class LinkState(enum.StrEnum):
@@ -132,6 +135,13 @@ class TargetStatus:
     #: Set while the Kubernetes API is unreachable: the first poll that could not reach the target through
     #: it. Everything else shown (``fetch`` included, read at ``fetch.fetched_at``) is the last observed.
     stale_since: datetime | None = None
+    #: the namespace of the secret it is compared with (its own namespace's copy where one was read,
+    #: else the release namespace's); None without a secret (``--target``)
+    secret_namespace: str | None = None
+    #: It holds its namespace's copy of the secret, and that copy is behind the release namespace's
+    #: secret (certgen's): how long since the source's write. The copy lags, not the pod
+    #: (``secret-copy-stale`` says so); None while the copy equals its source, or it is no copy.
+    copy_behind_seconds: float | None = None
 
     @property
     def key(self) -> str:
@@ -168,6 +178,34 @@ MTLS_WORDS = {
     MtlsState.NOT_OBSERVED: "secret not observed (--target)",
 }
 MTLS_HINT = "enable it with the Helm value global.glooMtls.enabled=true"
+
+
+def secret_of(
+    secrets: Sequence[SecretStatus], context: str, namespace: str | None, release_namespace: str
+) -> SecretStatus | None:
+    """The secret a target of ``context`` in ``namespace`` is compared with: the copy in its own
+    namespace (kube-gateway proxies, classic proxies moved by ``gatewayProxies.<name>.namespace``: each
+    pod's sds serves its namespace's secret), else the release namespace's, else the context's first."""
+    mine = [secret for secret in secrets if secret.state.context == context]
+    for wanted in (namespace, release_namespace):
+        found = next((secret for secret in mine if secret.state.namespace == wanted), None)
+        if found is not None:
+            return found
+    return mine[0] if mine else None
+
+
+def copy_source(
+    secrets: Sequence[SecretStatus], secret: SecretStatus, release_namespace: str
+) -> SecretStatus | None:
+    """The secret ``secret`` is a copy of when it is a namespace copy (another namespace than the
+    release's, in the same context): the release namespace's, which certgen writes. None otherwise."""
+    state = secret.state
+    if state.namespace == release_namespace:
+        return None
+    return next(
+        (s for s in secrets if s.state.context == state.context and s.state.namespace == release_namespace),
+        None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +258,9 @@ class FleetSnapshot:
         """The first context's secret (the control plane's)."""
         return self.secrets[0] if self.secrets else None
 
-    def secret_for(self, context: str) -> SecretStatus | None:
-        """The secret a target of ``context`` is compared with (its own context's)."""
-        return next((secret for secret in self.secrets if secret.state.context == context), None)
+    def secret_for(self, context: str, namespace: str | None = None) -> SecretStatus | None:
+        """The secret a target of ``context`` (in ``namespace``) is compared with (:func:`secret_of`)."""
+        return secret_of(self.secrets, context, namespace, self.namespace)
 
     def worst_severity(self) -> Severity | None:
         if not self.findings:

@@ -51,10 +51,11 @@ def copy_mechanism(
     return None
 
 
-def copy_hint(mechanism: str | None) -> str:
-    """What to do about a copy made by ``mechanism`` that differs from its source."""
+def copy_hint(mechanism: str | None, source: str = "the management cluster") -> str:
+    """What to do about a copy made by ``mechanism`` that differs from its ``source`` (where it is
+    copied from, in words)."""
     if mechanism is None:
-        return "nothing on the copy says how it is made: copy it again from the management cluster"
+        return f"nothing on the copy says how it is made: copy it again from {source}"
     if mechanism.startswith("kubed"):
         return f"it is copied by {mechanism}: check kubed's logs and its sync annotation on the source"
     if mechanism.startswith("reflector"):

@@ -69,7 +69,8 @@ class KubeReader(WatchedLists):
         self._core = connection.core()
         self._apps = connection.apps()
         self._batch = connection.batch()
-        self._secret: tuple[object, SecretState] | None = None  # (uid, resourceVersion) → decoded state
+        #: namespace → ((uid, resourceVersion), the decoded state): an unchanged secret is not decoded again
+        self._secrets: dict[str, tuple[object, SecretState]] = {}
         #: the components the last Deployment list had (None: not listed, or not allowed to list)
         self.deployed: frozenset[Component] | None = None
 
@@ -201,51 +202,77 @@ class KubeReader(WatchedLists):
             return {}
         return kube_status.warning_events(obj)
 
-    async def read_secret(self, now: datetime) -> SecretState:
-        """``gloo-mtls-certs`` without its private key; 403 / 404 become a state, not an exception."""
+    def secret_namespaces(self, pods: dict[Component, list[PodInfo]] | None) -> tuple[str, ...]:
+        """Where ``gloo-mtls-certs`` is read: the release namespace (certgen writes it there), then every
+        other watched namespace a component's pod runs in (its sds serves that namespace's copy)."""
+        listed = (pod.namespace for component_pods in (pods or {}).values() for pod in component_pods)
+        return tuple(dict.fromkeys((self.namespace, *(ns for ns in listed if ns))))
+
+    async def read_secrets(
+        self, now: datetime, pods: dict[Component, list[PodInfo]] | None
+    ) -> list[tuple[str, SecretState | BaseException]]:
+        """(namespace, its secret or the error reading it) for each of :meth:`secret_namespaces`."""
+        namespaces = self.secret_namespaces(pods)
+        for gone in set(self._secrets) - set(namespaces):
+            del self._secrets[gone]
+        results = await asyncio.gather(
+            *(self.read_secret(now, namespace) for namespace in namespaces), return_exceptions=True
+        )
+        return list(zip(namespaces, results, strict=True))
+
+    async def read_secret(self, now: datetime, namespace: str | None = None) -> SecretState:
+        """``gloo-mtls-certs`` of ``namespace`` (the release namespace by default) without its private
+        key; 403 / 404 become a state, not an exception.
+
+        Read by name in each namespace rather than listed across namespaces with a ``metadata.name``
+        field selector (which the API supports): ``get`` on one namespace's secrets is the narrowest
+        grant, and a 403 in one namespace then hides only that namespace's copy."""
+        namespace = namespace or self.namespace
         try:
             obj = await self._json(
-                f"secret {SECRET_NAME}",
+                f"secret {SECRET_NAME} in {namespace}",
                 lambda: self._core.read_namespaced_secret_without_preload_content(
-                    SECRET_NAME, self.namespace, _request_timeout=self.timeout
+                    SECRET_NAME, namespace, _request_timeout=self.timeout
                 ),
             )
         except ApiError as error:
             if error.status == 403:
                 return SecretState(
                     context=self.context,
-                    namespace=self.namespace,
+                    namespace=namespace,
                     read_at=now,
                     forbidden=True,
                     observed=False,
-                    error=f"forbidden (403): cannot read secret {SECRET_NAME} in {self.namespace}; "
+                    error=f"forbidden (403): cannot read secret {SECRET_NAME} in {namespace}; "
                     "grant 'get' on secrets to compare Envoys with the secret",
                 )
             if error.status == 404:
                 return SecretState(
                     context=self.context,
-                    namespace=self.namespace,
+                    namespace=namespace,
                     read_at=now,
                     missing=True,
-                    error=f"secret {SECRET_NAME} not found in {self.namespace}",
+                    error=f"secret {SECRET_NAME} not found in {namespace}",
                 )
             raise
         if not isinstance(obj, dict):
-            return SecretState(
-                self.context, self.namespace, read_at=now, error="not a Secret", observed=False
-            )
+            return SecretState(self.context, namespace, read_at=now, error="not a Secret", observed=False)
         key_present = kube_objects.drop_private_key(obj)
         meta = obj.get("metadata")
         meta = meta if isinstance(meta, dict) else {}
         version = (meta.get("uid"), meta.get("resourceVersion")) if meta.get("resourceVersion") else None
-        if version is not None and self._secret is not None and self._secret[0] == version:
+        cached = self._secrets.get(namespace)
+        if version is not None and cached is not None and cached[0] == version:
             obj.clear()  # unchanged since the last read: its certificates are not decoded again
-            return replace(self._secret[1], read_at=now)
+            return replace(cached[1], read_at=now)
         state = kube_objects.secret_state(
-            obj, context=self.context, namespace=self.namespace, read_at=now, key_present=key_present
+            obj, context=self.context, namespace=namespace, read_at=now, key_present=key_present
         )
         obj.clear()
-        self._secret = (version, state) if version is not None else None
+        if version is not None:
+            self._secrets[namespace] = (version, state)
+        else:
+            self._secrets.pop(namespace, None)
         return state
 
     async def read_cronjob(self) -> CronJobState:

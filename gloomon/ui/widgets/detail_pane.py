@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from gloomon.domain.cells import link_words, name_words, sds_stream_words
+from gloomon.domain.cells import compared_with_words, link_words, name_words, sds_stream_words
 from gloomon.domain.compare.sync import bundle_differences, cert_key, same_bundle, same_cert
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.health.links import close_reason
@@ -257,6 +257,9 @@ def detail_sheet(
         phase.append_text(literal(target.verdict.reason))
     sheet.field("phase", phase)
     sheet.field("in sync", sync_cell(target, palette))
+    compared_with = compared_with_words(snapshot, target)
+    if compared_with is not None:
+        sheet.field("secret", literal(compared_with))
     sheet.field("sds ver", target.sds_version or "—")
     stream = sds_stream_words(target, now)
     if stream is not None:
@@ -272,7 +275,7 @@ def detail_sheet(
         sheet.heading("Certificates")
         sheet.line(Text("unknown while its admin endpoint is unreachable", style=palette.muted))
         return sheet
-    compared = snapshot.secret_for(target.ref.context)
+    compared = snapshot.secret_for(target.ref.context, target.ref.namespace)
     secret = compared.state if compared is not None else None
     sheet.heading("Leaf · server_cert")
     if target.leaf is None:

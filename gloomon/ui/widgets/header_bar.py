@@ -14,7 +14,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from gloomon.domain.cells import context_phase_words, secret_phase_words, severity_counts
+from gloomon.domain.cells import (
+    context_phase_words,
+    namespace_copy_words,
+    secret_phase_words,
+    severity_counts,
+)
 from gloomon.domain.export import status_of
 from gloomon.domain.model import FleetSnapshot, Severity
 from gloomon.domain.parse.cron import next_run
@@ -70,18 +75,36 @@ def _secret_line(
     room: int,
     palette: Palette,
 ) -> Text:
-    """``secret <phase words>  <next run>`` in ``room`` cells: when it does not fit, the next run is said
-    shortly, then the phase words lose their last `` · `` clauses (the findings say them in full)."""
+    """``secret <phase words>  apps <copy words>  <next run>`` in ``room`` cells (each other namespace's
+    copy by its name, when a proxy runs there): when it does not fit, the next run is said shortly,
+    the copies' words keep their first clause, then the phase words lose their last `` · `` clauses
+    (the findings say them in full)."""
     clauses = words.split(" · ")
-    for keep, cron_short in [(len(clauses), short), (len(clauses), True)] + [
-        (count, True) for count in range(len(clauses) - 1, 0, -1)
+    context = snapshot.contexts[0] if snapshot.contexts else None
+    copies = namespace_copy_words(snapshot, context) if context is not None else []
+    line = Text()
+    for keep, cron_short, whole in [(len(clauses), short, True), (len(clauses), True, True)] + [
+        (count, True, False) for count in range(len(clauses), 0, -1)
     ]:
         line = _badge(" · ".join(clauses[:keep]), loudness, palette)
+        for namespace, copy_words, copy_loudness in copies:
+            line.append("  ")
+            line.append_text(_named(namespace))
+            shown = copy_words if whole else copy_words.split(" · ")[0]
+            line.append_text(_badge(shown, copy_loudness, palette, label=False))
         line.append("  ")
         line.append(cron_words(snapshot, now, short=cron_short), style=palette.muted)
         if line.cell_len <= room:
             break
     return line
+
+
+def _named(name: str) -> Text:
+    """A context's or namespace's name before its secret's words: bold, then a space."""
+    text = literal(name)
+    text.stylize(Style(bold=True))
+    text.append(" ")
+    return text
 
 
 def _contexts_line(snapshot: FleetSnapshot, now: datetime, short: bool, room: int, palette: Palette) -> Text:
@@ -98,10 +121,7 @@ def _contexts_line(snapshot: FleetSnapshot, now: datetime, short: bool, room: in
         for index, (context, words, loudness) in enumerate(phases):
             if index:
                 line.append("  ")
-            name = literal(context)
-            name.stylize(Style(bold=True))
-            line.append_text(name)
-            line.append(" ")
+            line.append_text(_named(context))
             line.append_text(_badge(" · ".join(words.split(" · ")[:keep]), loudness, palette, label=False))
         if with_cron:
             line.append("  ")

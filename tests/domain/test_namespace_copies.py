@@ -1,0 +1,136 @@
+"""Proxies in other namespaces than the release's (a kube-gateway in its Gateway's namespace): each pod
+is compared with the copy of gloo-mtls-certs in its own namespace (its sds serves that one), and a copy
+that differs from the release namespace's secret (certgen's) is the copy's finding, not the pod's."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from gloomon.domain.cells import sync_words
+from gloomon.domain.export import snapshot_json
+from gloomon.domain.model import FleetSnapshot, SecretState, Severity, TargetStatus, secret_of
+from gloomon.lab.snapshots.certs import CA_ADDED, NEW_STEADY, STEADY
+from gloomon.lab.snapshots.namespaces import (
+    APPS,
+    KUBE_GATEWAY_POD,
+    copy_frozen,
+    copy_removed,
+    two_namespaces,
+)
+from gloomon.lab.snapshots.polls import CONTEXT, NAMESPACE, POLLED
+
+
+def _gateway(snapshot: FleetSnapshot) -> TargetStatus:
+    return next(t for t in snapshot.targets if t.ref.pod == KUBE_GATEWAY_POD)
+
+
+def _loud(snapshot: FleetSnapshot) -> list[tuple[str, str]]:
+    return [(f.code, f.message) for f in snapshot.findings if f.severity.rank >= Severity.WARNING.rank]
+
+
+def test_a_copy_equal_to_its_source_is_healthy_and_each_pod_names_its_secret() -> None:
+    snapshot = two_namespaces()
+    assert _loud(snapshot) == []
+    assert _gateway(snapshot).secret_namespace == APPS
+    assert {t.secret_namespace for t in snapshot.targets if t.ref.pod != KUBE_GATEWAY_POD} == {NAMESPACE}
+    doc = json.loads(snapshot_json(snapshot))
+    assert [s["namespace"] for s in doc["secrets"]] == [NAMESPACE, APPS]
+    (row,) = [t for t in doc["targets"] if t["pod"] == KUBE_GATEWAY_POD]
+    assert row["secret_namespace"] == APPS and row["copy_behind_seconds"] is None
+
+
+def test_each_pod_is_compared_with_its_own_namespaces_copy() -> None:
+    """The copy holds a new CA the source does not (someone re-made it by hand): the kube-gateway holds
+    the copy's content, so it is in sync with its secret; the release namespace's pods with theirs."""
+    snapshot = two_namespaces(STEADY, CA_ADDED)
+    assert all(t.in_sync_with_secret for t in snapshot.targets)
+    assert _gateway(snapshot).bundle.cas == CA_ADDED[0].cas
+
+
+def test_a_frozen_copy_is_the_copys_finding_and_the_pod_says_why_it_lags() -> None:
+    snapshot = copy_frozen()
+    codes = {f.code for f in snapshot.findings}
+    assert "target-lagging" not in codes and "bundle-mismatch" not in codes
+    (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
+    assert stale.severity is Severity.WARNING and stale.context == CONTEXT
+    assert f"namespace {APPS}" in stale.message and f"namespace {NAMESPACE}" in stale.message
+    assert "5m after the source's last write" in stale.message
+    assert "source leaf-rotated, copy steady" in stale.message
+    assert KUBE_GATEWAY_POD in stale.subjects.pods and "kubed" in stale.hint
+    gateway = _gateway(snapshot)
+    assert gateway.in_sync_with_secret is True and gateway.copy_behind_seconds == 300.0
+    assert sync_words(gateway) == "copy lags"
+    assert gateway.sync_reason is not None and "the copy lags, not this pod" in gateway.sync_reason
+    # gloo's new leaf is signed by a CA the copy lacks: the handshake failure names the copy
+    (untrusted,) = [f for f in snapshot.findings if f.code == "peer-untrusted"]
+    assert untrusted.pod == KUBE_GATEWAY_POD and "secret-copy-stale" in untrusted.message
+    assert f"namespace {APPS}" in untrusted.hint and "delete pod" not in untrusted.hint
+
+
+def test_a_copy_just_behind_its_source_is_information() -> None:
+    snapshot = two_namespaces(CA_ADDED, STEADY, written=POLLED - timedelta(seconds=20))
+    (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
+    assert stale.severity is Severity.INFO and "has not caught up yet" in stale.message
+    assert _loud(snapshot) == []
+
+
+def test_a_missing_copy_is_secret_copy_missing_naming_its_namespace_and_pods() -> None:
+    snapshot = copy_removed()
+    (missing,) = [f for f in snapshot.findings if f.code == "secret-copy-missing"]
+    assert missing.severity is Severity.CRITICAL
+    assert f"namespace {APPS}" in missing.message and KUBE_GATEWAY_POD in missing.message
+    assert f"-n {NAMESPACE} get secret" in missing.hint and f"-n {APPS} apply -f -" in missing.hint
+    assert "namespace" in missing.hint.split("grep -vE", 1)[1]  # the copy must not keep the source's
+    assert "secret-missing" not in {f.code for f in snapshot.findings}
+    assert _gateway(snapshot).in_sync_with_secret is None
+
+
+def test_a_removed_copy_keeps_how_it_was_made_in_its_hint() -> None:
+    before = two_namespaces()
+    after = two_namespaces(STEADY, None, previous=before, at=POLLED + timedelta(seconds=5))
+    (missing,) = [f for f in after.findings if f.code == "secret-copy-missing"]
+    assert "kubed" in missing.hint
+
+
+def test_a_pod_behind_its_up_to_date_copy_lags_from_the_copys_write() -> None:
+    """The copy followed certgen's write 90 s later; the kube-gateway has not picked it up since."""
+    written = POLLED - timedelta(minutes=10)
+    snapshot = two_namespaces(
+        CA_ADDED, CA_ADDED, written=written, copy_written=written + timedelta(seconds=90), held=STEADY
+    )
+    (lagging,) = [f for f in snapshot.findings if f.code == "target-lagging"]
+    assert lagging.pod == KUBE_GATEWAY_POD
+    assert _gateway(snapshot).lag_seconds == (POLLED - written).total_seconds() - 90
+    assert "secret-copy-stale" not in {f.code for f in snapshot.findings}
+
+
+def test_a_forbidden_copy_degrades_its_namespace_only_and_keeps_its_last_content() -> None:
+    before = two_namespaces()
+    at = POLLED + timedelta(seconds=5)
+    forbidden = SecretState(CONTEXT, APPS, read_at=at, forbidden=True, observed=False, error="403")
+    after = two_namespaces(previous=before, at=at, copy_read=forbidden)
+    (item,) = [f for f in after.findings if f.code == "secret-forbidden"]
+    assert f"{APPS}/" in item.message
+    copy = after.secret_for(CONTEXT, APPS)
+    assert copy is not None and copy.state.leaf is not None and copy.state.observed is False
+    assert all(t.in_sync_with_secret for t in after.targets)
+
+
+def test_a_copy_stalled_mid_rotation_is_no_rotation_stalled() -> None:
+    """certgen finished a rotation; the copy froze at its first write (two CAs held for 10 minutes):
+    that is the copy's lag, not a certgen run that died."""
+    start = POLLED - timedelta(minutes=10)
+    before = two_namespaces(CA_ADDED, CA_ADDED, written=start, at=start)
+    after = two_namespaces(NEW_STEADY, CA_ADDED, written=start + timedelta(seconds=130), previous=before)
+    copy = after.secret_for(CONTEXT, APPS)
+    assert copy is not None and copy.verdict.phase.value == "stalled"
+    assert "rotation-stalled" not in {f.code for f in after.findings}
+    assert "secret-copy-stale" in {f.code for f in after.findings}
+
+
+def test_a_namespace_without_a_copy_read_is_compared_with_the_release_namespaces_secret() -> None:
+    snapshot = two_namespaces()
+    assert secret_of(snapshot.secrets, CONTEXT, "elsewhere", NAMESPACE) is snapshot.secrets[0]
+    assert secret_of(snapshot.secrets, CONTEXT, APPS, NAMESPACE) is snapshot.secrets[1]
+    assert secret_of(snapshot.secrets, "other", APPS, NAMESPACE) is None
