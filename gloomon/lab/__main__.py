@@ -35,12 +35,18 @@ FAULTS = (
 )
 #: the fault a lab with ``--user-https`` adds (``scanner.py``)
 USER_TLS_FAULTS = (("scan", '{"sweeps": 3}'),)
-#: the faults an edge cluster's API adds (its secret copy's sync)
+#: the faults on a synced copy of the secret: an edge cluster's (its release namespace's), or with
+#: ``"namespace"`` the copy in a proxy's namespace (``--variety``)
 SYNC_FAULTS = (
     ("sync-lag", '{"seconds": 90}'),
     ("freeze-sync", '{"enabled": true}'),
     ("remove-copy", '{"enabled": true}'),
 )
+
+
+def _in_namespace(body: str, namespace: str) -> str:
+    """A sync fault's body, naming the copy in ``namespace``."""
+    return body.removesuffix("}") + f', "namespace": "{namespace}"}}'
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,7 +86,15 @@ def _parser() -> argparse.ArgumentParser:
         "--variety",
         action="store_true",
         help="also Gloo's proxy variety: public-gw (an extraContainer first, an extauth sidecar), its "
-        "dataplanePerProxy extauth-public-gw and rate-limit-public-gw, a kube-gateway proxy",
+        "dataplanePerProxy extauth-public-gw and rate-limit-public-gw, a kube-gateway proxy in namespace "
+        "apps (its Gateway's) with kubed's copy of gloo-mtls-certs there",
+    )
+    parser.add_argument(
+        "--public-gw-namespace",
+        default=None,
+        metavar="NS",
+        help="with --variety: run public-gw in NS (gatewayProxies.publicGw.namespace), with a copy of the "
+        "secret there too (default: the release namespace)",
     )
     return parser
 
@@ -103,16 +117,30 @@ async def _run(args: argparse.Namespace) -> None:
         context=args.context or CONTEXT,
         user_https=args.user_https,
         variety=args.variety,
+        public_gw_namespace=args.public_gw_namespace,
     )
     async with lab:
         scenario = SCENARIOS[args.scenario]
         print(f"gloomon lab up: scenario {scenario.name} — {scenario.summary}")
         print(f"kubeconfig: {lab.kubeconfig_path}")
         print(f"context: {lab.context}")
-        print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -n {lab.namespace}")
-        print(f"  KUBECONFIG={lab.kubeconfig_path} gloomon")
+        namespaces = [lab.namespace, *sorted(lab.syncs)]  # the release namespace, then the proxies'
+        if len(namespaces) > 1:
+            copies = ", ".join(f"{ns}/gloo-mtls-certs" for ns in namespaces[1:])
+            print(f"namespaces: {', '.join(namespaces)} (kubed copies {lab.namespace}'s secret to {copies})")
+        for namespace in namespaces:
+            print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -n {namespace}")
+        if len(namespaces) > 1:
+            print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -A")
+        watched = " ".join(f"-n {ns}" for ns in namespaces)
+        print(
+            f"  KUBECONFIG={lab.kubeconfig_path} gloomon"
+            + (f" {watched}   (or -A)" if len(namespaces) > 1 else "")
+        )
         print(f"faults: POST {lab.api_url}/lab/v1/faults/<fault> (bearer token from the kubeconfig):")
-        for fault, body in FAULTS + (USER_TLS_FAULTS if args.user_https else ()):
+        faults = FAULTS + (USER_TLS_FAULTS if args.user_https else ())
+        faults += tuple((f, _in_namespace(b, ns)) for ns in namespaces[1:] for f, b in SYNC_FAULTS)
+        for fault, body in faults:
             print(f"  {fault:<18} {body or '(no body)'}")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()

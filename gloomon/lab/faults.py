@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from gloomon.domain.model import Component
+from gloomon.domain.model import SECRET_NAME, Component
 from gloomon.lab.cluster.util import now_utc
+from gloomon.lab.secret_sync import SYNC_FAULTS
 
 if TYPE_CHECKING:
     from gloomon.lab.api.server import ApiServer
@@ -16,12 +17,15 @@ if TYPE_CHECKING:
     from gloomon.lab.pods.deployments import ComponentSpec
     from gloomon.lab.pods.runtime import PodRuntime
     from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
+    from gloomon.lab.secret_sync import SecretSync
 
 
 class LabFaults:
     """Fault methods over the state a :class:`gloomon.lab.lab.Lab` holds."""
 
     store: NamespaceStore
+    #: the syncs writing a copy of the secret into this cluster, by the namespace they write to
+    syncs: dict[str, SecretSync]
     api: ApiServer | None
     certgen: CertgenRunner | None
     certgen_config: CertgenConfig
@@ -39,19 +43,21 @@ class LabFaults:
     async def restart_pod(self, pod: str) -> str:
         """Delete the pod; its ReplicaSet makes a new one (new name, new Envoy, restartCount 0)."""
         old = self.runtime(pod)
+        secret = old.store.secret  # the pod mounts its own namespace's secret
+        if secret is None:
+            raise ValueError(f"pod {pod}: no {SECRET_NAME} in {old.store.namespace} for a new pod to mount")
         await old.stop()
         del self.runtimes[pod]
-        self.store.remove_pod(pod)
-        assert self.store.secret is not None
+        old.store.remove_pod(pod)
         if old.spec.component is Component.GLOO and self.webhook and self.store.webhook_secret:
             self.webhook.load(self.store.webhook_secret.data)  # a new gloo reads the current secret
         new = self._runtime(old.spec.component, old.slot, old.spec)
         try:
-            await new.start(self.store.secret.data)
+            await new.start(secret.data)
         except BaseException:
             await new.stop()
             del self.runtimes[new.name]
-            self.store.remove_pod(new.name)
+            new.store.remove_pod(new.name)
             raise
         return new.name
 
@@ -138,7 +144,38 @@ class LabFaults:
             return {}
         if name == "scan":
             return {"sweeps": await self.scan(int(body.get("sweeps", 1)))}
+        if name in SYNC_FAULTS:
+            return self._sync_fault(name, body)
         raise KeyError(f"unknown fault {name!r}")
+
+    def sync(self, namespace: str | None = None) -> SecretSync:
+        """The sync writing the secret's copy into ``namespace`` (default: the release namespace, an edge
+        cluster's copy of its management cluster's secret)."""
+        namespace = namespace or self.store.namespace
+        found = self.syncs.get(namespace)
+        if found is None:
+            copies = ", ".join(sorted(self.syncs)) or "none in this cluster"
+            raise ValueError(f"no synced copy of {SECRET_NAME} in namespace {namespace} (copies: {copies})")
+        return found
+
+    def _sync_fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """sync-lag ``{"seconds": N}``, freeze-sync and remove-copy ``{"enabled": bool}``, each with an
+        optional ``"namespace"`` naming the copy (default: the release namespace's)."""
+        namespace = body.get("namespace")
+        if namespace is not None and not isinstance(namespace, str):
+            raise TypeError(f"namespace must be a string, not {namespace!r}")
+        sync = self.sync(namespace)
+        if name == "sync-lag":
+            sync.delay = float(body.get("seconds", sync.delay))
+            return {"delay": sync.delay, "namespace": sync.target.namespace}
+        enabled = bool(body.get("enabled", True))
+        if name == "freeze-sync":
+            sync.freeze(enabled)
+        elif enabled:
+            sync.remove_copy()
+        else:
+            sync.restore_copy()
+        return {"namespace": sync.target.namespace}
 
     async def scan(self, sweeps: int = 1) -> int:
         """User traffic noise (``scanner.py``): ``sweeps`` rounds of plaintext, junk and untrusted clients

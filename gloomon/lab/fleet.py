@@ -22,7 +22,7 @@ from gloomon.lab.cluster.util import make_workdir
 from gloomon.lab.kubeconfig import merge_kubeconfigs
 from gloomon.lab.lab import Lab
 from gloomon.lab.pods.process import LabStartError
-from gloomon.lab.topologies import SecretSync
+from gloomon.lab.secret_sync import SYNC_CONTEXTS_ANNOTATION, SYNC_DELAY, SecretSync
 
 
 class LabFleet:
@@ -34,7 +34,7 @@ class LabFleet:
         *,
         workdir: Path | str | None = None,
         scenario: str = "healthy",
-        sync_delay: float = topologies.SYNC_DELAY,
+        sync_delay: float = SYNC_DELAY,
         **lab_options: Any,
     ) -> None:
         self.topology = topologies.get(topology)
@@ -104,9 +104,15 @@ class LabFleet:
         starts = {context: asyncio.ensure_future(lab.start()) for context, lab in self.labs.items()}
         for edge in self.labs.values():
             if edge.management is not None:
-                sync = self.syncs[edge.context] = SecretSync(edge.management, edge, self._sync_delay)
-                edge.fault_hooks.update(sync.fault_hooks())
-                edge.before_pods = self._before_pods(sync, starts[edge.management.context])
+                sync = SecretSync(
+                    edge.management.store,
+                    edge.store,
+                    origin_cluster=edge.management.cluster,
+                    rule=(SYNC_CONTEXTS_ANNOTATION, edge.context),
+                    delay=self._sync_delay,
+                )
+                self.syncs[edge.context] = edge.syncs[edge.namespace] = sync
+                edge.before_pods = self._before_pods(edge, sync, starts[edge.management.context])
         # Every start runs to its end (none left starting behind our back) before the first failure is raised.
         results = await asyncio.gather(*starts.values(), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
@@ -117,20 +123,21 @@ class LabFleet:
 
     @staticmethod
     def _before_pods(
-        sync: SecretSync, management_start: asyncio.Future[None]
+        edge: Lab, sync: SecretSync, management_start: asyncio.Future[None]
     ) -> Callable[[], Awaitable[None]]:
         """What an edge lab awaits before its pods: the management lab's gloo on its final ports (or its
         failure, then the edge fails too), then the sync's first copy of the secret."""
 
         async def wait() -> None:
-            management = sync.source
+            management = edge.management
+            assert management is not None
             up = asyncio.ensure_future(management.gloo_up.wait())
             either: set[asyncio.Future[Any]] = {up, management_start}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if not management.gloo_up.is_set():
                 up.cancel()
                 raise LabStartError(
-                    f"{sync.target.context}: its management cluster {management.context} did not start"
+                    f"{edge.context}: its management cluster {management.context} did not start"
                 )
             sync.install()
 

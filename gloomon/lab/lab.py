@@ -7,7 +7,9 @@ façade's ``/lab/v1/faults/<name>`` endpoint.
 
 A lab is one cluster, named by its kubeconfig ``context`` (and ``cluster``). Several labs make a fleet
 (``fleet.py``); a lab given a ``management`` lab is an edge cluster with no gloo and no certgen, whose
-clients dial the management lab's gloo and whose secret a sync tool copies in (``topologies.py``).
+clients dial the management lab's gloo and whose secret a sync tool copies in (``topologies.py``,
+``secret_sync.py``). A cluster has namespaces: the release namespace (``store``) and, with ``variety``, the
+Gateway's namespace where the kube-gateway runs on kubed's copy of the secret (``syncs``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from gloomon.domain.model import SECRET_NAME, WEBHOOK_PORT, Component
 from gloomon.lab import scenarios
 from gloomon.lab.api.server import ApiServer
 from gloomon.lab.cluster import certs as certgen
-from gloomon.lab.cluster.store import ClusterStore
+from gloomon.lab.cluster.store import ClusterStore, NamespaceStore
 from gloomon.lab.cluster.util import make_workdir, now_utc, remove_stale_workdirs
 from gloomon.lab.faults import LabFaults
 from gloomon.lab.kubeconfig import write_kubeconfigs
@@ -41,10 +43,15 @@ from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.pods.runtime import PodRuntime, PodTraits, gloo_service_ports
 from gloomon.lab.pods.unmountable import add_unmountable_pod
 from gloomon.lab.pods.webhook import WebhookCertgen, WebhookServer
+from gloomon.lab.secret_sync import SYNC_ANNOTATION, SYNC_DELAY, SecretSync
 from gloomon.lab.starting_state import initial_secret, seed_failed_runs, seed_stalled_history
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
+#: the namespace of the variety's Gateway ``http`` (its kube-gateway runs there)
+GATEWAY_NAMESPACE = "apps"
+#: the label of the namespaces kubed copies ``gloo-mtls-certs`` into (the source's kubed sync selector)
+SYNC_SELECTOR = ("gloo-mtls-certs", "sync")
 
 
 class Lab(LabFaults):
@@ -70,6 +77,9 @@ class Lab(LabFaults):
         replicas: dict[Component, int] | None = None,
         management: Lab | None = None,
         variety: bool = False,
+        gateway_namespace: str = GATEWAY_NAMESPACE,
+        public_gw_namespace: str | None = None,
+        sync_delay: float = SYNC_DELAY,
     ) -> None:
         self.scenario = scenario
         self.spec = scenarios.get(scenario)
@@ -107,14 +117,22 @@ class Lab(LabFaults):
         #: also Gloo's proxy variety (``pods/deployments.py`` VARIETY): public-gw, its dataplanePerProxy
         #: extauth and rate-limit, a kube-gateway
         self.variety = variety
+        #: the namespace of the variety's Gateway ``http``, where its kube-gateway runs (Gloo 1.19+)
+        self.gateway_namespace = gateway_namespace
+        #: ``gatewayProxies.publicGw.namespace``: where public-gw runs (default: the release namespace)
+        self.public_gw_namespace = public_gw_namespace or namespace
+        #: seconds between a write of the secret and kubed's copy of it into a proxy's namespace
+        self.sync_delay = sync_delay
         if (Component.GLOO in self.replicas) == (management is not None):
             raise ValueError("a lab runs gloo itself or names a management lab, not both or neither")
         #: set once gloo runs on its final ports; an edge lab awaits ``before_pods`` (the fleet's: the
         #: management lab's ``gloo_up`` and the secret sync's first copy) before it starts its pods
         self.gloo_up = asyncio.Event()
         self.before_pods: Callable[[], Awaitable[None]] = self._management_up
-        #: extra ``/lab/v1/faults/<name>`` handlers a topology adds (e.g. the secret sync's)
-        self.fault_hooks: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {}
+        #: the syncs writing a copy of the secret into this cluster, by the namespace they write to: kubed
+        #: copying it into a proxy's namespace (``variety``), or a fleet's into an edge cluster's release
+        #: namespace; the ``sync-lag``, ``freeze-sync`` and ``remove-copy`` faults name them by namespace
+        self.syncs: dict[str, SecretSync] = {}
         self.api: ApiServer | None = None
         self.certgen: CertgenRunner | None = None
         self.runtimes: dict[str, PodRuntime] = {}
@@ -246,7 +264,7 @@ class Lab(LabFaults):
             deployment = make_deployment(self.store, SPECS[component], replicas)
             runtimes += [self._runtime(deployment.component, slot) for slot in range(replicas)]
         for spec in VARIETY if self.variety else ():
-            make_deployment(self.store, spec, 1)
+            make_deployment(self._copy_in(self.namespace_of(spec)), spec, 1)
             runtimes.append(self._runtime(spec.component, 0, spec))
         # gloo first: if its service ports were taken it moves them, before any client's bootstrap names them.
         clients = [r for r in runtimes if r.spec.component is not Component.GLOO]
@@ -254,7 +272,7 @@ class Lab(LabFaults):
             await gloo.start(initial, move_gloo_ports=True)
             self.gloo_up.set()  # its service ports are final: edge clusters' clients may name them
         # Every start runs to its end (no Envoy left starting behind our back) before a failure is raised.
-        results = await asyncio.gather(*(r.start(initial) for r in clients), return_exceptions=True)
+        results = await asyncio.gather(*(r.start(r.mounted()) for r in clients), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             more = f" (and {len(failures) - 1} more pod(s) failed)" if len(failures) > 1 else ""
@@ -277,6 +295,34 @@ class Lab(LabFaults):
         if self.certgen is not None:
             self.certgen.start()
 
+    def namespace_of(self, spec: ComponentSpec) -> str:
+        """Where the pods of ``spec`` run: a kube-gateway in its Gateway's namespace, public-gw where
+        ``gatewayProxies.publicGw.namespace`` puts it, everything else in the release namespace."""
+        if spec.component is Component.KUBE_GATEWAY:
+            return self.gateway_namespace
+        if spec.component is Component.GATEWAY_PROXY and spec.proxy == "public-gw":
+            return self.public_gw_namespace
+        return self.namespace
+
+    def _copy_in(self, namespace: str) -> NamespaceStore:
+        """The namespace ``namespace``; outside the release namespace a proxy mounts a copy of the secret
+        there, which kubed makes (``kubed.appscode.com/sync`` on the source selects the namespace by its
+        label) ``sync_delay`` seconds after each write of the release namespace's secret."""
+        if namespace == self.namespace:
+            return self.store
+        if namespace not in self.syncs:
+            target = self.store.cluster.add_namespace(namespace, {SYNC_SELECTOR[0]: SYNC_SELECTOR[1]})
+            sync = SecretSync(
+                self.store,
+                target,
+                origin_cluster=self.cluster,
+                rule=(SYNC_ANNOTATION, "=".join(SYNC_SELECTOR)),
+                delay=self.sync_delay,
+            )
+            sync.install()
+            self.syncs[namespace] = sync
+        return self.syncs[namespace].target
+
     async def _management_up(self) -> None:
         assert self.management is not None
         await self.management.gloo_up.wait()
@@ -291,11 +337,12 @@ class Lab(LabFaults):
 
     def _runtime(self, component: Component, slot: int, spec: ComponentSpec | None = None) -> PodRuntime:
         spec = spec or SPECS[component]  # a VARIETY spec is given
-        deployment = self.store.deployments[spec.deployment]
         every = PodTraits(sds_fault="key-missing") if self.spec.sds_fault == "key-missing" else PodTraits()
+        store = self.store.cluster.namespaces[self.namespace_of(spec)]
         runtime = PodRuntime(
-            store=self.store,
-            deployment=deployment,
+            store=store,
+            gloo_namespace=self.namespace,
+            deployment=store.deployments[spec.deployment],
             spec=spec,
             slot=slot,
             traits=self._traits.get((component, slot), every) if spec is SPECS.get(component) else every,
@@ -318,9 +365,7 @@ class Lab(LabFaults):
         lagging.sds.frozen = True
         await self.certgen.run_now()
         others = [r for r in self.runtimes.values() if r is not lagging and not r.traits.sds_fault]
-        secret = self.store.secret
-        assert secret is not None
-        await self.wait_for(lambda: all(r.sds.delivered == secret.data for r in others), timeout=30.0)
+        await self.wait_for(lambda: all(r.sds.delivered == r.mounted() for r in others), timeout=30.0)
 
     async def _all_serving(self) -> bool:
         """Every pod's Envoy serves a certificate (sds-late, key-missing excepted) and every gateway-proxy is
@@ -338,6 +383,8 @@ class Lab(LabFaults):
         if self._stopped:
             return
         self._stopped = True
+        for sync in self.syncs.values():
+            await sync.stop()
         if self.certgen is not None:
             await self.certgen.stop()
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
@@ -352,9 +399,6 @@ class Lab(LabFaults):
         self._started = False
 
     async def _fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        hook = self.fault_hooks.get(name)
-        if hook is not None:
-            return await hook(body)
         if self.management is not None and name in ("rotate", "renew-webhook"):
             raise ValueError(
                 f"{self.context} runs no certgen (its management cluster {self.management.context} does)"

@@ -1,12 +1,21 @@
-"""Probes of a running lab for its tests: real Envoy admin calls, real kubernetes clients, and the bundle
-state of what an Envoy holds (read from the PEM, by signature)."""
+"""Probes of a running lab for its tests: real Envoy admin calls, real kubernetes clients, the real
+kubectl (``run``, ``port_forward``), and the bundle state of what an Envoy holds (read from the PEM, by
+signature)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+#: the namespace kubectl is pointed at unless told otherwise (the lab's release namespace)
+RELEASE = "gloo-system"
 
 
 async def admin_get(lab: Any, pod: str, path: str) -> str:
@@ -96,3 +105,74 @@ def secret_state(lab: Any) -> tuple[tuple[str, ...], str, int | None]:
         "server_cert": {"tls_certificate": {"certificate_chain": {"inline_string": data.tls_crt.decode()}}},
     }
     return bundle_state(body)
+
+
+async def run(
+    kubectl: Path, lab: Any, *args: str, ok: tuple[int, ...] = (0,), namespace: str | None = RELEASE
+) -> str:
+    """The real ``kubectl -n namespace args`` against ``lab`` (no ``-n`` when ``namespace`` is None: the
+    kubeconfig context's); its stdout, once it exited with one of ``ok``."""
+    where = ("-n", namespace) if namespace is not None else ()
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl),
+        "--kubeconfig",
+        str(lab.kubeconfig_path),
+        *where,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode in ok, err.decode()
+    return out.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def port_forward(
+    kubectl: Path, lab: Any, target: str, remote: int, *, namespace: str = RELEASE
+) -> AsyncIterator[int]:
+    """``kubectl -n namespace port-forward target LOCAL:remote`` until kubectl says it is forwarding;
+    yields LOCAL."""
+    local = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl),
+        "--kubeconfig",
+        str(lab.kubeconfig_path),
+        "-n",
+        namespace,
+        "port-forward",
+        "--address",
+        "127.0.0.1",
+        target,
+        f"{local}:{remote}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if not line.startswith(f"Forwarding from 127.0.0.1:{local} -> {remote}".encode()):
+            proc.kill()
+            err = await proc.stderr.read()
+            raise AssertionError(f"kubectl port-forward said {line!r}; stderr: {err.decode()}")
+        yield local
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
+def serials(certs: dict[str, Any]) -> set[str]:
+    return {c["serial_number"] for entry in certs["certificates"] for c in entry["cert_chain"]}
+
+
+async def get_certs(url: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        return json.loads(await response.text())

@@ -17,7 +17,7 @@ from gloomon.lab import Lab, LabFleet
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.pods.runtime import PodRuntime
-from gloomon.lab.topologies import ORIGIN_ANNOTATION, ORIGIN_CLUSTER_LABEL, SYNC_MANAGER
+from gloomon.lab.secret_sync import ORIGIN_ANNOTATION, ORIGIN_CLUSTER_LABEL, SYNC_MANAGER
 from tests.conftest import QUICK_KUBELET, Eventually
 from tests.lab.probes import active_secrets, bundle_state, secret_state, stats
 from tests.lab.test_fleet_two_clusters import run_kubectl

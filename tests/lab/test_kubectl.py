@@ -5,21 +5,18 @@ speaks, ``logs deploy/<name> <container>``, ``get`` with a real cluster's column
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import re
-import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
 from gloomon.domain.model import Component
 from gloomon.lab import Lab
 from gloomon.lab.api.spdy_forward import TUNNEL_PROTOCOL
+from tests.lab.probes import get_certs, port_forward, run, serials
 
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 NS = "gloo-system"
@@ -29,70 +26,6 @@ NS = "gloo-system"
 async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
     async with make_lab("healthy", NS, rotation_duration=1.0) as running:  # a quick certgen Job
         yield running
-
-
-async def run(kubectl: Path, lab: Lab, *args: str, ok: tuple[int, ...] = (0,)) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        str(kubectl),
-        "--kubeconfig",
-        str(lab.kubeconfig_path),
-        "-n",
-        NS,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode in ok, err.decode()
-    return out.decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def port_forward(kubectl: Path, lab: Lab, target: str, remote: int) -> AsyncIterator[int]:
-    """``kubectl port-forward target LOCAL:remote`` until kubectl says it is forwarding; yields LOCAL."""
-    local = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        str(kubectl),
-        "--kubeconfig",
-        str(lab.kubeconfig_path),
-        "-n",
-        NS,
-        "port-forward",
-        "--address",
-        "127.0.0.1",
-        target,
-        f"{local}:{remote}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        if not line.startswith(f"Forwarding from 127.0.0.1:{local} -> {remote}".encode()):
-            proc.kill()
-            err = await proc.stderr.read()
-            raise AssertionError(f"kubectl port-forward said {line!r}; stderr: {err.decode()}")
-        yield local
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await proc.wait()
-
-
-def serials(certs: dict) -> set[str]:
-    return {c["serial_number"] for entry in certs["certificates"] for c in entry["cert_chain"]}
-
-
-async def get_certs(url: str) -> dict:
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        assert response.status == 200
-        return json.loads(await response.text())
 
 
 async def certs_through_forward(kubectl: Path, lab: Lab) -> None:

@@ -108,3 +108,27 @@ async def test_no_orphan_envoys_when_the_lab_process_is_killed(eventually: Calla
     proc.kill()
     await proc.wait()
     await eventually(lambda: _alive_of(envoys), lambda alive: not alive, what="every Envoy gone")
+
+
+async def test_cli_variety_names_each_namespace_and_how_to_watch_them(kubectl: Path) -> None:
+    """``--variety`` (with public-gw moved): the banner names the namespaces with a copy of the secret,
+    the ``gloomon -n … -n …`` that watches them and the copy faults by namespace; kubectl sees each."""
+    proc, kubeconfig = await _start_cli("--variety", "--public-gw-namespace", "gateways")
+    try:
+        assert proc.stdout is not None
+        banner: list[str] = []
+        while not banner or banner[-1] != "Ctrl-C to stop.":
+            banner.append((await asyncio.wait_for(proc.stdout.readline(), 60)).decode().rstrip("\n"))
+        text = "\n".join(banner)
+        assert "namespaces: gloo-system, apps, gateways (kubed copies" in text
+        assert f"KUBECONFIG={kubeconfig} gloomon -n gloo-system -n apps -n gateways   (or -A)" in text
+        assert f"kubectl --kubeconfig {kubeconfig} get pods -n apps" in text
+        assert 'freeze-sync        {"enabled": true, "namespace": "gateways"}' in text
+        for namespace, deployment in (("apps", "gloo-proxy-http"), ("gateways", "public-gw")):
+            args = ("--kubeconfig", kubeconfig, "-n", namespace, "get", "deploy,secret", "-o", "name")
+            out = await asyncio.create_subprocess_exec(str(kubectl), *args, stdout=asyncio.subprocess.PIPE)
+            names = (await asyncio.wait_for(out.communicate(), 60))[0].decode().split()
+            assert names == [f"deployment.apps/{deployment}", "secret/gloo-mtls-certs"], namespace
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0

@@ -3,7 +3,7 @@ per namespace (an empty list, but a 404 get, in a namespace that does not exist)
 ``kubectl get -A``, watches over one namespace or all, and the real kubectl's NAMESPACE column.
 
 These run the façade alone over a hand-filled :class:`ClusterStore` (no Envoys): what is checked is the
-API's answer, not the pods behind it (``test_proxy_variety.py`` checks a lab's second namespace)."""
+API's answer, not the pods behind it (``test_kube_gateway_namespace.py`` checks a lab's second namespace)."""
 
 from __future__ import annotations
 

@@ -62,6 +62,7 @@ async def test_check_names_every_proxy_with_its_real_containers_and_follows_thei
         kubeconfig=str(variety_lab.kubeconfig_path),
         contexts=(variety_lab.context,),
         namespace=variety_lab.namespace,
+        extra_namespaces=(variety_lab.gateway_namespace,),  # the kube-gateway runs in its Gateway's
         interval=1.0,
         request_timeout=5.0,
     )

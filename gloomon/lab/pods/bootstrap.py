@@ -164,22 +164,27 @@ def bootstrap(
     *,
     pod: str,
     namespace: str,
+    gloo_namespace: str | None = None,
     sds_port: int,
     gloo_ports: dict[int, int],
     local_ports: dict[int, int],
     user_tls: UserTls | None = None,
     proxy: str | None = None,
 ) -> dict[str, Any]:
-    """The bootstrap of ``component``'s Envoy in pod ``pod`` (``proxy``: a kube-gateway's Gateway).
+    """The bootstrap of ``component``'s Envoy in pod ``pod`` of ``namespace`` (``proxy``: a kube-gateway's
+    Gateway); gloo's Service is in ``gloo_namespace`` (default: the pod's; a kube-gateway in its Gateway's
+    namespace, or a classic proxy moved by ``gatewayProxies.<name>.namespace``, still dials the release
+    namespace's gloo).
 
     ``gloo_ports`` maps gloo's pod ports (9977, 9976) to the loopback ports of gloo's TLS listeners;
     ``local_ports`` maps this pod's own ports (gloo: 9999/9998 xDS stand-in; extauth/rate-limit: 9955,
     8083, 8084) to loopback ports. The admin port is always chosen by Envoy (port 0). ``user_tls``
     gives a gateway-proxy the user's TLS: listeners on its 8443 and 8444, a TLS Upstream (``user_tls.py``).
     """
-    host = f"gloo.{namespace}.svc.cluster.local"
+    gloo_namespace = gloo_namespace or namespace
+    host = f"gloo.{gloo_namespace}.svc.cluster.local"
     # The cluster carrying the link to gloo, named as gloomon's domain looks it up (name, then stat name).
-    xds, *xds_stat = xds_cluster_names(component, namespace)
+    xds, *xds_stat = xds_cluster_names(component, gloo_namespace)
     sds = SDS_CLUSTERS[component]
     admin: dict[str, Any] = {"address": _address(0)}
     listeners: list[dict[str, Any]] = []
@@ -210,7 +215,8 @@ def bootstrap(
         node = {
             "id": f"{pod}.{namespace}",
             "cluster": "gateway",
-            "metadata": {"role": f"{namespace}~gateway-proxy"},
+            # the chart's ``{writeNamespace | default .Release.Namespace}~{name}``
+            "metadata": {"role": f"{gloo_namespace}~{proxy or 'gateway-proxy'}"},
         }
         if component is Component.KUBE_GATEWAY:  # the gateway2 chart's node, xds_cluster only
             gateway = proxy or "gateway"

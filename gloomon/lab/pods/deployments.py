@@ -9,7 +9,8 @@ classic proxy ``gatewayProxies.publicGw`` (Deployment and main container ``publi
 ``extraContainers`` entry, with an Enterprise ``extauth`` sidecar), Enterprise ``dataplanePerProxy``
 extauth and rate-limit for it, and a Gloo 1.19+ Kubernetes Gateway API proxy for the Gateway ``http``
 (the gateway2 chart: Deployment ``gloo-proxy-http`` labelled ``gloo: kube-gateway``, its pods only the
-selector labels, containers ``gloo-gateway`` + ``sds``).
+selector labels, containers ``gloo-gateway`` + ``sds``). Where each runs is the lab's choice
+(``Lab.namespace_of``): the kube-gateway in its Gateway's namespace.
 """
 
 from __future__ import annotations

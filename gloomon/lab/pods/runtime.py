@@ -24,7 +24,7 @@ from pathlib import Path
 
 import aiohttp
 
-from gloomon.domain.model import DEFAULT_ADMIN_PORTS, Component
+from gloomon.domain.model import DEFAULT_ADMIN_PORTS, SECRET_NAME, Component
 from gloomon.lab.cluster import util
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import Container, Deployment, NamespaceStore, Pod
@@ -78,6 +78,7 @@ class PodRuntime:
         self,
         *,
         store: NamespaceStore,
+        gloo_namespace: str,
         deployment: Deployment,
         spec: ComponentSpec,
         slot: int,
@@ -89,7 +90,9 @@ class PodRuntime:
         control_plane: GlooXds,
         sds_debounce: bool = False,
     ) -> None:
+        #: the pod's namespace (it mounts that namespace's secret); gloo's Service is in ``gloo_namespace``
         self.store = store
+        self.gloo_namespace = gloo_namespace
         self.spec = spec
         self.slot = slot
         self.traits = traits
@@ -150,6 +153,14 @@ class PodRuntime:
     def user_tls(self) -> UserTls | None:
         """The user TLS material of a ``user_https`` gateway-proxy (its client CA issues trusted clients)."""
         return self._user_tls
+
+    def mounted(self) -> SecretData:
+        """What the pod's secret volume holds: ``gloo-mtls-certs`` of its own namespace (a copy outside the
+        release namespace)."""
+        secret = self.store.secret
+        if secret is None:
+            raise LabStartError(f"pod {self.name}: no {SECRET_NAME} in {self.store.namespace} to mount")
+        return secret.data
 
     async def start(self, secret: SecretData, *, move_gloo_ports: bool = False) -> None:
         """Pod start: secret volume mounted → sds serves it → Envoy starts and loads it.
@@ -225,6 +236,7 @@ class PodRuntime:
                 self.spec.component,
                 pod=self.name,
                 namespace=self.store.namespace,
+                gloo_namespace=self.gloo_namespace,
                 sds_port=self.local_ports[SDS_PORT],
                 gloo_ports=self.gloo_ports,
                 local_ports=self.local_ports,

@@ -1,0 +1,191 @@
+"""The variety lab's kube-gateway runs as Gloo 1.19+ runs one (real-clusters.md §4): in its Gateway's
+namespace (``apps``), mounting that namespace's copy of ``gloo-mtls-certs``, which kubed (the lab's
+:class:`SecretSync`, the one split planes use) writes after each write of the release namespace's secret.
+So the copy, and the kube-gateway's real Envoy, follow a rotation only as far as the sync lets them:
+frozen, the Envoy keeps the old certificate while gloo-system's move on. Seen through the API, the
+fault endpoint and the real kubectl (``-n apps``, ``-A``, logs and port-forward in ``apps``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from cryptography import x509
+
+from gloomon.domain.model import SECRET_NAME, Component
+from gloomon.domain.parse.x509 import envoy_serial
+from gloomon.lab import Lab
+from gloomon.lab.secret_sync import (
+    ORIGIN_ANNOTATION,
+    ORIGIN_NAMESPACE_LABEL,
+    SYNC_ANNOTATION,
+    SYNC_MANAGER,
+)
+from tests.lab.probes import active_secrets, bundle_state, get_certs, port_forward, run, serials
+
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
+NS, APPS = "gloo-system", "apps"
+SYNC_DELAY = 0.5
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
+    async with make_lab("healthy", NS, variety=True, sync_delay=SYNC_DELAY, rotation_duration=0.5) as running:
+        yield running
+
+
+async def _request(lab: Lab, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    assert lab.api is not None
+    ctx = ssl.create_default_context(cadata=lab.api.ca_pem.decode())
+    headers = {"Authorization": f"Bearer {lab.token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, lab.api_url + path, headers=headers, json=body, ssl=ctx) as response,
+    ):
+        return response.status, json.loads(await response.text())
+
+
+async def _fault(lab: Lab, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    status, answer = await _request(lab, "POST", f"/lab/v1/faults/{name}", body)
+    assert status == 200, answer
+    return answer
+
+
+def _kube_gateway(lab: Lab) -> str:
+    (pod,) = lab.pods(Component.KUBE_GATEWAY)
+    return pod
+
+
+def _leaf_serial(secret: dict[str, Any]) -> str:
+    """The leaf serial (Envoy's spelling) of a Secret object as the API serves it."""
+    leaf = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    return envoy_serial(leaf.serial_number)
+
+
+async def _secret(lab: Lab, namespace: str) -> dict[str, Any]:
+    status, secret = await _request(lab, "GET", f"/api/v1/namespaces/{namespace}/secrets/{SECRET_NAME}")
+    assert status == 200, secret
+    return secret
+
+
+async def _envoy_leaf(lab: Lab, pod: str) -> str:
+    return bundle_state(await active_secrets(lab, pod))[1]
+
+
+async def _rotate(lab: Lab) -> None:
+    """A certgen run, to its end (its three writes of the release namespace's secret)."""
+    await (await lab.rotate_now())
+
+
+async def test_the_kube_gateway_runs_in_the_gateways_namespace_beside_a_kubed_copy(lab: Lab) -> None:
+    _, apps_pods = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/pods")
+    assert [p["metadata"]["name"] for p in apps_pods["items"]] == [_kube_gateway(lab)]
+    assert apps_pods["items"][0]["metadata"]["namespace"] == APPS
+    _, release_pods = await _request(lab, "GET", f"/api/v1/namespaces/{NS}/pods")
+    assert _kube_gateway(lab) not in {p["metadata"]["name"] for p in release_pods["items"]}
+    _, deployments = await _request(lab, "GET", f"/apis/apps/v1/namespaces/{APPS}/deployments")
+    assert [d["metadata"]["name"] for d in deployments["items"]] == ["gloo-proxy-http"]
+
+    source, copy = await _secret(lab, NS), await _secret(lab, APPS)
+    assert copy["data"] == source["data"]
+    assert copy["metadata"]["managedFields"][0]["manager"] == SYNC_MANAGER
+    assert copy["metadata"]["labels"][ORIGIN_NAMESPACE_LABEL] == NS
+    assert json.loads(copy["metadata"]["annotations"][ORIGIN_ANNOTATION])["uid"] == source["metadata"]["uid"]
+    # kubed's intra-cluster rule: the source names a namespace selector, the namespace carries the label
+    selector = source["metadata"]["annotations"][SYNC_ANNOTATION]
+    _, namespace = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}")
+    key, value = selector.split("=")
+    assert namespace["metadata"]["labels"][key] == value
+    # the kube-gateway still dials the release namespace's gloo
+    assert lab.runtime(_kube_gateway(lab)).gloo_namespace == NS
+
+
+async def test_after_a_rotation_the_kube_gateways_envoy_holds_the_apps_copy(
+    lab: Lab, eventually: Callable[..., Any]
+) -> None:
+    pod = _kube_gateway(lab)
+    before = await _envoy_leaf(lab, pod)
+    await _rotate(lab)
+    source = await _secret(lab, NS)
+    assert _leaf_serial(source) != before
+    copy = await eventually(
+        lambda: _secret(lab, APPS), lambda s: s["data"] == source["data"], what="the apps copy to follow"
+    )
+    assert await eventually(lambda: _envoy_leaf(lab, pod), lambda leaf: leaf == _leaf_serial(copy))
+
+
+async def test_a_frozen_sync_leaves_the_kube_gateway_on_the_old_certificate(
+    lab: Lab, eventually: Callable[..., Any]
+) -> None:
+    pod, classic = _kube_gateway(lab), lab.pods(Component.GATEWAY_PROXY)[0]
+    old = await _secret(lab, APPS)
+    assert await _fault(lab, "freeze-sync", {"enabled": True, "namespace": APPS}) == {
+        "ok": True,
+        "namespace": APPS,
+    }
+    try:
+        await _rotate(lab)
+        new = _leaf_serial(await _secret(lab, NS))
+        await eventually(
+            lambda: _envoy_leaf(lab, classic), lambda leaf: leaf == new, what="gloo-system's pickup"
+        )
+        assert (await _secret(lab, APPS))["data"] == old["data"]  # the copy stood still
+        assert await _envoy_leaf(lab, pod) == _leaf_serial(old)  # and so did the kube-gateway
+    finally:
+        await _fault(lab, "freeze-sync", {"enabled": False, "namespace": APPS})
+    await eventually(
+        lambda: _envoy_leaf(lab, pod), lambda leaf: leaf == new, what="the catch-up after unfreezing"
+    )
+
+
+async def test_remove_copy_and_sync_lag_name_the_copy_by_namespace(lab: Lab) -> None:
+    await _fault(lab, "remove-copy", {"enabled": True, "namespace": APPS})
+    status, gone = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/secrets/{SECRET_NAME}")
+    assert (status, gone["reason"]) == (404, "NotFound")
+    await _secret(lab, NS)  # the source stays
+    await _fault(lab, "remove-copy", {"enabled": False, "namespace": APPS})
+    assert (await _secret(lab, APPS))["data"] == (await _secret(lab, NS))["data"]
+
+    assert (await _fault(lab, "sync-lag", {"seconds": 7, "namespace": APPS}))["delay"] == 7.0
+    assert lab.sync(APPS).delay == 7.0
+    await _fault(lab, "sync-lag", {"seconds": SYNC_DELAY, "namespace": APPS})
+    for body in ({"enabled": True}, {"enabled": True, "namespace": "nowhere"}, {"namespace": 3}):
+        status, answer = await _request(lab, "POST", "/lab/v1/faults/freeze-sync", body)
+        assert (status, answer["reason"]) == (400, "BadRequest"), body
+    assert not lab.sync(APPS).frozen
+
+
+async def test_kubectl_in_the_gateways_namespace_and_across_all(lab: Lab, kubectl: Path) -> None:
+    apps = [line.split() for line in (await run(kubectl, lab, "get", "pods", namespace=APPS)).splitlines()]
+    assert [row[0] for row in apps[1:]] == [_kube_gateway(lab)] and apps[1][1:3] == ["2/2", "Running"]
+    every = [
+        line.split() for line in (await run(kubectl, lab, "get", "pods", "-A", namespace=None)).splitlines()
+    ]
+    assert every[0][:2] == ["NAMESPACE", "NAME"]
+    assert (APPS, _kube_gateway(lab)) in {(row[0], row[1]) for row in every[1:]}
+    assert {row[1] for row in every[1:] if row[0] == NS} >= set(lab.pods(Component.GLOO))
+    secrets = (await run(kubectl, lab, "get", "secrets", "-A", namespace=None)).splitlines()
+    assert [line.split()[:2] for line in secrets if SECRET_NAME in line] == [
+        [APPS, SECRET_NAME],
+        [NS, SECRET_NAME],
+    ]
+
+    sds = (await run(kubectl, lab, "logs", "deploy/gloo-proxy-http", "sds", namespace=APPS)).splitlines()
+    assert any("sds server listening" in line for line in sds)
+    status, _ = await _request(
+        lab, "GET", f"/api/v1/namespaces/{NS}/pods/{_kube_gateway(lab)}/log?container=sds"
+    )
+    assert status == 404  # not in the release namespace
+
+    async with port_forward(kubectl, lab, "deploy/gloo-proxy-http", 19000, namespace=APPS) as local:
+        forwarded = await get_certs(f"http://127.0.0.1:{local}/certs")
+    assert (
+        serials(forwarded) == serials(await get_certs(f"{lab.admin_url(_kube_gateway(lab))}/certs")) != set()
+    )
