@@ -83,6 +83,7 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
                     "context": item.state.context,
                     "namespace": item.state.namespace,
                     "copied_by": item.state.copied_by,
+                    "syncs_by": item.state.syncs_by,
                     **(_secret(item, now) or {}),
                 }
                 for item in snapshot.secrets

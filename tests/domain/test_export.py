@@ -65,7 +65,9 @@ def test_schema_1() -> None:
     assert doc["webhook"] is None  # no webhook read (a fleet built without one)
     # every (context, namespace)'s secret (the control plane's is also "secret"), each naming both
     secret_ns = "gloo-system"
-    assert doc["secrets"] == [{"context": "lab", "namespace": secret_ns, "copied_by": None, **doc["secret"]}]
+    assert doc["secrets"] == [
+        {"context": "lab", "namespace": secret_ns, "copied_by": None, "syncs_by": None, **doc["secret"]}
+    ]
     assert (doc["schema"], doc["status"], doc["namespace"], doc["contexts"]) == (
         1,
         "critical",  # the only gateway-proxy is unreachable: component-unreachable

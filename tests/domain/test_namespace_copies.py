@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from gloomon.domain.cells import sync_words
 from gloomon.domain.export import snapshot_json
 from gloomon.domain.model import FleetSnapshot, SecretState, Severity, TargetStatus, secret_of
+from gloomon.domain.parse.copies import sync_rule
 from gloomon.lab.snapshots.certs import CA_ADDED, NEW_STEADY, STEADY
 from gloomon.lab.snapshots.namespaces import (
     APPS,
@@ -87,10 +90,43 @@ def test_a_missing_copy_is_secret_copy_missing_naming_its_namespace_and_pods() -
 
 
 def test_a_removed_copy_keeps_how_it_was_made_in_its_hint() -> None:
-    before = two_namespaces()
-    after = two_namespaces(STEADY, None, previous=before, at=POLLED + timedelta(seconds=5))
+    before = two_namespaces(syncs_by=None)
+    after = two_namespaces(STEADY, None, previous=before, at=POLLED + timedelta(seconds=5), syncs_by=None)
     (missing,) = [f for f in after.findings if f.code == "secret-copy-missing"]
-    assert "kubed" in missing.hint
+    assert "kubed (config-syncer), from gloo-system" in missing.hint
+
+
+def test_a_missing_copy_names_the_sources_sync_rule_on_a_first_poll() -> None:
+    """A one-shot check never saw the copy: the source's kubed sync annotation says how it is made."""
+    (missing,) = [f for f in copy_removed().findings if f.code == "secret-copy-missing"]
+    assert "namespaces labelled gloo-mtls-certs=sync" in missing.hint and "--show-labels" in missing.hint
+    (bare,) = [
+        f for f in two_namespaces(STEADY, None, syncs_by=None).findings if f.code == "secret-copy-missing"
+    ]
+    assert bare.hint.startswith("nothing on the copy says how it is made: copy it again from namespace")
+
+
+KUBED, REFLECTOR = "kubed.appscode.com/sync", "reflector.v1.k8s.emberstack.com/"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "words"),
+    [
+        ({KUBED: "app=x"}, "kubed (config-syncer), into namespaces labelled app=x"),
+        ({KUBED: ""}, "kubed (config-syncer), into every namespace"),
+        ({REFLECTOR + "reflection-auto-enabled": "true"}, "reflector, auto-enabled on the source"),
+        ({REFLECTOR + "reflection-allowed": "True"}, "reflector, allowed on the source"),
+        ({REFLECTOR + "reflection-allowed": "false"}, None),
+        ({"meta.helm.sh/release-name": "gloo"}, None),
+    ],
+)
+def test_a_sources_sync_rule_from_its_annotations(annotations: dict[str, str], words: str | None) -> None:
+    assert sync_rule(annotations) == words
+
+
+def test_a_sync_rule_is_remote_text_clipped_and_inert() -> None:
+    words = sync_rule({KUBED: "\x1b[31m" + "x" * 200})
+    assert words is not None and "\x1b" not in words and len(words) < 140
 
 
 def test_a_pod_behind_its_up_to_date_copy_lags_from_the_copys_write() -> None:

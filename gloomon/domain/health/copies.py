@@ -112,7 +112,9 @@ def _copy_finding(
     src = source.state
     same_context = src.context == state.context
     origin = _where(source, same_context)
-    hint = copy_hint(state.copied_by, origin if same_context else "the management cluster")
+    # how it is made: its own marks, else (a namespace copy) the source's sync rule
+    mechanism = state.copied_by or (src.syncs_by if same_context else None)
+    hint = copy_hint(mechanism, origin if same_context else "the management cluster")
     if state.missing:
         who = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
         if same_context:
@@ -157,7 +159,7 @@ def _copy_finding(
     else:
         severity = Severity.WARNING
         what = "is stale: it differs from"
-    how = f" (copied by {state.copied_by})" if state.copied_by else ""
+    how = f" (copied by {mechanism})" if mechanism else ""
     here = "pods there" if same_context else "clients here"
     return Finding(
         severity,

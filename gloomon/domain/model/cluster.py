@@ -172,6 +172,9 @@ class SecretState:
     #: How this secret is made when it is a copy of another cluster's (split planes), from its
     #: annotations, labels or owner: e.g. "kubed (config-syncer), from east/gloo-system". None: no sign.
     copied_by: str | None = None
+    #: How copies of this secret are made, from its own annotations (kubed's sync rule, reflector's
+    #: reflection): what makes a proxy namespace's copy of the release namespace's secret. None: no sign.
+    syncs_by: str | None = None
 
 
 class Plane(enum.StrEnum):

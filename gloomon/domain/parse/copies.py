@@ -51,13 +51,34 @@ def copy_mechanism(
     return None
 
 
+def sync_rule(annotations: Mapping[str, object]) -> str | None:
+    """How copies of a source secret are made, from the source's own annotations: kubed's
+    ``kubed.appscode.com/sync`` (a namespace label selector; empty: every namespace), reflector's
+    ``reflection-auto-enabled`` / ``reflection-allowed``. None when the source names no copier."""
+    notes = {str(k): one_line(str(v), 80) for k, v in annotations.items()}
+    if "kubed.appscode.com/sync" in notes:
+        rule = notes["kubed.appscode.com/sync"]
+        return "kubed (config-syncer), " + (
+            f"into namespaces labelled {rule}" if rule else "into every namespace"
+        )
+    prefix = "reflector.v1.k8s.emberstack.com/"
+    if notes.get(prefix + "reflection-auto-enabled", "").lower() == "true":
+        return "reflector, auto-enabled on the source"
+    if notes.get(prefix + "reflection-allowed", "").lower() == "true":
+        return "reflector, allowed on the source"
+    return None
+
+
 def copy_hint(mechanism: str | None, source: str = "the management cluster") -> str:
     """What to do about a copy made by ``mechanism`` that differs from its ``source`` (where it is
     copied from, in words)."""
     if mechanism is None:
         return f"nothing on the copy says how it is made: copy it again from {source}"
     if mechanism.startswith("kubed"):
-        return f"it is copied by {mechanism}: check kubed's logs and its sync annotation on the source"
+        return (
+            f"it is copied by {mechanism}: check kubed's logs, its sync annotation on the source and the "
+            "copy's namespace's labels (kubectl get ns --show-labels)"
+        )
     if mechanism.startswith("reflector"):
         return f"it is copied by {mechanism}: check the reflector's logs (reflection-allowed on the source)"
     if mechanism.startswith("external-secrets"):

@@ -26,8 +26,9 @@ from gloomon.lab.snapshots.polls import (
 #: the Gateway's namespace, where the kube-gateway proxy and its copy of the secret live
 APPS = "apps"
 KUBE_GATEWAY_POD = "gloo-proxy-http-6f9c7b8d5-w7k2m"
-#: how the lab's copy says it is made (kubed's marks)
+#: how the lab's copy says it is made (kubed's marks), and the source's kubed sync rule
 COPIED_BY = "kubed (config-syncer), from gloo-system"
+SYNCS_BY = "kubed (config-syncer), into namespaces labelled gloo-mtls-certs=sync"
 
 _RELEASE_PODS = (
     (Component.GLOO, "gloo-5b8d7c9f4-k2x7q"),
@@ -51,12 +52,14 @@ def two_namespaces(
     copy_written: datetime | None = None,
     held: Pair | None = None,
     copied_by: str | None = COPIED_BY,
+    syncs_by: str | None = SYNCS_BY,
     previous: FleetSnapshot | None = None,
     at: datetime = POLLED,
     copy_read: SecretState | None = None,
 ) -> FleetSnapshot:
     """certgen wrote ``source`` in the release namespace at ``written`` and its pods hold it; the copy in
-    ``apps`` holds ``copy`` (None: it is missing), last written at ``copy_written``, unless the API
+    ``apps`` holds ``copy`` (None: it is missing), last written at ``copy_written``, by what
+    ``copied_by`` (the copy's marks) and ``syncs_by`` (the source's sync rule) say, unless the API
     answered ``copy_read`` (e.g. a 403); the kube-gateway pod holds ``held`` (default: the copy's
     content, else the source's)."""
     release = [
@@ -85,7 +88,7 @@ def two_namespaces(
         namespace=NAMESPACE,
         contexts=[CONTEXT],
         fetches=[*release, gateway],
-        secrets=[secret_state(source, written=written, at=at), copy_state],
+        secrets=[replace(secret_state(source, written=written, at=at), syncs_by=syncs_by), copy_state],
         cronjob=CRONJOB,
         policy=HealthPolicy(),
         previous=previous,

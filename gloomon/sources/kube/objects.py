@@ -25,7 +25,7 @@ from gloomon.domain.model import (
     TrustBundle,
 )
 from gloomon.domain.parse import x509
-from gloomon.domain.parse.copies import copy_mechanism
+from gloomon.domain.parse.copies import copy_mechanism, sync_rule
 from gloomon.domain.parse.durations import parse_duration
 from gloomon.domain.redact import KEY_DATA_FIELDS
 from gloomon.sources.kube.proxies import GATEWAY_NAME_LABEL, classify, envoy_container_of
@@ -212,7 +212,14 @@ def secret_state(
         error="; ".join(errors) or None,
         updated_at=secret_updated_at(obj),
         copied_by=_copied_by(meta),
+        syncs_by=_syncs_by(meta),
     )
+
+
+def _syncs_by(meta: Mapping[str, Any]) -> str | None:
+    """How copies of the secret are made, from its own annotations (kubed's sync rule…), if any."""
+    annotations = meta.get("annotations")
+    return sync_rule(annotations if isinstance(annotations, Mapping) else {})
 
 
 def _copied_by(meta: Mapping[str, Any]) -> str | None:
