@@ -24,11 +24,19 @@ from gloomon.domain.cells import (
     xds_words,
 )
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
-from gloomon.domain.model import CertInfo, Phase, Severity, TargetStatus, TrustBundle
+from gloomon.domain.model import CertInfo, Component, Phase, Severity, TargetStatus, TrustBundle
 from gloomon.domain.parse.durations import human_duration, human_time_left
 from gloomon.domain.text import reveal
 
 __all__ = ["human_duration", "human_time_left", "keep_end", "pod_suffix"]
+
+#: component names that keep narrow columns narrow (the log pane's source, the timeline's labels)
+_SHORT_COMPONENTS = {Component.GATEWAY_PROXY: "gw-proxy", Component.KUBE_GATEWAY: "kube-gw"}
+
+
+def short_component(component: Component) -> str:
+    """``gw-proxy``, ``kube-gw``; the others are short already."""
+    return _SHORT_COMPONENTS.get(component, component.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from gloomon.lab.snapshots.big_bundle import big_bundle
 def _sample_content_sizes(snapshot: object) -> set[int]:
     history = RotationHistory()
     history.add_snapshot(snapshot)  # type: ignore[arg-type]
-    (sample,) = history.samples
+    ((sample,),) = (timeline.samples for timeline in history.timelines)
     contents = [sample.secret_content, *(target.content for target in sample.targets.values())]
     return {len(bundle) for _, bundle in contents}
 
@@ -24,4 +24,5 @@ def test_the_history_still_tells_bundles_apart() -> None:
     history = RotationHistory()
     for snapshot in (fx.steady(), fx.ca_added(), big_bundle(2000)):
         history.add_snapshot(snapshot)
-    assert len({change.content for change in history.changes}) == len(history.changes) == 3
+    (timeline,) = history.timelines
+    assert len({change.content for change in timeline.changes}) == len(timeline.changes) == 3

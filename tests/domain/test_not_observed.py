@@ -58,7 +58,8 @@ def test_an_unreadable_secret_keeps_phase_write_time_and_lag_clocks(unreadable: 
         later_sync, later_since, seconds = _lagger(later)
         assert later_sync is False and later_since == lag_since
         assert seconds == (later.taken_at - lag_since).total_seconds()
-    assert [change.phase for change in history.changes] == [Phase.LEAF_ROTATED]
+    (timeline,) = history.timelines
+    assert [change.phase for change in timeline.changes] == [Phase.LEAF_ROTATED]
     assert not snapshots[1].secret.state.observed  # type: ignore[union-attr]
     assert snapshots[3].secret.state.observed  # type: ignore[union-attr]
 

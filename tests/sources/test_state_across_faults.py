@@ -69,7 +69,8 @@ async def test_a_forbidden_secret_mid_rotation_restarts_no_clock(
 
         before = await eventually(session.poll_once, lagging, timeout=30, what=f"{frozen} lagging phase 1")
         assert before.secret is not None
-        changes = len(history.changes)
+        (timeline,) = history.timelines
+        changes = len(timeline.changes)
         lab.forbid_secrets()
         during = [await session.poll_once() for _ in range(2)]
         lab.forbid_secrets(False)
@@ -90,7 +91,7 @@ async def test_a_forbidden_secret_mid_rotation_restarts_no_clock(
             assert row.lag_since == _row(before, frozen).lag_since
         assert all(s.secret is not None and s.secret.state.forbidden for s in during)
         assert any(f.code == "secret-forbidden" for f in during[-1].findings)
-        assert len(history.changes) == changes, [change.phase for change in history.changes]
+        assert len(timeline.changes) == changes, [change.phase for change in timeline.changes]
     finally:
         lab.forbid_secrets(False)
         lab.freeze_pod(frozen, False)

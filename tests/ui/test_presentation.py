@@ -63,14 +63,15 @@ def test_history_records_changes_and_pickup_lags() -> None:
     history = RotationHistory()
     for snapshot in fx.rotation_series():
         history.add_snapshot(snapshot)
-    assert [change.phase.value for change in history.changes] == [
+    (timeline,) = history.timelines
+    assert [change.phase.value for change in timeline.changes] == [
         "steady",
         "ca-added",
         "leaf-rotated",
         "steady",
     ]
-    ca_added = history.changes[1]
-    picked = history.pickup(f"{fx.CONTEXT}/{fx.NAMESPACE}/{fx.LAGGING_POD}", ca_added)
+    ca_added = timeline.changes[1]
+    picked = timeline.pickup(f"{fx.CONTEXT}/{fx.NAMESPACE}/{fx.LAGGING_POD}", ca_added)
     assert picked is not None and picked - ca_added.at == timedelta(seconds=70)
 
 

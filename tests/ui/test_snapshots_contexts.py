@@ -4,6 +4,12 @@ its context."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from gloomon.domain.model import LogEvent
+from gloomon.lab import snapshots as fx
 from gloomon.lab.snapshots import contexts as fleets
 from tests.ui.test_snapshots import app, feed
 
@@ -31,13 +37,21 @@ def test_split_planes_stale_copy_80x24(snap_compare) -> None:
     assert snap_compare(app(), run_before=feed([fleet], events=fleets.logs_of(fleet)), terminal_size=(80, 24))
 
 
-def test_timeline_two_contexts_160x50(snap_compare) -> None:
-    """The timeline names the first context's secret and each row's context, grouped as the table."""
-    assert snap_compare(
-        app(), run_before=feed([fleets.split_planes_stale()]), press=["t"], terminal_size=(160, 50)
-    )
+def certgen_in(context: str) -> list[LogEvent]:
+    """certgen's three phase lines, as that context's certgen pod wrote them."""
+    return [replace(event, context=context) for event in fx.certgen_events()]
 
 
-def test_timeline_two_clusters_80x24(snap_compare) -> None:
-    """Two independent clusters: the timeline is east's; west (its own secret) is named, not drawn."""
-    assert snap_compare(app(), run_before=feed([fleets.two_clusters()]), press=["t"], terminal_size=(80, 24))
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+def test_timeline_split_planes_rotation(snap_compare, size: tuple[int, int]) -> None:
+    """mgmt rotates: its group draws the secret's three writes, certgen's marks and its pods' pickups;
+    edge's group draws its copy arriving 20 s after each write (said on the copy's row) and its pods."""
+    run = feed(fleets.rotation_across(fleets.EDGE), events=certgen_in(fleets.MGMT))
+    assert snap_compare(app(), run_before=run, press=["t"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+def test_timeline_two_clusters_rotation(snap_compare, size: tuple[int, int]) -> None:
+    """east rotates while west (its own certgen and CA) stays steady: a group each, one time axis."""
+    run = feed(fleets.rotation_across(fleets.WEST), events=certgen_in(fleets.EAST))
+    assert snap_compare(app(), run_before=run, press=["t"], terminal_size=size)

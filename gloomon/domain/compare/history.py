@@ -1,4 +1,5 @@
-"""What the rotation timeline draws: the secret's phase changes and when each target picked them up.
+"""What the rotation timeline draws, per context: the secret's phase changes and when each of its targets
+picked them up; in split planes, how far behind its source each data-plane copy is.
 
 Folded from successive FleetSnapshots (and certgen log events) as they arrive; bounded so a dashboard
 left open for days keeps constant memory. Pure: no Textual.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key
 from gloomon.domain.compare.webhook_history import WebhookHistory
@@ -20,6 +21,7 @@ from gloomon.domain.model import (
     LogKind,
     Phase,
     Plane,
+    SecretStatus,
     TargetStatus,
     TrustBundle,
 )
@@ -27,6 +29,9 @@ from gloomon.domain.model import (
 #: the leaf's :func:`cert_key` and the bundle's :func:`bundle_digest`: small and fixed-size, so a sample
 #: of a bundle of thousands of CAs costs what any other does, in memory and in every comparison
 Content = tuple[CertKey | None, str]
+#: how long before the first sample a secret's write still starts the axis (a rotation's three writes,
+#: 65 s apart, with room); an older write is in effect from the first sample on
+EARLIER_WRITES = 300.0
 
 
 def content_of(leaf: CertInfo | None, bundle: TrustBundle | None) -> Content:
@@ -40,6 +45,9 @@ class TargetSample:
     content: Content
     in_sync: bool | None
     reachable: bool
+    #: when its current certificates arrived (SDS ``last_updated``): the pickup of a change written
+    #: before the first sample
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,66 +68,63 @@ class SecretChange:
 class CertgenMark:
     at: datetime
     message: str
+    #: the context whose certgen wrote it; None when the line's context is unknown
+    context: str | None = None
 
 
-def on_timeline(snapshot: FleetSnapshot) -> tuple[TargetStatus, ...]:
-    """The targets that follow the first context's secret: its own and the data-plane contexts' (their
-    secret is a copy of it)."""
-    secret = snapshot.secret
-    if secret is None or len(snapshot.contexts) < 2:
-        return snapshot.targets
-    first = secret.state.context
-    return tuple(
-        t
-        for t in snapshot.targets
-        if t.ref.context == first or snapshot.plane_of(t.ref.context) is Plane.DATA
-    )
+@dataclass(frozen=True, slots=True)
+class CopyLag:
+    """How a data-plane copy of the secret stands against the management secret it copies."""
+
+    source: str  # the management context
+    #: the copy's latest change came this long after the source's write of the same content (None: the
+    #: source never held it)
+    seconds: float | None
+    #: the source's latest write, when the copy does not hold it (the copy is behind since then)
+    behind_since: datetime | None = None
 
 
-class RotationHistory:
-    """A bounded record of samples, secret changes, certgen phase log lines and the validation webhook."""
+class SecretTimeline:
+    """One context's secret and its pods: a bounded record of samples, the secret's changes (certgen's
+    writes, or the copy's arrivals in a data-plane context) and when each pod picked each one up."""
 
-    def __init__(self, max_samples: int = 720) -> None:
+    def __init__(self, context: str, plane: Plane, max_samples: int) -> None:
+        self.context, self.plane = context, plane
         self.samples: deque[Sample] = deque(maxlen=max_samples)
         self.changes: deque[SecretChange] = deque(maxlen=64)
-        self.certgen: deque[CertgenMark] = deque(maxlen=64)
-        self.webhook = WebhookHistory(max_samples)
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
 
-    def add_snapshot(self, snapshot: FleetSnapshot) -> None:
-        secret = snapshot.secret
+    def add(
+        self, at: datetime, secret: SecretStatus | None, targets: Iterable[TargetStatus], plane: Plane
+    ) -> None:
+        """Fold in one snapshot's view of this context: its secret and its targets (each compared, by
+        the domain, with this context's secret)."""
+        self.plane = plane
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
         content = content_of(secret.state.leaf, secret.state.bundle) if secret else (None, "")
-        # the timeline follows the first context's secret: a target of another context (its own secret,
-        # or a data-plane copy) has picked a change up when it holds that content, not its own secret's
-        # (another management context has its own certgen and secret: not on this timeline)
-        context = secret.state.context if secret else None
-        targets = {
+        samples = {
             target.key: TargetSample(
                 target.verdict.phase,
                 content_of(target.leaf, target.bundle),
-                target.in_sync_with_secret if context is None or target.ref.context == context else None,
+                target.in_sync_with_secret,
                 target.reachable,
+                target.certs_since,
             )
-            for target in on_timeline(snapshot)
+            for target in targets
         }
-        if self.samples and snapshot.taken_at < self.samples[-1].at:
-            return
-        self.webhook.add(snapshot)
-        self.samples.append(Sample(snapshot.taken_at, content, targets))
+        self.samples.append(Sample(at, content, samples))
         if secret and (not self.changes or self.changes[-1].content != content):
-            self.changes.append(SecretChange(secret.content_since or snapshot.taken_at, phase, content))
-
-    def add_log_events(self, events: Iterable[LogEvent]) -> None:
-        for event in events:
-            if event.ts is not None and event.kind in (LogKind.CERTGEN_PHASE, LogKind.CERTGEN_DONE):
-                self.certgen.append(CertgenMark(event.ts, event.message))
+            self.changes.append(SecretChange(secret.content_since or at, phase, content))
 
     @property
     def start(self) -> datetime | None:
-        times = [self.samples[0].at] if self.samples else []
-        times += [change.at for change in self.changes]
-        return min(times) if times else None
+        """Where its axis begins: the first sample, or a write up to :data:`EARLIER_WRITES` before it (a
+        rotation under way when watching began); an older write is in effect from the first sample on."""
+        if not self.samples:
+            return None
+        first = self.samples[0].at
+        recent = [c.at for c in self.changes if c.at >= first - timedelta(seconds=EARLIER_WRITES)]
+        return min([first, *recent])
 
     def pickup(self, key: str, change: SecretChange) -> datetime | None:
         """When ``key`` first held ``change``'s content (in sync with the secret), or None if not yet."""
@@ -132,6 +137,7 @@ class RotationHistory:
         if cached is not None:
             return cached
         found: dict[str, datetime] = {}
+        first = self.samples[0].at if self.samples else None
         for sample in self.samples:
             if sample.at < change.at or sample.secret_content != change.content:
                 continue
@@ -140,6 +146,9 @@ class RotationHistory:
                     continue
                 if target.in_sync or (target.in_sync is None and target.content == change.content):
                     found[key] = max(sample.at, change.at)
+                    # held at the first sample: it arrived before watching began, when Envoy says
+                    if sample.at == first and target.since is not None and change.at <= target.since:
+                        found[key] = min(target.since, sample.at)
         if len(self._pickups) > 256:
             self._pickups.clear()
         self._pickups[stamp] = found
@@ -170,3 +179,72 @@ class RotationHistory:
                 pending = next(changes, None)
             result.append(current)
         return result
+
+
+class RotationHistory:
+    """The timeline of each watched context (its secret and its pods: :class:`SecretTimeline`), certgen's
+    phase log lines and the validation webhook; bounded."""
+
+    def __init__(self, max_samples: int = 720) -> None:
+        self.max_samples = max_samples
+        self._timelines: dict[str, SecretTimeline] = {}
+        self.certgen: deque[CertgenMark] = deque(maxlen=64)
+        self.webhook = WebhookHistory(max_samples)
+        self._last: datetime | None = None
+
+    @property
+    def timelines(self) -> tuple[SecretTimeline, ...]:
+        """One per context, in the order the snapshots first listed them."""
+        return tuple(self._timelines.values())
+
+    def add_snapshot(self, snapshot: FleetSnapshot) -> None:
+        if self._last is not None and snapshot.taken_at < self._last:
+            return
+        self._last = snapshot.taken_at
+        self.webhook.add(snapshot)
+        groups: dict[str, list[TargetStatus]] = {context: [] for context in snapshot.contexts}
+        for secret in snapshot.secrets:
+            groups.setdefault(secret.state.context, [])
+        for target in snapshot.targets:
+            groups.setdefault(target.ref.context, []).append(target)
+        for context, targets in groups.items():
+            plane = snapshot.plane_of(context)
+            timeline = self._timelines.get(context)
+            if timeline is None:
+                timeline = self._timelines[context] = SecretTimeline(context, plane, self.max_samples)
+            timeline.add(snapshot.taken_at, snapshot.secret_for(context), targets, plane)
+
+    def add_log_events(self, events: Iterable[LogEvent]) -> None:
+        for event in events:
+            if event.ts is not None and event.kind in (LogKind.CERTGEN_PHASE, LogKind.CERTGEN_DONE):
+                self.certgen.append(CertgenMark(event.ts, event.message, event.context))
+
+    @property
+    def start(self) -> datetime | None:
+        starts = [start for timeline in self._timelines.values() if (start := timeline.start) is not None]
+        return min(starts) if starts else None
+
+    def certgen_of(self, timeline: SecretTimeline) -> list[CertgenMark]:
+        """The certgen lines of ``timeline``'s context (a line of no known context: the first's)."""
+        first = next(iter(self._timelines.values()), None)
+        return [
+            mark
+            for mark in self.certgen
+            if mark.context == timeline.context or (mark.context is None and timeline is first)
+        ]
+
+    def copy_lag(self, copy: SecretTimeline) -> CopyLag | None:
+        """A data-plane copy against its source: the management timeline that wrote the copy's latest
+        content (else the first one), how long after that write the copy held it, and whether the source
+        has written since. None for a management context's own secret."""
+        sources = [t for t in self._timelines.values() if t.plane is Plane.MANAGEMENT and t.changes]
+        if copy.plane is not Plane.DATA or not copy.changes or not sources:
+            return None
+        held = copy.changes[-1]
+        for source in sources:
+            written = next((c for c in reversed(source.changes) if c.content == held.content), None)
+            if written is not None:
+                latest = source.changes[-1]
+                behind = latest.at if latest.content != held.content else None
+                return CopyLag(source.context, max((held.at - written.at).total_seconds(), 0.0), behind)
+        return CopyLag(sources[0].context, None, sources[0].changes[-1].at)

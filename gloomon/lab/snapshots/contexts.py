@@ -20,7 +20,7 @@ from gloomon.domain.model import (
     SecretState,
     TrustBundle,
 )
-from gloomon.lab.snapshots.certs import CA_ADDED, STEADY, Pair, ca, leaf
+from gloomon.lab.snapshots.certs import CA_ADDED, LEAF_ROTATED, NEW_STEADY, NOW, STEADY, Pair, ca, leaf
 from gloomon.lab.snapshots.logs import log_events
 from gloomon.lab.snapshots.polls import CRONJOB, NAMESPACE, POLLED, WRITTEN, admin_fetch, secret_state
 
@@ -83,8 +83,10 @@ def in_context(fetch: AdminFetch, context: str) -> AdminFetch:
     return replace(fetch, target=replace(fetch.target, context=context))
 
 
-def context_secret(context: str, pair: Pair, *, written: datetime = WRITTEN, **extra: object) -> SecretState:
-    return replace(secret_state(pair, written=written, at=POLLED), context=context, **extra)  # type: ignore[arg-type]
+def context_secret(
+    context: str, pair: Pair, *, written: datetime = WRITTEN, at: datetime = POLLED, **extra: object
+) -> SecretState:
+    return replace(secret_state(pair, written=written, at=at), context=context, **extra)  # type: ignore[arg-type]
 
 
 def several(
@@ -95,9 +97,10 @@ def several(
     *,
     previous: FleetSnapshot | None = None,
     errors: Sequence[str] = (),
+    at: datetime = POLLED,
 ) -> FleetSnapshot:
     return build_snapshot(
-        taken_at=POLLED,
+        taken_at=at,
         namespace=NAMESPACE,
         contexts=list(contexts),
         fetches=list(fetches),
@@ -180,3 +183,72 @@ def split_planes_stale() -> FleetSnapshot:
             ContextState(EDGE, gloo_installed=False, missing=(Component.GLOO,)),
         ],
     )
+
+
+#: a rotation's three writes after the steady start, seconds into a five-minute series (as
+#: :func:`~gloomon.lab.snapshots.states.rotation_series`)
+_WRITES: tuple[tuple[int, Pair], ...] = ((0, STEADY), (60, CA_ADDED), (140, LEAF_ROTATED), (220, NEW_STEADY))
+#: how long kubed takes to copy each write of mgmt's secret to edge
+COPY_DELAY = 20
+
+
+def _written(step: int, delay: int = 0) -> int:
+    """Which of :data:`_WRITES` is in effect ``step`` seconds in, when it arrives ``delay`` s late."""
+    return max(i for i, (offset, _) in enumerate(_WRITES) if offset + (delay if i else 0) <= step)
+
+
+def rotation_across(second: str, end: datetime = NOW) -> list[FleetSnapshot]:
+    """Five minutes polled every 10 s while the first context's certgen rotates (steady → ca-added →
+    leaf-rotated → new steady), each poll built on the one before. ``second`` is :data:`WEST` (two
+    clusters: east rotates, west, with its own CA, stays steady) or :data:`EDGE` (split planes: mgmt
+    rotates, edge's copy follows each write :data:`COPY_DELAY` s later and its pods after that)."""
+    start = end - timedelta(seconds=300)
+    split = second == EDGE
+    first = MGMT if split else EAST
+    groups = [
+        (first, pods_of(first)[:2] if split else pods_of(first)),
+        (second, pods_of(second, gloo=not split)),
+    ]
+    states = [ContextState(first, gloo_installed=True)]
+    states.append(
+        ContextState(EDGE, gloo_installed=False, missing=(Component.GLOO,))
+        if split
+        else ContextState(WEST, gloo_installed=True)
+    )
+    series: list[FleetSnapshot] = []
+    previous: FleetSnapshot | None = None
+    for step in range(0, 301, 10):
+        at = start + timedelta(seconds=step)
+
+        def write(index: int, delay: int = 0) -> datetime:
+            return start + timedelta(seconds=_WRITES[index][0] + delay) if index else WRITTEN
+
+        mine = _written(step)
+        secrets = [context_secret(first, _WRITES[mine][1], written=write(mine), at=at)]
+        if split:
+            copied = _written(step, COPY_DELAY)
+            secrets.append(
+                context_secret(
+                    EDGE,
+                    _WRITES[copied][1],
+                    written=write(copied, COPY_DELAY),
+                    at=at,
+                    copied_by="kubed (config-syncer), from mgmt/gloo-system",
+                )
+            )
+        else:
+            secrets.append(context_secret(WEST, WEST_STEADY, at=at))
+        fetches = []
+        for group, (context, pods) in enumerate(groups):
+            for i, (component, pod) in enumerate(pods):
+                if context == WEST:
+                    pair, delivered = WEST_STEADY, WRITTEN
+                else:
+                    delay = (COPY_DELAY if context == EDGE else 0) + 10 * (i % 3)
+                    held = _written(step, delay)
+                    pair, delivered = _WRITES[held][1], write(held, delay)
+                fetch = admin_fetch(component, pod, pair, index=10 * group + i, at=at, delivered=delivered)
+                fetches.append(in_context(fetch, context))
+        previous = several([first, second], fetches, secrets, states, previous=previous, at=at)
+        series.append(previous)
+    return series

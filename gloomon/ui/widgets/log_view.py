@@ -31,7 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from gloomon.domain.model import Component, LogEvent, LogKind
-from gloomon.ui.format import Palette, keep_end, pod_suffix, sanitize
+from gloomon.ui.format import Palette, keep_end, pod_suffix, sanitize, short_component
 
 HIGHLIGHTED_KINDS = {
     LogKind.SDS_UPDATE: "accent",
@@ -58,8 +58,6 @@ def level_style(level: str, palette: Palette) -> Style:
 
 
 _LEVEL_MARKS = {"error": "✖", "critical": "✖", "fatal": "✖", "panic": "✖", "warning": "▲", "warn": "▲"}
-#: Short names that keep the source column narrow; the others are short already.
-_COMPONENTS = {Component.GATEWAY_PROXY: "gw-proxy", Component.KUBE_GATEWAY: "kube-gw"}
 #: Container tags: the Envoy of a pod (sidecar, gateway-proxy itself, a kube-gateway's) and its sds.
 _CONTAINERS = {"envoy-sidecar": "env", "gateway-proxy": "env", "gloo-gateway": "env", "sds": "sds"}
 #: a classic proxy's containers besides its Envoy (which is named after the proxy: ``public-gw``)
@@ -76,7 +74,7 @@ _MIN_MESSAGE_WIDTH = 12
 
 def source_label(event: LogEvent) -> str:
     """``gw-proxy/x2k4p``, ``rate-limit/h5j2l``, ``certgen/x7k2p``: short component, the pod's suffix."""
-    origin = _COMPONENTS.get(event.component, event.component.value) if event.component else event.container
+    origin = short_component(event.component) if event.component else event.container
     return keep_end(f"{origin}/{pod_suffix(event.pod)}", SOURCE_WIDTH)
 
 

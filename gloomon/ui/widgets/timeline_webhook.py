@@ -44,16 +44,18 @@ def webhook_rows(
     label_width: int,
     now: datetime,
     palette: Palette,
+    indent: str = "",
 ) -> list[Row]:
-    """The row group: a title, the served certificate, then each caBundle of the latest sample."""
+    """The row group: a title, the served certificate, then each caBundle of the latest sample; every
+    label after ``indent`` (under a context's secret row)."""
     samples = history.along(times) + [None] * (columns - len(times))
-    title = Text(f"{TITLE:<{label_width}}", style=Style(bold=True))
+    title = Text(f"{indent + TITLE:<{label_width}}", style=Style(bold=True))
     rows: list[Row] = [(title, [(" ", palette.muted)] * columns, Text())]
     served = [_cell(sample.served_cell if sample else None, palette) for sample in samples]
-    rows.append((Text(f"{SERVED_LABEL:<{label_width}}"), served, _served_lag(history, now, palette)))
+    rows.append((Text(f"{indent + SERVED_LABEL:<{label_width}}"), served, _served_lag(history, now, palette)))
     latest = history.samples[-1] if history.samples else None
     for name in history.ca_bundle_names():
-        label = literal(f"  caBundle {name}")
+        label = literal(f"{indent}  caBundle {name}")
         label.truncate(label_width - 1)
         label.truncate(label_width, pad=True)
         cells = []
