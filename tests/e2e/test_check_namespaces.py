@@ -1,0 +1,121 @@
+"""``gloomon check`` against the variety lab, whose kube-gateway runs in its Gateway's namespace ``apps`` on
+kubed's copy of ``gloo-mtls-certs``: each target is compared with its own namespace's copy, and a copy
+that is missing or does not follow certgen's writes is the copy's finding, naming ``apps``."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import pytest_asyncio
+from rich.console import Console
+
+from gloomon import report
+from gloomon.domain.model import Component, FleetSnapshot, Severity
+from gloomon.lab import Lab
+from gloomon.settings import Settings
+from gloomon.sources.session import MonitorSession
+from tests.conftest import Eventually
+from tests.e2e.test_check import gloomon_check
+
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
+NS, APPS = "gloo-system", "apps"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
+    async with make_lab("healthy", NS, variety=True, sync_delay=0.5, rotation_duration=1.0) as running:
+        yield running
+
+
+def _settings(lab: Lab, **extra: object) -> Settings:
+    return Settings(
+        kubeconfig=str(lab.kubeconfig_path),
+        contexts=(lab.context,),
+        namespace=NS,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def _poll(lab: Lab, **extra: object) -> FleetSnapshot:
+    async with MonitorSession(_settings(lab, **extra)) as session:
+        return await session.poll_once()
+
+
+def _loud(snapshot: FleetSnapshot) -> list[tuple[str, str]]:
+    return [(f.code, f.message) for f in snapshot.findings if f.severity.rank >= Severity.WARNING.rank]
+
+
+async def test_healthy_check_of_both_namespaces_exits_0_without_a_warning(lab: Lab) -> None:
+    code, out, err = await gloomon_check(
+        "--kubeconfig", str(lab.kubeconfig_path), "--context", lab.context, "-n", NS, "-n", APPS, "-o", "json"
+    )
+    doc = json.loads(out)
+    loud = [(f["code"], f["message"]) for f in doc["findings"] if f["severity"] in ("warning", "critical")]
+    assert (code, loud) == (0, []), err
+    secrets = {s["namespace"]: s for s in doc["secrets"]}
+    assert set(secrets) == {NS, APPS}
+    assert secrets[APPS]["copied_by"] and secrets[APPS]["copied_by"].startswith("kubed")
+    assert secrets[APPS]["leaf"]["serial"] == secrets[NS]["leaf"]["serial"]
+    (gateway,) = [t for t in doc["targets"] if t["component"] == "kube-gateway"]
+    assert (gateway["namespace"], gateway["secret_namespace"]) == (APPS, APPS)
+    assert gateway["in_sync_with_secret"] is True and gateway["copy_behind_seconds"] is None
+    assert {t["secret_namespace"] for t in doc["targets"] if t["component"] != "kube-gateway"} == {NS}
+
+
+async def test_all_namespaces_reads_the_copy_where_the_kube_gateway_was_found(lab: Lab) -> None:
+    snapshot = await _poll(lab, all_namespaces=True)
+    assert [(s.state.namespace, s.state.observed) for s in snapshot.secrets] == [(NS, True), (APPS, True)]
+    assert _loud(snapshot) == []
+
+
+async def test_a_removed_copy_is_secret_copy_missing_for_apps(lab: Lab) -> None:
+    lab.sync(APPS).remove_copy()
+    try:
+        snapshot = await _poll(lab, extra_namespaces=(APPS,))
+    finally:
+        lab.sync(APPS).restore_copy()
+    (missing,) = [f for f in snapshot.findings if f.code == "secret-copy-missing"]
+    assert missing.namespace == APPS and f"namespace {APPS}" in missing.message
+    assert missing.severity is Severity.CRITICAL and "kubed" in missing.hint
+    assert "secret-missing" not in {f.code for f in snapshot.findings}
+    assert report.exit_code(snapshot, "warning") == 2
+
+
+async def test_a_frozen_copy_through_a_rotation_is_the_copys_finding(
+    lab: Lab, eventually: Eventually
+) -> None:
+    """certgen rotates while kubed's sync into apps is frozen: gloo-system's pods follow, the apps copy
+    and the kube-gateway's Envoy keep the old certificates. The copy is the finding, naming apps; the
+    kube-gateway's row says its copy lags, and no target-lagging blames the pod."""
+    lab.sync(APPS).freeze(True)
+    try:
+        await (await lab.rotate_now())
+
+        async def rotated() -> FleetSnapshot:
+            return await _poll(lab, extra_namespaces=(APPS,))
+
+        snapshot = await eventually(
+            rotated,
+            lambda s: (
+                all(t.in_sync_with_secret for t in s.targets if t.ref.namespace == NS)
+                and any(f.code == "secret-copy-stale" for f in s.findings)
+            ),
+            what="gloo-system's pods on the new secret, the apps copy behind",
+        )
+    finally:
+        lab.sync(APPS).freeze(False)
+    (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
+    assert stale.namespace == APPS and f"namespace {APPS}" in stale.message and "kubed" in stale.hint
+    (gateway,) = [t for t in snapshot.targets if t.ref.component is Component.KUBE_GATEWAY]
+    assert gateway.secret_namespace == APPS and gateway.in_sync_with_secret is True
+    assert gateway.copy_behind_seconds is not None and gateway.copy_behind_seconds > 0
+    assert gateway.ref.pod in stale.subjects.pods
+    lagging = [f for f in snapshot.findings if f.code == "target-lagging" and f.pod == gateway.ref.pod]
+    assert lagging == []
+    console = Console(file=io.StringIO(), width=200, no_color=True)
+    console.print(report.render_table(snapshot))
+    lines = console.file.getvalue().splitlines()
+    assert any("copy lags" in line for line in lines if "kube-gateway" in line)
