@@ -36,7 +36,7 @@ FAULTS = (
 #: the fault a lab with ``--user-https`` adds (``scanner.py``)
 USER_TLS_FAULTS = (("scan", '{"sweeps": 3}'),)
 #: the faults on a synced copy of the secret: an edge cluster's (its release namespace's), or with
-#: ``"namespace"`` the copy in a proxy's namespace (``--variety``)
+#: ``"namespace"`` the copy in a proxy's namespace (``--variety``; forbid-secrets takes one too)
 SYNC_FAULTS = (
     ("sync-lag", '{"seconds": 90}'),
     ("freeze-sync", '{"enabled": true}'),
@@ -139,7 +139,8 @@ async def _run(args: argparse.Namespace) -> None:
         )
         print(f"faults: POST {lab.api_url}/lab/v1/faults/<fault> (bearer token from the kubeconfig):")
         faults = FAULTS + (USER_TLS_FAULTS if args.user_https else ())
-        faults += tuple((f, _in_namespace(b, ns)) for ns in namespaces[1:] for f, b in SYNC_FAULTS)
+        per_namespace = (*SYNC_FAULTS, ("forbid-secrets", '{"enabled": true}'))
+        faults += tuple((f, _in_namespace(b, ns)) for ns in namespaces[1:] for f, b in per_namespace)
         for fault, body in faults:
             print(f"  {fault:<18} {body or '(no body)'}")
         print("Ctrl-C to stop.", flush=True)

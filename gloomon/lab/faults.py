@@ -88,9 +88,17 @@ class LabFaults:
         assert self.api is not None
         await self.api.outage(seconds)
 
-    def forbid_secrets(self, forbidden: bool = True) -> None:
+    def forbid_secrets(self, forbidden: bool = True, namespace: str | None = None) -> None:
+        """403 on secrets in every namespace, or only in ``namespace`` (no RoleBinding there)."""
         assert self.api is not None
-        self.api.forbid_secrets = forbidden
+        if namespace is None:
+            self.api.forbid_secrets = forbidden
+        elif namespace not in self.store.cluster.namespaces:
+            raise ValueError(f"no namespace {namespace} in this cluster")
+        elif forbidden:
+            self.api.forbid_secrets_in.add(namespace)
+        else:
+            self.api.forbid_secrets_in.discard(namespace)
 
     def forbid_webhooks(self, forbidden: bool = True) -> None:
         """403 on the cluster-scoped ValidatingWebhookConfigurations (RBAC with a namespaced Role only)."""
@@ -125,7 +133,7 @@ class LabFaults:
             await self.api_outage(float(body.get("seconds", 5.0)))
             return {}
         if name == "forbid-secrets":
-            self.forbid_secrets(bool(body.get("enabled", True)))
+            self.forbid_secrets(bool(body.get("enabled", True)), _namespace(body))
             return {}
         if name == "forbid-webhooks":
             self.forbid_webhooks(bool(body.get("enabled", True)))
@@ -161,10 +169,7 @@ class LabFaults:
     def _sync_fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         """sync-lag ``{"seconds": N}``, freeze-sync and remove-copy ``{"enabled": bool}``, each with an
         optional ``"namespace"`` naming the copy (default: the release namespace's)."""
-        namespace = body.get("namespace")
-        if namespace is not None and not isinstance(namespace, str):
-            raise TypeError(f"namespace must be a string, not {namespace!r}")
-        sync = self.sync(namespace)
+        sync = self.sync(_namespace(body))
         if name == "sync-lag":
             sync.delay = float(body.get("seconds", sync.delay))
             return {"delay": sync.delay, "namespace": sync.target.namespace}
@@ -186,3 +191,11 @@ class LabFaults:
         for _ in range(sweeps):
             await scanner.sweep()
         return scanner.sweeps
+
+
+def _namespace(body: dict[str, Any]) -> str | None:
+    """A fault body's optional ``"namespace"``."""
+    namespace = body.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise TypeError(f"namespace must be a string, not {namespace!r}")
+    return namespace

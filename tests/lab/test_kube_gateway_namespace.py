@@ -189,3 +189,28 @@ async def test_kubectl_in_the_gateways_namespace_and_across_all(lab: Lab, kubect
     assert (
         serials(forwarded) == serials(await get_certs(f"{lab.admin_url(_kube_gateway(lab))}/certs")) != set()
     )
+
+
+async def test_forbid_secrets_in_one_namespace_refuses_only_there(lab: Lab, kubectl: Path) -> None:
+    """A namespace without gloomon's RoleBinding: its secrets (and a cluster-wide list) are 403, the
+    release namespace's still readable; ``kubectl auth can-i`` answers per namespace."""
+    await _fault(lab, "forbid-secrets", {"enabled": True, "namespace": APPS})
+    try:
+        status, refused = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/secrets/{SECRET_NAME}")
+        assert (status, refused["reason"]) == (403, "Forbidden")
+        assert refused["message"].endswith(f'in the namespace "{APPS}"')
+        status, refused = await _request(lab, "GET", "/api/v1/secrets")
+        assert status == 403 and refused["message"].endswith("at the cluster scope")
+        await _secret(lab, NS)
+        can = {
+            namespace: (
+                await run(kubectl, lab, "auth", "can-i", "get", "secrets", namespace=namespace, ok=(0, 1))
+            )
+            for namespace in (APPS, NS)
+        }
+        assert {ns: answer.strip() for ns, answer in can.items()} == {APPS: "no", NS: "yes"}
+    finally:
+        await _fault(lab, "forbid-secrets", {"enabled": False, "namespace": APPS})
+    await _secret(lab, APPS)
+    status, answer = await _request(lab, "POST", "/lab/v1/faults/forbid-secrets", {"namespace": "nowhere"})
+    assert (status, answer["reason"]) == (400, "BadRequest")

@@ -124,6 +124,7 @@ async def test_cli_variety_names_each_namespace_and_how_to_watch_them(kubectl: P
         assert f"KUBECONFIG={kubeconfig} gloomon -n gloo-system -n apps -n gateways   (or -A)" in text
         assert f"kubectl --kubeconfig {kubeconfig} get pods -n apps" in text
         assert 'freeze-sync        {"enabled": true, "namespace": "gateways"}' in text
+        assert 'forbid-secrets     {"enabled": true, "namespace": "apps"}' in text
         for namespace, deployment in (("apps", "gloo-proxy-http"), ("gateways", "public-gw")):
             args = ("--kubeconfig", kubeconfig, "-n", namespace, "get", "deploy,secret", "-o", "name")
             out = await asyncio.create_subprocess_exec(str(kubectl), *args, stdout=asyncio.subprocess.PIPE)

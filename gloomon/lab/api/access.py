@@ -1,8 +1,8 @@
 """``SelfSubjectAccessReview`` (authorization.k8s.io/v1): ``kubectl auth can-i`` against the lab.
 
 The lab's token may do everything the façade serves, except what a fault takes away, as a Role without
-the permission would: ``forbid-secrets`` (secrets in the namespace) and ``forbid-webhooks`` (the
-cluster-scoped validating webhook configurations). So ``kubectl auth can-i get
+the permission would: ``forbid-secrets`` (secrets in every namespace or in the one named) and
+``forbid-webhooks`` (the cluster-scoped validating webhook configurations). So ``kubectl auth can-i get
 validatingwebhookconfigurations`` (docs/findings.md's check for ``webhook-rbac``) says ``no`` exactly when
 gloomon's reads are refused. kubectl sends the review as Kubernetes protobuf (the ``k8s\\0`` envelope
 around a ``runtime.Unknown``); :func:`decode_protobuf` reads the fields a review needs, the answer goes
@@ -87,6 +87,13 @@ def decode_protobuf(body: bytes) -> dict[str, Any]:
 #: what ``forbid-secrets`` / ``forbid-webhooks`` take away: (group, resource)
 SECRETS = ("", "secrets")
 WEBHOOKS = ("admissionregistration.k8s.io", "validatingwebhookconfigurations")
+
+
+def namespace_of(body: dict[str, Any]) -> str | None:
+    """The namespace a review asks about; ``None`` for every namespace (``kubectl auth can-i … -A``)."""
+    attributes = (body.get("spec") or {}).get("resourceAttributes")
+    namespace = attributes.get("namespace") if isinstance(attributes, dict) else None
+    return str(namespace) if namespace else None
 
 
 def review(body: dict[str, Any], *, forbidden: set[tuple[str, str]]) -> dict[str, Any]:

@@ -50,7 +50,13 @@ async def apply_fault(request: web.Request, faults: FaultHandler | None) -> web.
 
 
 def lab_state(
-    cluster: ClusterStore, namespace: str, *, outage: bool, forbid_secrets: bool, forbid_webhooks: bool
+    cluster: ClusterStore,
+    namespace: str,
+    *,
+    outage: bool,
+    forbid_secrets: bool,
+    forbid_secrets_in: set[str],
+    forbid_webhooks: bool,
 ) -> web.Response:
     """``GET /lab/v1/state``: the release ``namespace``, every namespace, the pods (each with its
     namespace) with their port maps, and which API faults are on."""
@@ -69,6 +75,7 @@ def lab_state(
             "pods": pods,
             "outage": outage,
             "forbidSecrets": forbid_secrets,
+            "forbidSecretsIn": sorted(forbid_secrets_in),
             "forbidWebhooks": forbid_webhooks,
         }
     )

@@ -55,7 +55,10 @@ class ApiServer:
         #: short-lived tokens for the exec-plugin kubeconfig (``tokens.py``)
         self.tokens = TokenIssuer()
         self.faults = faults
+        #: 403 on secrets in every namespace (a Role without them) …
         self.forbid_secrets = False
+        #: … or only in these namespaces (no RoleBinding there; a cluster-wide list is refused too)
+        self.forbid_secrets_in: set[str] = set()
         #: 403 on the cluster-scoped webhook configurations (a namespaced Role only)
         self.forbid_webhooks = False
         self.in_outage = False
@@ -225,6 +228,12 @@ class ApiServer:
             return json_response(table(kind, [item], item["metadata"]["resourceVersion"]))
         return json_response(item)
 
+    def secrets_forbidden(self, namespace: str | None) -> bool:
+        """Whether reading secrets in ``namespace`` (``None``: cluster-wide) is refused, as RBAC would."""
+        if self.forbid_secrets:
+            return True
+        return bool(self.forbid_secrets_in) if namespace is None else namespace in self.forbid_secrets_in
+
     def _scoped(self, request: web.Request) -> list[NamespaceStore]:
         """The namespaces a list reads: the path's (none if it does not exist: an empty list, as the real
         API answers), or every namespace for a cluster-wide list (``/api/v1/pods``, ``kubectl -A``)."""
@@ -292,14 +301,14 @@ class ApiServer:
         return self._listing(request, "Event", "v1", items, self.cluster.next_rv())
 
     async def _secrets(self, request: web.Request) -> web.Response:
-        if self.forbid_secrets:
+        if self.secrets_forbidden(request.match_info.get("ns")):
             return secrets_forbidden(self.namespace, request.match_info.get("ns"), "list")
         items = [objects.secret_json(ns, s) for ns in self._scoped(request) for s in ns.secrets()]
         return self._listing(request, "Secret", "v1", items, self.cluster.next_rv())
 
     async def _secret(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        if self.forbid_secrets:
+        if self.secrets_forbidden(request.match_info["ns"]):
             return secrets_forbidden(self.namespace, request.match_info["ns"], "get", name)
         ns = self._in(request)
         secret = next((s for s in ns.secrets() if s.name == name), None) if ns else None
@@ -398,10 +407,12 @@ class ApiServer:
             body = access.decode_protobuf(raw) if "protobuf" in request.content_type else json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             return status_response(400, "BadRequest", "the body must be a SelfSubjectAccessReview")
-        forbidden = {access.SECRETS} if self.forbid_secrets else set()
+        review = body if isinstance(body, dict) else {}
+        namespace = access.namespace_of(review)
+        forbidden = {access.SECRETS} if self.secrets_forbidden(namespace) else set()
         if self.forbid_webhooks:
             forbidden.add(access.WEBHOOKS)
-        return json_response(access.review(body if isinstance(body, dict) else {}, forbidden=forbidden), 201)
+        return json_response(access.review(review, forbidden=forbidden), 201)
 
     async def _fault(self, request: web.Request) -> web.Response:
         return await apply_fault(request, self.faults)
@@ -412,5 +423,6 @@ class ApiServer:
             self.namespace,
             outage=self.in_outage,
             forbid_secrets=self.forbid_secrets,
+            forbid_secrets_in=self.forbid_secrets_in,
             forbid_webhooks=self.forbid_webhooks,
         )
