@@ -12,20 +12,19 @@ everything started and raises one :class:`LabStartError`.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from gloomon.lab import topologies
-from gloomon.lab.cluster.util import make_workdir
 from gloomon.lab.kubeconfig import merge_kubeconfigs
 from gloomon.lab.lab import Lab
+from gloomon.lab.lifecycle import Lifecycle
 from gloomon.lab.pods.process import LabStartError
 from gloomon.lab.secret_sync import SYNC_CONTEXTS_ANNOTATION, SYNC_DELAY, SecretSync
 
 
-class LabFleet:
+class LabFleet(Lifecycle):
     """Several running labs. ``lab_options`` go to every :class:`Lab` (e.g. ``kubelet_delay``)."""
 
     def __init__(
@@ -39,30 +38,13 @@ class LabFleet:
     ) -> None:
         self.topology = topologies.get(topology)
         self.scenario = topology
-        self._own_workdir = workdir is None
-        self.workdir = Path(workdir) if workdir is not None else Path()
+        super().__init__(workdir)
         self.labs: dict[str, Lab] = {}
         #: the secret syncs, by the context of the cluster they write to
         self.syncs: dict[str, SecretSync] = {}
         self._lab_scenario = scenario
         self._sync_delay = sync_delay
         self._lab_options = lab_options
-        self._stopped = False
-
-    async def __aenter__(self) -> LabFleet:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def kubeconfig_path(self) -> Path:
-        return self.workdir / "kubeconfig"
-
-    @property
-    def exec_kubeconfig_path(self) -> Path:
-        return self.workdir / "kubeconfig-exec"
 
     @property
     def contexts(self) -> tuple[str, ...]:
@@ -78,17 +60,9 @@ class LabFleet:
         except KeyError:
             raise KeyError(f"no cluster with context {context!r} in {self.topology.name}") from None
 
-    async def start(self) -> None:
-        if self._own_workdir:
-            self.workdir = make_workdir()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            await self._start()
-        except BaseException as exc:
-            await self.stop()
-            if isinstance(exc, LabStartError):
-                raise LabStartError(f"the fleet ({self.topology.name}) did not start: {exc}") from exc
-            raise
+    @property
+    def _what(self) -> str:
+        return f"the fleet ({self.topology.name})"
 
     async def _start(self) -> None:
         for plan in self.topology.clusters:
@@ -154,8 +128,7 @@ class LabFleet:
         await asyncio.gather(*(lab.stop() for lab in edges), return_exceptions=True)
         planes = [lab for lab in self.labs.values() if lab.management is None]
         await asyncio.gather(*(lab.stop() for lab in planes), return_exceptions=True)
-        if self._own_workdir and self.workdir != Path():
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        self._remove_workdir()
 
     def envoy_pids(self) -> list[int]:
         return [pid for lab in self.labs.values() for pid in lab.envoy_pids()]

@@ -19,7 +19,6 @@ import dataclasses
 import inspect
 import random
 import secrets
-import shutil
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,9 +31,10 @@ from gloomon.lab import scenarios
 from gloomon.lab.api.server import ApiServer
 from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.store import ClusterStore, NamespaceStore
-from gloomon.lab.cluster.util import make_workdir, now_utc, remove_stale_workdirs
+from gloomon.lab.cluster.util import now_utc, remove_stale_workdirs
 from gloomon.lab.faults import LabFaults
 from gloomon.lab.kubeconfig import write_kubeconfigs
+from gloomon.lab.lifecycle import Lifecycle
 from gloomon.lab.pods.ads import GlooXds
 from gloomon.lab.pods.bootstrap import envoy_binary
 from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
@@ -54,7 +54,7 @@ GATEWAY_NAMESPACE = "apps"
 SYNC_SELECTOR = ("gloo-mtls-certs", "sync")
 
 
-class Lab(LabFaults):
+class Lab(Lifecycle, LabFaults):
     """One running lab. See the module docstring and gloomon/lab/README.md for the public API."""
 
     def __init__(
@@ -101,9 +101,7 @@ class Lab(LabFaults):
         #: the sds of Gloo 1.20.14 / 1.21.4 / 1.22+: one reload 500 ms after a volume refresh's events
         self.sds_debounce = sds_debounce
         self._rng = random.Random(seed)
-        self._own_workdir = workdir is None
-        #: pods' files and the kubeconfig; a temporary directory (made at start) unless given.
-        self.workdir = Path(workdir) if workdir is not None else Path()
+        super().__init__(workdir)
         #: the release namespace's objects; ``store.cluster`` is the whole cluster (every namespace)
         self.store = ClusterStore().add_namespace(namespace)
         self.token = secrets.token_urlsafe(32)
@@ -148,25 +146,8 @@ class Lab(LabFaults):
         #: why ``_all_serving`` last said no (for the start error).
         self._not_serving = ""
         self._started = False
-        self._stopped = False
 
     # ------------------------------------------------------------------------------- lifecycle
-
-    async def __aenter__(self) -> Lab:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def kubeconfig_path(self) -> Path:
-        return self.workdir / "kubeconfig"
-
-    @property
-    def exec_kubeconfig_path(self) -> Path:
-        """The same contexts, whose user runs an exec plugin for tokens valid ``token_validity`` seconds."""
-        return self.workdir / "kubeconfig-exec"
 
     @property
     def api_url(self) -> str:
@@ -182,15 +163,11 @@ class Lab(LabFaults):
         """
         envoy_binary()  # fail early and clearly when the lab extra is missing
         remove_stale_workdirs()
-        if self._own_workdir:
-            self.workdir = make_workdir()
-        try:
-            await self._start()
-        except BaseException as exc:
-            await self.stop()
-            if isinstance(exc, LabStartError):
-                raise LabStartError(f"the lab ({self.scenario}) did not start: {exc}") from exc
-            raise
+        await super().start()
+
+    @property
+    def _what(self) -> str:
+        return f"the lab ({self.scenario})"
 
     @property
     def management_address(self) -> str:
@@ -205,7 +182,6 @@ class Lab(LabFaults):
         return self._gloo_ports
 
     async def _start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
         if self.management is None:
             (initial, written), tls = await asyncio.gather(
                 asyncio.to_thread(initial_secret, self.spec, self.namespace),
@@ -394,8 +370,7 @@ class Lab(LabFaults):
             await self.webhook.stop()
         if self.api is not None:
             await self.api.stop()
-        if self._own_workdir and self.workdir != Path():
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        self._remove_workdir()
         self._started = False
 
     async def _fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
