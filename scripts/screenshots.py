@@ -299,6 +299,10 @@ async def split_planes(camera: LabCamera, fleet) -> None:  # type: ignore[no-unt
     await camera.shoot("split-planes-copy-behind-160x50", size=(160, 50))
     await camera.shoot("split-planes-copy-behind-80x24", size=(80, 24))
     fleet.syncs["edge"].freeze(False)
+    await camera.wait("edge's copy caught up", lambda s: not has_finding("secret-copy-stale")(s), timeout=60)
+    await asyncio.sleep(4)  # the copy's arrival and edge's pickups show on the timeline
+    await camera.shoot("split-planes-timeline-160x50", "t", size=(160, 50))
+    await camera.shoot("split-planes-timeline-80x24", "t", size=(80, 24))
 
 
 #: fleet topology → (the script that shoots it, the shots it makes)
@@ -306,7 +310,13 @@ FLEET_SCRIPTS = {
     "two-clusters": (two_clusters, ("two-clusters-160x50", "two-clusters-80x24")),
     "split-planes": (
         split_planes,
-        ("split-planes-160x50", "split-planes-copy-behind-160x50", "split-planes-copy-behind-80x24"),
+        (
+            "split-planes-160x50",
+            "split-planes-copy-behind-160x50",
+            "split-planes-copy-behind-80x24",
+            "split-planes-timeline-160x50",
+            "split-planes-timeline-80x24",
+        ),
     ),
 }
 
