@@ -105,6 +105,9 @@ async def test_the_kube_gateway_runs_in_the_gateways_namespace_beside_a_kubed_co
     assert namespace["metadata"]["labels"][key] == value
     # the kube-gateway still dials the release namespace's gloo
     assert lab.runtime(_kube_gateway(lab)).gloo_namespace == NS
+    _, state = await _request(lab, "GET", "/lab/v1/state")
+    assert (state["namespace"], state["namespaces"]) == (NS, [APPS, NS])
+    assert state["pods"][_kube_gateway(lab)]["namespace"] == APPS
 
 
 async def test_after_a_rotation_the_kube_gateways_envoy_holds_the_apps_copy(

@@ -101,10 +101,15 @@ async def test_namespaced_lists_hold_only_their_namespaces_objects(api: ApiServe
             f"/apis/apps/v1/namespaces/{ns}/deployments",
             f"/apis/apps/v1/namespaces/{ns}/replicasets",
             f"/api/v1/namespaces/{ns}/events",
+            f"/api/v1/namespaces/{ns}/services",
         ):
             status, listing = await _get(api, path)
             assert status == 200 and listing["items"], path
             assert {n for n, _ in _names(listing)} == {ns}, path
+    _, apps_services = await _get(api, f"/api/v1/namespaces/{APPS}/services")
+    (gateway,) = apps_services["items"]  # the gateway2 chart's Service, beside its Deployment
+    assert (gateway["metadata"]["name"], gateway["spec"]["type"]) == ("gloo-proxy-http", "LoadBalancer")
+    assert [(p["port"], p["targetPort"]) for p in gateway["spec"]["ports"]] == [(8080, 8080)]
     _, apps_pods = await _get(api, f"/api/v1/namespaces/{APPS}/pods")
     assert [
         p["metadata"]["labels"].get("gateway.networking.k8s.io/gateway-name") for p in apps_pods["items"]
@@ -118,6 +123,7 @@ async def test_cluster_wide_lists_hold_every_namespaces_objects(api: ApiServer) 
         "/api/v1/events",
         "/apis/apps/v1/deployments",
         "/apis/apps/v1/replicasets",
+        "/api/v1/services",
     ):
         status, listing = await _get(api, path)
         assert status == 200, path

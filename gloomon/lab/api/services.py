@@ -4,9 +4,10 @@ One Service per Deployment, named like it, selecting its pods (the Deployment's 
 (9977 grpc-xds, 9976 rest-xds, 9988 grpc-validation, 9966 grpc-proxydebug, 9979 wasm-cache, 443→8443
 https: the validation webhook), a gateway-proxy (``LoadBalancer``: 80→8080 http, 443→8443 https; no load
 balancer on loopback, so its external IP stays ``<pending>`` as on a cluster without one), ``extauth``
-(8083 grpc), ``rate-limit`` (18081 grpc). Derived, never stored: ``kubectl get svc``, ``get all`` and
-``kubectl port-forward svc/gloo 9977`` (kubectl maps the service port to the target port of a selected
-pod) read them.
+(8083 grpc), ``rate-limit`` (18081 grpc), a kube-gateway (the gateway2 chart's ``LoadBalancer`` in the
+Gateway's namespace, a port per Gateway listener: 8080 http). Derived, never stored: ``kubectl get
+svc``, ``get all`` and ``kubectl port-forward svc/gloo 9977`` (kubectl maps the service port to the
+target port of a selected pod) read them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ PORTS: dict[Component, tuple[tuple[str, int, int], ...]] = {
     Component.GATEWAY_PROXY: (("http", 80, 8080), ("https", 443, 8443)),
     Component.EXTAUTH: (("grpc", 8083, 8083),),
     Component.RATE_LIMIT: (("grpc", 18081, 18081),),
+    Component.KUBE_GATEWAY: (("http", 8080, 8080),),
 }
+#: the components whose Service is a ``LoadBalancer`` (the proxies users reach)
+BALANCED = frozenset({Component.GATEWAY_PROXY, Component.KUBE_GATEWAY})
 
 
 def _digest(store: NamespaceStore, dep: Deployment) -> str:
@@ -42,7 +46,7 @@ def _digest(store: NamespaceStore, dep: Deployment) -> str:
 def service_json(store: NamespaceStore, dep: Deployment) -> dict[str, Any]:
     digest = _digest(store, dep)
     cluster_ip = f"10.96.{int(digest[:2], 16)}.{int(digest[2:4], 16) % 254 + 1}"
-    balanced = dep.component is Component.GATEWAY_PROXY
+    balanced = dep.component in BALANCED
     ports = []
     for i, (name, port, target) in enumerate(PORTS[dep.component]):
         entry: dict[str, Any] = {"name": name, "protocol": "TCP", "port": port, "targetPort": target}
