@@ -217,3 +217,15 @@ async def test_forbid_secrets_in_one_namespace_refuses_only_there(lab: Lab, kube
     await _secret(lab, APPS)
     status, answer = await _request(lab, "POST", "/lab/v1/faults/forbid-secrets", {"namespace": "nowhere"})
     assert (status, answer["reason"]) == (400, "BadRequest")
+
+
+async def test_a_restarted_kube_gateway_comes_back_in_its_namespace_on_the_copy(
+    lab: Lab, eventually: Callable[..., Any]
+) -> None:
+    old = _kube_gateway(lab)
+    new = (await _fault(lab, "restart-pod", {"pod": old}))["pod"]
+    assert new != old and lab.runtime(new).store.namespace == APPS
+    status, _ = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/pods/{new}")
+    assert status == 200
+    copy = await _secret(lab, APPS)
+    assert await eventually(lambda: _envoy_leaf(lab, new), lambda leaf: leaf == _leaf_serial(copy))
