@@ -2,11 +2,13 @@
 
 A screen covered by a view is not redrawn per snapshot but once, with the latest state, when it comes
 back; the details and the expiry chart keep what they show when a poll leaves their texts unchanged; the
-fleet table renders again only the cells whose value changed, not every visible cell.
+fleet table keeps the cells of a row whose target a poll left as it was, and renders again only the cells
+whose value changed, not every visible cell.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,14 +16,18 @@ from rich.segment import Segment
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
-from gloomon.domain.model import FleetSnapshot
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import FleetSnapshot, TrustBundle
 from gloomon.lab import snapshots as fx
 from gloomon.ui.screens.dashboard import DashboardScreen
 from gloomon.ui.screens.overlays import DetailScreen, ExpiryScreen
+from gloomon.ui.widgets import fleet_table
 from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.expiry_chart import ExpiryChart
-from gloomon.ui.widgets.fleet_table import FleetTable
-from tests.ui.harness import SIZE, make_app
+from gloomon.ui.widgets.fleet_rows import NOT_IN_ROW, row_key
+from gloomon.ui.widgets.fleet_table import FleetTable, row_cells
+from gloomon.ui.widgets.rendered import texts_key
+from tests.ui.harness import PALETTE, SIZE, make_app
 from tests.ui.test_kept_views import detail_text, home, in_front
 
 
@@ -115,3 +121,78 @@ async def test_a_poll_renders_again_only_the_table_cells_it_changed(monkeypatch:
         body = {at for at in rendered if at[0] >= 0}
         assert changed and len(changed) < len(before)  # the lagging pod's row changed, the others not
         assert body == changed
+
+
+async def test_a_row_whose_target_a_poll_left_as_it_was_keeps_its_cells(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+    build = fleet_table._row_cells
+
+    def recording(target: object, *args: object) -> object:
+        built.append(target.ref.pod)  # type: ignore[attr-defined]
+        return build(target, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fleet_table, "_row_cells", recording)
+    first = fx.steady()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(first)
+        await pilot.pause()
+        assert len(built) == len(first.targets)
+        built.clear()
+        app.show_snapshot(next_poll(first))  # new objects, nothing the rows show has changed
+        await pilot.pause()
+        assert built == []
+        lagging = fx.lagging()
+        app.show_snapshot(lagging)
+        await pilot.pause()
+        assert built  # a changed target is drawn again…
+        shown = rows_of(app.screen.query_one(FleetTable), lagging)
+    fresh = make_app()
+    async with fresh.run_test(size=SIZE) as pilot:
+        fresh.show_snapshot(lagging)
+        await pilot.pause()
+        assert shown == rows_of(fresh.screen.query_one(FleetTable), lagging)  # …as a new table draws it
+
+
+def rows_of(table: FleetTable, snapshot: FleetSnapshot) -> list[tuple[object, ...]]:
+    return [texts_key(table.get_row(target.key)) for target in snapshot.targets]
+
+
+ANOTHER_TIME = fx.NOW - timedelta(hours=5)
+
+
+def test_the_fields_left_out_of_a_row_key_are_drawn_in_no_cell_of_the_row() -> None:
+    """A field in NOT_IN_ROW that a cell did show would leave that cell stale when only it changed."""
+    for snapshot in (
+        fx.steady(),
+        fx.lagging(),
+        fx.expired(),
+        fx.untrusted(),
+        fx.unreachable(),
+        fx.api_down(),
+    ):
+        for target in snapshot.targets:
+            drawn = texts_key(row_cells(target, fx.NOW, PALETTE, HealthPolicy()).values())
+            for name in NOT_IN_ROW - {"ref", "fetch", "bundle"}:
+                value = getattr(target, name)
+                other = (value or 0) + 7 if isinstance(value, (int, float)) else ANOTHER_TIME
+                moved = replace(target, **{name: other})
+                assert texts_key(row_cells(moved, fx.NOW, PALETTE, HealthPolicy()).values()) == drawn, name
+            if target.fetch is not None:  # the fetch as read again later: only reachability and error drawn
+                later = replace(target, fetch=replace(target.fetch, fetched_at=ANOTHER_TIME))
+                assert row_key(later) == row_key(target)
+                assert texts_key(row_cells(later, fx.NOW, PALETTE, HealthPolicy()).values()) == drawn
+            ref = target.ref  # the same pod behind another forward port, later, restarted: the same row
+            forward = (
+                replace(ref.forward, local_address="127.0.0.1:1", since=ANOTHER_TIME) if ref.forward else None
+            )
+            pod_info = replace(ref.pod_info, restarts=9) if ref.pod_info else None
+            moved = replace(
+                target, ref=replace(ref, admin_url="http://127.0.0.1:1", forward=forward, pod_info=pod_info)
+            )
+            assert row_key(moved) == row_key(target)
+            assert texts_key(row_cells(moved, fx.NOW, PALETTE, HealthPolicy()).values()) == drawn
+            copied = replace(target, bundle=TrustBundle(tuple(target.bundle.cas), target.bundle.complete))
+            assert row_key(copied) == row_key(target)  # the same CAs in a new bundle: the same row

@@ -3,6 +3,9 @@
 A refresh never rebuilds the table: rows that vanished are removed, changed cells are updated in place
 and new rows appended (then the order restored), all inside ``batch_update`` — so the cursor and the
 scroll position survive every poll (dolphie's Processlist). Columns collapse with the width.
+
+A row whose target a poll left as it was keeps its cells (:mod:`gloomon.ui.widgets.fleet_rows`); only
+its time left, which moves with the clock, is drawn again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from gloomon.ui.format import (
     time_left,
     xds_cell,
 )
+from gloomon.ui.widgets.fleet_rows import DrawnRow, row_key, same_text
 from gloomon.ui.widgets.kept_cells import KeptCellsTable
 
 
@@ -122,6 +126,11 @@ def context_width(contexts: Sequence[str]) -> int:
 
 def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: HealthPolicy) -> dict[str, Text]:
     """Every cell of one target's row, as Rich Text (remote strings stay literal)."""
+    return _row_cells(target, time_left(target.leaf, now, palette, policy, compact=True), palette)
+
+
+def _row_cells(target: TargetStatus, left: Text, palette: Palette) -> dict[str, Text]:
+    """The row's cells around its time-left cell ``left`` (copied: an unreachable row mutes its cells)."""
     forward = target.ref.forward
     forward_text = Text(_FORWARD_WORDS.get(forward.status, forward.status.value) if forward else "—")
     if forward is not None:
@@ -139,7 +148,7 @@ def row_cells(target: TargetStatus, now: datetime, palette: Palette, policy: Hea
         "forward": forward_text,
         "envoy": envoy_cell(target.envoy_version, palette),
         "serial": literal(target.leaf.short_serial) if target.leaf else Text("—"),
-        "left": time_left(target.leaf, now, palette, policy, compact=True),
+        "left": left.copy(),
         "bundle": bundle_cell(target.bundle, target.verdict.signer_index, palette, digits=BUNDLE_DIGITS),
         "phase": phase_cell(target, palette),
         "sync": sync_cell(target, palette),
@@ -211,11 +220,6 @@ def _keep_end(cell: Text, width: int) -> Text:
     return fitted
 
 
-def _same(left: Text, right: Text) -> bool:
-    """Text equality including the base style (``Text.__eq__`` compares only plain text and spans)."""
-    return left.plain == right.plain and left.style == right.style and left.spans == right.spans
-
-
 class FleetTable(KeptCellsTable[Text]):
     """The targets of the current snapshot; the cursor row is the selected target."""
 
@@ -231,6 +235,7 @@ class FleetTable(KeptCellsTable[Text]):
         self._width = 0
         self._cells: dict[str, dict[str, Text]] = {}
         self._order: list[str] = []
+        self._rows: dict[str, DrawnRow] = {}  # the rows as the last refresh drew them
 
     @property
     def selected_key(self) -> str | None:
@@ -280,8 +285,11 @@ class FleetTable(KeptCellsTable[Text]):
             if _LEVELS[column.level] <= level
         ]
 
-    def _add_row(self, key: str, row: dict[str, Text]) -> None:
-        self.add_row(*row_values(row, self._visible_columns()), key=key)
+    def _add_row(self, key: str, row: dict[str, Text]) -> list[Text]:
+        """Add the row; the values it holds, fitted to the visible columns."""
+        values = row_values(row, self._visible_columns())
+        self.add_row(*values, key=key)
+        return values
 
     @staticmethod
     def _fit(cell: Text, width: int) -> Text:
@@ -318,7 +326,16 @@ class FleetTable(KeptCellsTable[Text]):
             self._context_width = wanted
             self._rebuild(self._layout, self._pod_width)
         ordered = sorted(targets, key=lambda target: sort_key(target, contexts))
-        new_rows = {target.key: row_cells(target, now, palette, policy) for target in ordered}
+        drawn: dict[str, tuple[tuple[object, ...], Text, DrawnRow | None]] = {}  # key, time left, kept row
+        new_rows: dict[str, dict[str, Text]] = {}
+        for target in ordered:
+            target_key = row_key(target)
+            left = time_left(target.leaf, now, palette, policy, compact=True)
+            kept = self._rows.get(target.key)
+            if kept is not None and not kept.holds(target_key, palette, policy, left):
+                kept = None
+            drawn[target.key] = (target_key, left, kept)
+            new_rows[target.key] = kept.cells if kept is not None else _row_cells(target, left, palette)
         new_order = list(new_rows)
         selected = self.selected_key
         visible = self._visible_columns()
@@ -332,16 +349,26 @@ class FleetTable(KeptCellsTable[Text]):
             for key in [key for key in self._cells if key not in new_rows]:
                 self.remove_row(key)
                 del self._cells[key]
+            columns = tuple(visible)
+            rows: dict[str, DrawnRow] = {}
             for key, row in new_rows.items():
+                drawn_key, left, kept = drawn[key]
                 old = self._cells.get(key)
                 if old is None:
-                    self._add_row(key, row)
-                    continue
-                before = row_values(old, visible)
-                for column, was, value in zip(visible, before, row_values(row, visible), strict=True):
-                    if not _same(was, value):
-                        self.update_cell(key, column.key, value)
+                    values = self._add_row(key, row)
+                elif kept is not None and kept.columns == columns:  # the row as it was: nothing to do
+                    values = kept.values
+                else:
+                    last = self._rows.get(key)
+                    fitted = last is not None and last.columns == columns
+                    before = last.values if last is not None and fitted else row_values(old, visible)
+                    values = row_values(row, visible)
+                    for column, was, value in zip(visible, before, values, strict=True):
+                        if not same_text(was, value):
+                            self.update_cell(key, column.key, value)
+                rows[key] = DrawnRow(drawn_key, palette, policy, left, row, columns, values)
             self._cells = new_rows
+            self._rows = rows
             current_order = [key for key in self._order if key in new_rows]
             current_order += [key for key in new_order if key not in current_order]
             if current_order != new_order:
