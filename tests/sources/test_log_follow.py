@@ -3,6 +3,8 @@ what ``check`` reads is chosen by the kubelet's receive time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 from gloomon.domain.model import Component, PodInfo
@@ -64,3 +66,54 @@ async def test_check_reads_lines_by_their_receipt_not_their_back_dated_own_time(
     assert [event.message for event in session._recent_log_events()] == ["back-dated"]
     assert fresh.ts == datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # its own time, shown as such
     await session.stop()
+
+
+class _OneReadThenSilence:
+    """A log body whose first read the test completes by hand; every later read waits forever."""
+
+    def __init__(self) -> None:
+        self.first: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.reads = 0
+
+    async def readany(self) -> bytes:
+        self.reads += 1
+        if self.reads == 1:
+            return await self.first
+        await asyncio.Event().wait()
+        return b""
+
+
+def _follower() -> ContainerFollower:
+    pod = PodInfo("gloo-1", "gloo-system", Component.GLOO, "Running", ready=True, restarts=0)
+    buffer = LogBuffer(100, hold=0.0)
+    return ContainerFollower(
+        None, "gloo-system", pod, "sds", Cursor(), buffer, clock=lambda: T0, first_since=60
+    )
+
+
+async def test_a_stop_that_lands_as_a_line_arrives_still_stops_the_reader() -> None:
+    """Python 3.11's wait_for returned the read's result instead of raising when the cancel and the
+    data arrived together (gh-86296): the follower then read on forever and ``check`` never ended."""
+    follower, content = _follower(), _OneReadThenSilence()
+    reading = asyncio.create_task(follower._read(content))
+    while content.reads == 0:
+        await asyncio.sleep(0)
+    content.first.set_result(b"2026-11-25T20:00:01Z a line\n")
+    reading.cancel()  # in the same step as the data: the reader must still see its cancellation
+    done, _ = await asyncio.wait({reading}, timeout=5)
+    assert reading in done and reading.cancelled()
+
+
+async def test_stop_ends_a_follower_that_swallowed_its_first_cancel() -> None:
+    follower = _follower()
+
+    async def stubborn() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # what a library can do with a cancel
+            await asyncio.Event().wait()
+        await asyncio.Event().wait()
+
+    follower.task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    stopping = asyncio.create_task(follower.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=10)
+    assert stopping in done and follower.task.done()

@@ -43,6 +43,8 @@ AUTH_BACKOFF = 60.0
 #: a stream silent this long after opening has delivered its backlog (see ``LogSet.wait_settled``)
 IDLE_SETTLED = 0.3
 STREAM_TIMEOUT = 3600.0
+#: how long :meth:`ContainerFollower.stop` waits before it cancels again
+STOP_RETRY = 1.0
 _FOLLOWED = frozenset({"sds", "envoy-sidecar"})
 
 
@@ -209,8 +211,10 @@ class ContainerFollower:
             if self.settled.is_set():
                 chunk = await content.readany()
             else:
-                try:
-                    chunk = await asyncio.wait_for(content.readany(), IDLE_SETTLED)
+                try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that lands
+                    # as the read completes (gh-86296), and a follower that missed its stop reads forever
+                    async with asyncio.timeout(IDLE_SETTLED):
+                        chunk = await content.readany()
                 except TimeoutError:
                     self.settled.set()
                     continue
@@ -245,10 +249,14 @@ class ContainerFollower:
                 self._buffer.add(event)
 
     async def stop(self) -> None:
-        if self.task is not None:
+        """Cancel the follower and wait for it; cancelled again should a library have swallowed it."""
+        if self.task is None:
+            return
+        while not self.task.done():
             self.task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.task
+            await asyncio.wait({self.task}, timeout=STOP_RETRY)
+        with contextlib.suppress(BaseException):
+            self.task.result()
 
     @property
     def done(self) -> bool:
