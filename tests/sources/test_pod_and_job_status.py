@@ -371,12 +371,35 @@ def test_every_pods_sds_crashlooping_is_one_finding_about_the_secret() -> None:
     result = snap([], pods=pods)
     found = _finding(result, "sds-crashloop-everywhere")
     assert found.severity.value == "critical" and found.subjects.pods == ("gloo-1", "gateway-proxy-1")
-    assert "could not find file '/etc/envoy/ssl/tls.key'" in found.message
+    assert "could not find file '/etc/envoy/ssl/<key>'" in found.message
     assert "describe secret gloo-mtls-certs" in found.hint
     assert "-o yaml" not in found.hint and "{.data}" not in found.hint  # those would print tls.key
     assert len([f for f in result.findings if f.code == "container-crashloop"]) == 2
     healthy = _info(_pod("gateway-proxy-2", [_container("gateway-proxy"), _container("sds")]))
     assert "sds-crashloop-everywhere" not in codes(snap([], pods=[*pods, healthy]))
+
+
+def test_sds_running_between_two_crashes_still_crash_loops_everywhere() -> None:
+    """sds checks its files ~13 s before it exits: a poll in that window finds every sds Running, with
+    restarts and a failed last run. That is still every pod crash-looping, not N restarts."""
+
+    def between(name: str, gloo: str, exit_code: int = 1, finished: float = 20) -> PodInfo:
+        sds = _container(
+            "sds",
+            restartCount=3,
+            state={"running": {"startedAt": _t(5)}},
+            lastState={"terminated": {"exitCode": exit_code, "reason": "Error", "finishedAt": _t(finished)}},
+        )
+        return _info(_pod(name, [_container(gloo), sds], gloo=gloo))
+
+    pods = [between("gloo-1", "gloo"), between("gateway-proxy-1", "gateway-proxy")]
+    found = _finding(snap([], pods=pods), "sds-crashloop-everywhere")
+    assert found.severity.value == "critical" and "crash-looping" in found.message
+    # a clean last exit, or a last crash older than the kubelet's longest back-off, is not a loop
+    clean = [between("gloo-1", "gloo", exit_code=0), between("gateway-proxy-1", "gateway-proxy")]
+    assert "sds-crashloop-everywhere" not in codes(snap([], pods=clean))
+    old = [between("gloo-1", "gloo", finished=400), between("gateway-proxy-1", "gateway-proxy")]
+    assert "sds-crashloop-everywhere" not in codes(snap([], pods=old))
 
 
 def test_remote_reasons_and_messages_are_inert() -> None:

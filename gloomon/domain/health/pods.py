@@ -17,6 +17,8 @@ from gloomon.domain.words import counted
 
 #: a restart this recent is news (``container-restarted``); older ones are history
 RECENT_RESTART_SECONDS = 600.0
+#: the kubelet's longest wait before it restarts a crashed container (10 s doubling, capped at 5 min)
+MAX_BACKOFF_SECONDS = 300.0
 #: waiting reasons that are errors at once, not a container on its way up
 _ERROR_WAITS = frozenset(
     {
@@ -61,9 +63,7 @@ def _sds_crashing_everywhere(pods: Sequence[PodInfo], ctx: Context) -> Finding |
         if p.component is not None and not p.deleting and any(c.name == "sds" for c in p.container_states)
     ]
     crashing = [
-        p
-        for p in with_sds
-        if any(c.name == "sds" and c.reason == "CrashLoopBackOff" for c in p.container_states)
+        p for p in with_sds if any(c.name == "sds" and crash_looping(c, ctx) for c in p.container_states)
     ]
     if len(crashing) < 2 or len(crashing) != len(with_sds):
         return None
@@ -73,14 +73,26 @@ def _sds_crashing_everywhere(pods: Sequence[PodInfo], ctx: Context) -> Finding |
         "sds-crashloop-everywhere",
         None,
         None,
-        f"the sds container of every pod ({len(crashing)}) is in CrashLoopBackOff: one cause for all, most "
+        f"the sds container of every pod ({len(crashing)}) is crash-looping: one cause for all, most "
         f'often a key missing from gloo-mtls-certs (sds exits "could not find file '
-        f"'/etc/envoy/ssl/tls.key'\"); no pod gets new certificates",
+        f"'/etc/envoy/ssl/<key>'\"); no pod gets new certificates",
         f"kubectl -n {ns} describe secret gloo-mtls-certs (key names and sizes only: it needs ca.crt, "
         f"tls.crt and tls.key); kubectl -n {ns} logs {crashing[0].name} -c sds --previous; "
         f"then {ctx.rerun_hint()}",
         Subjects(pods=tuple(p.name for p in crashing)),
     )
+
+
+def crash_looping(container: ContainerState, ctx: Context) -> bool:
+    """In ``CrashLoopBackOff``, or running between two crashes: restarted more than once, the last run
+    failed, and that within the kubelet's longest back-off (:data:`MAX_BACKOFF_SECONDS`). A container
+    that fails after a few seconds each time (sds's ~13 s of file checks) spends part of every cycle
+    Running: a poll that lands then must not see a healthy container."""
+    if container.state == "waiting" and container.reason == "CrashLoopBackOff":
+        return True
+    if container.restarts < 2 or not container.last_exit_code or container.last_finished_at is None:
+        return False
+    return (ctx.now - container.last_finished_at).total_seconds() <= MAX_BACKOFF_SECONDS
 
 
 def no_ready_pod_words(component: Component, pods: Sequence[PodInfo]) -> str:
