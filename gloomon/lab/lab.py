@@ -219,8 +219,8 @@ class Lab(Lifecycle, LabFaults):
         if self.spec.untrusted:
             stranger = await asyncio.to_thread(certgen.generate, self.namespace)
             self._traits[(Component.EXTAUTH, 0)] = PodTraits(untrusted_bundle=stranger.ca_pem)
-        if self.spec.sds_fault == "key-missing":  # every pod mounts the secret without tls.key
-            self.store.secret.missing = ("tls.key",)  # type: ignore[union-attr]
+        if self.spec.sds_fault == "key-missing":  # every pod mounts the secret without ca.crt
+            self.store.secret.missing = ("ca.crt",)  # type: ignore[union-attr]
         elif self.spec.sds_fault:
             self._traits[(Component.RATE_LIMIT, 0)] = PodTraits(sds_fault=self.spec.sds_fault)
         if self.user_https:

@@ -26,7 +26,8 @@ class Scenario:
     untrusted: bool = False
     #: rate-limit's sds fails as in production: "late" (starts after Envoy's initial fetch timed out) or
     #: "dead" (dies once it delivered, then crash-loops: Envoy keeps the old certificates);
-    #: "key-missing": tls.key is gone from the secret, every pod's sds exits ``could not find file``.
+    #: "key-missing": ca.crt is not in the secret (made by hand with ``kubectl create secret tls``), every
+    #: pod's sds exits ``could not find file``.
     sds_fault: str = ""
     #: gloo's own process is down (its ADS gone) while its envoy-sidecar stays up.
     gloo_process_down: bool = False
@@ -100,8 +101,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "secret-key-missing",
-            "tls.key is missing from gloo-mtls-certs (hand-edited): every pod's sds exits 'could not find "
-            "file' and crash-loops; no Envoy gets certificates",
+            "ca.crt is missing from gloo-mtls-certs (made by hand with kubectl create secret tls): every "
+            "pod's sds exits 'could not find file' and crash-loops; no Envoy gets certificates",
             CertgenConfig(rotation_duration=65.0, schedule=WEEKLY),
             sds_fault="key-missing",
         ),

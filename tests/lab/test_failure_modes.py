@@ -165,7 +165,7 @@ async def test_secret_key_missing_sds_serves_again_once_a_rotation_writes_every_
     make_lab: Callable[..., Lab], eventually: Callable[..., Any]
 ) -> None:
     """The kubelet keeps restarting every crash-looping sds (back-off 10 s doubling); the run after the
-    refreshed volume has tls.key serves, and every Envoy gets its secrets over SDS."""
+    refreshed volume has ca.crt serves, and every Envoy gets its secrets over SDS."""
     async with make_lab("secret-key-missing", rotation_duration=2.0) as lab:
         pods = lab.pods()
         before = {pod: await _container(lab, pod, "sds") for pod in pods}

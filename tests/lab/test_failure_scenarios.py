@@ -108,7 +108,7 @@ async def test_secret_key_missing_crash_loops_every_sds_and_check_names_the_key(
         core = await aio_core(lab)
         async with core.api_client:
             secret = await core.read_namespaced_secret("gloo-mtls-certs", lab.namespace)
-            assert set(secret.data) == {"ca.crt", "tls.crt"}  # tls.key is gone
+            assert set(secret.data) == {"tls.crt", "tls.key"}  # kubectl create secret tls: no ca.crt
 
             async def sds_states() -> list[Any]:
                 pods = await core.list_namespaced_pod(lab.namespace)
@@ -127,11 +127,12 @@ async def test_secret_key_missing_crash_loops_every_sds_and_check_names_the_key(
             pod = lab.pods()[0]
             log = await core.read_namespaced_pod_log(pod, lab.namespace, container="sds")
         fatal = json.loads(log.splitlines()[-1])
-        assert (fatal["level"], fatal["msg"]) == ("fatal", "could not find file '/etc/envoy/ssl/tls.key'")
+        assert (fatal["level"], fatal["msg"]) == ("fatal", "could not find file '/etc/envoy/ssl/ca.crt'")
         for name in lab.pods():  # no Envoy ever got a certificate
             assert (await admin_json(lab, name, "/certs"))["certificates"] == []
         code, found = await check(lab)
         assert code == 2, found
         crash = found["sds-crashloop-everywhere"]
         assert crash["severity"] == "critical" and "gloo-mtls-certs" in crash["message"]
-        assert "tls.key missing" in found["secret-unreadable"]["message"]
+        assert "ca.crt missing" in found["secret-unreadable"]["message"]
+    assert "kubectl create secret tls has no ca.crt" in found["secret-unreadable"]["hint"]

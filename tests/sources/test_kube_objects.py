@@ -40,7 +40,16 @@ def test_secret_state_reports_undecodable_entries() -> None:
     obj = {"metadata": {}, "data": {"ca.crt": "!!!", "tls.key": "x"}}
     state = kube_objects.secret_state(obj, context="c", namespace="n", read_at=datetime.now(UTC))
     assert state.bundle is None and state.leaf is None
-    assert state.error == "unreadable ca.crt: not base64; tls.crt missing"
+    assert state.error == (
+        "unreadable ca.crt: not base64; tls.crt missing (every pod's sds exits: could not find file)"
+    )
+
+
+def test_secret_state_tells_an_absent_key_from_an_empty_one() -> None:
+    """An absent key is a file missing from every pod's volume (sds exits); an empty one is not."""
+    obj = {"metadata": {}, "data": {"ca.crt": "", "tls.key": "x"}}
+    state = kube_objects.secret_state(obj, context="c", namespace="n", read_at=datetime.now(UTC))
+    assert state.error == "ca.crt is empty; tls.crt missing (every pod's sds exits: could not find file)"
 
 
 def test_pod_info_from_api_json() -> None:

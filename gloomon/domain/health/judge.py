@@ -300,7 +300,7 @@ def _secret_findings(
                 None,
                 f"{where}: {one_line(state.error, 200)}",
                 f"inspect it: kubectl -n {ns} describe secret {state.name} "
-                f"(its keys and sizes: it needs ca.crt, tls.crt and tls.key)",
+                f"(its keys and sizes: it needs ca.crt, tls.crt and tls.key)" + _no_ca_hint(state.error),
             )
         ]
     out: list[Finding] = []
@@ -341,3 +341,13 @@ def _secret_findings(
             )
         )
     return out
+
+
+def _no_ca_hint(error: str) -> str:
+    """What makes a secret without ``ca.crt``: ``kubectl create secret tls`` writes only the pair."""
+    if not error.startswith("ca.crt missing") and "; ca.crt missing" not in error:
+        return ""
+    return (
+        "; a secret made with kubectl create secret tls has no ca.crt: add the CA that signed tls.crt "
+        "as ca.crt, or let certgen rewrite the whole secret"
+    )

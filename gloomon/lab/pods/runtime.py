@@ -65,7 +65,7 @@ class PodTraits:
     untrusted_bundle: bytes | None = None
     #: the pod's sds fails as in production: "late" (up ``SDS_LATE`` s after the pod started: Envoy's
     #: initial fetch times out first), "dead" (dies once it delivered, then crash-loops) or "key-missing"
-    #: (the mounted secret lacks tls.key: every start exits ``could not find file``)
+    #: (the mounted secret lacks ca.crt: every start exits ``could not find file``)
     sds_fault: str = ""
     #: a gateway-proxy serving the user's HTTPS on its 8443 (``user_tls.py``): user TLS beside the mTLS
     user_https: bool = False

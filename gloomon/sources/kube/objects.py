@@ -236,8 +236,11 @@ def _copied_by(meta: Mapping[str, Any]) -> str | None:
 
 
 def _decode_certs(value: Any, key: str, errors: list[str]) -> tuple[CertInfo, ...]:
+    if value is None:  # the file is absent from every pod's volume: Gloo's sds stats it, then exits
+        errors.append(f"{key} missing (every pod's sds exits: could not find file)")
+        return ()
     if not value:
-        errors.append(f"{key} missing")
+        errors.append(f"{key} is empty")
         return ()
     try:
         raw = base64.b64decode(str(value), validate=True)
