@@ -4,8 +4,8 @@ By default from real labs (``--lab``, what the README shows): the dashboard runs
 MonitorSession against a lab per scenario — healthy (steady, details, expiry, logs, 80×24, 160×48, an
 API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation), lagging, untrusted
 (and the findings view), sds-late, expiring, cabundle-stale (a broken validation webhook, and its findings),
-and lab fleets: two-clusters and split-planes (healthy; then edge's copy behind a rotation in mgmt), at
-160×50 and 80×24.
+the variety lab (its kube-gateway's copy in apps frozen through a rotation), and lab fleets:
+two-clusters and split-planes (healthy; then edge's copy behind a rotation in mgmt), at 160×50 and 80×24.
 States no lab produces (no mTLS, an expired leaf, an Envoy
 refusing its admin port: a restarted pod's row leaves at once) come from the deterministic snapshots of
 ``gloomon/lab/snapshots``, and so does every shot with ``--fixtures`` (or when the lab cannot start: no
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from gloomon.domain.model import Component, FleetSnapshot, Severity, TargetStatus  # noqa: E402
 from gloomon.lab import snapshots as fx  # noqa: E402
 from gloomon.lab.snapshots import contexts as fleets  # noqa: E402
+from gloomon.lab.snapshots import namespaces  # noqa: E402
 from gloomon.ui.app import GloomonApp  # noqa: E402
 from gloomon.ui.widgets.fleet_table import FleetTable  # noqa: E402
 
@@ -68,6 +69,8 @@ FIXTURE_SHOTS = (
     Shot("split-planes-160x50", lambda: [fleets.split_planes()], size=(160, 50)),
     Shot("split-planes-copy-behind-160x50", lambda: [fleets.split_planes_stale()], size=(160, 50)),
     Shot("split-planes-copy-behind-80x24", lambda: [fleets.split_planes_stale()], size=(80, 24)),
+    Shot("namespace-copy-behind-160x50", lambda: [namespaces.copy_frozen()], ("down",) * 3, (160, 50)),
+    Shot("namespace-copy-behind-80x24", lambda: [namespaces.copy_frozen()], size=(80, 24)),
 )
 #: what no lab scenario shows; rendered from the fixtures alongside the lab's shots
 FIXTURE_ONLY = ("no-mtls", "expired", "unreachable")
@@ -242,7 +245,23 @@ async def cabundle_stale(camera: LabCamera, lab) -> None:  # type: ignore[no-unt
     await camera.shoot("broken-webhook-findings", "i")
 
 
-#: scenario → (Lab keyword arguments, the script that shoots it, the shots it makes)
+async def namespace_copy(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
+    """The variety lab's kube-gateway in apps: kubed's copy there frozen through a rotation."""
+    await camera.wait("every pod reachable and calm", calm)
+    lab.sync(namespaces.APPS).freeze()  # the apps copy stops following gloo-system's secret
+    await lab.rotate_now()
+    behind = has_finding("secret-copy-stale")
+    rotated = phase_words("steady")  # certgen's three writes done, the copy still on the old CA
+    await camera.wait("the apps copy behind a whole rotation", lambda s: behind(s) and rotated(s), timeout=60)
+    await asyncio.sleep(2)
+    await camera.select(lambda t: t.ref.component is Component.KUBE_GATEWAY)
+    await camera.shoot("namespace-copy-behind-160x50", size=(160, 50))
+    await camera.shoot("namespace-copy-behind-80x24", size=(80, 24))
+    lab.sync(namespaces.APPS).freeze(False)
+
+
+#: scenario (or a name for the keyword arguments' own ``scenario``) → (Lab keyword arguments, the script
+#: that shoots it, the shots it makes)
 LAB_SCRIPTS = {
     "healthy": (
         {},
@@ -259,6 +278,11 @@ LAB_SCRIPTS = {
     "sds-late": ({}, sds_late, ("sds-late",)),
     "expiring": ({}, expiring, ("expiring",)),
     "cabundle-stale": ({}, cabundle_stale, ("broken-webhook", "broken-webhook-findings")),
+    "variety": (
+        {"scenario": "healthy", "variety": True, "rotation_duration": 5.0, "sync_delay": 0.5},
+        namespace_copy,
+        ("namespace-copy-behind-160x50", "namespace-copy-behind-80x24"),
+    ),
 }
 
 
@@ -268,11 +292,12 @@ async def shoot_lab(scenario: str, out: Path, wanted: set[str] | None) -> None:
     from gloomon.sources.session import MonitorSession
 
     kwargs, script, _ = LAB_SCRIPTS[scenario]
-    async with Lab(scenario=scenario, **kwargs) as lab:
+    async with Lab(**{"scenario": scenario, **kwargs}) as lab:
         settings = Settings(
             kubeconfig=str(lab.kubeconfig_path),
             contexts=(lab.context,),
             namespace=lab.namespace,
+            extra_namespaces=tuple(ns for ns in lab.syncs if ns != lab.namespace),
             interval=1.0,
         )
         app = GloomonApp(session=MonitorSession(settings), settings=settings)

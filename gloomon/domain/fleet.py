@@ -14,7 +14,7 @@ from datetime import datetime
 from gloomon.domain.compare.carry import envoy_start, last_rise, rejected_total, with_bundle_differs_since
 from gloomon.domain.compare.planes import judge_planes
 from gloomon.domain.compare.rotation import phase_of
-from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret
+from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret, copy_behind_since
 from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
 from gloomon.domain.link import ADS, SDS, sds_down_since, stream_closes, xds_down_since, xds_link
 from gloomon.domain.model import (
@@ -368,8 +368,9 @@ def _target_status(
 def _copy_behind(
     secret: SecretStatus | None, secrets: Sequence[SecretStatus], namespace: str, now: datetime
 ) -> float | None:
-    """How long since the source's write, when ``secret`` is a namespace copy whose content differs from
-    its source (the release namespace's secret): a target holding it is behind because of the copy."""
+    """How long it has been behind (:func:`copy_behind_since`), when ``secret`` is a namespace copy
+    whose content differs from its source (the release namespace's secret): a target holding it is
+    behind because of the copy."""
     if secret is None:
         return None
     source = copy_source(secrets, secret, namespace)
@@ -377,7 +378,7 @@ def _copy_behind(
         return None
     if _content(source.state.bundle, source.state.leaf) == _content(secret.state.bundle, secret.state.leaf):
         return None
-    since = source.content_since or source.state.updated_at
+    since = copy_behind_since(secret, source)
     return max((now - since).total_seconds(), 0.0) if since is not None else 0.0
 
 

@@ -13,6 +13,7 @@ from gloomon.domain.cells import sync_words
 from gloomon.domain.export import snapshot_json
 from gloomon.domain.model import FleetSnapshot, SecretState, Severity, TargetStatus, secret_of
 from gloomon.domain.parse.copies import sync_rule
+from gloomon.domain.parse.durations import human_duration
 from gloomon.lab.snapshots.certs import CA_ADDED, NEW_STEADY, STEADY
 from gloomon.lab.snapshots.namespaces import (
     APPS,
@@ -21,7 +22,7 @@ from gloomon.lab.snapshots.namespaces import (
     copy_removed,
     two_namespaces,
 )
-from gloomon.lab.snapshots.polls import CONTEXT, NAMESPACE, POLLED
+from gloomon.lab.snapshots.polls import CONTEXT, NAMESPACE, POLLED, WRITTEN
 
 
 def _gateway(snapshot: FleetSnapshot) -> TargetStatus:
@@ -58,7 +59,7 @@ def test_a_frozen_copy_is_the_copys_finding_and_the_pod_says_why_it_lags() -> No
     (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
     assert stale.severity is Severity.WARNING and stale.context == CONTEXT
     assert f"namespace {APPS}" in stale.message and f"namespace {NAMESPACE}" in stale.message
-    assert "5m after the source's last write" in stale.message
+    assert "behind it for 5m" in stale.message
     assert "source leaf-rotated, copy steady" in stale.message
     assert KUBE_GATEWAY_POD in stale.subjects.pods and "kubed" in stale.hint
     gateway = _gateway(snapshot)
@@ -69,6 +70,19 @@ def test_a_frozen_copy_is_the_copys_finding_and_the_pod_says_why_it_lags() -> No
     (untrusted,) = [f for f in snapshot.findings if f.code == "peer-untrusted"]
     assert untrusted.pod == KUBE_GATEWAY_POD and "secret-copy-stale" in untrusted.message
     assert f"namespace {APPS}" in untrusted.hint and "delete pod" not in untrusted.hint
+
+
+def test_a_copy_that_missed_a_whole_rotation_is_behind_since_the_rotation_began() -> None:
+    """certgen's last write was 30 s ago, but its run began when it made the new CA (2 minutes ago):
+    the copy, which lacks that CA, has been behind since then; a one-shot check says so too."""
+    snapshot = two_namespaces(
+        NEW_STEADY, STEADY, written=POLLED - timedelta(seconds=30), copy_written=WRITTEN
+    )
+    (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
+    born = NEW_STEADY[0].cas[0].not_before
+    assert stale.severity is Severity.CRITICAL and "shares no CA" in stale.message
+    assert f"behind it for {human_duration((POLLED - born).total_seconds())}" in stale.message
+    assert _gateway(snapshot).copy_behind_seconds == (POLLED - born).total_seconds()
 
 
 def test_a_copy_just_behind_its_source_is_information() -> None:

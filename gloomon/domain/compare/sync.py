@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gloomon.domain.model import CertInfo, SecretState, TargetStatus, TrustBundle
+from gloomon.domain.model import CertInfo, SecretState, SecretStatus, TargetStatus, TrustBundle
 from gloomon.domain.words import counted, plural
 
 #: What tells two certificates apart: (serial, not_after).
@@ -175,3 +175,23 @@ def bundle_groups(targets: Sequence[TargetStatus]) -> list[list[TargetStatus]]:
             bundle_key(group[0].bundle),
         ),
     )
+
+
+def copy_behind_since(copy: SecretStatus, source: SecretStatus) -> datetime | None:
+    """Since when a copy of the secret that differs from its source is behind it: the source's last
+    write, or earlier when the copy lacks a CA of the source's — certgen makes a new CA when a rotation
+    starts, so a copy missing it has been behind since that CA's birth (not before the copy's own
+    write): a copy that missed a whole three-write rotation is behind since its first write, which a
+    one-shot check sees too."""
+    since = source.content_since or source.state.updated_at
+    src_bundle, bundle = source.state.bundle, copy.state.bundle
+    if src_bundle is None:
+        return since
+    held = set(bundle_key(bundle)) if bundle else set()
+    missing = [ca for ca, key in zip(src_bundle.cas, bundle_key(src_bundle), strict=True) if key not in held]
+    if not missing:
+        return since
+    birth = min(ca.not_before for ca in missing)
+    written = copy.content_since or copy.state.updated_at
+    earliest = max(birth, written) if written is not None else birth
+    return min(since, earliest) if since is not None else earliest

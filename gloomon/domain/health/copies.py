@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gloomon.domain.compare.sync import bundle_key, cert_key
+from gloomon.domain.compare.sync import bundle_key, cert_key, copy_behind_since
 from gloomon.domain.health.policy import Context
 from gloomon.domain.model import (
     Finding,
@@ -146,9 +146,9 @@ def _copy_finding(
         return None
     assert src.leaf is not None and src.bundle is not None
     foreign = find_signer(src.leaf, state.bundle) is None and find_signer(state.leaf, src.bundle) is None
-    since = source.content_since or src.updated_at
+    since = copy_behind_since(copy, source)
     lag = max((ctx.now - since).total_seconds(), 0.0) if since is not None else None
-    lag_words = f"{human_duration(lag)} after the source's last write" if lag is not None else "lag unknown"
+    lag_words = f"behind it for {human_duration(lag)}" if lag is not None else "lag unknown"
     phases = f"source {source.verdict.phase}, copy {copy.verdict.phase}"
     if foreign:
         severity = Severity.CRITICAL
