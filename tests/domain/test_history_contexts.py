@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from gloomon.domain.compare.history import EARLIER_WRITES, RotationHistory
-from gloomon.domain.model import FleetSnapshot, Phase, Plane
+from gloomon.domain.model import FleetSnapshot, Phase, Plane, WebhookState
 from gloomon.lab import snapshots as fx
 from gloomon.lab.snapshots import contexts as fleets
 
@@ -78,3 +78,25 @@ def test_a_write_shortly_before_watching_began_starts_the_axis() -> None:
     ca_added = next(c for c in east.changes if c.phase is Phase.CA_ADDED)
     assert ca_added.at < series[0].taken_at
     assert east.start == ca_added.at == series[0].taken_at - timedelta(seconds=30)
+
+
+def test_each_context_keeps_its_own_validation_webhook() -> None:
+    """Two clusters, two gloos, two webhooks: each on its own context's timeline; one context's webhook
+    is never another's."""
+    held = {"east": fx.LEAF_OLD, "west": fleets.LEAF_WEST}
+
+    def webhooks(snapshot: FleetSnapshot, *contexts: str) -> FleetSnapshot:
+        return replace(
+            snapshot,
+            webhooks=tuple(
+                WebhookState(c, fx.NAMESPACE, snapshot.taken_at, secret_leaf=held[c], served=held[c])
+                for c in contexts
+            ),
+        )
+
+    series = fleets.rotation_across(fleets.WEST)
+    east, west = folded([webhooks(snapshot, "east", "west") for snapshot in series]).timelines
+    assert east.webhook.observed and west.webhook.observed
+    assert east.webhook.samples[-1].served != west.webhook.samples[-1].served
+    east, west = folded([webhooks(snapshot, "east") for snapshot in series]).timelines
+    assert east.webhook.observed and not west.webhook.observed

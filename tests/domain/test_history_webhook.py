@@ -57,20 +57,22 @@ def test_a_renewal_then_the_pickup_are_two_changes_with_the_lag() -> None:
     history = folded(
         at(0, LEAF, LEAF), at(30, RENEWED, LEAF), at(60, RENEWED, LEAF), at(100, RENEWED, RENEWED)
     )
-    changes = [(change.event, change.at, change.lag_seconds) for change in history.webhook.changes]
+    changes = [
+        (change.event, change.at, change.lag_seconds) for change in history.timelines[0].webhook.changes
+    ]
     assert changes == [
         (WebhookEvent.SECRET_RENEWED, NOW + timedelta(seconds=30), None),
         (WebhookEvent.SERVED, NOW + timedelta(seconds=100), 70.0),
     ]
-    cells = [sample.served_cell for sample in history.webhook.samples]
+    cells = [sample.served_cell for sample in history.timelines[0].webhook.samples]
     assert cells == [WebhookCell.IN_SYNC, WebhookCell.STALE, WebhookCell.STALE, WebhookCell.IN_SYNC]
-    assert history.webhook.pending is None
+    assert history.timelines[0].webhook.pending is None
 
 
 def test_a_renewal_gloo_does_not_serve_yet_is_pending() -> None:
     history = folded(at(0, LEAF, LEAF), at(30, RENEWED, LEAF))
-    assert history.webhook.pending is not None
-    assert history.webhook.pending.at == NOW + timedelta(seconds=30)
+    assert history.timelines[0].webhook.pending is not None
+    assert history.timelines[0].webhook.pending.at == NOW + timedelta(seconds=30)
 
 
 def test_a_new_ca_the_cabundle_lacks_makes_it_stale_then_updated() -> None:
@@ -79,14 +81,14 @@ def test_a_new_ca_the_cabundle_lacks_makes_it_stale_then_updated() -> None:
         at(30, NEW_CA_LEAF, NEW_CA_LEAF),
         at(60, NEW_CA_LEAF, NEW_CA_LEAF, (entry(NEW_CA),)),
     )
-    events = [(change.event, change.ca_bundle) for change in history.webhook.changes]
+    events = [(change.event, change.ca_bundle) for change in history.timelines[0].webhook.changes]
     assert events == [
         (WebhookEvent.SECRET_RENEWED, None),
         (WebhookEvent.SERVED, None),
         (WebhookEvent.CA_BUNDLE_STALE, f"gloo.{NS}.svc"),
         (WebhookEvent.CA_BUNDLE_UPDATED, f"gloo.{NS}.svc"),
     ]
-    cells = [sample.ca_bundles[0].cell for sample in history.webhook.samples]
+    cells = [sample.ca_bundles[0].cell for sample in history.timelines[0].webhook.samples]
     assert cells == [WebhookCell.IN_SYNC, WebhookCell.BROKEN, WebhookCell.IN_SYNC]
 
 
@@ -101,7 +103,7 @@ def test_without_a_webhook_nothing_is_recorded() -> None:
         policy=HealthPolicy(),
     )
     history = folded(plain)
-    assert not history.webhook.observed and not history.webhook.changes
+    assert not history.timelines[0].webhook.observed and not history.timelines[0].webhook.changes
 
 
 def test_the_record_is_bounded() -> None:
@@ -109,10 +111,10 @@ def test_the_record_is_bounded() -> None:
     history = RotationHistory(max_samples=5)
     for index in range(20):
         history.add_snapshot(at(index, LEAF if index % 2 else RENEWED, LEAF, many))
-    assert len(history.webhook.samples) == 5
-    assert all(len(sample.ca_bundles) == MAX_CA_BUNDLES for sample in history.webhook.samples)
-    assert all(len(name) <= 64 for name in history.webhook.ca_bundle_names())
-    assert history.webhook.samples[0].at == NOW + timedelta(seconds=15)
+    assert len(history.timelines[0].webhook.samples) == 5
+    assert all(len(sample.ca_bundles) == MAX_CA_BUNDLES for sample in history.timelines[0].webhook.samples)
+    assert all(len(name) <= 64 for name in history.timelines[0].webhook.ca_bundle_names())
+    assert history.timelines[0].webhook.samples[0].at == NOW + timedelta(seconds=15)
 
 
 def test_a_renewal_across_a_poll_without_the_webhook_is_still_seen() -> None:
@@ -126,14 +128,14 @@ def test_a_renewal_across_a_poll_without_the_webhook_is_still_seen() -> None:
         policy=HealthPolicy(),
     )
     history = folded(at(0, LEAF, LEAF), gap, at(60, RENEWED, LEAF), at(90, RENEWED, RENEWED))
-    assert [sample.served_cell for sample in history.webhook.samples] == [
+    assert [sample.served_cell for sample in history.timelines[0].webhook.samples] == [
         WebhookCell.IN_SYNC,
         WebhookCell.UNKNOWN,
         WebhookCell.STALE,
         WebhookCell.IN_SYNC,
     ]
-    assert [(change.event, change.lag_seconds) for change in history.webhook.changes] == [
+    assert [(change.event, change.lag_seconds) for change in history.timelines[0].webhook.changes] == [
         (WebhookEvent.SECRET_RENEWED, None),
         (WebhookEvent.SERVED, 30.0),
     ]
-    assert history.webhook.ca_bundle_names() == [f"gloo.{NS}.svc"]
+    assert history.timelines[0].webhook.ca_bundle_names() == [f"gloo.{NS}.svc"]

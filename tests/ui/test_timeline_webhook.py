@@ -33,7 +33,7 @@ def polled(seconds_ago: int, secret: Made, served: Made) -> FleetSnapshot:
         WebhookEntry("other", bundle(OTHER_CA), "Fail", "gloo", NS, "/validation", 443),
     )
     webhook = WebhookState(
-        context="c1",
+        context=fx.CONTEXT,
         namespace=NS,
         read_at=at,
         secret_bundle=bundle(CA),

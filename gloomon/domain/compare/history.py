@@ -24,6 +24,7 @@ from gloomon.domain.model import (
     SecretStatus,
     TargetStatus,
     TrustBundle,
+    WebhookState,
 )
 
 #: the leaf's :func:`cert_key` and the bundle's :func:`bundle_digest`: small and fixed-size, so a sample
@@ -92,14 +93,22 @@ class SecretTimeline:
         self.context, self.plane = context, plane
         self.samples: deque[Sample] = deque(maxlen=max_samples)
         self.changes: deque[SecretChange] = deque(maxlen=64)
+        #: this context's validation webhook
+        self.webhook = WebhookHistory(max_samples)
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
 
     def add(
-        self, at: datetime, secret: SecretStatus | None, targets: Iterable[TargetStatus], plane: Plane
+        self,
+        at: datetime,
+        secret: SecretStatus | None,
+        targets: Iterable[TargetStatus],
+        plane: Plane,
+        webhook: WebhookState | None = None,
     ) -> None:
         """Fold in one snapshot's view of this context: its secret and its targets (each compared, by
-        the domain, with this context's secret)."""
+        the domain, with this context's secret), and its validation webhook."""
         self.plane = plane
+        self.webhook.add(webhook, at)
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
         content = content_of(secret.state.leaf, secret.state.bundle) if secret else (None, "")
         samples = {
@@ -182,14 +191,13 @@ class SecretTimeline:
 
 
 class RotationHistory:
-    """The timeline of each watched context (its secret and its pods: :class:`SecretTimeline`), certgen's
-    phase log lines and the validation webhook; bounded."""
+    """The timeline of each watched context (its secret, its pods and its validation webhook:
+    :class:`SecretTimeline`) and certgen's phase log lines; bounded."""
 
     def __init__(self, max_samples: int = 720) -> None:
         self.max_samples = max_samples
         self._timelines: dict[str, SecretTimeline] = {}
         self.certgen: deque[CertgenMark] = deque(maxlen=64)
-        self.webhook = WebhookHistory(max_samples)
         self._last: datetime | None = None
 
     @property
@@ -201,7 +209,6 @@ class RotationHistory:
         if self._last is not None and snapshot.taken_at < self._last:
             return
         self._last = snapshot.taken_at
-        self.webhook.add(snapshot)
         groups: dict[str, list[TargetStatus]] = {context: [] for context in snapshot.contexts}
         for secret in snapshot.secrets:
             groups.setdefault(secret.state.context, [])
@@ -212,7 +219,8 @@ class RotationHistory:
             timeline = self._timelines.get(context)
             if timeline is None:
                 timeline = self._timelines[context] = SecretTimeline(context, plane, self.max_samples)
-            timeline.add(snapshot.taken_at, snapshot.secret_for(context), targets, plane)
+            webhook = next((w for w in snapshot.webhooks if w.context == context and w.installed), None)
+            timeline.add(snapshot.taken_at, snapshot.secret_for(context), targets, plane, webhook)
 
     def add_log_events(self, events: Iterable[LogEvent]) -> None:
         for event in events:

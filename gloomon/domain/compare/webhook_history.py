@@ -1,8 +1,8 @@
 """The validation webhook on the rotation timeline: per sample, which certificate its secret holds and gloo
 serves and whether each ``caBundle`` verifies what the API server is shown; and the changes between them.
 
-Folded by :class:`~gloomon.domain.compare.history.RotationHistory` from each FleetSnapshot's first
-installed webhook (the control plane's, :attr:`FleetSnapshot.webhook`). Every question is answered by
+Folded by :class:`~gloomon.domain.compare.history.RotationHistory` from each FleetSnapshot, one per
+context (each context's installed webhook). Every question is answered by
 :mod:`gloomon.domain.compare.webhook`, here only remembered. Bounded like the rest of the history: fixed-size
 certificate keys, at most :data:`MAX_CA_BUNDLES` caBundles per sample. Pure.
 """
@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key
 from gloomon.domain.compare.webhook import matches_the_secret, presented, serves_the_secret, verifies
-from gloomon.domain.model import FleetSnapshot, WebhookState
+from gloomon.domain.model import WebhookState
 
 #: caBundles kept per sample (gloo's configuration has one; a hostile one could have thousands)
 MAX_CA_BUNDLES = 4
@@ -136,15 +136,14 @@ class WebhookHistory:
         """The last renewal gloo does not serve yet, if any."""
         return self._renewed
 
-    def add(self, snapshot: FleetSnapshot) -> None:
-        """Fold one snapshot in; once a webhook was observed, a snapshot without one is a sample of
-        nothing read (drawn as such), not a gap that carries the last state on."""
-        webhook = snapshot.webhook
+    def add(self, webhook: WebhookState | None, at: datetime) -> None:
+        """Fold in one snapshot's read of the webhook (taken ``at``); once a webhook was observed, a
+        snapshot without one is a sample of nothing read (drawn as such), not a gap that carries the last
+        state on."""
         if webhook is None and not self.samples:
             return
-        if self.samples and snapshot.taken_at < self.samples[-1].at:
+        if self.samples and at < self.samples[-1].at:
             return
-        at = snapshot.taken_at
         sample = sample_of(webhook, at) if webhook else WebhookSample(at, None, None, None, ())
         self._compare(sample)
         self.samples.append(sample)

@@ -101,10 +101,6 @@ class TimelineLines:
             t.context: tuple(target for target in snapshot.targets if target.ref.context == t.context)
             for t in self.timelines
         }
-        #: the webhook's rows go with its context's group (the first's when no group is its)
-        webhook = snapshot.webhook
-        contexts = [t.context for t in self.timelines]
-        self.webhook_context = webhook.context if webhook and webhook.context in contexts else contexts[0]
         self.head = self._head(snapshot, (now - start).total_seconds())
         self.body = [row for timeline in self.timelines for row in self._group(timeline)]
         self.tail = self._tail()
@@ -165,8 +161,7 @@ class TimelineLines:
                     marks[index] = CERTGEN_MARK
             certgen_row.append("".join(marks), style=palette.accent)
             rows.append(certgen_row)
-        if timeline.context == self.webhook_context:
-            rows += self._webhook_rows()
+        rows += self._webhook_rows(timeline)
         rows += [(timeline, target) for target in self.targets[timeline.context]]
         return rows
 
@@ -189,8 +184,8 @@ class TimelineLines:
         text.truncate(self.lag_width, overflow="ellipsis")
         return text
 
-    def _webhook_rows(self) -> list[BodyRow]:
-        webhook = self.history.webhook
+    def _webhook_rows(self, timeline: SecretTimeline) -> list[BodyRow]:
+        webhook = timeline.webhook
         if not webhook.observed:
             return []
         rows: list[BodyRow] = []
@@ -222,9 +217,9 @@ class TimelineLines:
         return row
 
     def _tail(self) -> list[Text]:
-        palette, history = self.palette, self.history
-        webhook = history.webhook.observed
-        lines = [Text(), *legend(palette, self.width, webhook=webhook), Text()]
+        palette = self.palette
+        webhooks = [timeline for timeline in self.timelines if timeline.webhook.observed]
+        lines = [Text(), *legend(palette, self.width, webhook=bool(webhooks)), Text()]
         lines.append(Text("Secret changes", style=palette.accent + Style(bold=True)))
         for timeline in self.timelines:
             context = keep_end(timeline.context, self.context_cells) if self.many else None
@@ -234,10 +229,12 @@ class TimelineLines:
                     timeline, change, targets, self.now, palette, context, self.context_cells
                 )
                 lines += fold(line, self.width, CHANGE_INDENT + (self.context_cells + 1 if self.many else 0))
-        if webhook:
-            lines.append(Text())
-            for line in change_lines(history.webhook, self.now, palette):
-                lines += fold(line, self.width, CHANGE_INDENT)
+        if webhooks:
+            lines += [Text(), Text("Webhook changes", style=palette.accent + Style(bold=True))]
+        for timeline in webhooks:
+            prefix = f"{sanitize(keep_end(timeline.context, self.context_cells)):<{self.context_cells}} "
+            for line in change_lines(timeline.webhook, self.now, palette, prefix if self.many else ""):
+                lines += fold(line, self.width, CHANGE_INDENT + (len(prefix) if self.many else 0))
         return lines
 
 

@@ -88,18 +88,18 @@ def legend_entries(palette: Palette) -> list[tuple[str, Style, str]]:
     ]
 
 
-def change_lines(history: WebhookHistory, now: datetime, palette: Palette) -> list[Text]:
-    """The webhook's changes, newest first, in the words the issue asks for."""
-    lines = [Text("Webhook changes", style=palette.accent + Style(bold=True))]
+def change_lines(history: WebhookHistory, now: datetime, palette: Palette, prefix: str = "") -> list[Text]:
+    """The webhook's changes, newest first, in the words the issue asks for, each after ``prefix`` (its
+    context's name, with several)."""
     if not history.changes:
-        lines.append(Text("  none observed yet", style=palette.muted))
-    for change in reversed(history.changes):
-        lines.append(_change_line(history, change, now, palette))
-    return lines
+        return [Text(f"  {prefix}none observed yet", style=palette.muted)]
+    return [_change_line(history, change, now, palette, prefix) for change in reversed(history.changes)]
 
 
-def _change_line(history: WebhookHistory, change: WebhookChange, now: datetime, palette: Palette) -> Text:
-    line = Text(f"  {change.at:%H:%M:%S}  ", style=palette.muted)
+def _change_line(
+    history: WebhookHistory, change: WebhookChange, now: datetime, palette: Palette, prefix: str
+) -> Text:
+    line = Text(f"  {prefix}{change.at:%H:%M:%S}  ", style=palette.muted)
     if change.event is WebhookEvent.SECRET_RENEWED:
         line.append(change.event.value, style=palette.accent)
         if change is history.pending:
