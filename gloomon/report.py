@@ -28,6 +28,7 @@ from gloomon.domain.cells import (
 from gloomon.domain.export import snapshot_json, snapshot_to_dict, status_of
 from gloomon.domain.model import (
     CertInfo,
+    CronJobState,
     Finding,
     FleetSnapshot,
     MtlsState,
@@ -123,8 +124,9 @@ def render_table(snapshot: FleetSnapshot) -> RenderableType:
         parts.append(_secret(secret, now, multi_context=len(snapshot.contexts) > 1))
     if snapshot.mtls is MtlsState.NOT_OBSERVED:
         parts.append(Text(MTLS_WORDS[snapshot.mtls], "bold"))
-    if snapshot.cronjob is not None:
-        parts.append(_cronjob(snapshot))
+    many = len(snapshot.contexts) > 1
+    for cron in snapshot.cronjobs or ([snapshot.cronjob] if snapshot.cronjob is not None else []):
+        parts.append(_cronjob(cron, snapshot, named=many and bool(cron.context)))
     if snapshot.webhook is not None:
         parts.append(_webhook(snapshot))
     if snapshot.missing_components:
@@ -206,14 +208,14 @@ def _cert_line(label: str, cert: CertInfo, now: datetime) -> Text:
     )
 
 
-def _cronjob(snapshot: FleetSnapshot) -> Text:
-    cron = snapshot.cronjob
-    assert cron is not None
+def _cronjob(cron: CronJobState, snapshot: FleetSnapshot, *, named: bool) -> Text:
+    """One context's certgen CronJob (``named``: with several contexts, the context comes first)."""
+    label = _t(f"CronJob ({cron.context})" if named else "CronJob", "bold")
     if cron.missing:
-        return Text.assemble(("CronJob", "bold"), "  none (gateway.certGenJob.cron.enabled=false)")
+        return Text.assemble(label, "  none (gateway.certGenJob.cron.enabled=false)")
     if cron.error:
-        return Text.assemble(("CronJob", "bold"), "  unreadable: ", _t(cron.error))
-    parts = Text.assemble(("CronJob ", "bold"), _t(cron.name), "  schedule ", _t(repr(cron.schedule)))
+        return Text.assemble(label, "  unreadable: ", _t(cron.error))
+    parts = Text.assemble(label, " ", _t(cron.name), "  schedule ", _t(repr(cron.schedule)))
     if cron.suspended:
         parts.append("  SUSPENDED", style="yellow")
     if cron.last_successful_time:

@@ -89,6 +89,7 @@ def snapshot_to_dict(snapshot: FleetSnapshot) -> dict[str, Any]:
                 for item in snapshot.secrets
             ],
             "cronjob": _cronjob(snapshot.cronjob, now),
+            "cronjobs": [_cronjob(cron, now) for cron in snapshot.cronjobs],
             "gloo_version": _release(snapshot.gloo_release),
             "webhook": webhook_to_dict(snapshot.webhook, now),
             "targets": [_target(target, now) for target in snapshot.targets],
@@ -142,6 +143,7 @@ def _cronjob(cron: CronJobState | None, now: datetime) -> dict[str, Any] | None:
     if cron is None:
         return None
     return {
+        "context": cron.context,
         "name": cron.name,
         "schedule": cron.schedule,
         "suspended": cron.suspended,

@@ -33,6 +33,7 @@ from gloomon.domain.model import (
     LogEvent,
     Phase,
     PhaseVerdict,
+    Plane,
     PodInfo,
     PollTimings,
     SecretsDump,
@@ -69,9 +70,11 @@ def build_snapshot(
     webhooks: Sequence[WebhookState] = (),
     pods: Sequence[PodInfo] = (),
     context_states: Sequence[ContextState] = (),
+    cronjobs: Sequence[CronJobState] = (),
 ) -> FleetSnapshot:
     """The snapshot of this poll: every target's leaf, bundle, phase, sync and lag, and the findings.
-    ``pods``: every component and certgen pod listed (their container status is judged)."""
+    ``pods``: every component and certgen pod listed (their container status is judged); ``cronjobs``:
+    each context's certgen CronJob as read (``cronjob``, the one the phases go by, among them)."""
     rotation = cronjob.rotation_duration_seconds if cronjob is not None else None
     slack = policy.grace_for(cronjob)  # the lag grace, derived once: the judge gets this one
     secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
@@ -88,6 +91,7 @@ def build_snapshot(
     )
     targets = with_bundle_differs_since(targets, taken_at, previous)
     states = judge_planes(context_states, targets, previous)
+    certgens = _management_cronjobs(cronjobs, cronjob, states)
     mtls = mtls_state(targets, secret_statuses)
     release = _release(fetches, previous)
     findings = judge(
@@ -108,6 +112,7 @@ def build_snapshot(
         pods=pods,
         contexts=contexts,
         context_states=states,
+        cronjobs=certgens,
     )
     return FleetSnapshot(
         taken_at=taken_at,
@@ -115,6 +120,7 @@ def build_snapshot(
         contexts=tuple(contexts),
         secrets=secret_statuses,
         cronjob=cronjob,
+        cronjobs=certgens,
         targets=targets,
         findings=findings,
         timings=timings,
@@ -129,6 +135,20 @@ def build_snapshot(
         webhooks=tuple(webhooks),
         context_states=states,
     )
+
+
+def _management_cronjobs(
+    cronjobs: Sequence[CronJobState], cronjob: CronJobState | None, states: Sequence[ContextState]
+) -> tuple[CronJobState, ...]:
+    """The CronJobs of the management contexts (certgen runs only where gloo runs: a data-plane
+    context's "no CronJob" is no finding), in the contexts' order; ``cronjob`` alone when none is."""
+    planes = {state.name: state.plane for state in states}
+    order = {state.name: index for index, state in enumerate(states)}
+    kept = [c for c in cronjobs if planes.get(c.context, Plane.MANAGEMENT) is Plane.MANAGEMENT]
+    kept.sort(key=lambda c: order.get(c.context, len(order)))
+    if kept:
+        return tuple(kept)
+    return (cronjob,) if cronjob is not None else ()
 
 
 def _content(bundle: TrustBundle | None, leaf: CertInfo | None) -> tuple[object, ...]:

@@ -343,7 +343,8 @@ def _findings(snapshot: FleetSnapshot) -> Metric:
 
 
 def _certgen(snapshot: FleetSnapshot) -> Iterator[Metric]:
-    labels = ("namespace", "cronjob")
+    """Each management context's CronJob (two clusters: two certgens), by its ``cluster``."""
+    labels = ("namespace", "cronjob", "cluster")
     next_family = GaugeMetricFamily(
         "gloomon_certgen_next_run_timestamp_seconds",
         "When the certgen CronJob runs next (Unix time); absent when suspended or missing",
@@ -354,9 +355,10 @@ def _certgen(snapshot: FleetSnapshot) -> Iterator[Metric]:
         "When a certgen Job last succeeded (Unix time)",
         labels=labels,
     )
-    cron = snapshot.cronjob
-    if cron is not None and not cron.missing:
-        values = [snapshot.namespace, cron.name]
+    for cron in snapshot.cronjobs:
+        if cron.missing:
+            continue
+        values = [snapshot.namespace, cron.name, cron.context]
         upcoming = None if cron.suspended else next_run(cron.schedule, snapshot.taken_at)
         if upcoming is not None:
             next_family.add_metric(values, _epoch(upcoming))

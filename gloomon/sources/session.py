@@ -219,7 +219,7 @@ class MonitorSession:
             for ns, read in reads
         )
         if isinstance(cronjob, CronJobState):
-            cluster.cronjob = cronjob
+            cluster.cronjob = replace(cronjob, context=cluster.connection.context)
         if isinstance(webhook, WebhookState):
             cluster.webhook_state = webhook
         if isinstance(presence, tuple) and cluster.pods is not None:
@@ -286,6 +286,7 @@ class MonitorSession:
             fetches=fetches,
             secrets=[secret for cluster in self._clusters for secret in cluster.secrets],
             cronjob=session_cronjob(self._clusters),
+            cronjobs=[cluster.cronjob for cluster in self._clusters if cluster.cronjob is not None],
             policy=self._policy(),
             previous=self._previous,
             log_events=self._recent_log_events(),

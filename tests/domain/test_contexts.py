@@ -15,9 +15,11 @@ from gloomon.domain.model import (
     ClusterStatus,
     Component,
     ContextState,
+    CronJobState,
     Finding,
     FleetSnapshot,
     HostStatus,
+    JobState,
     Plane,
     Severity,
 )
@@ -36,7 +38,7 @@ from gloomon.lab.snapshots.contexts import (
     split_planes,
     two_clusters,
 )
-from gloomon.lab.snapshots.polls import GLOO_XDS, POLLED
+from gloomon.lab.snapshots.polls import CRONJOB, GLOO_XDS, POLLED
 
 
 def _loud(snapshot: FleetSnapshot) -> list[Finding]:
@@ -224,3 +226,57 @@ def test_a_management_cluster_without_proxies_misses_none_in_split_planes() -> N
         [MGMT, EDGE], [*mgmt, *edge], [context_secret(MGMT, STEADY), context_secret(EDGE, STEADY)], deployed
     )
     assert [(f.code, f.context) for f in _loud(snapshot)] == [("component-missing", MGMT)]
+
+
+def _with_cronjobs(east: CronJobState, west: CronJobState) -> FleetSnapshot:
+    """Two clusters, each with its own certgen CronJob as its session read it."""
+    return several(
+        [EAST, WEST],
+        [*fetches_of(EAST, STEADY), *fetches_of(WEST, WEST_STEADY, first_index=10)],
+        [context_secret(EAST, STEADY), context_secret(WEST, WEST_STEADY)],
+        [ContextState(EAST, gloo_installed=True), ContextState(WEST, gloo_installed=True)],
+        cronjobs=[replace(east, context=EAST), replace(west, context=WEST)],
+    )
+
+
+def test_each_management_contexts_cronjob_is_kept_and_shown_with_its_context() -> None:
+    snapshot = two_clusters()
+    assert [c.context for c in snapshot.cronjobs] == [EAST, WEST]
+    doc = json.loads(snapshot_json(snapshot))
+    assert [c["context"] for c in doc["cronjobs"]] == [EAST, WEST]
+    assert doc["cronjob"] == doc["cronjobs"][0]
+    # split planes: certgen runs in mgmt only; edge's "no CronJob" is neither shown nor a finding
+    split = split_planes()
+    assert [c.context for c in split.cronjobs] == [MGMT]
+    assert "cronjob-disabled" not in _codes(split)
+
+
+def test_each_management_contexts_cronjob_is_judged_in_its_context() -> None:
+    """west's certgen CronJob suspended, east's running: west's finding, none for east."""
+    snapshot = _with_cronjobs(CRONJOB, replace(CRONJOB, suspended=True))
+    disabled = [f for f in snapshot.findings if f.code == "cronjob-disabled"]
+    assert [(f.context, f.severity) for f in disabled] == [(WEST, Severity.WARNING)]
+    assert disabled[0].message.startswith(f"{WEST}: ")
+    assert f"kubectl --context {WEST} -n" in disabled[0].hint
+    # and the other way round: the first context's CronJob is no longer the only one judged
+    snapshot = _with_cronjobs(replace(CRONJOB, suspended=True), CRONJOB)
+    assert [f.context for f in snapshot.findings if f.code == "cronjob-disabled"] == [EAST]
+
+
+def test_a_failed_certgen_job_is_found_in_its_own_context() -> None:
+    """Both clusters' CronJobs name their Jobs alike (same schedule): west's failed one is west's only."""
+    failed = JobState(
+        "gloo-mtls-certgen-cronjob-29412345",
+        POLLED - timedelta(minutes=10),
+        None,
+        active=False,
+        succeeded=False,
+        failed=True,
+        failure_reason="BackoffLimitExceeded",
+        failed_at=POLLED - timedelta(minutes=5),
+        failed_pods=7,
+    )
+    done = replace(failed, succeeded=True, failed=False, failure_reason=None, failed_at=None, failed_pods=0)
+    snapshot = _with_cronjobs(replace(CRONJOB, jobs=(done,)), replace(CRONJOB, jobs=(failed,)))
+    found = [f for f in snapshot.findings if f.code == "certgen-job-failed"]
+    assert [f.context for f in found] == [WEST], [f.message for f in found]

@@ -56,6 +56,7 @@ def test_schema_1() -> None:
         "secret",
         "secrets",
         "cronjob",
+        "cronjobs",
         "gloo_version",
         "webhook",
         "targets",
@@ -80,6 +81,7 @@ def test_schema_1() -> None:
     assert (
         doc["cronjob"]["schedule"] == CRON.schedule and doc["cronjob"]["next_run"] == "2026-12-01T00:00:00Z"
     )
+    assert doc["cronjobs"] == [doc["cronjob"]]  # one context: its CronJob is the only one
     gloo, proxy = doc["targets"]
     assert set(gloo) == TARGET_KEYS
     assert (gloo["component"], gloo["phase"], gloo["leaf_signed_by"], gloo["in_sync_with_secret"]) == (

@@ -17,6 +17,7 @@ from gloomon.exporter.labels import common_name
 from gloomon.exporter.metrics import FleetMetrics
 from gloomon.lab.snapshots import namespaces as namespace_copies
 from gloomon.lab.snapshots import states
+from gloomon.lab.snapshots.contexts import two_clusters
 from tests.domain.certs import NOW, rotation
 from tests.domain.fleet_helpers import CTX, NS, fetch, secret, snap
 
@@ -321,3 +322,19 @@ def test_each_namespaces_copy_of_the_secret_is_its_own_series() -> None:
     for name in ("gloomon_rotation_phase", "gloomon_source_up"):
         keys = [tuple(sorted(labels.items())) for labels, _ in named(rows, name)]
         assert len(keys) == len(set(keys))
+
+
+def test_each_management_contexts_certgen_cronjob_is_its_own_series() -> None:
+    """Two clusters run two certgens: one series each, by ``cluster`` (not one for the first)."""
+    snapshot = two_clusters()
+    east, west = snapshot.cronjobs
+    ran = {"east": NOW - timedelta(hours=6), "west": NOW - timedelta(hours=1)}
+    crons = tuple(replace(c, last_successful_time=ran[c.context]) for c in (east, west))
+    rows = samples(replace(snapshot, cronjob=crons[0], cronjobs=crons))
+    success = named(rows, "gloomon_certgen_last_success_timestamp_seconds")
+    assert {labels["cluster"]: value for labels, value in success} == {
+        context: at.timestamp() for context, at in ran.items()
+    }
+    upcoming = named(rows, "gloomon_certgen_next_run_timestamp_seconds")
+    assert sorted(labels["cluster"] for labels, _ in upcoming) == ["east", "west"]
+    assert {labels["cronjob"] for labels, _ in upcoming} == {"gloo-mtls-certgen-cronjob"}

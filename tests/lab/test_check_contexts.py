@@ -78,6 +78,10 @@ async def test_two_healthy_clusters_check_ok(two: LabFleet) -> None:
     assert (code, _loud(doc)) == (0, [])
     assert {t["context"] for t in doc["targets"]} == set(two.contexts)
     assert [p["plane"] for p in doc["planes"]] == ["management", "management"]
+    # each cluster's own certgen CronJob, with its context
+    assert [(c["context"], c["name"]) for c in doc["cronjobs"]] == [
+        (context, "gloo-mtls-certgen-cronjob") for context in two.contexts
+    ]
 
 
 async def test_healthy_split_planes_check_ok(split: LabFleet) -> None:
@@ -86,6 +90,7 @@ async def test_healthy_split_planes_check_ok(split: LabFleet) -> None:
     doc = snapshot_to_dict(snapshot)
     assert (code, _loud(doc)) == (0, [])
     assert {p["context"]: p["plane"] for p in doc["planes"]} == {"mgmt": "management", "edge": "data"}
+    assert [c["context"] for c in doc["cronjobs"]] == ["mgmt"]  # certgen runs only where gloo runs
     copy = next(s for s in doc["secrets"] if s["context"] == "edge")
     assert copy["copied_by"] and copy["copied_by"].startswith("kubed")
 

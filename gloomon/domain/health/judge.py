@@ -93,10 +93,12 @@ def judge(
     pods: Sequence[PodInfo] = (),
     contexts: Sequence[str] = (),
     context_states: Sequence[ContextState] = (),
+    cronjobs: Sequence[CronJobState] = (),
 ) -> tuple[Finding, ...]:
     """Every finding of one snapshot, in their final order: most severe first, then by component and
     pod. ``grace`` (:meth:`HealthPolicy.grace_for`) and ``mtls`` (:func:`mtls_state`) are derived once
-    per snapshot by ``build_snapshot``."""
+    per snapshot by ``build_snapshot``; ``cronjobs``: every management context's CronJob (else
+    ``cronjob`` alone), each judged in its context."""
     ctx = Context(now, namespace, policy, cronjob, previous, grace)
     planes: Mapping[str, Plane] = {state.name: state.plane for state in context_states}
     many = len(contexts) > 1
@@ -111,8 +113,13 @@ def judge(
         add((replace(item, namespace=about) for item in items), secret.state.context)
     add(health_copies.copy_findings(secrets, planes, ctx, targets), None)
     management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
-    add(health_cron.cronjob_findings(secrets, targets, ctx), management)
-    add(health_certgen.certgen_findings(pods, ctx), management)
+    for cron in cronjobs or ([cronjob] if cronjob is not None else []):
+        context = cron.context if cron.context in contexts else management
+        judged = replace(ctx, cronjob=cron)
+        mine = [s for s in secrets if s.state.context == context] or list(secrets)
+        clients = [t for t in targets if t.ref.context == context] or list(targets)
+        add(health_cron.cronjob_findings(mine, clients, judged), context)
+        add(health_certgen.certgen_findings(_pods_of(context, pods, context_states), judged), context)
     for item in health_certgen.pickup_findings(targets, ctx):
         add([item], next((t.ref.context for t in targets if t.ref.pod == item.pod), None))
     where = _pod_contexts(targets, context_states)
@@ -137,7 +144,7 @@ def judge(
         states = [replace(states[0], missing=tuple(missing_components))]
     for state in states:
         context = state.name if context_states else (contexts[0] if len(contexts) == 1 else None)
-        theirs = [p for p in pods if p.name in state.pods] if context_states else list(pods)
+        theirs = _pods_of(state.name, pods, context_states)
         for component in state.missing:
             add(
                 [
@@ -192,6 +199,13 @@ def in_context(item: Finding, context: str | None, many: bool, watched: Sequence
     if context == item.context and message == item.message and hint == item.hint:
         return item
     return replace(item, context=context, message=message, hint=hint)
+
+
+def _pods_of(context: str | None, pods: Sequence[PodInfo], states: Sequence[ContextState]) -> list[PodInfo]:
+    """The pods listed in ``context`` (certgen Jobs of two clusters' CronJobs share their names); all of
+    them when the contexts' pod lists are not known."""
+    state = next((s for s in states if s.name == context), None)
+    return [p for p in pods if p.name in state.pods] if state is not None else list(pods)
 
 
 def _pod_contexts(targets: Sequence[TargetStatus], states: Sequence[ContextState]) -> dict[str, str]:

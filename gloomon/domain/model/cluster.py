@@ -250,6 +250,7 @@ class CronJobState:
     missing: bool = False  # no CronJob in the namespace (cron.enabled=false)
     error: str | None = None
     created_at: datetime | None = None  # the CronJob's creationTimestamp
+    context: str = ""  # the context it was read in ("" where none is named)
 
     @property
     def active_jobs(self) -> tuple[JobState, ...]:

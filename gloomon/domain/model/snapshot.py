@@ -225,6 +225,8 @@ class FleetSnapshot:
     secrets: tuple[SecretStatus, ...] = ()
     cronjob: CronJobState | None = None
     targets: tuple[TargetStatus, ...] = ()
+    #: every management context's certgen CronJob, each with its context (``cronjob`` is the first's)
+    cronjobs: tuple[CronJobState, ...] = ()
     #: In their final order (most severe first, then component and pod): sorted once, by the judge;
     #: renderers list them as they are.
     findings: tuple[Finding, ...] = ()

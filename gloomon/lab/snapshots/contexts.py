@@ -15,6 +15,7 @@ from gloomon.domain.model import (
     AdminFetch,
     Component,
     ContextState,
+    CronJobState,
     FleetSnapshot,
     LogEvent,
     SecretState,
@@ -98,14 +99,27 @@ def several(
     previous: FleetSnapshot | None = None,
     errors: Sequence[str] = (),
     at: datetime = POLLED,
+    cronjobs: Sequence[CronJobState] | None = None,
 ) -> FleetSnapshot:
+    """A poll of ``contexts``; each one where gloo is installed runs its own certgen CronJob (``cronjobs``
+    None), the others have none, and one whose API could not be read says nothing, as a session reads
+    them."""
+    if cronjobs is None:
+        cronjobs = [
+            replace(CRONJOB, context=state.name)
+            if state.gloo_installed
+            else CronJobState(CRONJOB.name, "", False, missing=True, context=state.name)
+            for state in states
+            if state.gloo_installed is not None
+        ]
     return build_snapshot(
         taken_at=at,
         namespace=NAMESPACE,
         contexts=list(contexts),
         fetches=list(fetches),
         secrets=list(secrets),
-        cronjob=CRONJOB,
+        cronjob=next((c for c in cronjobs if not c.missing), None),
+        cronjobs=cronjobs,
         policy=HealthPolicy(),
         previous=previous,
         errors=errors,

@@ -21,16 +21,31 @@ from gloomon.domain.cells import (
     severity_counts,
 )
 from gloomon.domain.export import status_of
-from gloomon.domain.model import FleetSnapshot, Severity
+from gloomon.domain.model import CronJobState, FleetSnapshot, Severity
 from gloomon.domain.parse.cron import next_run
 from gloomon.domain.words import counted
 from gloomon.ui.format import Palette, human_duration, literal, sanitize
 
 
 def cron_words(snapshot: FleetSnapshot, now: datetime, *, short: bool = False) -> str:
-    cronjob = snapshot.cronjob
-    if cronjob is None and not snapshot.contexts:
+    if snapshot.cronjob is None and not snapshot.contexts:
         return "CronJob not observed (--target)"
+    return _cronjob_words(snapshot.cronjob, now, short=short)
+
+
+def certgen_words(snapshot: FleetSnapshot, now: datetime, *, short: bool = False, once: bool = False) -> str:
+    """:func:`cron_words`, or with several management contexts (two clusters run two certgens) each
+    one's by its context: ``east next run in 2h · west certgen suspended``; ``once``: the words once
+    when every CronJob says the same (``next run in 2h``), "" when they differ."""
+    if len(snapshot.cronjobs) < 2:
+        return cron_words(snapshot, now, short=short)
+    said = [(sanitize(cron.context), _cronjob_words(cron, now, short=short)) for cron in snapshot.cronjobs]
+    if once:
+        return said[0][1] if len({words for _, words in said}) == 1 else ""
+    return " · ".join(f"{context} {words}" for context, words in said)
+
+
+def _cronjob_words(cronjob: CronJobState | None, now: datetime, *, short: bool) -> str:
     if cronjob is None or cronjob.missing:
         return "no certgen CronJob"
     if cronjob.suspended:
@@ -108,14 +123,17 @@ def _named(name: str) -> Text:
 
 
 def _contexts_line(snapshot: FleetSnapshot, now: datetime, short: bool, room: int, palette: Palette) -> Text:
-    """Several contexts: ``east steady · 1 CA  west copy · steady …  <next run>`` in ``room`` cells, each
-    context's secret phase behind its name; when it does not fit, the next run goes first, then every
-    context's words lose their last clauses."""
+    """Several contexts: ``east steady · 1 CA  west copy · steady …  <next runs>`` in ``room`` cells, each
+    context's secret phase behind its name, then each management context's next certgen run
+    (:func:`certgen_words`); when it does not fit, the next runs are said once where they agree, then go,
+    then every context's words lose their last clauses."""
     phases = context_phase_words(snapshot, now, short=short)
     longest = max((len(words.split(" · ")) for _, words, _ in phases), default=1)
     line = Text()
-    for keep, with_cron in [(longest, True), (longest, False)] + [
-        (count, False) for count in range(longest - 1, 0, -1)
+    runs = certgen_words(snapshot, now, short=True)
+    once = certgen_words(snapshot, now, short=True, once=True) if len(snapshot.cronjobs) > 1 else ""
+    for keep, cron in [(longest, runs), (longest, once), (longest, "")] + [
+        (count, "") for count in range(longest - 1, 0, -1)
     ]:
         line = Text()
         for index, (context, words, loudness) in enumerate(phases):
@@ -123,9 +141,9 @@ def _contexts_line(snapshot: FleetSnapshot, now: datetime, short: bool, room: in
                 line.append("  ")
             line.append_text(_named(context))
             line.append_text(_badge(" · ".join(words.split(" · ")[:keep]), loudness, palette, label=False))
-        if with_cron:
+        if cron:
             line.append("  ")
-            line.append(cron_words(snapshot, now, short=True), style=palette.muted)
+            line.append(cron, style=palette.muted)
         if line.cell_len <= room:
             break
     return line
