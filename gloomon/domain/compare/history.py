@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key
+from gloomon.domain.compare.sync import CertKey, bundle_digest, cert_key, copy_behind_since
 from gloomon.domain.compare.webhook_history import WebhookHistory
 from gloomon.domain.model import (
     CertInfo,
@@ -95,6 +95,8 @@ class SecretTimeline:
         self.changes: deque[SecretChange] = deque(maxlen=64)
         #: this context's validation webhook
         self.webhook = WebhookHistory(max_samples)
+        #: the secret as the latest snapshot judged it
+        self.secret: SecretStatus | None = None
         self._pickups: dict[tuple[object, ...], dict[str, datetime]] = {}
 
     def add(
@@ -107,7 +109,7 @@ class SecretTimeline:
     ) -> None:
         """Fold in one snapshot's view of this context: its secret and its targets (each compared, by
         the domain, with this context's secret), and its validation webhook."""
-        self.plane = plane
+        self.plane, self.secret = plane, secret
         self.webhook.add(webhook, at)
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
         content = content_of(secret.state.leaf, secret.state.bundle) if secret else (None, "")
@@ -252,7 +254,13 @@ class RotationHistory:
         for source in sources:
             written = next((c for c in reversed(source.changes) if c.content == held.content), None)
             if written is not None:
-                latest = source.changes[-1]
-                behind = latest.at if latest.content != held.content else None
+                behind = self._behind(copy, source) if source.changes[-1].content != held.content else None
                 return CopyLag(source.context, max((held.at - written.at).total_seconds(), 0.0), behind)
-        return CopyLag(sources[0].context, None, sources[0].changes[-1].at)
+        return CopyLag(sources[0].context, None, self._behind(copy, sources[0]))
+
+    @staticmethod
+    def _behind(copy: SecretTimeline, source: SecretTimeline) -> datetime:
+        """Since when the copy is behind its source, as the copy findings say (:func:`copy_behind_since`),
+        else since the source's last write."""
+        since = copy_behind_since(copy.secret, source.secret) if copy.secret and source.secret else None
+        return since or source.changes[-1].at
