@@ -11,7 +11,15 @@ from gloomon.domain.health.judge import in_context
 from gloomon.domain.model import AdminFetch, Component, ContextState, EnvoyStats, Finding, Severity
 from gloomon.domain.parse.envoy import parse_stats
 from gloomon.lab.snapshots.certs import STEADY
-from gloomon.lab.snapshots.contexts import EDGE, MGMT, context_secret, fetches_of, several
+from gloomon.lab.snapshots.contexts import (
+    EDGE,
+    MGMT,
+    WEST_STEADY,
+    context_secret,
+    fetches_of,
+    several,
+    split_planes,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: a gateway-proxy whose ADS stream to gloo is closed (captured from real Envoy, capture_links.py)
@@ -95,3 +103,16 @@ def test_in_context_names_the_context_of_each_command_that_has_none() -> None:
     )
     assert placed.message == "edge: ADS stream to gloo closed" and placed.context == EDGE
     assert in_context(item, EDGE, False, [EDGE]).hint == item.hint  # one context: no flag at all
+
+
+def test_an_edge_clients_peer_untrusted_hint_restarts_each_side_in_its_cluster() -> None:
+    """The edge's pods hold another CA than mgmt's gloo: either side may hold the old bundle, so the hint
+    restarts a client in edge or gloo in mgmt."""
+    snapshot = split_planes(edge_pair=WEST_STEADY, copy=STEADY)
+    found = [f for f in snapshot.findings if f.code == "peer-untrusted"]
+    assert found and all(f.context == EDGE for f in found)
+    commands = _commands(found[0].hint)
+    assert commands == [
+        "kubectl --context edge -n gloo-system delete pod <pod>",
+        "kubectl --context mgmt -n gloo-system delete pod <pod>",
+    ], found[0].hint

@@ -197,10 +197,18 @@ def _holder(targets: Sequence[TargetStatus]) -> str:
 
 
 def _restart_hint(targets: Sequence[TargetStatus], ctx: Context) -> str:
-    """How to restart the Envoys named: delete the pod, or, for ``--target`` URLs (no pod), there."""
+    """How to restart the Envoys named: delete the pod, or, for ``--target`` URLs (no pod), there. Pods
+    in another context than the first's (split planes: the management cluster's gloo) get a command of
+    their own that names it; the first's is the finding's (its context is added with the others)."""
     if _direct(targets):
         return "on its host (a --target URL is not a pod)"
-    return f"kubectl {_where(targets, ctx)} delete pod <pod>"
+    first = targets[0].ref.context
+    contexts = dict.fromkeys(t.ref.context for t in targets)
+    return "; ".join(
+        f"kubectl{'' if context == first else f' --context {context}'} "
+        f"{_where([t for t in targets if t.ref.context == context], ctx)} delete pod <pod>"
+        for context in contexts
+    )
 
 
 def _verifiable(target: TargetStatus) -> bool:
