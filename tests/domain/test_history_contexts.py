@@ -11,6 +11,7 @@ from gloomon.domain.compare.history import EARLIER_WRITES, RotationHistory
 from gloomon.domain.model import FleetSnapshot, Phase, Plane, WebhookState
 from gloomon.lab import snapshots as fx
 from gloomon.lab.snapshots import contexts as fleets
+from gloomon.lab.snapshots import namespaces
 
 
 def folded(snapshots: list[FleetSnapshot]) -> RotationHistory:
@@ -100,3 +101,12 @@ def test_each_context_keeps_its_own_validation_webhook() -> None:
     assert east.webhook.samples[-1].served != west.webhook.samples[-1].served
     east, west = folded([webhooks(snapshot, "east") for snapshot in series]).timelines
     assert east.webhook.observed and not west.webhook.observed
+
+
+def test_a_pod_on_a_frozen_namespace_copy_has_not_picked_up_certgens_write() -> None:
+    """The kube-gateway pod in ``apps`` is in sync with its namespace's copy, which the frozen sync left
+    on the old content: on the timeline it has not picked up certgen's write, the release pods have."""
+    (timeline,) = folded([namespaces.copy_frozen()]).timelines
+    picked = timeline.pickups(timeline.changes[-1])
+    assert not any(key.endswith(namespaces.KUBE_GATEWAY_POD) for key in picked)
+    assert len(picked) == 3

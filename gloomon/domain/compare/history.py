@@ -106,9 +106,11 @@ class SecretTimeline:
         targets: Iterable[TargetStatus],
         plane: Plane,
         webhook: WebhookState | None = None,
+        elsewhere: frozenset[str] = frozenset(),
     ) -> None:
-        """Fold in one snapshot's view of this context: its secret and its targets (each compared, by
-        the domain, with this context's secret), and its validation webhook."""
+        """Fold in one snapshot's view of this context: its secret and its targets, and its validation
+        webhook. The domain compared each target with this secret, except those ``elsewhere`` (keys):
+        they hold a namespace's copy, so they picked a change up when they hold its content."""
         self.plane, self.secret = plane, secret
         self.webhook.add(webhook, at)
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
@@ -117,7 +119,7 @@ class SecretTimeline:
             target.key: TargetSample(
                 target.verdict.phase,
                 content_of(target.leaf, target.bundle),
-                target.in_sync_with_secret,
+                None if target.key in elsewhere else target.in_sync_with_secret,
                 target.reachable,
                 target.certs_since,
             )
@@ -222,7 +224,11 @@ class RotationHistory:
             if timeline is None:
                 timeline = self._timelines[context] = SecretTimeline(context, plane, self.max_samples)
             webhook = next((w for w in snapshot.webhooks if w.context == context and w.installed), None)
-            timeline.add(snapshot.taken_at, snapshot.secret_for(context), targets, plane, webhook)
+            secret = snapshot.secret_for(context)
+            elsewhere = frozenset(
+                t.key for t in targets if snapshot.secret_for(context, t.ref.namespace) is not secret
+            )
+            timeline.add(snapshot.taken_at, secret, targets, plane, webhook, elsewhere)
 
     def add_log_events(self, events: Iterable[LogEvent]) -> None:
         for event in events:
