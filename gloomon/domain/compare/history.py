@@ -214,8 +214,8 @@ class RotationHistory:
             return
         self._last = snapshot.taken_at
         groups: dict[str, list[TargetStatus]] = {context: [] for context in snapshot.contexts}
-        for secret in snapshot.secrets:
-            groups.setdefault(secret.state.context, [])
+        for status in snapshot.secrets:
+            groups.setdefault(status.state.context, [])
         for target in snapshot.targets:
             groups.setdefault(target.ref.context, []).append(target)
         for context, targets in groups.items():
