@@ -259,6 +259,21 @@ ALERTS: tuple[Alert, ...] = (
         ),
     ),
     Alert(
+        "SecretCopyBehind",
+        "rotation",
+        "secret-copy-stale",
+        "{{ $labels.cluster }}: a copy of gloo-mtls-certs is missing or behind its source "
+        "({{ $labels.code }})",
+        "A copy of the secret certgen writes (a data-plane cluster's in split planes, or a proxy "
+        "namespace's: a kube-gateway in its Gateway's namespace) is missing or differs from its source "
+        "past the grace: the pods mounting it hold old certificates and lose gloo once the old CA is "
+        "dropped (critical: it is missing or shares no CA with the source).",
+        (
+            Band("warning", _findings("secret-copy-.*", "warning|critical"), "5m"),
+            Band("critical", _findings("secret-copy-.*", "critical"), "2m"),
+        ),
+    ),
+    Alert(
         "PeerUntrusted",
         "links",
         "peer-untrusted",
