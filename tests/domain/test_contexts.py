@@ -21,6 +21,7 @@ from gloomon.domain.model import (
     HostStatus,
     JobState,
     Plane,
+    SecretState,
     Severity,
 )
 from gloomon.domain.parse.copies import copy_mechanism
@@ -280,3 +281,23 @@ def test_a_failed_certgen_job_is_found_in_its_own_context() -> None:
     snapshot = _with_cronjobs(replace(CRONJOB, jobs=(done,)), replace(CRONJOB, jobs=(failed,)))
     found = [f for f in snapshot.findings if f.code == "certgen-job-failed"]
     assert [f.context for f in found] == [WEST], [f.message for f in found]
+
+
+def test_a_secrets_hint_reruns_its_own_contexts_certgen() -> None:
+    """west runs no certgen CronJob: its missing secret's hint is the Helm value, not east's CronJob."""
+    snapshot = several(
+        [EAST, WEST],
+        [*fetches_of(EAST, STEADY), *fetches_of(WEST, WEST_STEADY, first_index=10)],
+        [
+            context_secret(EAST, STEADY),
+            SecretState(WEST, "gloo-system", read_at=POLLED, missing=True, error="not found"),
+        ],
+        [ContextState(EAST, gloo_installed=True), ContextState(WEST, gloo_installed=True)],
+        cronjobs=[
+            replace(CRONJOB, context=EAST),
+            CronJobState(CRONJOB.name, "", False, missing=True, context=WEST),
+        ],
+    )
+    (missing,) = [f for f in snapshot.findings if f.code == "secret-missing"]
+    assert missing.context == WEST
+    assert "create job --from=cronjob" not in missing.hint and "helm upgrade" in missing.hint

@@ -107,9 +107,11 @@ def judge(
     def add(items: Iterable[Finding], context: str | None) -> None:
         found.extend(in_context(item, context, many, contexts) for item in items)
 
+    certgens = {cron.context: cron for cron in cronjobs}
     for secret in secrets:
         about = secret.state.namespace if health_copies.is_copy(secret, planes, namespace) else None
-        items = _secret_findings(secret, ctx, mtls, planes, many)
+        own = certgens.get(secret.state.context)  # its hints rerun its own context's certgen
+        items = _secret_findings(secret, replace(ctx, cronjob=own) if own else ctx, mtls, planes, many)
         add((replace(item, namespace=about) for item in items), secret.state.context)
     add(health_copies.copy_findings(secrets, planes, ctx, targets), None)
     management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
