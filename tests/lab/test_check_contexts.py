@@ -109,8 +109,13 @@ async def test_a_removed_copy_is_its_own_finding_in_the_edge(split: LabFleet) ->
 
 
 async def test_a_context_down_degrades_only_itself(two: LabFleet) -> None:
-    await two.lab("west").api_outage(10)  # connection refused until it ends by itself
-    code, snapshot = await _check_in_process(two)
+    west = two.lab("west")
+    await west.api_outage(10)  # connection refused until it ends, by itself or below
+    try:
+        code, snapshot = await _check_in_process(two)
+    finally:  # the fleet is shared: the next test must find west's API up
+        assert west.api is not None
+        await west.api.end_outage()
     loud = [(f.code, f.context) for f in snapshot.findings if f.severity.rank >= Severity.WARNING.rank]
     assert loud and all(context == "west" for _, context in loud), loud
     assert code == 1  # a warning: east was observed, so the check ran (not 3)
