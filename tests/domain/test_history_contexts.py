@@ -103,10 +103,17 @@ def test_each_context_keeps_its_own_validation_webhook() -> None:
     assert east.webhook.observed and not west.webhook.observed
 
 
-def test_a_pod_on_a_frozen_namespace_copy_has_not_picked_up_certgens_write() -> None:
-    """The kube-gateway pod in ``apps`` is in sync with its namespace's copy, which the frozen sync left
-    on the old content: on the timeline it has not picked up certgen's write, the release pods have."""
-    (timeline,) = folded([namespaces.copy_frozen()]).timelines
-    picked = timeline.pickups(timeline.changes[-1])
-    assert not any(key.endswith(namespaces.KUBE_GATEWAY_POD) for key in picked)
-    assert len(picked) == 3
+def test_a_namespace_copy_has_its_own_timeline_behind_its_source() -> None:
+    """The kube-gateway pod in ``apps`` is compared with its namespace's copy, which a frozen sync left on
+    the old content: the copy is a timeline of its own, behind the release namespace's secret; on the
+    release secret's timeline only the release pods picked certgen's write up."""
+    release, apps = folded([namespaces.copy_frozen()]).timelines
+    assert (release.namespace, apps.namespace) == (None, namespaces.APPS) and apps.copy
+    assert [key.rsplit("/", 1)[-1] for key in apps.samples[-1].targets] == [namespaces.KUBE_GATEWAY_POD]
+    assert len(release.pickups(release.changes[-1])) == 3
+    history = folded([namespaces.copy_frozen()])
+    lag = history.copy_lag(history.timelines[1])
+    assert lag is not None and lag.source == fx.NAMESPACE and lag.behind_since is not None
+    assert history.copy_lag(history.timelines[0]) is None
+    history.add_log_events(fx.certgen_events())  # certgen writes the release namespace's secret only
+    assert len(history.certgen_of(history.timelines[0])) == 3 and not history.certgen_of(history.timelines[1])

@@ -11,6 +11,7 @@ import pytest
 from gloomon.domain.model import LogEvent
 from gloomon.lab import snapshots as fx
 from gloomon.lab.snapshots import contexts as fleets
+from gloomon.lab.snapshots import namespaces
 from tests.ui.test_snapshots import app, feed
 
 
@@ -55,3 +56,11 @@ def test_timeline_two_clusters_rotation(snap_compare, size: tuple[int, int]) -> 
     """east rotates while west (its own certgen and CA) stays steady: a group each, one time axis."""
     run = feed(fleets.rotation_across(fleets.WEST), events=certgen_in(fleets.EAST))
     assert snap_compare(app(), run_before=run, press=["t"], terminal_size=size)
+
+
+def test_timeline_namespace_copy_frozen_120x40(snap_compare) -> None:
+    """One context, the apps namespace's copy frozen behind certgen's write: the copy and its
+    kube-gateway pod are a group of their own, which says how long the copy has been behind."""
+    assert snap_compare(
+        app(), run_before=feed([namespaces.copy_frozen()]), press=["t"], terminal_size=(120, 40)
+    )

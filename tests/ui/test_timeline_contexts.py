@@ -6,6 +6,7 @@ from __future__ import annotations
 from gloomon.domain.model import FleetSnapshot, Phase
 from gloomon.lab import snapshots as fx
 from gloomon.lab.snapshots import contexts as fleets
+from gloomon.lab.snapshots import namespaces
 from gloomon.ui.screens.overlays import TimelineScreen
 from gloomon.ui.widgets.rotation_timeline import RotationTimeline
 from gloomon.ui.widgets.timeline_glyphs import GLYPHS
@@ -70,3 +71,14 @@ async def test_one_context_is_drawn_without_its_name() -> None:
     assert rows[2].startswith("secret ") and rows[3].startswith("certgen ")
     assert rows[4].startswith("gloo/k2x7q")
     assert not any(fx.CONTEXT in row for row in rows)
+
+
+async def test_a_namespace_copy_is_a_group_of_its_own_with_its_pods() -> None:
+    rows = await timeline_rows([namespaces.copy_frozen()], (120, 40))
+    release = group(rows, f"{fx.CONTEXT} secret")
+    apps = group(rows, f"{namespaces.APPS} copy")
+    assert "copy behind gloo-system" in apps[0]
+    assert [row.split()[0] for row in apps[1:]] == [
+        f"kube-gw/{namespaces.KUBE_GATEWAY_POD.rsplit('-', 1)[-1]}"
+    ]
+    assert not any("kube-gw" in row for row in release)

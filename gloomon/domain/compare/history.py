@@ -75,9 +75,10 @@ class CertgenMark:
 
 @dataclass(frozen=True, slots=True)
 class CopyLag:
-    """How a data-plane copy of the secret stands against the management secret it copies."""
+    """How a copy of the secret (a data-plane context's, or a namespace's) stands against its source."""
 
-    source: str  # the management context
+    #: where it is copied from: the management context, or (a namespace's copy) the release namespace
+    source: str
     #: the copy's latest change came this long after the source's write of the same content (None: the
     #: source never held it)
     seconds: float | None
@@ -86,11 +87,12 @@ class CopyLag:
 
 
 class SecretTimeline:
-    """One context's secret and its pods: a bounded record of samples, the secret's changes (certgen's
-    writes, or the copy's arrivals in a data-plane context) and when each pod picked each one up."""
+    """One secret and the pods compared with it: a context's own (``namespace`` None), or a namespace's
+    copy in it (kube-gateway proxies, proxies moved to another namespace); a bounded record of samples,
+    the secret's changes (certgen's writes, or a copy's arrivals) and when each pod picked each one up."""
 
-    def __init__(self, context: str, plane: Plane, max_samples: int) -> None:
-        self.context, self.plane = context, plane
+    def __init__(self, context: str, plane: Plane, max_samples: int, namespace: str | None = None) -> None:
+        self.context, self.plane, self.namespace = context, plane, namespace
         self.samples: deque[Sample] = deque(maxlen=max_samples)
         self.changes: deque[SecretChange] = deque(maxlen=64)
         #: this context's validation webhook
@@ -106,11 +108,9 @@ class SecretTimeline:
         targets: Iterable[TargetStatus],
         plane: Plane,
         webhook: WebhookState | None = None,
-        elsewhere: frozenset[str] = frozenset(),
     ) -> None:
-        """Fold in one snapshot's view of this context: its secret and its targets, and its validation
-        webhook. The domain compared each target with this secret, except those ``elsewhere`` (keys):
-        they hold a namespace's copy, so they picked a change up when they hold its content."""
+        """Fold in one snapshot's view: the secret, the targets the domain compared with it, and (a
+        context's own) its validation webhook."""
         self.plane, self.secret = plane, secret
         self.webhook.add(webhook, at)
         phase = secret.verdict.phase if secret else Phase.UNKNOWN
@@ -119,7 +119,7 @@ class SecretTimeline:
             target.key: TargetSample(
                 target.verdict.phase,
                 content_of(target.leaf, target.bundle),
-                None if target.key in elsewhere else target.in_sync_with_secret,
+                target.in_sync_with_secret,
                 target.reachable,
                 target.certs_since,
             )
@@ -128,6 +128,11 @@ class SecretTimeline:
         self.samples.append(Sample(at, content, samples))
         if secret and (not self.changes or self.changes[-1].content != content):
             self.changes.append(SecretChange(secret.content_since or at, phase, content))
+
+    @property
+    def copy(self) -> bool:
+        """A copy of a secret certgen writes elsewhere (a data-plane context's, or a namespace's)."""
+        return self.plane is Plane.DATA or self.namespace is not None
 
     @property
     def start(self) -> datetime | None:
@@ -195,40 +200,49 @@ class SecretTimeline:
 
 
 class RotationHistory:
-    """The timeline of each watched context (its secret, its pods and its validation webhook:
-    :class:`SecretTimeline`) and certgen's phase log lines; bounded."""
+    """The timeline of each watched context's secret (its pods and its validation webhook with it) and
+    of each namespace's copy (:class:`SecretTimeline`), and certgen's phase log lines; bounded."""
 
     def __init__(self, max_samples: int = 720) -> None:
         self.max_samples = max_samples
-        self._timelines: dict[str, SecretTimeline] = {}
+        self._timelines: dict[tuple[str, str | None], SecretTimeline] = {}
+        self._contexts: list[str] = []  # in the order first seen
         self.certgen: deque[CertgenMark] = deque(maxlen=64)
         self._last: datetime | None = None
 
     @property
     def timelines(self) -> tuple[SecretTimeline, ...]:
-        """One per context, in the order the snapshots first listed them."""
-        return tuple(self._timelines.values())
+        """One per context, in the order the snapshots first listed them, each followed by its
+        namespaces' copies."""
+        order = {context: index for index, context in enumerate(self._contexts)}
+        return tuple(
+            self._timelines[key]
+            for key in sorted(self._timelines, key=lambda k: (order[k[0]], k[1] is not None, k[1] or ""))
+        )
 
     def add_snapshot(self, snapshot: FleetSnapshot) -> None:
         if self._last is not None and snapshot.taken_at < self._last:
             return
         self._last = snapshot.taken_at
-        groups: dict[str, list[TargetStatus]] = {context: [] for context in snapshot.contexts}
+        groups: dict[tuple[str, str | None], list[TargetStatus]] = {(c, None): [] for c in snapshot.contexts}
         for status in snapshot.secrets:
-            groups.setdefault(status.state.context, [])
+            groups.setdefault(_group_of(snapshot, status.state.context, status), [])
         for target in snapshot.targets:
-            groups.setdefault(target.ref.context, []).append(target)
-        for context, targets in groups.items():
+            secret = snapshot.secret_for(target.ref.context, target.ref.namespace)
+            groups.setdefault(_group_of(snapshot, target.ref.context, secret), []).append(target)
+        for (context, namespace), targets in groups.items():
+            if context not in self._contexts:
+                self._contexts.append(context)
             plane = snapshot.plane_of(context)
-            timeline = self._timelines.get(context)
+            timeline = self._timelines.get((context, namespace))
             if timeline is None:
-                timeline = self._timelines[context] = SecretTimeline(context, plane, self.max_samples)
-            webhook = next((w for w in snapshot.webhooks if w.context == context and w.installed), None)
-            secret = snapshot.secret_for(context)
-            elsewhere = frozenset(
-                t.key for t in targets if snapshot.secret_for(context, t.ref.namespace) is not secret
-            )
-            timeline.add(snapshot.taken_at, secret, targets, plane, webhook, elsewhere)
+                timeline = SecretTimeline(context, plane, self.max_samples, namespace)
+                self._timelines[(context, namespace)] = timeline
+            secret = snapshot.secret_for(context, namespace)
+            webhook = None
+            if namespace is None:
+                webhook = next((w for w in snapshot.webhooks if w.context == context and w.installed), None)
+            timeline.add(snapshot.taken_at, secret, targets, plane, webhook)
 
     def add_log_events(self, events: Iterable[LogEvent]) -> None:
         for event in events:
@@ -246,23 +260,35 @@ class RotationHistory:
         return [
             mark
             for mark in self.certgen
-            if mark.context == timeline.context or (mark.context is None and timeline is first)
+            if not timeline.namespace
+            and (mark.context == timeline.context or (mark.context is None and timeline is first))
         ]
 
     def copy_lag(self, copy: SecretTimeline) -> CopyLag | None:
-        """A data-plane copy against its source: the management timeline that wrote the copy's latest
-        content (else the first one), how long after that write the copy held it, and whether the source
-        has written since. None for a management context's own secret."""
-        sources = [t for t in self._timelines.values() if t.plane is Plane.MANAGEMENT and t.changes]
-        if copy.plane is not Plane.DATA or not copy.changes or not sources:
+        """A copy against its source (a namespace's copy: its context's own secret; a data-plane
+        context's: the management timeline that wrote the copy's latest content, else the first one):
+        how long after that write the copy held it, and whether the source has written since. None for
+        a secret certgen writes."""
+        if copy.namespace is not None:
+            own = self._timelines.get((copy.context, None))
+            sources = [own] if own is not None and own.changes else []
+        else:
+            sources = [
+                t
+                for t in self._timelines.values()
+                if t.plane is Plane.MANAGEMENT and t.namespace is None and t.changes
+            ]
+        if not copy.copy or not copy.changes or not sources:
             return None
         held = copy.changes[-1]
         for source in sources:
             written = next((c for c in reversed(source.changes) if c.content == held.content), None)
             if written is not None:
                 behind = self._behind(copy, source) if source.changes[-1].content != held.content else None
-                return CopyLag(source.context, max((held.at - written.at).total_seconds(), 0.0), behind)
-        return CopyLag(sources[0].context, None, self._behind(copy, sources[0]))
+                return CopyLag(
+                    _source_name(copy, source), max((held.at - written.at).total_seconds(), 0.0), behind
+                )
+        return CopyLag(_source_name(copy, sources[0]), None, self._behind(copy, sources[0]))
 
     @staticmethod
     def _behind(copy: SecretTimeline, source: SecretTimeline) -> datetime:
@@ -270,3 +296,18 @@ class RotationHistory:
         else since the source's last write."""
         since = copy_behind_since(copy.secret, source.secret) if copy.secret and source.secret else None
         return since or source.changes[-1].at
+
+
+def _group_of(snapshot: FleetSnapshot, context: str, secret: SecretStatus | None) -> tuple[str, str | None]:
+    """Which timeline a secret (or a target compared with it) goes on: its context's own, or (another
+    namespace's copy of it) that namespace's."""
+    if secret is None or secret is snapshot.secret_for(context):
+        return (context, None)
+    return (context, secret.state.namespace)
+
+
+def _source_name(copy: SecretTimeline, source: SecretTimeline) -> str:
+    """A namespace's copy is copied from its context's release namespace; a data plane's, from mgmt."""
+    if copy.namespace is not None and source.secret is not None:
+        return source.secret.state.namespace or source.context
+    return source.context

@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from gloomon.domain.compare.history import RotationHistory, SecretTimeline
-from gloomon.domain.model import FleetSnapshot, Plane, TargetStatus
+from gloomon.domain.model import FleetSnapshot, TargetStatus
 from gloomon.ui.format import Palette, human_duration, keep_end, literal, sanitize, short_component
 from gloomon.ui.widgets.header_bar import cron_words
 from gloomon.ui.widgets.timeline_glyphs import CERTGEN_MARK
@@ -95,10 +95,15 @@ class TimelineLines:
         self.past = sum(1 for at in self.times if at <= now + timedelta(seconds=self.step / 2))
         self.timelines = history.timelines
         self.many = len(self.timelines) > 1
-        self.context_cells = min(max(len(t.context) for t in self.timelines), CONTEXT_MAX_WIDTH)
-        #: each context's targets, in the snapshot's order (the table's)
+        #: with several contexts, a namespace's copy is named with its context (``east/apps``)
+        several = len({t.context for t in self.timelines}) > 1
+        self.names = {t: _name(t, several) for t in self.timelines}
+        self.context_cells = min(max(len(name) for name in self.names.values()), CONTEXT_MAX_WIDTH)
+        #: each secret's targets (the history's latest sample says which), in the snapshot's order
         self.targets = {
-            t.context: tuple(target for target in snapshot.targets if target.ref.context == t.context)
+            t: tuple(
+                target for target in snapshot.targets if t.samples and target.key in t.samples[-1].targets
+            )
             for t in self.timelines
         }
         self.head = self._head(snapshot, (now - start).total_seconds())
@@ -137,11 +142,11 @@ class TimelineLines:
     def _group(self, timeline: SecretTimeline) -> list[BodyRow]:
         """One context's rows: its secret, certgen (where it runs), the webhook, its targets."""
         palette = self.palette
-        copy = timeline.plane is Plane.DATA
+        copy = timeline.copy
         name = "secret"
-        if self.many:  # the group says its context; a data-plane context holds a copy of the secret
+        if self.many:  # the group says its context (or namespace), and whether its secret is a copy
             words = " copy" if copy else " secret"
-            name = keep_end(timeline.context, self.label_width - 1 - len(words)) + words
+            name = keep_end(self.names[timeline], self.label_width - 1 - len(words)) + words
         secret_row = Text(
             f"{sanitize(name)[: self.label_width - 1]:<{self.label_width}}", style=Style(bold=True)
         )
@@ -162,7 +167,7 @@ class TimelineLines:
             certgen_row.append("".join(marks), style=palette.accent)
             rows.append(certgen_row)
         rows += self._webhook_rows(timeline)
-        rows += [(timeline, target) for target in self.targets[timeline.context]]
+        rows += [(timeline, target) for target in self.targets[timeline]]
         return rows
 
     @property
@@ -222,8 +227,8 @@ class TimelineLines:
         lines = [Text(), *legend(palette, self.width, webhook=bool(webhooks)), Text()]
         lines.append(Text("Secret changes", style=palette.accent + Style(bold=True)))
         for timeline in self.timelines:
-            context = keep_end(timeline.context, self.context_cells) if self.many else None
-            targets = self.targets[timeline.context]
+            context = keep_end(self.names[timeline], self.context_cells) if self.many else None
+            targets = self.targets[timeline]
             for change in reversed(timeline.changes):
                 line = secret_change_line(
                     timeline, change, targets, self.now, palette, context, self.context_cells
@@ -232,10 +237,17 @@ class TimelineLines:
         if webhooks:
             lines += [Text(), Text("Webhook changes", style=palette.accent + Style(bold=True))]
         for timeline in webhooks:
-            prefix = f"{sanitize(keep_end(timeline.context, self.context_cells)):<{self.context_cells}} "
+            prefix = f"{sanitize(keep_end(self.names[timeline], self.context_cells)):<{self.context_cells}} "
             for line in change_lines(timeline.webhook, self.now, palette, prefix if self.many else ""):
                 lines += fold(line, self.width, CHANGE_INDENT + (len(prefix) if self.many else 0))
         return lines
+
+
+def _name(timeline: SecretTimeline, several: bool) -> str:
+    """A group's name: its context, or a namespace's copy's namespace (``east/apps`` with several)."""
+    if timeline.namespace is None:
+        return timeline.context
+    return f"{timeline.context}/{timeline.namespace}" if several else timeline.namespace
 
 
 class RotationTimeline(ScrollView, can_focus=True):
