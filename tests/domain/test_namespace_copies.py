@@ -92,6 +92,15 @@ def test_a_copy_just_behind_its_source_is_information() -> None:
     assert _loud(snapshot) == []
 
 
+def test_a_copy_trailing_a_rotation_by_more_than_rotation_duration_is_a_warning() -> None:
+    """Within the grace, but mid-rotation and later than rotationDuration (65 s): certgen's next write
+    rotates gloo's leaf before the copy brings the new CA to its pods (#8444's race, for a copy)."""
+    snapshot = two_namespaces(CA_ADDED, STEADY, written=POLLED - timedelta(seconds=80))
+    (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
+    assert stale.severity is Severity.WARNING and "past rotationDuration (1m5s)" in stale.message
+    assert "within rotationDuration" in stale.hint
+
+
 def test_a_missing_copy_is_secret_copy_missing_naming_its_namespace_and_pods() -> None:
     snapshot = copy_removed()
     (missing,) = [f for f in snapshot.findings if f.code == "secret-copy-missing"]

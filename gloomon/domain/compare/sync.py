@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gloomon.domain.model import CertInfo, SecretState, SecretStatus, TargetStatus, TrustBundle
+from gloomon.domain.model import CertInfo, Phase, SecretState, SecretStatus, TargetStatus, TrustBundle
 from gloomon.domain.words import counted, plural
 
 #: What tells two certificates apart: (serial, not_after).
@@ -182,10 +182,10 @@ def copy_behind_since(copy: SecretStatus, source: SecretStatus) -> datetime | No
     write, or earlier when the copy lacks a CA of the source's — certgen makes a new CA when a rotation
     starts, so a copy missing it has been behind since that CA's birth (not before the copy's own
     write): a copy that missed a whole three-write rotation is behind since its first write, which a
-    one-shot check sees too."""
+    one-shot check sees too. A source in ``ca-added`` holds that first write: its write time says it."""
     since = source.content_since or source.state.updated_at
     src_bundle, bundle = source.state.bundle, copy.state.bundle
-    if src_bundle is None:
+    if src_bundle is None or source.verdict.phase is Phase.CA_ADDED:  # its last write began the rotation
         return since
     held = set(bundle_key(bundle)) if bundle else set()
     missing = [ca for ca, key in zip(src_bundle.cas, bundle_key(src_bundle), strict=True) if key not in held]

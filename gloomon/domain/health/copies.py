@@ -19,6 +19,7 @@ from gloomon.domain.compare.sync import bundle_key, cert_key, copy_behind_since
 from gloomon.domain.health.policy import Context
 from gloomon.domain.model import (
     Finding,
+    Phase,
     Plane,
     SecretStatus,
     Severity,
@@ -150,12 +151,22 @@ def _copy_finding(
     lag = max((ctx.now - since).total_seconds(), 0.0) if since is not None else None
     lag_words = f"behind it for {human_duration(lag)}" if lag is not None else "lag unknown"
     phases = f"source {source.verdict.phase}, copy {copy.verdict.phase}"
+    # mid-rotation, a copy trailing certgen by more than rotationDuration still lacks the new CA when
+    # certgen's next write rotates gloo's leaf: its pods then stop trusting gloo (#8444's race, for copies)
+    trailing = (
+        lag is not None
+        and lag > ctx.rotation_duration
+        and source.verdict.phase in (Phase.CA_ADDED, Phase.LEAF_ROTATED)
+    )
     if foreign:
         severity = Severity.CRITICAL
         what = "shares no CA with"
-    elif lag is not None and lag <= ctx.grace:
+    elif lag is not None and lag <= ctx.grace and not trailing:
         severity = Severity.INFO
         what = "has not caught up yet with"
+    elif trailing and lag is not None and lag <= ctx.grace:
+        severity = Severity.WARNING
+        what = f"has not caught up, past rotationDuration ({human_duration(ctx.rotation_duration)}), with"
     else:
         severity = Severity.WARNING
         what = "is stale: it differs from"
@@ -175,6 +186,9 @@ def _copy_finding(
             if foreign
             else f"; within {human_duration(ctx.grace)} of a rotation this is expected"
             if severity is Severity.INFO
+            else "; certgen's next write rotates gloo's leaf while the copy lacks the new CA: make the "
+            "copy follow within rotationDuration"
+            if lag is not None and lag <= ctx.grace
             else f"; it is past the {human_duration(ctx.grace)} grace of a rotation"
         ),
         Subjects(pods=pods),
