@@ -7,7 +7,7 @@ get the same answer for the same data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,7 +16,16 @@ from gloomon.domain.compare.planes import judge_planes
 from gloomon.domain.compare.rotation import phase_of
 from gloomon.domain.compare.sync import bundle_key, cert_key, compare_with_secret, copy_behind_since
 from gloomon.domain.health.judge import HealthPolicy, judge, mtls_state
-from gloomon.domain.link import ADS, SDS, sds_down_since, stream_closes, xds_down_since, xds_link
+from gloomon.domain.link import (
+    ADS,
+    SDS,
+    StreamCloses,
+    sds_down_since,
+    stream_closed,
+    stream_closes,
+    xds_down_since,
+    xds_link,
+)
 from gloomon.domain.model import (
     COMPONENT_ORDER,
     SERVER_CERT_SECRET,
@@ -276,7 +285,7 @@ def _target_status(
     rotation: float | None,
     previous: FleetSnapshot | None,
     slack: float,
-    closes: Mapping[tuple[str, str], LogEvent] | None = None,
+    closes: StreamCloses | None = None,
 ) -> TargetStatus:
     ref = fetch.target
     prev = next((t for t in previous.targets if t.key == ref.key), None) if previous is not None else None
@@ -351,10 +360,10 @@ def _target_status(
         rejected_total(old.fetch.stats if old is not None and old.fetch is not None else None),
         prev.sds_rejected_last_rise if prev else None,
     )
-    closed = closes.get((ref.pod, ADS)) if closes else None
+    closed = stream_closed(closes, ref, ADS)
     xds, xds_rise = xds_link(fetch, ref.component, ref.namespace or namespace, stats, prev, now, closed)
     xds_down = xds_down_since(xds, prev, now, closed)
-    sds_down = sds_down_since(stats, prev, now, closes.get((ref.pod, SDS)) if closes else None)
+    sds_down = sds_down_since(stats, prev, now, stream_closed(closes, ref, SDS))
     return TargetStatus(
         ref=ref,
         fetch=fetch,

@@ -12,7 +12,7 @@ sidecar to its own process (``gloo_xds_cluster``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from gloomon.domain.compare.carry import down_since, last_rise
@@ -27,12 +27,23 @@ from gloomon.domain.model import (
     LinkState,
     LogEvent,
     LogKind,
+    TargetRef,
     TargetStatus,
     XdsLink,
 )
 from gloomon.domain.parse.envoy import xds_cluster_names
 
-__all__ = ["ADS", "SDS", "sds_down_since", "sds_stream_closed", "stream_closes", "xds_down_since", "xds_link"]
+__all__ = [
+    "ADS",
+    "SDS",
+    "StreamCloses",
+    "sds_down_since",
+    "sds_stream_closed",
+    "stream_closed",
+    "stream_closes",
+    "xds_down_since",
+    "xds_link",
+]
 
 
 def xds_link(
@@ -106,10 +117,15 @@ def xds_link(
 ADS, SDS = "StreamAggregatedResources", "StreamSecrets"
 
 
-def stream_closes(events: Sequence[LogEvent]) -> dict[tuple[str, str], LogEvent]:
-    """Per (pod, method), the latest ``<method> gRPC config stream … closed`` its Envoy logged at warning
-    or above: ``StreamAggregatedResources`` is the link to gloo, ``StreamSecrets`` its SDS streams."""
-    latest: dict[tuple[str, str], LogEvent] = {}
+#: the latest stream close per (context, pod, method); the context None where the line's is unknown
+StreamCloses = Mapping[tuple[str | None, str, str], LogEvent]
+
+
+def stream_closes(events: Sequence[LogEvent]) -> dict[tuple[str | None, str, str], LogEvent]:
+    """Per (context, pod, method), the latest ``<method> gRPC config stream … closed`` its Envoy logged
+    at warning or above: ``StreamAggregatedResources`` is the link to gloo, ``StreamSecrets`` its SDS
+    streams. Two clusters may run pods of the same name: a line is its own context's pod's."""
+    latest: dict[tuple[str | None, str, str], LogEvent] = {}
     for event in events:
         method = event.fields.get("method")
         if (
@@ -117,8 +133,15 @@ def stream_closes(events: Sequence[LogEvent]) -> dict[tuple[str, str], LogEvent]
             and method in (ADS, SDS)
             and event.level in ("warning", "error", "critical")
         ):
-            latest[(event.pod, method)] = event
+            latest[(event.context, event.pod, method)] = event
     return latest
+
+
+def stream_closed(closes: StreamCloses | None, ref: TargetRef, method: str) -> LogEvent | None:
+    """The latest close of ``method`` the target's Envoy logged (a line of no known context: by pod)."""
+    if not closes:
+        return None
+    return closes.get((ref.context, ref.pod, method)) or closes.get((None, ref.pod, method))
 
 
 def sds_stream_closed(stats: EnvoyStats | None) -> bool | None:

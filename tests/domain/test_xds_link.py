@@ -8,7 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from gloomon.domain.cells import link_words, xds_words
-from gloomon.domain.model import AdminFetch, Component, EnvoyStats, LinkState, LogEvent
+from gloomon.domain.fleet import build_snapshot
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import AdminFetch, Component, ContextState, EnvoyStats, LinkState, LogEvent
 from gloomon.domain.parse.envoy import parse_stats
 from gloomon.domain.parse.logs import parse_log_line
 from tests.domain.certs import NOW, rotation
@@ -178,3 +180,32 @@ def test_passing_health_checks_are_evidence_where_they_exist() -> None:
         stats=parse_stats(body),
     )
     assert poll([failing]).targets[0].xds.state is LinkState.FAILING  # type: ignore[union-attr]
+
+
+def test_a_stream_close_belongs_to_its_own_clusters_pod_of_that_name() -> None:
+    """Two clusters can run pods of the same name; a close logged by east's says nothing of west's."""
+    rot = rotation()
+    event = replace(log_line("gloo_down_gw", 5, "gateway-proxy-1", Component.GATEWAY_PROXY), context="east")
+    at = event.ts + timedelta(seconds=20) if event.ts else NOW
+    answers = [
+        replace(one, target=replace(one.target, context=context))
+        for context in ("east", "west")
+        for one in [answer("gateway-proxy-1", "gloo_down_gw", at=at)]
+    ]
+    result = build_snapshot(
+        taken_at=at,
+        namespace=answers[0].target.namespace,
+        contexts=["east", "west"],
+        fetches=answers,
+        secrets=[
+            replace(secret(rot.leaf_new.info, [rot.ca_new.info]), context=context)
+            for context in ("east", "west")
+        ],
+        cronjob=None,
+        policy=HealthPolicy(),
+        log_events=[event],
+        context_states=[ContextState("east", gloo_installed=True), ContextState("west", gloo_installed=True)],
+    )
+    links = {t.ref.context: t.xds for t in result.targets}
+    assert links["east"] is not None and links["east"].stream_closed is not None
+    assert links["west"] is not None and links["west"].stream_closed is None
