@@ -402,3 +402,38 @@ def test_findings_sorted_and_hints_concrete() -> None:
         assert item.code == item.code.lower() and " " not in item.code
         assert "\n" not in item.message
         assert "kubectl" in item.hint or "gateway.certGenJob" in item.hint or "helm" in item.hint
+
+
+def test_a_failed_sds_update_is_its_own_clusters_and_its_hint_its_pods_namespace() -> None:
+    """Two clusters run pods of the same name: each one's failed reload is its own finding, named by its
+    context, and its hint reads the logs in the namespace where that pod runs."""
+    from gloomon.domain.fleet import build_snapshot
+    from gloomon.domain.model import ContextState
+
+    leaf, ca = make_leaf(make_ca()), make_ca()
+    fetches = [
+        replace(one, target=replace(one.target, context=context, namespace=namespace))
+        for context, namespace in (("east", "gloo-system"), ("west", "apps"))
+        for one in [fetch("gateway-proxy-1", leaf.info, [ca.info])]
+    ]
+    failed = [
+        LogEvent(NOW, "warning", Component.GATEWAY_PROXY, "gateway-proxy-1", "sds", f"failed {context}",
+                 LogKind.SDS_UPDATE_FAILED, context=context)
+        for context in ("east", "west")
+    ]  # fmt: skip
+    result = build_snapshot(
+        taken_at=NOW,
+        namespace="gloo-system",
+        contexts=["east", "west"],
+        fetches=fetches,
+        secrets=[replace(secret(leaf.info, [ca.info]), context=c) for c in ("east", "west")],
+        cronjob=None,
+        policy=HealthPolicy(),
+        log_events=failed,
+        context_states=[ContextState("east", gloo_installed=True), ContextState("west", gloo_installed=True)],
+    )
+    found = {f.context: f for f in result.findings if f.code == "sds-update-failed"}
+    assert set(found) == {"east", "west"}
+    assert "failed west" in found["west"].message
+    assert "kubectl --context west -n apps logs gateway-proxy-1 -c sds" in found["west"].hint
+    assert "kubectl --context east -n gloo-system logs gateway-proxy-1 -c sds" in found["east"].hint

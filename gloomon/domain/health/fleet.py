@@ -246,13 +246,17 @@ def _untrusted_side(client: TargetStatus, server: TargetStatus) -> str | None:
     return None
 
 
-def log_findings(events: Sequence[LogEvent], ctx: Context) -> list[Finding]:
-    """Failed SDS reloads seen in the logs: the latest one per pod and kind."""
-    latest: dict[tuple[LogKind, str], Finding] = {}
+def log_findings(
+    events: Sequence[LogEvent], ctx: Context, namespaces: Mapping[tuple[str | None, str], str] | None = None
+) -> list[Finding]:
+    """Failed SDS reloads seen in the logs: the latest one per context, pod and kind (two clusters'
+    pods share names). ``namespaces``: (context, pod) → the pod's namespace, for its hint."""
+    latest: dict[tuple[LogKind, str | None, str], Finding] = {}
     for event in events:
-        item = _log_finding(event, ctx)
+        namespace = (namespaces or {}).get((event.context, event.pod), ctx.namespace)
+        item = _log_finding(event, replace(ctx, namespace=namespace))
         if item is not None:
-            latest[(event.kind, event.pod)] = item
+            latest[(event.kind, event.context, event.pod)] = replace(item, context=event.context)
     return list(latest.values())
 
 

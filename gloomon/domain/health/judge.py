@@ -137,7 +137,8 @@ def judge(
         add(health_targets.target_findings(target, secrets, ctx, talks_to), target.ref.context)
     add(health_fleet.fleet_findings(targets, ctx, planes), None)
     add(health_fleet.unreachable_components(targets, ctx), None)
-    for item in health_fleet.log_findings(log_events, ctx):
+    homes: dict[tuple[str | None, str], str] = {(t.ref.context, t.ref.pod): t.ref.namespace for t in targets}
+    for item in health_fleet.log_findings(log_events, ctx, homes):
         add([item], where.get(item.pod or ""))
     add(health_release.release_findings(release, ctx), None)
     add(health_webhook.webhook_findings(webhooks, ctx), None)
