@@ -7,9 +7,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import yaml
 from rich.console import Console
 
 from gloomon import report
@@ -18,6 +20,7 @@ from gloomon.lab import Lab
 from gloomon.settings import Settings
 from gloomon.sources.session import MonitorSession
 from tests.conftest import Eventually
+from tests.e2e.test_bundle import gloomon_bundle, key_forms, leaks, members
 from tests.e2e.test_check import gloomon_check
 
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
@@ -119,3 +122,18 @@ async def test_a_frozen_copy_through_a_rotation_is_the_copys_finding(
     console.print(report.render_table(snapshot))
     lines = console.file.getvalue().splitlines()
     assert any("copy lags" in line for line in lines if "kube-gateway" in line)
+
+
+async def test_the_bundle_keeps_the_apps_copys_metadata_and_never_its_key(lab: Lab, tmp_path: Path) -> None:
+    code, _, err = await gloomon_bundle(
+        "--kubeconfig", str(lab.kubeconfig_path), "--context", lab.context, "-n", NS, "-n", APPS,
+        "--output", "b.tar.gz", cwd=tmp_path,
+    )  # fmt: skip
+    assert (code, err) == (0, ""), err
+    files = members(tmp_path / "b.tar.gz")
+    copy = yaml.safe_load(files[f"kubernetes/{lab.context}/secret-gloo-mtls-certs-{APPS}.yaml"])
+    assert copy["metadata"]["namespace"] == APPS and copy["metadata"]["annotations"]
+    assert [k["key"] for k in copy["keys"]] == ["ca.crt", "tls.crt", "tls.key"]
+    secret = lab.sync(APPS).target.secret
+    assert secret is not None
+    assert leaks(files, [b"PRIVATE KEY", *key_forms(secret.data.tls_key)]) == []

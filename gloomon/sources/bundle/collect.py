@@ -175,7 +175,8 @@ def _yaml(document: Any) -> bytes:
 async def _objects(
     reader: KubeReader, archive: BundleArchive, run: Collection, now: datetime
 ) -> list[PodInfo]:
-    """The context's pods, Jobs, CronJob and secret (metadata) as YAML; its pods, for their logs."""
+    """The context's pods, Jobs, CronJob and secrets (metadata) as YAML, with the copy of
+    ``gloo-mtls-certs`` in each other namespace a proxy runs in; its pods, for their logs."""
     folder = f"kubernetes/{safe_name(reader.context)}"
     found: list[PodInfo] = []
     reads: list[tuple[str, Any]] = [
@@ -187,7 +188,8 @@ async def _objects(
             for name in (SECRET_NAME, WEBHOOK_SECRET_NAME)
         ),
     ]
-    for name, read in reads:
+    while reads:
+        name, read = reads.pop(0)
         if archive.full:
             archive.skip(f"{folder}/{name}")
             continue
@@ -202,6 +204,11 @@ async def _objects(
         if name == "pods.yaml":
             by_component, certgen = kube_objects.split_pods(obj)
             found = [pod for component_pods in by_component.values() for pod in component_pods] + certgen
+            reads += [  # each other namespace's copy, where the pods listed run
+                (f"secret-{SECRET_NAME}-{safe_name(ns)}.yaml", _secret_read(reader, SECRET_NAME, now, ns))
+                for ns in reader.secret_namespaces(by_component)
+                if ns != reader.namespace
+            ]
         result = redact.redact_object(obj, now)
         run.count("Kubernetes objects", result.count)
         run.observed = True
@@ -209,9 +216,12 @@ async def _objects(
     return found
 
 
-def _secret_read(reader: KubeReader, name: str, now: datetime) -> Callable[[], Any]:
-    """A read of the secret ``name`` that keeps its metadata only (:func:`redact.secret_metadata`)."""
-    return lambda: reader.secret_json(name, lambda obj: redact.secret_metadata(obj, now))
+def _secret_read(
+    reader: KubeReader, name: str, now: datetime, namespace: str | None = None
+) -> Callable[[], Any]:
+    """A read of the secret ``name`` (in ``namespace``, default the release namespace's) that keeps its
+    metadata only (:func:`redact.secret_metadata`)."""
+    return lambda: reader.secret_json(name, lambda obj: redact.secret_metadata(obj, now), namespace)
 
 
 async def _admin(session: MonitorSession, ref: TargetRef, archive: BundleArchive, run: Collection) -> None:

@@ -341,14 +341,17 @@ class KubeReader(WatchedLists):
             ),
         )
 
-    async def secret_json(self, name: str, keep: Callable[[dict[str, Any]], Any]) -> Any:
-        """``keep(secret)`` of the secret ``name`` (read by name: ``gloo-mtls-certs`` or the webhook's):
-        what the caller keeps of it, e.g. its metadata. The decoded object is cleared right after, so no
-        value of it outlives the call."""
+    async def secret_json(
+        self, name: str, keep: Callable[[dict[str, Any]], Any], namespace: str | None = None
+    ) -> Any:
+        """``keep(secret)`` of the secret ``name`` (read by name: ``gloo-mtls-certs`` or the webhook's) in
+        ``namespace`` (default: the release namespace): what the caller keeps of it, e.g. its metadata.
+        The decoded object is cleared right after, so no value of it outlives the call."""
+        namespace = namespace or self.namespace
         obj = await self._json(
-            f"secret {name}",
+            f"secret {name}" + ("" if namespace == self.namespace else f" in {namespace}"),
             lambda: self._core.read_namespaced_secret_without_preload_content(
-                name, self.namespace, _request_timeout=self.timeout
+                name, namespace, _request_timeout=self.timeout
             ),
         )
         if not isinstance(obj, dict):
