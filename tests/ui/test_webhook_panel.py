@@ -98,3 +98,38 @@ def test_each_webhook_row_is_one_line_at_80_columns() -> None:
     rows = [line for line in rows if line.strip()]
     assert len(rows) > 2
     assert all(line.startswith((" ✓", " ✗", " ?")) for line in rows[1:]), rows
+
+
+def test_two_contexts_show_each_ones_webhook_and_secret() -> None:
+    """Each cluster has its own validation webhook and secret: the panel draws both, each titled by
+    its context, and the expiry view lists both secrets' and both webhooks' certificates by context."""
+    from dataclasses import replace
+
+    from gloomon.lab.snapshots.contexts import LEAF_WEST, two_clusters
+
+    east = stale_after_upgrade()
+    west_ca = make_ca()
+    west_leaf = make_leaf(west_ca)
+    entry = WebhookEntry(f"gloo.{NS}.svc", bundle(west_ca), "Fail", "gloo", NS, "/validation", 443)
+    west = replace(
+        east,
+        context="west",
+        served=west_leaf.info,
+        secret_leaf=west_leaf.info,
+        secret_bundle=bundle(west_ca),
+        config=WebhookConfig(f"gloo-gateway-validation-webhook-{NS}", (entry,)),
+    )
+    both = replace(two_clusters(), webhooks=(replace(east, context="east"), west))
+    panel = WebhookPanel()
+    panel.show(both, NOW, PALETTE, HealthPolicy())
+    drawn = lines(panel.content)
+    titles = [line for line in drawn if line.startswith("validation webhook")]
+    assert titles[0] == "validation webhook  east"  # its caBundle is stale: every row shown
+    assert any("does not verify the served certificate" in line for line in drawn)
+    assert titles[1].startswith("validation webhook  west  ✓ ")  # a healthy one: one line
+    assert west_leaf.info.short_serial in titles[1] and len(titles) == 2
+    soonest = soonest_rows(both)
+    assert soonest is not None
+    labels = {row.label: row.cert for row in soonest.rows}
+    assert labels["west secret tls.crt"] == LEAF_WEST and "east secret tls.crt" in labels
+    assert labels["west webhook served"] == west_leaf.info and labels["east webhook served"] == NEW_LEAF.info

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from gloomon.domain.cells import pod_suffix
-from gloomon.domain.compare.sync import CertKey, bundle_digest, bundle_key
+from gloomon.domain.compare.sync import CertKey, bundle_digest, bundle_key, cert_key
 from gloomon.domain.health.judge import HealthPolicy, expiry_severity
 from gloomon.domain.model import CertInfo, FleetSnapshot
 from gloomon.domain.words import counted
@@ -56,16 +56,28 @@ def soonest_rows(snapshot: FleetSnapshot, limit: int = SHOWN_ROWS) -> Soonest | 
     only the ``limit`` soonest are labelled and kept, so a bundle of thousands costs one pass."""
     found: list[tuple[str, CertInfo, str | None]] = []  # kind, certificate, label (a CA's: made later)
     seen_cas: set[CertKey] = set()
-    secret = snapshot.secret.state if snapshot.secret else None
-    if secret is not None and secret.leaf is not None:
-        found.append(("leaf", secret.leaf, "secret tls.crt"))
-    bundles = [secret.bundle] if secret is not None and secret.bundle is not None else []
-    webhook = snapshot.webhook
-    if webhook is not None:  # the validation webhook's certificate (served, and the secret's if another)
+    many = len(snapshot.contexts) > 1  # each context's secret and webhook, named by their context
+
+    def named(what: str, context: str) -> str:
+        return f"{context} {what}" if many else what
+
+    bundles = []
+    leaves: set[CertKey] = set()  # a copy holding its source's leaf adds no row
+    for judged in snapshot.secrets:
+        secret = judged.state
+        where = [secret.context] if many else []
+        where += [secret.namespace] if secret.namespace != snapshot.namespace else []
+        if secret.leaf is not None and cert_key(secret.leaf) not in leaves:
+            leaves.add(cert_key(secret.leaf))
+            found.append(("leaf", secret.leaf, " ".join([*where, "secret tls.crt"])))
+        if secret.bundle is not None:
+            bundles.append(secret.bundle)
+    for webhook in (w for w in snapshot.webhooks if w.installed):
+        # the validation webhook's certificate (served, and the secret's if another)
         if webhook.served is not None:
-            found.append(("leaf", webhook.served, "webhook served"))
+            found.append(("leaf", webhook.served, named("webhook served", webhook.context)))
         if webhook.secret_leaf is not None and webhook.secret_leaf != webhook.served:
-            found.append(("leaf", webhook.secret_leaf, "webhook tls.crt"))
+            found.append(("leaf", webhook.secret_leaf, named("webhook tls.crt", webhook.context)))
         if webhook.secret_bundle is not None:
             bundles.append(webhook.secret_bundle)
     bundles += [target.bundle for target in snapshot.targets]

@@ -1,7 +1,8 @@
 """The validation webhook as its own row group under the fleet table: the certificate gloo serves, the
 secret's, each webhook's ``caBundle`` and certgen's Job, in the words of
 :func:`gloomon.domain.webhook_view.webhook_rows` (``check``'s table says the same). Hidden when the
-snapshot has no webhook (``--target``, or a namespace without Gloo's validation)."""
+snapshot has no webhook (``--target``, or a namespace without Gloo's validation); with several
+contexts, each one's webhook."""
 
 from __future__ import annotations
 
@@ -50,11 +51,37 @@ def webhook_renderable(
     return Group(*lines)
 
 
+def webhook_line(webhook: WebhookState, now: datetime, palette: Palette, policy: HealthPolicy) -> Text | None:
+    """One line for a webhook whose every row is fine (several contexts: trouble keeps its rows, the
+    healthy say so in one line each); None when a row is not."""
+    rows = webhook_rows(webhook, now)
+    if not rows or any(row.ok is not True for row in rows):
+        return None
+    line = Text.assemble(("validation webhook", palette.accent + Style(bold=True)), ("  ", palette.muted))
+    line.append_text(literal(webhook.context))
+    line.append("  ✓ ", style=palette.ok)
+    served = next((row.cert for row in rows if row.cert is not None), None)
+    if served is not None:
+        line.append(f"{served.short_serial} ", style=palette.muted)
+        line.append_text(time_left(served, now, palette, policy, compact=True))
+    line.append(f"  {len(rows)} rows fine: served, secret and every caBundle agree", style=palette.muted)
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
+
+
 class WebhookPanel(Static):
-    """Draws :func:`webhook_renderable` for the snapshot's webhook; no data, no panel."""
+    """Draws :func:`webhook_renderable` for the installed webhook; with several contexts each one's, in
+    the contexts' order, a healthy one as its :func:`webhook_line`; no data, no panel."""
 
     def show(self, snapshot: FleetSnapshot, now: datetime, palette: Palette, policy: HealthPolicy) -> None:
-        webhook = snapshot.webhook
-        self.display = webhook is not None
-        if webhook is not None:
-            self.update(webhook_renderable(webhook, now, palette, policy))
+        webhooks = [webhook for webhook in snapshot.webhooks if webhook.installed]
+        self.display = bool(webhooks)
+        if len(webhooks) == 1:
+            self.update(webhook_renderable(webhooks[0], now, palette, policy))
+        elif webhooks:
+            self.update(
+                Group(
+                    *(webhook_line(w, now, palette, policy) or webhook_renderable(w, now, palette, policy)
+                      for w in webhooks)
+                )
+            )  # fmt: skip
