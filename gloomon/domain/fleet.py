@@ -7,7 +7,7 @@ get the same answer for the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -54,6 +54,7 @@ from gloomon.domain.model import (
     TrustBundle,
     WebhookState,
     copy_source,
+    gloo_namespaces,
     secret_of,
 )
 from gloomon.domain.parse.durations import human_duration
@@ -88,11 +89,14 @@ def build_snapshot(
     slack = policy.grace_for(cronjob)  # the lag grace, derived once: the judge gets this one
     secret_statuses = tuple(_secret_status(state, taken_at, rotation, previous, slack) for state in secrets)
     order = {component: index for index, component in enumerate(COMPONENT_ORDER)}
+    installs = gloo_namespaces(fetch.target for fetch in fetches)
     closes = stream_closes(log_events)
     targets = tuple(
         sorted(
             (
-                _target_status(fetch, namespace, secret_statuses, taken_at, rotation, previous, slack, closes)
+                _target_status(
+                    fetch, namespace, secret_statuses, taken_at, rotation, previous, slack, closes, installs
+                )
                 for fetch in fetches
             ),
             key=lambda t: (order[t.ref.component], t.ref.pod, t.ref.context),
@@ -286,7 +290,9 @@ def _target_status(
     previous: FleetSnapshot | None,
     slack: float,
     closes: StreamCloses | None = None,
+    installs: Collection[tuple[str, str]] = (),
 ) -> TargetStatus:
+    """``installs``: the namespaces running a gloo (:func:`gloo_namespaces`), whose secret is no copy."""
     ref = fetch.target
     prev = next((t for t in previous.targets if t.key == ref.key), None) if previous is not None else None
     envoy_version = prev.envoy_version if prev else None
@@ -323,7 +329,7 @@ def _target_status(
     )
     secret = secret_of(secrets, ref.context, ref.namespace, namespace)
     sync = compare_with_secret(leaf, bundle, secret.state if secret else None)
-    copy_behind = _copy_behind(secret, secrets, namespace, now) if sync.in_sync else None
+    copy_behind = _copy_behind(secret, secrets, namespace, now, installs) if sync.in_sync else None
     lag_since: datetime | None = None
     lag_seconds: float | None = None
     if sync.in_sync is False:
@@ -395,14 +401,18 @@ def _target_status(
 
 
 def _copy_behind(
-    secret: SecretStatus | None, secrets: Sequence[SecretStatus], namespace: str, now: datetime
+    secret: SecretStatus | None,
+    secrets: Sequence[SecretStatus],
+    namespace: str,
+    now: datetime,
+    installs: Collection[tuple[str, str]],
 ) -> float | None:
     """How long it has been behind (:func:`copy_behind_since`), when ``secret`` is a namespace copy
     whose content differs from its source (the release namespace's secret): a target holding it is
     behind because of the copy."""
     if secret is None:
         return None
-    source = copy_source(secrets, secret, namespace)
+    source = copy_source(secrets, secret, namespace, installs)
     if source is None or (source.state.bundle is None and source.state.leaf is None):
         return None
     if _content(source.state.bundle, source.state.leaf) == _content(secret.state.bundle, secret.state.leaf):

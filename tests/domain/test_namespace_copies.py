@@ -11,7 +11,9 @@ import pytest
 
 from gloomon.domain.cells import sync_words
 from gloomon.domain.export import snapshot_json
-from gloomon.domain.model import FleetSnapshot, SecretState, Severity, TargetStatus, secret_of
+from gloomon.domain.fleet import build_snapshot
+from gloomon.domain.health.judge import HealthPolicy
+from gloomon.domain.model import Component, FleetSnapshot, SecretState, Severity, TargetStatus, secret_of
 from gloomon.domain.parse.copies import sync_rule
 from gloomon.domain.parse.durations import human_duration
 from gloomon.lab.snapshots.certs import CA_ADDED, NEW_STEADY, STEADY
@@ -20,9 +22,10 @@ from gloomon.lab.snapshots.namespaces import (
     KUBE_GATEWAY_POD,
     copy_frozen,
     copy_removed,
+    in_namespace,
     two_namespaces,
 )
-from gloomon.lab.snapshots.polls import CONTEXT, NAMESPACE, POLLED, WRITTEN
+from gloomon.lab.snapshots.polls import CONTEXT, CRONJOB, NAMESPACE, POLLED, WRITTEN, admin_fetch
 
 
 def _gateway(snapshot: FleetSnapshot) -> TargetStatus:
@@ -193,3 +196,24 @@ def test_a_namespace_without_a_copy_read_is_compared_with_the_release_namespaces
     assert secret_of(snapshot.secrets, CONTEXT, "elsewhere", NAMESPACE) is snapshot.secrets[0]
     assert secret_of(snapshot.secrets, CONTEXT, APPS, NAMESPACE) is snapshot.secrets[1]
     assert secret_of(snapshot.secrets, "other", APPS, NAMESPACE) is None
+
+
+def test_a_namespace_with_a_gloo_of_its_own_holds_no_copy() -> None:
+    """``--all-namespaces`` finds another Gloo installation in ``apps`` (its own gloo, its own certgen):
+    its secret is its own, not a copy of gloo-system's, however it differs."""
+    other = two_namespaces(STEADY, NEW_STEADY)
+    gloo = in_namespace(
+        admin_fetch(Component.GLOO, "gloo-7c1e2d3f4-a1b2c", NEW_STEADY, index=9, at=POLLED), APPS
+    )
+    snapshot = build_snapshot(
+        taken_at=POLLED,
+        namespace=NAMESPACE,
+        contexts=[CONTEXT],
+        fetches=[*(t.fetch for t in other.targets if t.fetch is not None), gloo],
+        secrets=[s.state for s in other.secrets],
+        cronjob=CRONJOB,
+        policy=HealthPolicy(),
+    )
+    assert "secret-copy-stale" not in {f.code for f in snapshot.findings}
+    assert "secret-copy-stale" in {f.code for f in other.findings}  # without its gloo: a copy
+    assert _gateway(snapshot).copy_behind_seconds is None

@@ -26,6 +26,7 @@ from gloomon.domain.model import (
     Subjects,
     TargetStatus,
     copy_source,
+    gloo_namespaces,
 )
 from gloomon.domain.parse.copies import copy_hint
 from gloomon.domain.parse.durations import human_duration
@@ -48,10 +49,11 @@ def copy_findings(
         and _has_content(s)
     ]
     out: list[Finding] = []
+    installs = gloo_namespaces(t.ref for t in targets)  # another install's secret is no copy
     for copy in secrets:
         source: SecretStatus | None
         if copy.state.namespace != ctx.namespace:
-            source = copy_source(secrets, copy, ctx.namespace)
+            source = copy_source(secrets, copy, ctx.namespace, installs)
             source = source if source is not None and _has_content(source) else None
         elif planes.get(copy.state.context) is Plane.DATA and sources:
             source = _source_of(copy, sources)

@@ -59,6 +59,7 @@ from gloomon.domain.model.snapshot import (
     TargetStatus,
     XdsLink,
     copy_source,
+    gloo_namespaces,
     secret_of,
 )
 from gloomon.domain.model.vocabulary import (
@@ -146,6 +147,7 @@ __all__ = [
     "WebhookState",
     "XdsLink",
     "copy_source",
+    "gloo_namespaces",
     "secret_of",
     "webhook_config_name",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -195,17 +195,27 @@ def secret_of(
 
 
 def copy_source(
-    secrets: Sequence[SecretStatus], secret: SecretStatus, release_namespace: str
+    secrets: Sequence[SecretStatus],
+    secret: SecretStatus,
+    release_namespace: str,
+    installs: Collection[tuple[str, str]] = (),
 ) -> SecretStatus | None:
     """The secret ``secret`` is a copy of when it is a namespace copy (another namespace than the
-    release's, in the same context): the release namespace's, which certgen writes. None otherwise."""
+    release's, in the same context): the release namespace's, which certgen writes. None otherwise, and
+    for a namespace in ``installs`` (:func:`gloo_namespaces`: one with a gloo of its own, another Gloo
+    installation seen with ``--all-namespaces``, whose own certgen writes its secret)."""
     state = secret.state
-    if state.namespace == release_namespace:
+    if state.namespace == release_namespace or (state.context, state.namespace) in installs:
         return None
     return next(
         (s for s in secrets if s.state.context == state.context and s.state.namespace == release_namespace),
         None,
     )
+
+
+def gloo_namespaces(refs: Iterable[TargetRef]) -> frozenset[tuple[str, str]]:
+    """(context, namespace) of every gloo target: the namespaces that run a Gloo installation."""
+    return frozenset((ref.context, ref.namespace) for ref in refs if ref.component is Component.GLOO)
 
 
 @dataclass(frozen=True, slots=True)
