@@ -8,6 +8,7 @@ whose value changed, not every visible cell.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -16,11 +17,12 @@ from rich.segment import Segment
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
+from gloomon.domain.compare import sync
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import FleetSnapshot, TrustBundle
 from gloomon.lab import snapshots as fx
 from gloomon.ui.screens.dashboard import DashboardScreen
-from gloomon.ui.screens.overlays import DetailScreen, ExpiryScreen
+from gloomon.ui.screens.overlays import DetailScreen, ExpiryScreen, TimelineScreen
 from gloomon.ui.widgets import fleet_table
 from gloomon.ui.widgets.detail_pane import DetailPane
 from gloomon.ui.widgets.expiry_chart import ExpiryChart
@@ -196,3 +198,32 @@ def test_the_fields_left_out_of_a_row_key_are_drawn_in_no_cell_of_the_row() -> N
             assert texts_key(row_cells(moved, fx.NOW, PALETTE, HealthPolicy()).values()) == drawn
             copied = replace(target, bundle=TrustBundle(tuple(target.bundle.cas), target.bundle.complete))
             assert row_key(copied) == row_key(target)  # the same CAs in a new bundle: the same row
+
+
+class CountingHashlib:
+    """Stands in for ``hashlib`` in the bundle digests: counts the digests made."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def sha256(self, data: bytes) -> hashlib._Hash:
+        self.made += 1
+        return hashlib.sha256(data)
+
+
+async def test_the_dashboard_digests_no_bundle_of_a_poll_it_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A poll's snapshot is built off the dashboard's loop; its bundles are digested there (10,000 CAs:
+    ~20 ms each), not when the dashboard first shows it."""
+    monkeypatch.setattr(sync, "_BUNDLE_DIGESTS", {})  # this test's own bundles only
+    counting = CountingHashlib()
+    monkeypatch.setattr(sync, "hashlib", counting)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        snapshot = fx.lagging()  # built as a poll builds it
+        built = counting.made
+        assert built >= 2  # the secret's bundle and the pods' (two contents)
+        app.show_snapshot(snapshot)
+        await pilot.pause()
+        await pilot.press("t")
+        await in_front(app, TimelineScreen, pilot)
+        assert counting.made == built
