@@ -13,9 +13,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from gloomon.lab.scenarios import SCENARIOS
 from gloomon.lab.topologies import TOPOLOGIES
+
+if TYPE_CHECKING:
+    from gloomon.lab.lab import Lab
 
 #: exit code when the lab could not start (``gloomon``'s "could not run")
 EXIT_ERROR = 3
@@ -42,6 +46,17 @@ SYNC_FAULTS = (
     ("freeze-sync", '{"enabled": true}'),
     ("remove-copy", '{"enabled": true}'),
 )
+
+
+def _who_copies(lab: Lab) -> str:
+    """Who makes each copy of the secret: gloo's Gateway deployer, kubed."""
+    rendered = [
+        f"gloo's Gateway deployer renders {ns}/gloo-mtls-certs for {d.owner}"
+        for ns, d in lab.deployers.items()
+    ]
+    synced = ", ".join(f"{ns}/gloo-mtls-certs" for ns in sorted(lab.syncs))
+    copied = [f"kubed copies {lab.namespace}'s secret to {synced}"] if synced else []
+    return "; ".join(rendered + copied)
 
 
 def _in_namespace(body: str, namespace: str) -> str:
@@ -124,10 +139,9 @@ async def _run(args: argparse.Namespace) -> None:
         print(f"gloomon lab up: scenario {scenario.name} — {scenario.summary}")
         print(f"kubeconfig: {lab.kubeconfig_path}")
         print(f"context: {lab.context}")
-        namespaces = [lab.namespace, *sorted(lab.syncs)]  # the release namespace, then the proxies'
+        namespaces = [lab.namespace, *sorted({*lab.syncs, *lab.deployers})]  # the release ns, then proxies'
         if len(namespaces) > 1:
-            copies = ", ".join(f"{ns}/gloo-mtls-certs" for ns in namespaces[1:])
-            print(f"namespaces: {', '.join(namespaces)} (kubed copies {lab.namespace}'s secret to {copies})")
+            print(f"namespaces: {', '.join(namespaces)} ({_who_copies(lab)})")
         for namespace in namespaces:
             print(f"  kubectl --kubeconfig {lab.kubeconfig_path} get pods -n {namespace}")
         if len(namespaces) > 1:
@@ -139,8 +153,10 @@ async def _run(args: argparse.Namespace) -> None:
         )
         print(f"faults: POST {lab.api_url}/lab/v1/faults/<fault> (bearer token from the kubeconfig):")
         faults = FAULTS + (USER_TLS_FAULTS if args.user_https else ())
-        per_namespace = (*SYNC_FAULTS, ("forbid-secrets", '{"enabled": true}'))
-        faults += tuple((f, _in_namespace(b, ns)) for ns in namespaces[1:] for f, b in per_namespace)
+        for ns in namespaces[1:]:  # a copy gloo renders has no sync to lag or freeze
+            copy_faults = SYNC_FAULTS[2:] if ns in lab.deployers else SYNC_FAULTS
+            per_namespace = (*copy_faults, ("forbid-secrets", '{"enabled": true}'))
+            faults += tuple((f, _in_namespace(b, ns)) for f, b in per_namespace)
         for fault, body in faults:
             print(f"  {fault:<18} {body or '(no body)'}")
         print("Ctrl-C to stop.", flush=True)

@@ -13,6 +13,7 @@ from gloomon.lab.secret_sync import SYNC_FAULTS
 if TYPE_CHECKING:
     from gloomon.lab.api.server import ApiServer
     from gloomon.lab.cluster.store import NamespaceStore
+    from gloomon.lab.gateway_deployer import GatewayDeployer
     from gloomon.lab.pods.certgen_job import CertgenConfig, CertgenRunner
     from gloomon.lab.pods.deployments import ComponentSpec
     from gloomon.lab.pods.runtime import PodRuntime
@@ -26,6 +27,8 @@ class LabFaults:
     store: NamespaceStore
     #: the syncs writing a copy of the secret into this cluster, by the namespace they write to
     syncs: dict[str, SecretSync]
+    #: gloo's Gateway deployer rendering the copy into each Gateway's namespace, by that namespace
+    deployers: dict[str, GatewayDeployer]
     api: ApiServer | None
     certgen: CertgenRunner | None
     certgen_config: CertgenConfig
@@ -46,6 +49,8 @@ class LabFaults:
         secret = old.store.secret  # the pod mounts its own namespace's secret
         if secret is None:
             raise ValueError(f"pod {pod}: no {SECRET_NAME} in {old.store.namespace} for a new pod to mount")
+        gloo = old.spec.component is Component.GLOO
+        self._deployers_running(False, gloo)
         await old.stop()
         del self.runtimes[pod]
         old.store.remove_pod(pod)
@@ -59,17 +64,25 @@ class LabFaults:
             del self.runtimes[new.name]
             new.store.remove_pod(new.name)
             raise
+        self._deployers_running(True, gloo)  # the new gloo reconciles every Gateway at its start
         return new.name
+
+    def _deployers_running(self, running: bool, gloo: bool = True) -> None:
+        """gloo's process stops or starts (``gloo``: it is gloo's pod): so does its Gateway deployer."""
+        for deployer in self.deployers.values() if gloo else ():
+            deployer.gloo_process(up=running)
 
     async def restart_container(self, pod: str) -> None:
         """The pod's Envoy container crashes and restarts in place (same name, restartCount + 1)."""
         await self.runtime(pod).restart_envoy_container()
 
     async def gloo_process_down(self, down: bool = True) -> None:
-        """gloo's own process goes down (its ADS on 9999 gone) or comes back; its envoy-sidecar stays up."""
+        """gloo's own process goes down (its ADS on 9999 gone, its Gateway deployer stopped: the copies it
+        renders freeze) or comes back (and reconciles every Gateway); its envoy-sidecar stays up."""
         for runtime in list(self.runtimes.values()):
             if runtime.spec.component is Component.GLOO:
                 await runtime.gloo_process(down=down)
+        self._deployers_running(not down)
 
     def freeze_pod(self, pod: str, frozen: bool = True) -> None:
         """Stop (or resume) secret updates reaching ``pod`` (a stuck kubelet volume refresh)."""
@@ -161,6 +174,12 @@ class LabFaults:
         cluster's copy of its management cluster's secret)."""
         namespace = namespace or self.store.namespace
         found = self.syncs.get(namespace)
+        if namespace in self.deployers:
+            raise ValueError(
+                f"the copy of {SECRET_NAME} in namespace {namespace} is no sync's: gloo's Gateway deployer "
+                f"renders it (owner {self.deployers[namespace].owner}) at once after each write of the "
+                f"source, while gloo's process runs; stop it with gloo-process-down"
+            )
         if found is None:
             copies = ", ".join(sorted(self.syncs)) or "none in this cluster"
             raise ValueError(f"no synced copy of {SECRET_NAME} in namespace {namespace} (copies: {copies})")
@@ -168,7 +187,15 @@ class LabFaults:
 
     def _sync_fault(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         """sync-lag ``{"seconds": N}``, freeze-sync and remove-copy ``{"enabled": bool}``, each with an
-        optional ``"namespace"`` naming the copy (default: the release namespace's)."""
+        optional ``"namespace"`` naming the copy (default: the release namespace's). On a copy gloo's
+        Gateway deployer renders only remove-copy applies (gloo re-creates it at its next reconcile)."""
+        deployer = self.deployers.get(_namespace(body) or "")
+        if deployer is not None and name == "remove-copy":
+            if bool(body.get("enabled", True)):
+                deployer.remove_copy()
+            else:
+                deployer.restore_copy()
+            return {"namespace": deployer.target.namespace, "owner": deployer.owner}
         sync = self.sync(_namespace(body))
         if name == "sync-lag":
             sync.delay = float(body.get("seconds", sync.delay))

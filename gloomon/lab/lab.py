@@ -9,7 +9,9 @@ A lab is one cluster, named by its kubeconfig ``context`` (and ``cluster``). Sev
 (``fleet.py``); a lab given a ``management`` lab is an edge cluster with no gloo and no certgen, whose
 clients dial the management lab's gloo and whose secret a sync tool copies in (``topologies.py``,
 ``secret_sync.py``). A cluster has namespaces: the release namespace (``store``) and, with ``variety``, the
-Gateway's namespace where the kube-gateway runs on kubed's copy of the secret (``syncs``).
+Gateway's namespace where the kube-gateway runs on the copy of the secret gloo's Gateway deployer renders
+there (``deployers``, ``gateway_deployer.py``; kubed's in an edge cluster, which runs no gloo), and
+public-gw's when ``public_gw_namespace`` moves it, on kubed's copy (``syncs``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from gloomon.lab.cluster import certs as certgen
 from gloomon.lab.cluster.store import ClusterStore, NamespaceStore
 from gloomon.lab.cluster.util import now_utc, remove_stale_workdirs
 from gloomon.lab.faults import LabFaults
+from gloomon.lab.gateway_deployer import GatewayDeployer
 from gloomon.lab.kubeconfig import write_kubeconfigs
 from gloomon.lab.lifecycle import Lifecycle
 from gloomon.lab.pods.ads import GlooXds
@@ -48,8 +51,10 @@ from gloomon.lab.starting_state import initial_secret, seed_failed_runs, seed_st
 
 CONTEXT = "gloomon-lab"
 REPLICAS = {Component.GLOO: 1, Component.GATEWAY_PROXY: 2, Component.EXTAUTH: 1, Component.RATE_LIMIT: 1}
-#: the namespace of the variety's Gateway ``http`` (its kube-gateway runs there)
+#: the namespace of the variety's Gateway (its kube-gateway runs there)
 GATEWAY_NAMESPACE = "apps"
+#: the variety's Gateway: the gateway2 chart names its proxy Deployment ``gloo-proxy-<Gateway>``
+GATEWAY_NAME = "http"
 #: the label of the namespaces kubed copies ``gloo-mtls-certs`` into (the source's kubed sync selector)
 SYNC_SELECTOR = ("gloo-mtls-certs", "sync")
 
@@ -119,7 +124,7 @@ class Lab(Lifecycle, LabFaults):
         self.gateway_namespace = gateway_namespace
         #: ``gatewayProxies.publicGw.namespace``: where public-gw runs (default: the release namespace)
         self.public_gw_namespace = public_gw_namespace or namespace
-        #: seconds between a write of the secret and kubed's copy of it into a proxy's namespace
+        #: seconds between a write of the secret and kubed's copy of it into another namespace
         self.sync_delay = sync_delay
         if (Component.GLOO in self.replicas) == (management is not None):
             raise ValueError("a lab runs gloo itself or names a management lab, not both or neither")
@@ -128,9 +133,13 @@ class Lab(Lifecycle, LabFaults):
         self.gloo_up = asyncio.Event()
         self.before_pods: Callable[[], Awaitable[None]] = self._management_up
         #: the syncs writing a copy of the secret into this cluster, by the namespace they write to: kubed
-        #: copying it into a proxy's namespace (``variety``), or a fleet's into an edge cluster's release
-        #: namespace; the ``sync-lag``, ``freeze-sync`` and ``remove-copy`` faults name them by namespace
+        #: copying it into public-gw's namespace (or, in an edge cluster, the kube-gateway's), or a fleet's
+        #: into an edge cluster's release namespace; the ``sync-lag``, ``freeze-sync`` and ``remove-copy``
+        #: faults name them by namespace
         self.syncs: dict[str, SecretSync] = {}
+        #: gloo's Gateway deployer rendering the copy into each Gateway's namespace (``variety``), by that
+        #: namespace; ``remove-copy`` names it by namespace, ``gloo-process-down`` stops it
+        self.deployers: dict[str, GatewayDeployer] = {}
         self.api: ApiServer | None = None
         self.certgen: CertgenRunner | None = None
         self.runtimes: dict[str, PodRuntime] = {}
@@ -240,7 +249,7 @@ class Lab(Lifecycle, LabFaults):
             deployment = make_deployment(self.store, SPECS[component], replicas)
             runtimes += [self._runtime(deployment.component, slot) for slot in range(replicas)]
         for spec in VARIETY if self.variety else ():
-            make_deployment(self._copy_in(self.namespace_of(spec)), spec, 1)
+            make_deployment(self._copy_in(spec), spec, 1)
             runtimes.append(self._runtime(spec.component, 0, spec))
         # gloo first: if its service ports were taken it moves them, before any client's bootstrap names them.
         clients = [r for r in runtimes if r.spec.component is not Component.GLOO]
@@ -280,24 +289,37 @@ class Lab(Lifecycle, LabFaults):
             return self.public_gw_namespace
         return self.namespace
 
-    def _copy_in(self, namespace: str) -> NamespaceStore:
-        """The namespace ``namespace``; outside the release namespace a proxy mounts a copy of the secret
-        there, which kubed makes (``kubed.appscode.com/sync`` on the source selects the namespace by its
-        label) ``sync_delay`` seconds after each write of the release namespace's secret."""
+    def _copy_in(self, spec: ComponentSpec) -> NamespaceStore:
+        """The namespace the pods of ``spec`` run in (:meth:`namespace_of`). Outside the release namespace
+        they mount a copy of the secret there: a kube-gateway's is rendered by gloo's Gateway deployer
+        (``gateway_deployer.py``) for the Gateway ``GATEWAY_NAME``; a classic proxy's (the classic chart
+        renders none) kubed makes (``kubed.appscode.com/sync`` on the source selects the namespace by
+        its label) ``sync_delay`` seconds after each write of the release namespace's secret; so does an
+        edge cluster's kube-gateway's, whose cluster runs no gloo to render it."""
+        namespace = self.namespace_of(spec)
         if namespace == self.namespace:
             return self.store
-        if namespace not in self.syncs:
-            target = self.store.cluster.add_namespace(namespace, {SYNC_SELECTOR[0]: SYNC_SELECTOR[1]})
-            sync = SecretSync(
-                self.store,
-                target,
-                origin_cluster=self.cluster,
-                rule=(SYNC_ANNOTATION, "=".join(SYNC_SELECTOR)),
-                delay=self.sync_delay,
-            )
-            sync.install()
-            self.syncs[namespace] = sync
-        return self.syncs[namespace].target
+        if namespace in self.deployers:
+            return self.deployers[namespace].target
+        if namespace in self.syncs:
+            return self.syncs[namespace].target
+        if spec.component is Component.KUBE_GATEWAY and self.management is None:
+            target = self.store.cluster.add_namespace(namespace)
+            deployer = GatewayDeployer(self.store, target, GATEWAY_NAME)
+            deployer.install()
+            self.deployers[namespace] = deployer
+            return target
+        target = self.store.cluster.add_namespace(namespace, {SYNC_SELECTOR[0]: SYNC_SELECTOR[1]})
+        sync = SecretSync(
+            self.store,
+            target,
+            origin_cluster=self.cluster,
+            rule=(SYNC_ANNOTATION, "=".join(SYNC_SELECTOR)),
+            delay=self.sync_delay,
+        )
+        sync.install()
+        self.syncs[namespace] = sync
+        return target
 
     async def _management_up(self) -> None:
         assert self.management is not None
@@ -361,6 +383,8 @@ class Lab(Lifecycle, LabFaults):
         self._stopped = True
         for sync in self.syncs.values():
             await sync.stop()
+        for deployer in self.deployers.values():
+            await deployer.stop()
         if self.certgen is not None:
             await self.certgen.stop()
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)

@@ -1,9 +1,11 @@
 """The variety lab's kube-gateway runs as Gloo 1.19+ runs one (real-clusters.md §4): in its Gateway's
-namespace (``apps``), mounting that namespace's copy of ``gloo-mtls-certs``, which kubed (the lab's
-:class:`SecretSync`, the one split planes use) writes after each write of the release namespace's secret.
-So the copy, and the kube-gateway's real Envoy, follow a rotation only as far as the sync lets them:
-frozen, the Envoy keeps the old certificate while gloo-system's move on. Seen through the API, the
-fault endpoint and the real kubectl (``-n apps``, ``-A``, logs and port-forward in ``apps``)."""
+namespace (``apps``), mounting that namespace's copy of ``gloo-mtls-certs``, which gloo's own Gateway
+deployer renders (the lab's :class:`GatewayDeployer`: server-side applied by ``solo.io/gloo-gateway``,
+owned by the Gateway ``apps/http``) at once after each write of the release namespace's secret, while
+gloo's process runs. So the copy, and the kube-gateway's real Envoy, follow a rotation only while gloo
+runs: with gloo's process down, the Envoy keeps the old certificate while gloo-system's move on. Seen
+through the API, the fault endpoint and the real kubectl (``-n apps``, ``-A``, logs and port-forward in
+``apps``)."""
 
 from __future__ import annotations
 
@@ -22,22 +24,17 @@ from cryptography import x509
 from gloomon.domain.model import SECRET_NAME, Component
 from gloomon.domain.parse.x509 import envoy_serial
 from gloomon.lab import Lab
-from gloomon.lab.secret_sync import (
-    ORIGIN_ANNOTATION,
-    ORIGIN_NAMESPACE_LABEL,
-    SYNC_ANNOTATION,
-    SYNC_MANAGER,
-)
+from gloomon.lab.gateway_deployer import DEPLOYER_MANAGER
+from gloomon.lab.secret_sync import SYNC_ANNOTATION
 from tests.lab.probes import active_secrets, bundle_state, get_certs, port_forward, run, serials
 
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio(loop_scope="module")]
 NS, APPS = "gloo-system", "apps"
-SYNC_DELAY = 0.5
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
-    async with make_lab("healthy", NS, variety=True, sync_delay=SYNC_DELAY, rotation_duration=0.5) as running:
+    async with make_lab("healthy", NS, variety=True, rotation_duration=0.5) as running:
         yield running
 
 
@@ -84,7 +81,7 @@ async def _rotate(lab: Lab) -> None:
     await (await lab.rotate_now())
 
 
-async def test_the_kube_gateway_runs_in_the_gateways_namespace_beside_a_kubed_copy(lab: Lab) -> None:
+async def test_the_kube_gateway_runs_in_the_gateways_namespace_beside_gloos_rendered_copy(lab: Lab) -> None:
     _, apps_pods = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/pods")
     assert [p["metadata"]["name"] for p in apps_pods["items"]] == [_kube_gateway(lab)]
     assert apps_pods["items"][0]["metadata"]["namespace"] == APPS
@@ -94,15 +91,21 @@ async def test_the_kube_gateway_runs_in_the_gateways_namespace_beside_a_kubed_co
     assert [d["metadata"]["name"] for d in deployments["items"]] == ["gloo-proxy-http"]
 
     source, copy = await _secret(lab, NS), await _secret(lab, APPS)
-    assert copy["data"] == source["data"]
-    assert copy["metadata"]["managedFields"][0]["manager"] == SYNC_MANAGER
-    assert copy["metadata"]["labels"][ORIGIN_NAMESPACE_LABEL] == NS
-    assert json.loads(copy["metadata"]["annotations"][ORIGIN_ANNOTATION])["uid"] == source["metadata"]["uid"]
-    # kubed's intra-cluster rule: the source names a namespace selector, the namespace carries the label
-    selector = source["metadata"]["annotations"][SYNC_ANNOTATION]
-    _, namespace = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}")
-    key, value = selector.split("=")
-    assert namespace["metadata"]["labels"][key] == value
+    assert copy["data"] == source["data"] and copy["type"] == "kubernetes.io/tls"
+    # the gateway2 chart's Secret, applied by gloo's deployer with the Gateway as its controller owner
+    (owner,) = copy["metadata"]["ownerReferences"]
+    assert owner == {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "name": "http",
+        "uid": lab.deployers[APPS].gateway_uid,
+        "controller": True,
+    }
+    (fields,) = copy["metadata"]["managedFields"]
+    assert (fields["manager"], fields["operation"]) == (DEPLOYER_MANAGER, "Apply")
+    assert set(fields["fieldsV1"]["f:data"]) == {"f:ca.crt", "f:tls.crt", "f:tls.key"}
+    assert "labels" not in copy["metadata"] and "annotations" not in copy["metadata"]  # no kubed marks
+    assert SYNC_ANNOTATION not in source["metadata"].get("annotations", {})  # and no kubed rule on the source
     # the kube-gateway still dials the release namespace's gloo
     assert lab.runtime(_kube_gateway(lab)).gloo_namespace == NS
     _, state = await _request(lab, "GET", "/lab/v1/state")
@@ -110,29 +113,26 @@ async def test_the_kube_gateway_runs_in_the_gateways_namespace_beside_a_kubed_co
     assert state["pods"][_kube_gateway(lab)]["namespace"] == APPS
 
 
-async def test_after_a_rotation_the_kube_gateways_envoy_holds_the_apps_copy(
+async def test_the_copy_follows_each_write_of_the_source_at_once(
     lab: Lab, eventually: Callable[..., Any]
 ) -> None:
-    pod = _kube_gateway(lab)
-    before = await _envoy_leaf(lab, pod)
+    pod, deployer = _kube_gateway(lab), lab.deployers[APPS]
+    before, renders = await _envoy_leaf(lab, pod), deployer.renders
     await _rotate(lab)
     source = await _secret(lab, NS)
     assert _leaf_serial(source) != before
-    copy = await eventually(
-        lambda: _secret(lab, APPS), lambda s: s["data"] == source["data"], what="the apps copy to follow"
-    )
-    assert await eventually(lambda: _envoy_leaf(lab, pod), lambda leaf: leaf == _leaf_serial(copy))
+    # no sync delay: the copy equals the source as soon as certgen's last write is done
+    assert (await _secret(lab, APPS))["data"] == source["data"]
+    assert deployer.renders == renders + 3  # one apply per certgen write
+    assert await eventually(lambda: _envoy_leaf(lab, pod), lambda leaf: leaf == _leaf_serial(source))
 
 
-async def test_a_frozen_sync_leaves_the_kube_gateway_on_the_old_certificate(
+async def test_with_gloos_process_down_the_copy_freezes_and_catches_up_when_it_returns(
     lab: Lab, eventually: Callable[..., Any]
 ) -> None:
     pod, classic = _kube_gateway(lab), lab.pods(Component.GATEWAY_PROXY)[0]
     old = await _secret(lab, APPS)
-    assert await _fault(lab, "freeze-sync", {"enabled": True, "namespace": APPS}) == {
-        "ok": True,
-        "namespace": APPS,
-    }
+    await _fault(lab, "gloo-process-down", {"enabled": True})
     try:
         await _rotate(lab)
         new = _leaf_serial(await _secret(lab, NS))
@@ -142,27 +142,51 @@ async def test_a_frozen_sync_leaves_the_kube_gateway_on_the_old_certificate(
         assert (await _secret(lab, APPS))["data"] == old["data"]  # the copy stood still
         assert await _envoy_leaf(lab, pod) == _leaf_serial(old)  # and so did the kube-gateway
     finally:
-        await _fault(lab, "freeze-sync", {"enabled": False, "namespace": APPS})
-    await eventually(
-        lambda: _envoy_leaf(lab, pod), lambda leaf: leaf == new, what="the catch-up after unfreezing"
+        await _fault(lab, "gloo-process-down", {"enabled": False})
+    assert (await _secret(lab, APPS))["data"] == (await _secret(lab, NS))["data"]  # gloo's start reconciles
+    await eventually(lambda: _envoy_leaf(lab, pod), lambda leaf: leaf == new, what="the catch-up")
+
+
+async def test_a_removed_copy_comes_back_at_gloos_next_reconcile(
+    lab: Lab, eventually: Callable[..., Any]
+) -> None:
+    old = await _secret(lab, APPS)
+    # gloo runs: the copy's delete event re-queues its Gateway, which applies it again (a new object)
+    assert await _fault(lab, "remove-copy", {"enabled": True, "namespace": APPS}) == {
+        "ok": True,
+        "namespace": APPS,
+        "owner": "Gateway apps/http",
+    }
+    back = await eventually(
+        lambda: _request(lab, "GET", f"/api/v1/namespaces/{APPS}/secrets/{SECRET_NAME}"),
+        lambda answer: answer[0] == 200,
+        what="gloo to re-create the copy",
     )
+    assert back[1]["metadata"]["uid"] != old["metadata"]["uid"] and back[1]["data"] == old["data"]
 
-
-async def test_remove_copy_and_sync_lag_name_the_copy_by_namespace(lab: Lab) -> None:
-    await _fault(lab, "remove-copy", {"enabled": True, "namespace": APPS})
-    status, gone = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/secrets/{SECRET_NAME}")
-    assert (status, gone["reason"]) == (404, "NotFound")
-    await _secret(lab, NS)  # the source stays
-    await _fault(lab, "remove-copy", {"enabled": False, "namespace": APPS})
+    # gloo down: nothing re-creates it, not even the next write of the source; gloo's start does
+    await _fault(lab, "gloo-process-down", {"enabled": True})
+    try:
+        await _fault(lab, "remove-copy", {"enabled": True, "namespace": APPS})
+        await _rotate(lab)
+        status, gone = await _request(lab, "GET", f"/api/v1/namespaces/{APPS}/secrets/{SECRET_NAME}")
+        assert (status, gone["reason"]) == (404, "NotFound")
+        await _secret(lab, NS)  # the source stays
+    finally:
+        await _fault(lab, "gloo-process-down", {"enabled": False})
     assert (await _secret(lab, APPS))["data"] == (await _secret(lab, NS))["data"]
 
-    assert (await _fault(lab, "sync-lag", {"seconds": 7, "namespace": APPS}))["delay"] == 7.0
-    assert lab.sync(APPS).delay == 7.0
-    await _fault(lab, "sync-lag", {"seconds": SYNC_DELAY, "namespace": APPS})
+
+async def test_sync_faults_on_gloos_copy_say_what_makes_it(lab: Lab) -> None:
+    for name, body in (("sync-lag", {"seconds": 7}), ("freeze-sync", {"enabled": True})):
+        status, answer = await _request(lab, "POST", f"/lab/v1/faults/{name}", body | {"namespace": APPS})
+        assert (status, answer["reason"]) == (400, "BadRequest"), name
+        assert "gloo's Gateway deployer renders it (owner Gateway apps/http)" in answer["message"]
+        assert "gloo-process-down" in answer["message"]
     for body in ({"enabled": True}, {"enabled": True, "namespace": "nowhere"}, {"namespace": 3}):
         status, answer = await _request(lab, "POST", "/lab/v1/faults/freeze-sync", body)
         assert (status, answer["reason"]) == (400, "BadRequest"), body
-    assert not lab.sync(APPS).frozen
+    assert lab.syncs == {}
 
 
 async def test_kubectl_in_the_gateways_namespace_and_across_all(lab: Lab, kubectl: Path) -> None:

@@ -111,8 +111,9 @@ async def test_no_orphan_envoys_when_the_lab_process_is_killed(eventually: Calla
 
 
 async def test_cli_variety_names_each_namespace_and_how_to_watch_them(kubectl: Path) -> None:
-    """``--variety`` (with public-gw moved): the banner names the namespaces with a copy of the secret,
-    the ``gloomon -n … -n …`` that watches them and the copy faults by namespace; kubectl sees each."""
+    """``--variety`` (with public-gw moved): the banner names the namespaces with a copy of the secret and
+    who makes each (gloo's Gateway deployer for the kube-gateway's, kubed for public-gw's), the
+    ``gloomon -n … -n …`` that watches them and the copy faults by namespace; kubectl sees each."""
     proc, kubeconfig = await _start_cli("--variety", "--public-gw-namespace", "gateways")
     try:
         assert proc.stdout is not None
@@ -120,10 +121,18 @@ async def test_cli_variety_names_each_namespace_and_how_to_watch_them(kubectl: P
         while not banner or banner[-1] != "Ctrl-C to stop.":
             banner.append((await asyncio.wait_for(proc.stdout.readline(), 60)).decode().rstrip("\n"))
         text = "\n".join(banner)
-        assert "namespaces: gloo-system, apps, gateways (kubed copies" in text
+        assert (
+            "namespaces: gloo-system, apps, gateways (gloo's Gateway deployer renders apps/gloo-mtls-certs "
+            "for Gateway apps/http; kubed copies gloo-system's secret to gateways/gloo-mtls-certs)"
+        ) in text
         assert f"KUBECONFIG={kubeconfig} gloomon -n gloo-system -n apps -n gateways   (or -A)" in text
         assert f"kubectl --kubeconfig {kubeconfig} get pods -n apps" in text
         assert 'freeze-sync        {"enabled": true, "namespace": "gateways"}' in text
+        assert (
+            '"namespace": "apps"' in text
+            and 'freeze-sync        {"enabled": true, "namespace": "apps"}' not in text
+        )
+        assert 'remove-copy        {"enabled": true, "namespace": "apps"}' in text
         assert 'forbid-secrets     {"enabled": true, "namespace": "apps"}' in text
         for namespace, deployment in (("apps", "gloo-proxy-http"), ("gateways", "public-gw")):
             args = ("--kubeconfig", kubeconfig, "-n", namespace, "get", "deploy,secret", "-o", "name")

@@ -283,14 +283,23 @@ def secret_json(store: NamespaceStore, secret: SecretObject) -> dict[str, Any]:
     )
     if secret.annotations:
         metadata["annotations"] = dict(secret.annotations)
+    fields: dict[str, Any] = {"f:data": {".": {}} | {f"f:{k}": {} for k in data}, "f:type": {}}
+    if secret.owner is not None:  # a controller's object, as gloo's deployer sets it: no blockOwnerDeletion
+        api_version, kind, name, uid = secret.owner
+        metadata["ownerReferences"] = [
+            {"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": True}
+        ]
+        fields["f:metadata"] = {"f:ownerReferences": {f'k:{{"uid":"{uid}"}}': {}}}
+    if secret.operation == "Apply":  # a server-side apply's field set holds only the fields it applied
+        fields["f:data"].pop(".")
     metadata["managedFields"] = [
         {
             "manager": secret.manager,
-            "operation": "Update",
+            "operation": secret.operation,
             "apiVersion": "v1",
             "time": rfc3339(secret.updated),
             "fieldsType": "FieldsV1",
-            "fieldsV1": {"f:data": {".": {}} | {f"f:{k}": {} for k in data}, "f:type": {}},
+            "fieldsV1": fields,
         }
     ]
     return {

@@ -151,6 +151,10 @@ class SecretObject:
     annotations: dict[str, str] = field(default_factory=dict)
     #: ``managedFields[0].manager``: who last wrote it (certgen; a sync tool for a copied secret)
     manager: str = "certgen"
+    #: ``managedFields[0].operation``: ``Update``, or ``Apply`` for a server-side apply (gloo's deployer)
+    operation: str = "Update"
+    #: its controller owner (apiVersion, kind, name, uid), e.g. the Gateway gloo rendered a copy for
+    owner: tuple[str, str, str, str] | None = None
     #: keys absent from ``data`` in the API (a hand-edited or badly-synced secret); a full Update clears it
     missing: tuple[str, ...] = ()
 
@@ -299,9 +303,12 @@ class NamespaceStore:
         manager: str | None = None,
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
+        operation: str = "Update",
+        owner: tuple[str, str, str, str] | None = None,
     ) -> SecretObject:
         """A full ``Update`` of ``gloo-mtls-certs`` (certgen rewrites all three keys every time; a sync
-        tool writing a copy names itself in ``manager`` and its ``labels``/``annotations``)."""
+        tool writing a copy names itself in ``manager`` and its ``labels``/``annotations``), or with
+        ``operation="Apply"`` a server-side apply by ``manager`` of an object ``owner`` controls."""
         when = at or now_utc()
         if self.secret is None:
             self.secret = SecretObject(SECRET_NAME, data, self.next_rv(), created=when, updated=when)
@@ -311,6 +318,7 @@ class NamespaceStore:
             self.secret.updated = when
         if manager is not None:
             self.secret.manager = manager
+        self.secret.operation, self.secret.owner = operation, owner
         self.secret.labels.update(labels or {})
         self.secret.annotations.update(annotations or {})
         for listener in list(self._secret_listeners):
