@@ -246,9 +246,10 @@ async def cabundle_stale(camera: LabCamera, lab) -> None:  # type: ignore[no-unt
 
 
 async def namespace_copy(camera: LabCamera, lab) -> None:  # type: ignore[no-untyped-def]
-    """The variety lab's kube-gateway in apps: kubed's copy there frozen through a rotation."""
+    """The variety lab's kube-gateway in apps: gloo's process down through a rotation, so its Gateway
+    deployer does not render the copy there again."""
     await camera.wait("every pod reachable and calm", calm)
-    lab.sync(namespaces.APPS).freeze()  # the apps copy stops following gloo-system's secret
+    await lab.gloo_process_down()  # the apps copy stops following gloo-system's secret
     await lab.rotate_now()
     behind = has_finding("secret-copy-stale")
     rotated = phase_words("steady")  # certgen's three writes done, the copy still on the old CA
@@ -257,7 +258,7 @@ async def namespace_copy(camera: LabCamera, lab) -> None:  # type: ignore[no-unt
     await camera.select(lambda t: t.ref.component is Component.KUBE_GATEWAY)
     await camera.shoot("namespace-copy-behind-160x50", size=(160, 50))
     await camera.shoot("namespace-copy-behind-80x24", size=(80, 24))
-    lab.sync(namespaces.APPS).freeze(False)
+    await lab.gloo_process_down(False)
 
 
 #: scenario (or a name for the keyword arguments' own ``scenario``) → (Lab keyword arguments, the script

@@ -199,7 +199,16 @@ def test_copy_mechanisms_from_metadata() -> None:
     assert copy_mechanism(kubed, {}) == "kubed (config-syncer), from mgmt/gloo-system"
     reflector = {"reflector.v1.k8s.emberstack.com/reflects": "gloo-system/gloo-mtls-certs"}
     assert copy_mechanism(reflector, {}) == "reflector, from gloo-system/gloo-mtls-certs"
-    assert copy_mechanism({}, {}, ["ExternalSecret"]) == "external-secrets (an ExternalSecret)"
+    assert copy_mechanism({}, {}, [("ExternalSecret", "mtls")]) == "external-secrets (an ExternalSecret)"
+    # gloo's Gateway deployer: its controller owner, or its field manager alone
+    gateway = [("Gateway", "http")]
+    assert copy_mechanism({}, {}, gateway, ["solo.io/gloo-gateway"], "apps") == (
+        "gloo's Gateway deployer, for Gateway apps/http"
+    )
+    assert copy_mechanism({}, {}, (), ["solo.io/gloo-gateway"]) == (
+        "gloo's Gateway deployer, manager solo.io/gloo-gateway"
+    )
+    assert copy_mechanism({}, {}, (), ["kubectl-client-side-apply"]) is None
     assert copy_mechanism({"example.com/copied-from": "mgmt"}, {}) == "example.com/copied-from: mgmt"
     assert copy_mechanism({}, {"app.kubernetes.io/managed-by": "Helm"}) is None
     assert copy_mechanism({"x": "\x1b[31mred"}, {}) is None

@@ -16,10 +16,11 @@ from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import Component, FleetSnapshot, SecretState, Severity, TargetStatus, secret_of
 from gloomon.domain.parse.copies import sync_rule
 from gloomon.domain.parse.durations import human_duration
-from gloomon.lab.snapshots.certs import CA_ADDED, NEW_STEADY, STEADY
+from gloomon.lab.snapshots.certs import CA_ADDED, LEAF_ROTATED, NEW_STEADY, STEADY
 from gloomon.lab.snapshots.namespaces import (
     APPS,
     KUBE_GATEWAY_POD,
+    SYNCS_BY,
     copy_frozen,
     copy_removed,
     in_namespace,
@@ -64,7 +65,11 @@ def test_a_frozen_copy_is_the_copys_finding_and_the_pod_says_why_it_lags() -> No
     assert f"namespace {APPS}" in stale.message and f"namespace {NAMESPACE}" in stale.message
     assert "behind it for 5m" in stale.message
     assert "source leaf-rotated, copy steady" in stale.message
-    assert KUBE_GATEWAY_POD in stale.subjects.pods and "kubed" in stale.hint
+    assert KUBE_GATEWAY_POD in stale.subjects.pods
+    assert "(rendered by gloo's Gateway deployer, for Gateway apps/http)" in stale.message
+    assert "kubectl -n gloo-system logs deploy/gloo -c gloo" in stale.hint
+    assert "right after every write of the secret in namespace gloo-system" in stale.hint
+    assert "gloo is not reconciling that Gateway" in stale.hint and "kubed" not in stale.hint
     gateway = _gateway(snapshot)
     assert gateway.in_sync_with_secret is True and gateway.copy_behind_seconds == 300.0
     assert sync_words(gateway) == "copy lags"
@@ -73,6 +78,22 @@ def test_a_frozen_copy_is_the_copys_finding_and_the_pod_says_why_it_lags() -> No
     (untrusted,) = [f for f in snapshot.findings if f.code == "peer-untrusted"]
     assert untrusted.pod == KUBE_GATEWAY_POD and "secret-copy-stale" in untrusted.message
     assert f"namespace {APPS}" in untrusted.hint and "delete pod" not in untrusted.hint
+
+
+def test_a_copy_behind_while_gloos_process_is_down_names_that_cause() -> None:
+    """gloo renders the kube-gateway's copy: with gloo's process down (its sidecar's connects to it
+    rise between two polls), the stale copy and the missing one say so; with gloo up, neither does."""
+    later, written = POLLED + timedelta(seconds=5), POLLED - timedelta(minutes=5)
+    for copy, code in ((STEADY, "secret-copy-stale"), (None, "secret-copy-missing")):
+        first = two_namespaces(LEAF_ROTATED, copy, written=written, gloo_connect_fails=2)
+        then = two_namespaces(
+            LEAF_ROTATED, copy, written=written, gloo_connect_fails=6, previous=first, at=later
+        )
+        assert "gloo-process-down" in {f.code for f in then.findings}, code
+        (item,) = [f for f in then.findings if f.code == code]
+        assert "; gloo's process is down (gloo-process-down) and it renders this copy" in item.message, code
+    (calm,) = [f for f in copy_frozen().findings if f.code == "secret-copy-stale"]
+    assert "gloo's process is down" not in calm.message
 
 
 def test_a_copy_that_missed_a_whole_rotation_is_behind_since_the_rotation_began() -> None:
@@ -109,27 +130,33 @@ def test_a_missing_copy_is_secret_copy_missing_naming_its_namespace_and_pods() -
     (missing,) = [f for f in snapshot.findings if f.code == "secret-copy-missing"]
     assert missing.severity is Severity.CRITICAL
     assert f"namespace {APPS}" in missing.message and KUBE_GATEWAY_POD in missing.message
-    assert f"-n {NAMESPACE} get secret" in missing.hint and f"-n {APPS} apply -f -" in missing.hint
-    assert "namespace" in missing.hint.split("grep -vE", 1)[1]  # the copy must not keep the source's
+    # gloo renders the kube-gateway's copy: no copy by hand, gloo's start renders it again
+    assert f"kubectl -n {NAMESPACE} rollout restart deploy/gloo" in missing.hint
+    assert "apply -f -" not in missing.hint and "stays behind or missing" in missing.hint
     assert "secret-missing" not in {f.code for f in snapshot.findings}
     assert _gateway(snapshot).in_sync_with_secret is None
 
 
 def test_a_removed_copy_keeps_how_it_was_made_in_its_hint() -> None:
-    before = two_namespaces(syncs_by=None)
-    after = two_namespaces(STEADY, None, previous=before, at=POLLED + timedelta(seconds=5), syncs_by=None)
+    before = two_namespaces()
+    after = two_namespaces(STEADY, None, previous=before, at=POLLED + timedelta(seconds=5))
     (missing,) = [f for f in after.findings if f.code == "secret-copy-missing"]
-    assert "kubed (config-syncer), from gloo-system" in missing.hint
+    assert "gloo's Gateway deployer, for Gateway apps/http" in missing.hint
 
 
-def test_a_missing_copy_names_the_sources_sync_rule_on_a_first_poll() -> None:
-    """A one-shot check never saw the copy: the source's kubed sync annotation says how it is made."""
-    (missing,) = [f for f in copy_removed().findings if f.code == "secret-copy-missing"]
-    assert "namespaces labelled gloo-mtls-certs=sync" in missing.hint and "--show-labels" in missing.hint
-    (bare,) = [
-        f for f in two_namespaces(STEADY, None, syncs_by=None).findings if f.code == "secret-copy-missing"
-    ]
-    assert bare.hint.startswith("nothing on the copy says how it is made: copy it again from namespace")
+def test_a_kube_gateways_missing_copy_is_gloos_on_a_first_poll_whatever_the_source_says() -> None:
+    """A one-shot check never saw the copy: the pod that mounts it is a kube-gateway, whose copy gloo's
+    Gateway deployer renders, even where the source also carries a kubed sync rule."""
+    for syncs_by in (None, SYNCS_BY):
+        (missing,) = [
+            f
+            for f in two_namespaces(STEADY, None, syncs_by=syncs_by).findings
+            if f.code == "secret-copy-missing"
+        ]
+        assert missing.hint.startswith(
+            "it is rendered by gloo's Gateway deployer, for the kube-gateway's Gateway, in gloo's own"
+        )
+        assert "--show-labels" not in missing.hint
 
 
 KUBED, REFLECTOR = "kubed.appscode.com/sync", "reflector.v1.k8s.emberstack.com/"

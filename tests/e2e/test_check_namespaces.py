@@ -1,6 +1,7 @@
 """``gloomon check`` against the variety lab, whose kube-gateway runs in its Gateway's namespace ``apps`` on
-kubed's copy of ``gloo-mtls-certs``: each target is compared with its own namespace's copy, and a copy
-that is missing or does not follow certgen's writes is the copy's finding, naming ``apps``."""
+the copy of ``gloo-mtls-certs`` gloo's Gateway deployer renders there: each target is compared with its
+own namespace's copy, and a copy that is missing or does not follow certgen's writes (gloo's process
+down: nothing renders it) is the copy's finding, naming ``apps``, gloo's deployer and that cause."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ NS, APPS = "gloo-system", "apps"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def lab(make_lab: Callable[..., Lab]) -> AsyncIterator[Lab]:
-    async with make_lab("healthy", NS, variety=True, sync_delay=0.5, rotation_duration=1.0) as running:
+    async with make_lab("healthy", NS, variety=True, rotation_duration=1.0) as running:
         yield running
 
 
@@ -60,7 +61,7 @@ async def test_healthy_check_of_both_namespaces_exits_0_without_a_warning(lab: L
     assert (code, loud) == (0, []), err
     secrets = {s["namespace"]: s for s in doc["secrets"]}
     assert set(secrets) == {NS, APPS}
-    assert secrets[APPS]["copied_by"] and secrets[APPS]["copied_by"].startswith("kubed")
+    assert secrets[APPS]["copied_by"] == "gloo's Gateway deployer, for Gateway apps/http"
     assert secrets[APPS]["leaf"]["serial"] == secrets[NS]["leaf"]["serial"]
     (gateway,) = [t for t in doc["targets"] if t["component"] == "kube-gateway"]
     assert (gateway["namespace"], gateway["secret_namespace"]) == (APPS, APPS)
@@ -74,26 +75,40 @@ async def test_all_namespaces_reads_the_copy_where_the_kube_gateway_was_found(la
     assert _loud(snapshot) == []
 
 
-async def test_a_removed_copy_is_secret_copy_missing_for_apps(lab: Lab) -> None:
-    lab.sync(APPS).remove_copy()
+async def test_a_removed_copy_is_secret_copy_missing_for_apps(lab: Lab, eventually: Eventually) -> None:
+    """gloo's process down, the removed copy stays missing: the finding names gloo's deployer (from the
+    kube-gateway that mounts it) and gloo's process down as the cause; gloo back, the copy is back."""
+    await lab.gloo_process_down()
     try:
-        snapshot = await _poll(lab, extra_namespaces=(APPS,))
+        lab.deployers[APPS].remove_copy()
+        async with MonitorSession(_settings(lab, extra_namespaces=(APPS,))) as session:
+            snapshot = await eventually(
+                session.poll_once,
+                lambda s: any(f.code == "gloo-process-down" for f in s.findings),
+                what="gloo's process down, seen",
+            )
     finally:
-        lab.sync(APPS).restore_copy()
+        await lab.gloo_process_down(False)
     (missing,) = [f for f in snapshot.findings if f.code == "secret-copy-missing"]
     assert missing.namespace == APPS and f"namespace {APPS}" in missing.message
-    assert missing.severity is Severity.CRITICAL and "kubed" in missing.hint
+    assert missing.severity is Severity.CRITICAL and "gloo's Gateway deployer" in missing.hint
+    assert "gloo's process is down (gloo-process-down)" in missing.message
+    assert f"kubectl -n {NS} rollout restart deploy/gloo" in missing.hint
     assert "secret-missing" not in {f.code for f in snapshot.findings}
     assert report.exit_code(snapshot, "warning") == 2
+    assert "secret-copy-missing" not in {
+        f.code for f in (await _poll(lab, extra_namespaces=(APPS,))).findings
+    }
 
 
 async def test_a_frozen_copy_through_a_rotation_is_the_copys_finding(
     lab: Lab, eventually: Eventually
 ) -> None:
-    """certgen rotates while kubed's sync into apps is frozen: gloo-system's pods follow, the apps copy
-    and the kube-gateway's Envoy keep the old certificates. The copy is the finding, naming apps; the
-    kube-gateway's row says its copy lags, and no target-lagging blames the pod."""
-    lab.sync(APPS).freeze(True)
+    """certgen rotates while gloo's process is down, so nothing renders the apps copy: gloo-system's pods
+    follow, the apps copy and the kube-gateway's Envoy keep the old certificates. The copy is the
+    finding, naming apps and gloo's deployer; the kube-gateway's row says its copy lags, and no
+    target-lagging blames the pod."""
+    await lab.gloo_process_down()
     try:
         await (await lab.rotate_now())
 
@@ -109,9 +124,11 @@ async def test_a_frozen_copy_through_a_rotation_is_the_copys_finding(
             what="gloo-system's pods on the new secret, the apps copy behind",
         )
     finally:
-        lab.sync(APPS).freeze(False)
+        await lab.gloo_process_down(False)
     (stale,) = [f for f in snapshot.findings if f.code == "secret-copy-stale"]
-    assert stale.namespace == APPS and f"namespace {APPS}" in stale.message and "kubed" in stale.hint
+    assert stale.namespace == APPS and f"namespace {APPS}" in stale.message
+    assert "(rendered by gloo's Gateway deployer, for Gateway apps/http)" in stale.message
+    assert f"kubectl -n {NS} logs deploy/gloo -c gloo" in stale.hint
     (gateway,) = [t for t in snapshot.targets if t.ref.component is Component.KUBE_GATEWAY]
     assert gateway.secret_namespace == APPS and gateway.in_sync_with_secret is True
     assert gateway.copy_behind_seconds is not None and gateway.copy_behind_seconds > 0

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from gloomon.domain.compare.sync import bundle_key, cert_key, copy_behind_since
 from gloomon.domain.health.policy import Context
 from gloomon.domain.model import (
+    Component,
     Finding,
     Phase,
     Plane,
@@ -28,7 +29,7 @@ from gloomon.domain.model import (
     copy_source,
     gloo_namespaces,
 )
-from gloomon.domain.parse.copies import copy_hint
+from gloomon.domain.parse.copies import GATEWAY_DEPLOYER, copy_hint, is_gateway_deployer
 from gloomon.domain.parse.durations import human_duration
 from gloomon.domain.parse.x509 import find_signer
 
@@ -62,11 +63,24 @@ def copy_findings(
         if source is None:
             continue
         holders = [
-            t.ref.pod
+            t
             for t in targets
             if t.ref.context == copy.state.context and t.secret_namespace == copy.state.namespace
         ]
-        item = _copy_finding(copy, source, ctx, tuple(holders))
+        # a kube-gateway's copy where gloo runs: gloo's Gateway deployer renders it (even once deleted)
+        rendered = (
+            bool(holders)
+            and all(t.ref.component is Component.KUBE_GATEWAY for t in holders)
+            and planes.get(copy.state.context, Plane.MANAGEMENT) is Plane.MANAGEMENT
+        )
+        gloo_down = any(
+            t.ref.component is Component.GLOO and t.xds is not None and not t.xds.healthy
+            for t in targets
+            if t.ref.context == copy.state.context
+        )
+        item = _copy_finding(
+            copy, source, ctx, tuple(t.ref.pod for t in holders), rendered=rendered, gloo_down=gloo_down
+        )
         if item is not None:
             out.append(item)
     return out
@@ -109,15 +123,31 @@ def _held_by(pods: tuple[str, ...]) -> str:
 
 
 def _copy_finding(
-    copy: SecretStatus, source: SecretStatus, ctx: Context, pods: tuple[str, ...]
+    copy: SecretStatus,
+    source: SecretStatus,
+    ctx: Context,
+    pods: tuple[str, ...],
+    *,
+    rendered: bool = False,
+    gloo_down: bool = False,
 ) -> Finding | None:
+    """``rendered``: the copy is a kube-gateway's where gloo runs (gloo's Gateway deployer makes it);
+    ``gloo_down``: gloo's process is down in the copy's context (``gloo-process-down``)."""
     state = copy.state
     src = source.state
     same_context = src.context == state.context
     origin = _where(source, same_context)
-    # how it is made: its own marks, else (a namespace copy) the source's sync rule
-    mechanism = state.copied_by or (src.syncs_by if same_context else None)
-    hint = copy_hint(mechanism, origin if same_context else "the management cluster")
+    # how it is made: its own marks, else a kube-gateway's is gloo's, else the source's sync rule
+    deployer = f"{GATEWAY_DEPLOYER}, for the kube-gateway's Gateway" if rendered and same_context else None
+    mechanism = state.copied_by or deployer or (src.syncs_by if same_context else None)
+    by_gloo = is_gateway_deployer(mechanism)
+    hint = copy_hint(mechanism, origin if same_context else "the management cluster", src.namespace)
+    # one cause gloomon sees: gloo's process, which renders the copy, is down
+    cause = (
+        "; gloo's process is down (gloo-process-down) and it renders this copy"
+        if by_gloo and gloo_down
+        else ""
+    )
     if state.missing:
         who = ", ".join(pods[:3]) + (f" and {len(pods) - 3} more" if len(pods) > 3 else "")
         if same_context:
@@ -135,8 +165,11 @@ def _copy_finding(
             "secret-copy-missing",
             None,
             None,
-            f"{what}; certgen writes it in {origin} {why} cannot get certificates",
-            f"{hint}; e.g. kubectl{source_flags} -n {src.namespace} get secret {state.name} -o yaml | "
+            f"{what}; certgen writes it in {origin} {why} cannot get certificates{cause}",
+            f"{hint}; gloo renders it again when it starts (kubectl -n {src.namespace} rollout restart "
+            "deploy/gloo)"
+            if by_gloo
+            else f"{hint}; e.g. kubectl{source_flags} -n {src.namespace} get secret {state.name} -o yaml | "
             f"grep -vE '^  (uid|resourceVersion|creationTimestamp|namespace):' | kubectl{target_flags} -n "
             f"{state.namespace} apply -f - (piped: the key is never printed)",
             Subjects(pods=pods),
@@ -172,7 +205,7 @@ def _copy_finding(
     else:
         severity = Severity.WARNING
         what = "is stale: it differs from"
-    how = f" (copied by {mechanism})" if mechanism else ""
+    how = f" ({'rendered' if by_gloo else 'copied'} by {mechanism})" if mechanism else ""
     here = "pods there" if same_context else "clients here"
     return Finding(
         severity,
@@ -180,7 +213,7 @@ def _copy_finding(
         None,
         None,
         f"copy of {state.name} in {_where(copy, same_context)}{how} {what} the source in {origin}, "
-        f"{lag_words} ({phases}){_held_by(pods)}",
+        f"{lag_words} ({phases}){_held_by(pods)}{cause}",
         hint
         + (
             f"; it is a whole rotation behind, or copied from elsewhere: {here} do not trust "

@@ -1,6 +1,11 @@
-"""How a secret that is a copy of another cluster's (split planes) is made, from its metadata.
+"""How a secret that is a copy (of another cluster's, split planes; or of the release namespace's, in a
+proxy's namespace) is made, from its metadata.
 
-Common copiers leave their mark on the copies they write: kubed / config-syncer (the
+gloo itself renders a Kubernetes Gateway API proxy's copy: its Gateway deployer server-side applies the
+gateway2 chart's ``gloo-mtls-certs`` into the Gateway's namespace (field manager ``solo.io/gloo-gateway``,
+a controller ownerReference to the Gateway; solo-io/gloo ``projects/gateway2/deployer/deployer.go``) and
+re-renders it on every write of the source (``controller.go``). Common copiers leave their mark on the
+copies they write: kubed / config-syncer (the
 ``kubed.appscode.com/origin`` annotation, ``origin.*`` labels), emberstack reflector
 (``reflector.v1.k8s.emberstack.com/reflects``), external-secrets (an ``ExternalSecret`` owner,
 ``reconcile.external-secrets.io/*``), Argo CD (``argocd.argoproj.io/*``) and anything else that says
@@ -15,15 +20,31 @@ from collections.abc import Iterable, Mapping
 from gloomon.domain.text import one_line
 
 _GENERIC = ("copied-from", "copied-by", "synced-from", "sync-from", "replicated-from", "mirrored-from")
+#: gloo's Gateway deployer: its words, and its field manager (``wellknown.GatewayControllerName``)
+GATEWAY_DEPLOYER = "gloo's Gateway deployer"
+GATEWAY_DEPLOYER_MANAGER = "solo.io/gloo-gateway"
 
 
 def copy_mechanism(
-    annotations: Mapping[str, object], labels: Mapping[str, object], owner_kinds: Iterable[str] = ()
+    annotations: Mapping[str, object],
+    labels: Mapping[str, object],
+    owners: Iterable[tuple[str, str]] = (),
+    managers: Iterable[str] = (),
+    namespace: str | None = None,
 ) -> str | None:
-    """E.g. ``"kubed (config-syncer), from east/gloo-system"``; None when nothing says it is a copy."""
+    """E.g. ``"kubed (config-syncer), from east/gloo-system"``, ``"gloo's Gateway deployer, for Gateway
+    apps/http"`` (its owner); None when nothing says it is a copy. ``owners``: the (kind, name) of each
+    ownerReference; ``managers``: each managedFields entry's manager; ``namespace``: the copy's."""
     notes = {str(k): one_line(str(v), 80) for k, v in annotations.items()}
     marks = {str(k): one_line(str(v), 80) for k, v in labels.items()}
-    kinds = set(owner_kinds)
+    named = [(one_line(str(kind), 40), one_line(str(name), 60)) for kind, name in owners]
+    kinds = {kind for kind, _ in named}
+    gateways = [name for kind, name in named if kind == "Gateway"]
+    if GATEWAY_DEPLOYER_MANAGER in {str(m) for m in managers} or gateways:
+        where = f"{one_line(namespace, 60)}/" if namespace else ""
+        return GATEWAY_DEPLOYER + (
+            f", for Gateway {where}{gateways[0]}" if gateways else f", manager {GATEWAY_DEPLOYER_MANAGER}"
+        )
     kubed = {**notes, **marks}  # kubed sets origin.* as labels, origin (JSON) as an annotation
     if any(k.startswith("kubed.appscode.com/origin") for k in kubed):
         origin = "/".join(
@@ -69,11 +90,26 @@ def sync_rule(annotations: Mapping[str, object]) -> str | None:
     return None
 
 
-def copy_hint(mechanism: str | None, source: str = "the management cluster") -> str:
+def is_gateway_deployer(mechanism: str | None) -> bool:
+    """Whether ``mechanism`` (:func:`copy_mechanism`'s words) is gloo's own Gateway deployer."""
+    return mechanism is not None and mechanism.startswith(GATEWAY_DEPLOYER)
+
+
+def copy_hint(
+    mechanism: str | None, source: str = "the management cluster", gloo_namespace: str = "gloo-system"
+) -> str:
     """What to do about a copy made by ``mechanism`` that differs from its ``source`` (where it is
-    copied from, in words)."""
+    copied from, in words); ``gloo_namespace``: where gloo runs (its deployer renders such copies)."""
     if mechanism is None:
         return f"nothing on the copy says how it is made: copy it again from {source}"
+    if is_gateway_deployer(mechanism):
+        return (
+            f"it is rendered by {mechanism}, in gloo's own process: gloo applies it again right after "
+            f"every write of the secret in {source} (and when it is deleted), so check gloo's process "
+            f"and logs (kubectl -n {gloo_namespace} logs deploy/gloo -c gloo); a copy that stays behind "
+            "or missing means gloo is not reconciling that Gateway (gloo down, or the Gateway's "
+            "GatewayClass is not gloo's)"
+        )
     if mechanism.startswith("kubed"):
         return (
             f"it is copied by {mechanism}: check kubed's logs, its sync annotation on the source and the "

@@ -33,6 +33,7 @@ from gloomon.sources.kube.status import (
     container_state,
     int_or_none,
     list_items,
+    mappings,
     owning_job,
     parse_time,
     str_or_none,
@@ -211,7 +212,7 @@ def secret_state(
         read_at=read_at,
         error="; ".join(errors) or None,
         updated_at=secret_updated_at(obj),
-        copied_by=_copied_by(meta),
+        copied_by=_copied_by(meta, namespace),
         syncs_by=_syncs_by(meta),
     )
 
@@ -222,16 +223,16 @@ def _syncs_by(meta: Mapping[str, Any]) -> str | None:
     return sync_rule(annotations if isinstance(annotations, Mapping) else {})
 
 
-def _copied_by(meta: Mapping[str, Any]) -> str | None:
-    """How the secret is made when it is a copy (split planes): its copier's marks, if any."""
+def _copied_by(meta: Mapping[str, Any], namespace: str) -> str | None:
+    """How the secret is made when it is a copy: its copier's marks, owners and field managers, if any."""
     annotations = meta.get("annotations")
     labels = meta.get("labels")
-    owners = meta.get("ownerReferences")
-    kinds = [str(o.get("kind")) for o in owners if isinstance(o, Mapping)] if isinstance(owners, list) else []
     return copy_mechanism(
         annotations if isinstance(annotations, Mapping) else {},
         labels if isinstance(labels, Mapping) else {},
-        kinds,
+        [(str(o.get("kind")), str(o.get("name"))) for o in mappings(meta.get("ownerReferences"))],
+        [str(m.get("manager")) for m in mappings(meta.get("managedFields"))],
+        namespace,
     )
 
 

@@ -28,7 +28,11 @@ def parse_time(value: Any) -> datetime | None:
 
 def list_items(obj: Any) -> list[Mapping[str, Any]]:
     """The object entries of a List's ``items`` (anything else in it, or no list, reads as none)."""
-    items = obj.get("items") if isinstance(obj, Mapping) else None
+    return mappings(obj.get("items") if isinstance(obj, Mapping) else None)
+
+
+def mappings(items: Any) -> list[Mapping[str, Any]]:
+    """The object entries of a list field (``items``, ``ownerReferences``…); no list reads as none."""
     return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
