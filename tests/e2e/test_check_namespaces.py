@@ -149,8 +149,8 @@ async def test_the_bundle_keeps_the_apps_copys_metadata_and_never_its_key(lab: L
     assert (code, err) == (0, ""), err
     files = members(tmp_path / "b.tar.gz")
     copy = yaml.safe_load(files[f"kubernetes/{lab.context}/secret-gloo-mtls-certs-{APPS}.yaml"])
-    assert copy["metadata"]["namespace"] == APPS and copy["metadata"]["annotations"]
-    assert [k["key"] for k in copy["keys"]] == ["ca.crt", "tls.crt", "tls.key"]
-    secret = lab.sync(APPS).target.secret
+    secret = lab.deployers[APPS].target.secret
     assert secret is not None
+    assert (copy["metadata"]["namespace"], copy["metadata"]["uid"]) == (APPS, secret.uid)
+    assert [k["key"] for k in copy["keys"]] == ["ca.crt", "tls.crt", "tls.key"]
     assert leaks(files, [b"PRIVATE KEY", *key_forms(secret.data.tls_key)]) == []
