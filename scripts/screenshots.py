@@ -4,8 +4,9 @@ By default from real labs (``--lab``, what the README shows): the dashboard runs
 MonitorSession against a lab per scenario — healthy (steady, details, expiry, logs, 80×24, 160×48, an
 API outage), rotating (phase 1/3, phase 2/3, the timeline of the whole rotation), lagging, untrusted
 (and the findings view), sds-late, expiring, cabundle-stale (a broken validation webhook, and its findings),
-the variety lab (its kube-gateway's copy in apps frozen through a rotation), and lab fleets:
-two-clusters and split-planes (healthy; then edge's copy behind a rotation in mgmt), at 160×50 and 80×24.
+the variety lab (its kube-gateway's copy in apps behind a rotation while gloo's process is down), and
+lab fleets: two-clusters and split-planes (healthy; then edge's copy behind a rotation in mgmt), at 160×50
+and 80×24.
 States no lab produces (no mTLS, an expired leaf, an Envoy
 refusing its admin port: a restarted pod's row leaves at once) come from the deterministic snapshots of
 ``gloomon/lab/snapshots``, and so does every shot with ``--fixtures`` (or when the lab cannot start: no
@@ -280,7 +281,7 @@ LAB_SCRIPTS = {
     "expiring": ({}, expiring, ("expiring",)),
     "cabundle-stale": ({}, cabundle_stale, ("broken-webhook", "broken-webhook-findings")),
     "variety": (
-        {"scenario": "healthy", "variety": True, "rotation_duration": 5.0, "sync_delay": 0.5},
+        {"scenario": "healthy", "variety": True, "rotation_duration": 5.0},
         namespace_copy,
         ("namespace-copy-behind-160x50", "namespace-copy-behind-80x24"),
     ),
@@ -298,7 +299,7 @@ async def shoot_lab(scenario: str, out: Path, wanted: set[str] | None) -> None:
             kubeconfig=str(lab.kubeconfig_path),
             contexts=(lab.context,),
             namespace=lab.namespace,
-            extra_namespaces=tuple(ns for ns in lab.syncs if ns != lab.namespace),
+            extra_namespaces=tuple(lab.copy_namespaces),
             interval=1.0,
         )
         app = GloomonApp(session=MonitorSession(settings), settings=settings)

@@ -139,7 +139,7 @@ async def _run(args: argparse.Namespace) -> None:
         print(f"gloomon lab up: scenario {scenario.name} — {scenario.summary}")
         print(f"kubeconfig: {lab.kubeconfig_path}")
         print(f"context: {lab.context}")
-        namespaces = [lab.namespace, *sorted({*lab.syncs, *lab.deployers})]  # the release ns, then proxies'
+        namespaces = [lab.namespace, *lab.copy_namespaces]  # the release namespace, then the proxies'
         if len(namespaces) > 1:
             print(f"namespaces: {', '.join(namespaces)} ({_who_copies(lab)})")
         for namespace in namespaces:

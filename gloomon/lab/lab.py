@@ -280,6 +280,12 @@ class Lab(Lifecycle, LabFaults):
         if self.certgen is not None:
             self.certgen.start()
 
+    @property
+    def copy_namespaces(self) -> list[str]:
+        """The namespaces other than the release namespace that hold a copy of the secret (gloo's or
+        kubed's), sorted: where the variety's proxies run."""
+        return sorted({*self.syncs, *self.deployers} - {self.namespace})
+
     def namespace_of(self, spec: ComponentSpec) -> str:
         """Where the pods of ``spec`` run: a kube-gateway in its Gateway's namespace, public-gw where
         ``gatewayProxies.publicGw.namespace`` puts it, everything else in the release namespace."""
