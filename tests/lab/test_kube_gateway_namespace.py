@@ -204,6 +204,14 @@ async def test_kubectl_in_the_gateways_namespace_and_across_all(lab: Lab, kubect
         [NS, SECRET_NAME],
     ]
 
+    owner = "{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}"
+    made = "{.metadata.managedFields[0].manager} {.metadata.managedFields[0].operation}"
+    jsonpath = f"jsonpath={owner} {made} {{.type}}"
+    described = await run(
+        kubectl, lab, "get", "secret", SECRET_NAME, "--show-managed-fields", "-o", jsonpath, namespace=APPS
+    )
+    assert described == f"Gateway/http {DEPLOYER_MANAGER} Apply kubernetes.io/tls"
+
     sds = (await run(kubectl, lab, "logs", "deploy/gloo-proxy-http", "sds", namespace=APPS)).splitlines()
     assert any("sds server listening" in line for line in sds)
     status, _ = await _request(
@@ -253,3 +261,13 @@ async def test_a_restarted_kube_gateway_comes_back_in_its_namespace_on_the_copy(
     assert status == 200
     copy = await _secret(lab, APPS)
     assert await eventually(lambda: _envoy_leaf(lab, new), lambda leaf: leaf == _leaf_serial(copy))
+
+
+async def test_a_restarted_gloo_renders_the_copy_again_and_keeps_following(lab: Lab) -> None:
+    """A new gloo pod's process reconciles every Gateway at its start, then follows each write again."""
+    (gloo,) = lab.pods(Component.GLOO)
+    renders = lab.deployers[APPS].renders
+    await _fault(lab, "restart-pod", {"pod": gloo})
+    assert lab.deployers[APPS].running and lab.deployers[APPS].renders == renders + 1
+    await _rotate(lab)
+    assert (await _secret(lab, APPS))["data"] == (await _secret(lab, NS))["data"]
