@@ -75,6 +75,35 @@ async def test_all_namespaces_reads_the_copy_where_the_kube_gateway_was_found(la
     assert _loud(snapshot) == []
 
 
+async def test_a_403_on_the_apps_copy_degrades_apps_only_and_keeps_its_last_content(lab: Lab) -> None:
+    """RBAC without a RoleBinding in apps: its copy is secret-forbidden, compared as last read (the
+    session read it once); gloo-system's secret is read as before, and no lag or copy finding appears."""
+    async with MonitorSession(_settings(lab, extra_namespaces=(APPS,))) as session:
+        before = await session.poll_once()
+        lab.forbid_secrets(True, namespace=APPS)
+        try:
+            after = await session.poll_once()
+        finally:
+            lab.forbid_secrets(False, namespace=APPS)
+    copy, source = after.secret_for(lab.context, APPS), after.secret_for(lab.context, NS)
+    assert copy is not None and source is not None
+    assert (copy.state.forbidden, copy.state.observed) == (True, False)
+    assert (
+        copy.state.leaf == before.secrets[1].state.leaf
+        and copy.content_since == before.secrets[1].content_since
+    )
+    assert source.state.observed and not source.state.forbidden
+    (forbidden,) = [f for f in after.findings if f.code == "secret-forbidden"]
+    assert forbidden.namespace == APPS and "as last read" in forbidden.message
+    (gateway,) = [t for t in after.targets if t.ref.component is Component.KUBE_GATEWAY]
+    assert gateway.in_sync_with_secret is True and gateway.lag_seconds is None
+    assert {f.code for f in after.findings} & {
+        "secret-copy-stale",
+        "secret-copy-missing",
+        "target-lagging",
+    } == set()
+
+
 async def test_a_removed_copy_is_secret_copy_missing_for_apps(lab: Lab, eventually: Eventually) -> None:
     """gloo's process down, the removed copy stays missing: the finding names gloo's deployer (from the
     kube-gateway that mounts it) and gloo's process down as the cause; gloo back, the copy is back."""
