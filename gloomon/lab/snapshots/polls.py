@@ -119,16 +119,20 @@ def admin_fetch(
             SdsSecret(VALIDATION_CONTEXT_SECRET, "validation_context", version, since, bundle.cas),
         )
     )
-    flags = ("failed_active_hc",) if connect_fails else ()
+    # no health flags: Gloo configures no health checks on these clusters (real-clusters.md §1); gloo's
+    # own link is its sidecar's hop to its process, gloo_xds_cluster on 127.0.0.1:9999
     host = HostStatus(
-        "10.244.0.12:9977",
-        flags,
+        "127.0.0.1:9999" if component is Component.GLOO else "10.244.0.12:9977",
+        (),
         cx_active=0 if connect_fails else 1,
         cx_connect_fail=connect_fails,
         cx_total=3,
     )
-    name = "xds_cluster" if component is Component.GLOO else GLOO_XDS
-    clusters = ClustersReport((ClusterStatus(name, "xds_cluster", (host,)),))
+    if component is Component.GLOO:
+        cluster = ClusterStatus("gloo_xds_cluster", None, (host,))
+    else:
+        cluster = ClusterStatus(GLOO_XDS, "xds_cluster", (host,))
+    clusters = ClustersReport((cluster,))
     stats = EnvoyStats(
         sds=(SdsStats(SERVER_CERT_SECRET, version, 1), SdsStats(VALIDATION_CONTEXT_SECRET, version, 1)),
         tls=(TlsStats("cluster.xds_cluster", handshake=5, fail_verify_error=tls_errors),),
