@@ -78,6 +78,8 @@ def test_a_frozen_copy_is_the_copys_finding_and_the_pod_says_why_it_lags() -> No
     (untrusted,) = [f for f in snapshot.findings if f.code == "peer-untrusted"]
     assert untrusted.pod == KUBE_GATEWAY_POD and "secret-copy-stale" in untrusted.message
     assert f"namespace {APPS}" in untrusted.hint and "delete pod" not in untrusted.hint
+    assert "copy the secret" not in untrusted.hint  # gloo renders this copy: nobody copies it by hand
+    assert "secret-copy-stale says who makes it" in untrusted.hint
 
 
 def test_a_copy_behind_while_gloos_process_is_down_names_that_cause() -> None:

@@ -76,8 +76,8 @@ def fleet_findings(
                         ),
                         "both sides must trust the CA that signed the other's leaf; "
                         + (
-                            f"copy the secret into namespace {client.secret_namespace} again "
-                            "(see secret-copy-stale): its sds serves that copy"
+                            f"bring the copy of the secret in namespace {client.secret_namespace} up to date "
+                            "(secret-copy-stale says who makes it and how): its sds serves that copy"
                             if stale_copy
                             else f"restart the {_holder([client, *group])} holding the old bundle: "
                             f"{_restart_hint([client, *group], ctx)}"
