@@ -168,7 +168,8 @@ def redact_envoy(document: Any) -> Redacted:
 
 
 def secret_metadata(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """A Secret as metadata only: name, namespace, uid, resourceVersion, creation time, labels, type,
+    """A Secret as metadata only: name, namespace, uid, resourceVersion, creation time, labels, its
+    owners and writers (``ownerReferences``; each ``managedFields`` entry's manager, operation, time), type,
     the keys it holds with their decoded sizes, and each certificate key's public metadata (serial,
     subject, SANs, validity, fingerprint). Private key entries are sized from their base64 length, never
     decoded; no ``data`` or ``stringData`` value is copied."""
@@ -179,6 +180,20 @@ def secret_metadata(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         for name in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp", "labels")
         if name in meta
     }
+    owners = meta.get("ownerReferences")
+    if isinstance(owners, list):  # who made it (a kube-gateway's copy: its Gateway)
+        kept_meta["ownerReferences"] = [
+            {k: _text(o[k]) for k in ("apiVersion", "kind", "name", "controller") if k in o}
+            for o in owners
+            if isinstance(o, Mapping)
+        ]
+    fields = meta.get("managedFields")
+    if isinstance(fields, list):  # who wrote it and when; the field sets themselves are left out
+        kept_meta["managers"] = [
+            {k: _text(f[k]) for k in ("manager", "operation", "time") if k in f}
+            for f in fields
+            if isinstance(f, Mapping)
+        ]
     annotations = meta.get("annotations")
     if isinstance(annotations, Mapping):
         kept_meta["annotations"] = {

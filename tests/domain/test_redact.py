@@ -252,6 +252,29 @@ def test_a_secret_is_metadata_keys_and_public_certificates_only() -> None:
     assert "data" not in meta and "managedFields" not in meta["metadata"]
 
 
+def test_a_secrets_metadata_says_who_made_it_without_its_field_sets() -> None:
+    """A kube-gateway's copy is rendered by gloo's Gateway deployer: owner and writer are kept (who made
+    the copy), the managed field sets are not (they name every key, and a bundle needs none of them)."""
+    obj, leaf, _ = _secret()
+    obj["metadata"]["ownerReferences"] = [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "name": "http", "uid": "u-1",
+         "controller": True}
+    ]  # fmt: skip
+    obj["metadata"]["managedFields"] = [
+        {"manager": "solo.io/gloo-gateway", "operation": "Apply", "time": "2026-11-25T20:00:00Z",
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:tls.key": {}}}}
+    ]  # fmt: skip
+    meta = secret_metadata(obj, NOW)["metadata"]
+    assert meta["ownerReferences"] == [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "name": "http", "controller": True}
+    ]
+    assert meta["managers"] == [
+        {"manager": "solo.io/gloo-gateway", "operation": "Apply", "time": "2026-11-25T20:00:00Z"}
+    ]
+    assert "managedFields" not in meta and "fieldsV1" not in json.dumps(meta)
+    assert leaks(meta, leaf.key) == []
+
+
 def test_kubernetes_objects_lose_secret_values_and_secrets_in_lists_become_metadata() -> None:
     secret, leaf, values = _secret()
     listed = {k: v for k, v in secret.items() if k not in ("kind", "apiVersion")}  # items carry no kind
