@@ -279,7 +279,11 @@ def secret_phase_words(
         if secret.content_since is not None:
             words += " · " + _phase_time(
                 max((now - secret.content_since).total_seconds(), 0.0),
-                rotation_duration(snapshot.cronjob),
+                rotation_duration(
+                    next(
+                        (c for c in snapshot.cronjobs if c.context == secret.state.context), snapshot.cronjob
+                    )
+                ),  # its own context's certgen (two clusters may rotate at different paces)
                 short,
             )
         return words, Severity.INFO

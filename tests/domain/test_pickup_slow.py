@@ -82,3 +82,39 @@ def test_quick_pickups_and_lags_past_the_grace_are_not_pickup_slow() -> None:
     stuck = secret(rot.leaf_new.info, [rot.ca_new.info], updated_at=NOW - timedelta(seconds=400))
     found = codes(snap([quick], [stuck]))
     assert "target-lagging" in found and "pickup-slow" not in found
+
+
+def test_each_context_is_judged_against_its_own_certgens_pace() -> None:
+    """east's certgen waits 65 s between writes, west's 300 s: a west pod 100 s behind is within half of
+    its own rotationDuration; an east pod 62 s behind is past the kubelet's minute and close to east's."""
+    from gloomon.domain.fleet import build_snapshot
+    from gloomon.domain.health.judge import HealthPolicy
+    from gloomon.domain.model import ContextState
+
+    rot = rotation()
+    both = [rot.ca_old.info, rot.ca_new.info]
+    fetches, secrets = [], []
+    for context, behind in (("east", 62), ("west", 100)):
+        written = NOW - timedelta(seconds=behind)
+        quick = fetch("gateway-proxy-1", rot.leaf_new.info, both, updated=written)
+        slow = fetch("gateway-proxy-2", rot.leaf_old.info, both)
+        fetches += [replace(f, target=replace(f.target, context=context)) for f in (quick, slow)]
+        secrets.append(replace(secret(rot.leaf_new.info, both, updated_at=written), context=context))
+    crons = [
+        replace(CRON, context="east", rotation_duration_seconds=65),
+        replace(CRON, context="west", rotation_duration_seconds=300),
+    ]
+    result = build_snapshot(
+        taken_at=NOW,
+        namespace=fetches[0].target.namespace,
+        contexts=["east", "west"],
+        fetches=fetches,
+        secrets=secrets,
+        cronjob=crons[0],
+        cronjobs=crons,
+        policy=HealthPolicy(),
+        context_states=[ContextState("east", gloo_installed=True), ContextState("west", gloo_installed=True)],
+    )
+    slow = [f for f in result.findings if f.code == "pickup-slow"]
+    assert [(f.context, f.pod) for f in slow] == [("east", "gateway-proxy-2")]
+    assert "for 1m2s" in slow[0].message  # east's own pod (the pods of both share names), not west's 1m40s

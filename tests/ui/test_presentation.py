@@ -41,6 +41,23 @@ def test_secret_phase_words() -> None:
     assert secret_phase_words(fx.no_mtls(), fx.NOW)[1] is Severity.CRITICAL  # as secret-missing is
 
 
+def test_a_contexts_phase_time_is_against_its_own_certgens_wait() -> None:
+    """Two clusters' certgens may wait differently between phases: west's secret, in its second phase,
+    is timed against west's rotationDuration, not east's."""
+    from dataclasses import replace
+
+    two = fx.leaf_rotated()
+    secret = two.secrets[0]
+    west = replace(secret, state=replace(secret.state, context="west"))
+    crons = (
+        replace(two.cronjob, context="east"),
+        replace(two.cronjob, context="west", rotation_duration_seconds=300),
+    )
+    both = replace(two, contexts=("east", "west"), secrets=(west,), cronjobs=crons)
+    words, _ = secret_phase_words(both, fx.NOW, secret=west)
+    assert words.endswith("41 s of 300 s"), words
+
+
 def test_banners_for_empty_and_failing_states() -> None:
     assert banner_for(ViewState(snapshot=fx.steady())) is None
     assert "global.glooMtls.enabled=true" in banner_for(ViewState(snapshot=fx.no_mtls())).text  # type: ignore[union-attr]

@@ -122,8 +122,10 @@ def judge(
         clients = [t for t in targets if t.ref.context == context] or list(targets)
         add(health_cron.cronjob_findings(mine, clients, judged), context)
         add(health_certgen.certgen_findings(_pods_of(context, pods, context_states), judged), context)
-    for item in health_certgen.pickup_findings(targets, ctx):
-        add([item], next((t.ref.context for t in targets if t.ref.pod == item.pod), None))
+    for context in dict.fromkeys(t.ref.context for t in targets):  # each against its own certgen's pace
+        own = certgens.get(context)
+        in_it = [t for t in targets if t.ref.context == context]
+        add(health_certgen.pickup_findings(in_it, replace(ctx, cronjob=own) if own else ctx), context)
     where = _pod_contexts(targets, context_states)
     for item in health_pods.pod_findings(pods, ctx):
         add([item], where.get(item.pod or ""))
