@@ -105,12 +105,12 @@ def _expired(role: str) -> str:
     )
 
 
-def _findings(codes: str, severities: str) -> str:
-    return (
-        f'max by (cluster, code, component) (gloomon_findings{{code=~"{codes}", '
-        f'severity=~"{severities}"}}) > 0'
-    )
+def _findings(codes: str, severities: str, by: str = "cluster, code, component") -> str:
+    return f'max by ({by}) (gloomon_findings{{code=~"{codes}", severity=~"{severities}"}}) > 0'
 
+
+#: a copy's findings: one alert per copy (the ``namespace`` it is in: two proxy namespaces, two copies)
+_BY_COPY = "cluster, namespace, code, component"
 
 _CERTGEN_FAILING = (
     _findings("rotation-cancelled|cronjob-bad-schedule|certgen-.*", "warning|critical")
@@ -262,15 +262,15 @@ ALERTS: tuple[Alert, ...] = (
         "SecretCopyBehind",
         "rotation",
         "secret-copy-stale",
-        "{{ $labels.cluster }}: a copy of gloo-mtls-certs is missing or behind its source "
-        "({{ $labels.code }})",
+        "{{ $labels.cluster }}: the copy of gloo-mtls-certs in {{ $labels.namespace }} is missing or "
+        "behind its source ({{ $labels.code }})",
         "A copy of the secret certgen writes (a data-plane cluster's in split planes, or a proxy "
         "namespace's: a kube-gateway in its Gateway's namespace) is missing or differs from its source "
         "past the grace: the pods mounting it hold old certificates and lose gloo once the old CA is "
         "dropped (critical: it is missing or shares no CA with the source).",
         (
-            Band("warning", _findings("secret-copy-.*", "warning|critical"), "5m"),
-            Band("critical", _findings("secret-copy-.*", "critical"), "2m"),
+            Band("warning", _findings("secret-copy-.*", "warning|critical", _BY_COPY), "5m"),
+            Band("critical", _findings("secret-copy-.*", "critical", _BY_COPY), "2m"),
         ),
     ),
     Alert(

@@ -331,10 +331,16 @@ def _findings(snapshot: FleetSnapshot) -> Metric:
     family = GaugeMetricFamily(
         "gloomon_findings",
         "How many findings of each code the last poll made (docs/findings.md)",
-        labels=("code", "severity", "component", "cluster"),
+        labels=("code", "severity", "component", "cluster", "namespace"),
     )
     counts = Counter(
-        (item.code, item.severity.value, item.component.value if item.component else "", item.context or "")
+        (
+            item.code,
+            item.severity.value,
+            item.component.value if item.component else "",
+            item.context or "",
+            item.namespace or "",  # the copy of the secret it is about (secret-copy-*), else empty
+        )
         for item in snapshot.findings
     )
     for labels, count in sorted(counts.items()):

@@ -322,6 +322,10 @@ def test_each_namespaces_copy_of_the_secret_is_its_own_series() -> None:
     for name in ("gloomon_rotation_phase", "gloomon_source_up"):
         keys = [tuple(sorted(labels.items())) for labels, _ in named(rows, name)]
         assert len(keys) == len(set(keys))
+    # the copy's finding is counted under the namespace of the copy it is about; others under ""
+    counted = {(labels["code"], labels["namespace"]) for labels, _ in named(rows, "gloomon_findings")}
+    assert ("secret-copy-stale", namespace_copies.APPS) in counted
+    assert all(namespace == "" for code, namespace in counted if not code.startswith("secret-copy"))
 
 
 def test_each_management_contexts_certgen_cronjob_is_its_own_series() -> None:
