@@ -5,6 +5,7 @@ that differs from the release namespace's secret (certgen's) is the copy's findi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -246,3 +247,31 @@ def test_a_namespace_with_a_gloo_of_its_own_holds_no_copy() -> None:
     assert "secret-copy-stale" not in {f.code for f in snapshot.findings}
     assert "secret-copy-stale" in {f.code for f in other.findings}  # without its gloo: a copy
     assert _gateway(snapshot).copy_behind_seconds is None
+
+
+def test_another_installations_missing_secret_is_secret_missing_not_silence() -> None:
+    """--all-namespaces finds a second Gloo (its own gloo in gloo-b): its secret is no copy, so a missing
+    one is that installation's secret-missing (not left to secret-copy-missing, which skips it)."""
+    from tests.domain.certs import NOW, make_ca, make_leaf
+    from tests.domain.fleet_helpers import CTX, fetch, secret
+
+    ca = make_ca()
+    leaf = make_leaf(ca)
+    fetches = []
+    for namespace, suffix in (("gloo-system", ""), ("gloo-b", "-b")):
+        for pod in ("gloo-1", "gateway-proxy-1"):
+            one = fetch(pod, leaf.info, [ca.info])
+            fetches.append(replace(one, target=replace(one.target, namespace=namespace, pod=pod + suffix)))
+    gone = SecretState(CTX, "gloo-b", read_at=NOW, missing=True, error="secret gloo-mtls-certs not found")
+    snapshot = build_snapshot(
+        taken_at=NOW,
+        namespace="gloo-system",
+        contexts=[CTX],
+        fetches=fetches,
+        secrets=[secret(leaf.info, [ca.info]), gone],
+        cronjob=None,
+        policy=HealthPolicy(),
+    )
+    (missing,) = [f for f in snapshot.findings if f.code == "secret-missing"]
+    assert "gloo-b/gloo-mtls-certs" in missing.message and missing.severity is Severity.CRITICAL
+    assert not [f for f in snapshot.findings if f.code.startswith("secret-copy")]

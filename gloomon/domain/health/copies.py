@@ -86,9 +86,18 @@ def copy_findings(
     return out
 
 
-def is_copy(secret: SecretStatus, planes: Mapping[str, Plane], release_namespace: str) -> bool:
-    """A data-plane context's secret, or one in another namespace than the release's."""
-    return secret.state.namespace != release_namespace or planes.get(secret.state.context) is Plane.DATA
+def is_copy(
+    secret: SecretStatus,
+    planes: Mapping[str, Plane],
+    release_namespace: str,
+    installs: frozenset[tuple[str, str]] = frozenset(),
+) -> bool:
+    """A data-plane context's secret, or one in another namespace than the release's that runs no gloo
+    of its own (``installs``: :func:`gloo_namespaces`; another installation's secret is its source)."""
+    state = secret.state
+    if state.namespace != release_namespace:
+        return (state.context, state.namespace) not in installs
+    return planes.get(state.context) is Plane.DATA
 
 
 def _has_content(secret: SecretStatus) -> bool:

@@ -57,6 +57,7 @@ from gloomon.domain.model import (
     Severity,
     TargetStatus,
     WebhookState,
+    gloo_namespaces,
 )
 from gloomon.domain.text import one_line
 
@@ -108,10 +109,12 @@ def judge(
         found.extend(in_context(item, context, many, contexts) for item in items)
 
     certgens = {cron.context: cron for cron in cronjobs}
+    installs = gloo_namespaces(t.ref for t in targets)  # another installation's secret is no copy
     for secret in secrets:
-        about = secret.state.namespace if health_copies.is_copy(secret, planes, namespace) else None
+        copy = health_copies.is_copy(secret, planes, namespace, installs)
+        about = secret.state.namespace if copy else None
         own = certgens.get(secret.state.context)  # its hints rerun its own context's certgen
-        items = _secret_findings(secret, replace(ctx, cronjob=own) if own else ctx, mtls, planes, many)
+        items = _secret_findings(secret, replace(ctx, cronjob=own) if own else ctx, mtls, copy, many)
         add((replace(item, namespace=about) for item in items), secret.state.context)
     add(health_copies.copy_findings(secrets, planes, ctx, targets), None)
     management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
@@ -258,14 +261,13 @@ def mtls_state(targets: Sequence[TargetStatus], secrets: Sequence[SecretStatus])
 
 
 def _secret_findings(
-    secret: SecretStatus, ctx: Context, mtls: MtlsState, planes: Mapping[str, Plane], many: bool
+    secret: SecretStatus, ctx: Context, mtls: MtlsState, copy: bool, many: bool
 ) -> list[Finding]:
     state = secret.state
     ns = state.namespace or ctx.namespace
     # with several contexts the message starts with the context (in_context): not named twice
     name = state.name if state.namespace == ctx.namespace else f"{state.namespace}/{state.name}"
     where = f"secret {name}" + (f" ({state.context})" if state.context and not many else "")
-    copy = health_copies.is_copy(secret, planes, ctx.namespace)
     if state.missing and copy:
         return []  # a copy (data-plane context, other namespace): secret-copy-missing speaks for it
     if state.forbidden:
