@@ -16,11 +16,11 @@ the copy freezes (or stays missing) until gloo starts again and reconciles every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from gloomon.domain.model import SECRET_NAME
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import NamespaceStore, new_uid
+from gloomon.tasks import cancel_and_wait
 
 #: ``wellknown.GatewayControllerName``: the controller name and the field manager of every applied object
 DEPLOYER_MANAGER = "solo.io/gloo-gateway"
@@ -104,8 +104,4 @@ class GatewayDeployer:
 
     async def stop(self) -> None:
         self.source.off_secret(self._source_written)
-        for task in list(self._pending):
-            task.cancel()
-        for task in list(self._pending):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._pending)

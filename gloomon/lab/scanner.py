@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, self_signed
+from gloomon.tasks import cancel_and_wait
 
 #: what a port scanner sends to an HTTPS port
 PLAINTEXT = b"GET / HTTP/1.1\r\nHost: shop.example.com\r\nUser-Agent: zgrab/0.x\r\n\r\n"
@@ -120,8 +121,5 @@ class Scanner:
             self._task = asyncio.get_running_loop().create_task(loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

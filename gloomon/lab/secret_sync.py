@@ -13,12 +13,12 @@ annotation, which is all one :class:`SecretSync` does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 from gloomon.domain.model import SECRET_NAME
 from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import NamespaceStore
+from gloomon.tasks import cancel_and_wait
 
 #: the copy's labels and annotation, as kubed's config-syncer sets them on every copy it writes
 ORIGIN_ANNOTATION = "kubed.appscode.com/origin"
@@ -134,8 +134,4 @@ class SecretSync:
 
     async def stop(self) -> None:
         self.source.off_secret(self._changed)
-        for task in list(self._pending):
-            task.cancel()
-        for task in list(self._pending):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._pending)

@@ -30,6 +30,7 @@ from gloomon.lab.cluster.store import Container, CronJob, Job, NamespaceStore, P
 from gloomon.lab.cluster.util import name_suffix, now_utc
 from gloomon.lab.pods.certgen_config import SVC_NAME, CertgenConfig
 from gloomon.lab.pods.sds import GLOO_VERSION
+from gloomon.tasks import cancel_and_wait
 
 CRONJOB_NAME = "gloo-mtls-certgen-cronjob"
 #: label ``gloo=`` of the certgen Jobs (Helm's Job ``gloo-mtls-certgen``).
@@ -73,11 +74,7 @@ class CertgenRunner:
             tasks = [
                 t for t in (self._cron_task, *self.runs, *self._cleanup) if t is not None and not t.done()
             ]
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(*tasks)
 
     async def _cron_loop(self) -> None:
         from gloomon.domain.parse.cron import next_run

@@ -11,7 +11,6 @@ would: once per (re)connect, not on a timer. The stand-in asks for its type and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 
 import grpc
@@ -20,6 +19,7 @@ from envoy.service.discovery.v3 import ads_pb2_grpc
 from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest
 
 from gloomon.domain.model import Component
+from gloomon.tasks import cancel_and_wait
 
 #: the config type each process watches (Gloo Enterprise's xDS types)
 CONFIG_TYPES = {
@@ -86,7 +86,9 @@ class XdsClient:
                     )
                 )
         except grpc.aio.AioRpcError:
-            pass
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # our stop, reported as CANCELLED by grpc.aio
+                raise asyncio.CancelledError from None
         finally:
             self.streaming = False
             outbox.put_nowait(None)
@@ -94,8 +96,5 @@ class XdsClient:
         return answered
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)  # grpc.aio can turn the cancel into an AioRpcError
+        self._task = None

@@ -43,6 +43,7 @@ from gloomon.lab.cluster.certs import SecretData
 from gloomon.lab.cluster.store import Container
 from gloomon.lab.cluster.util import fnv64
 from gloomon.lab.pods.xds import Resources, SotwEngine, serve_grpc
+from gloomon.tasks import cancel_and_wait
 
 SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
 SSL_DIR = "/etc/envoy/ssl"
@@ -372,9 +373,6 @@ class SdsServer:
             await server.stop(None)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._tasks)
         await self._stop_server()
         self._release_port()

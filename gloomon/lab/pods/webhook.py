@@ -25,6 +25,7 @@ from gloomon.lab.cluster.certs import GeneratedCerts, SecretData
 from gloomon.lab.cluster.store import Container, Job, NamespaceStore, Pod, WebhookConfiguration
 from gloomon.lab.cluster.util import name_suffix, now_utc
 from gloomon.lab.pods.certgen_job import IMAGE
+from gloomon.tasks import cancel_and_wait
 
 #: the webhook's pod labels (the Job's pod template) and the Job's own ``gloo`` label
 LABELS = {"gloo": WEBHOOK_CERTGEN_JOB, "sidecar.istio.io/inject": "false"}
@@ -79,9 +80,7 @@ class WebhookServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        await cancel_and_wait(*self._connections)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()

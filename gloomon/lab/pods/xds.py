@@ -31,6 +31,8 @@ from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest, Discovery
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
+from gloomon.tasks import cancel_and_wait
+
 
 @dataclass(frozen=True, slots=True)
 class Resources:
@@ -118,9 +120,7 @@ class SotwEngine:
                     if response is not None:
                         yield response
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            await cancel_and_wait(reader)
             self._queues.discard(queue)
             with contextlib.suppress(ValueError):
                 self.streams.remove(record)

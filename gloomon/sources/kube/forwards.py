@@ -9,7 +9,6 @@ leaves the targets at once: it is not an unreachable Envoy, and a rolling restar
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from gloomon.domain.model import Component, ForwardState, ForwardStatus, PodInfo
 from gloomon.sources.errors import describe_exception
 from gloomon.sources.kube.client import ApiError, KubeReader
 from gloomon.sources.kube.portforward import PodForward
+from gloomon.tasks import cancel_and_wait
 
 BACKOFF_START = 0.2
 BACKOFF_CAP = 5.0
@@ -194,11 +194,7 @@ class ForwardSet:
 
     async def close(self) -> None:
         self._closed = True
-        for task in list(self._healing.values()):
-            task.cancel()
-        for task in list(self._healing.values()):
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_and_wait(*self._healing.values())
         forwards, self.forwards = list(self.forwards.values()), {}
         forwards += [spare.forward for spares in self._spares.values() for spare in spares]
         self._spares.clear()

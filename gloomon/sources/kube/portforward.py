@@ -20,6 +20,7 @@ from gloomon.domain.model import ForwardState, ForwardStatus
 from gloomon.domain.text import one_line
 from gloomon.sources.errors import describe_exception
 from gloomon.sources.kube.credentials import renew_after_unauthorized, token_of
+from gloomon.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -112,11 +113,7 @@ class PodForward:
         """Stop listening and close every bridge (and its websocket)."""
         if self._server is not None:
             self._server.close()
-        tasks = list(self._bridges)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._bridges)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
@@ -259,6 +256,4 @@ class PodForward:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(*tasks)

@@ -31,6 +31,7 @@ from gloomon.domain.text import one_line
 from gloomon.sources.errors import status_message
 from gloomon.sources.kube.credentials import renew_after_unauthorized, token_of
 from gloomon.sources.logs.buffer import REORDER_HOLD, LogBuffer
+from gloomon.tasks import cancel_and_wait
 
 __all__ = ["REORDER_HOLD", "ContainerFollower", "Cursor", "LogBuffer", "LogSet", "containers_to_follow"]
 
@@ -43,8 +44,6 @@ AUTH_BACKOFF = 60.0
 #: a stream silent this long after opening has delivered its backlog (see ``LogSet.wait_settled``)
 IDLE_SETTLED = 0.3
 STREAM_TIMEOUT = 3600.0
-#: how long :meth:`ContainerFollower.stop` waits before it cancels again
-STOP_RETRY = 1.0
 _FOLLOWED = frozenset({"sds", "envoy-sidecar"})
 
 
@@ -250,13 +249,7 @@ class ContainerFollower:
 
     async def stop(self) -> None:
         """Cancel the follower and wait for it; cancelled again should a library have swallowed it."""
-        if self.task is None:
-            return
-        while not self.task.done():
-            self.task.cancel()
-            await asyncio.wait({self.task}, timeout=STOP_RETRY)
-        with contextlib.suppress(BaseException):
-            self.task.result()
+        await cancel_and_wait(self.task)
 
     @property
     def done(self) -> bool:
