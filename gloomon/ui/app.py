@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import WorkerState
 
 from gloomon.clock import Clock, system_clock
@@ -56,6 +58,10 @@ _STOP_WAIT_SECONDS = 5.0
 #: 100-400 ms each. At 20,000 (bench/ui_latency.py --cas 10000, load 5-6) the CPU per key at p95 about
 #: halved: enter 172-226 -> 98-101 ms, escape 148-152 -> 65 ms, e 189-201 -> 80-103 ms; RSS +6 MB.
 GC_YOUNG_THRESHOLD = 20_000
+#: a poll that arrives this soon after a key waits until the key has been drawn: its redraw (tens of ms
+#: with big bundles) would otherwise land between the key and its frame. Only the latest waiting
+#: snapshot is applied; polls come every few seconds, so a snapshot is late by at most this much.
+KEY_FIRST_SECONDS = 0.25
 _Item = TypeVar("_Item")
 
 
@@ -106,6 +112,9 @@ class GloomonApp(App[None]):
         self.state = ViewState(log_capacity=capacity, policy=policy)
         self._log_lines = min(capacity, 5000)
         self._stopping: asyncio.Future[None] | None = None
+        self._last_key = -KEY_FIRST_SECONDS  # monotonic time of the last key press
+        self._waiting: FleetSnapshot | None = None  # the latest snapshot held back for a key
+        self._waiting_timer: Timer | None = None
         self._gc_thresholds = gc.get_threshold()  # the process's own, restored when the app leaves
 
     def get_default_screen(self) -> Screen[Any]:
@@ -171,9 +180,28 @@ class GloomonApp(App[None]):
 
     # ---------------------------------------------------------------- handlers own the state
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key = time.monotonic()
+        await super().on_event(event)
+
     @on(SnapshotArrived)
     def _snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self._apply_snapshot(message.snapshot)
+        self._waiting = message.snapshot
+        if self._waiting_timer is None:  # else the timer applies this one, the latest, when it fires
+            self._apply_waiting()
+
+    def _apply_waiting(self) -> None:
+        """Apply the latest snapshot held back, unless a key was pressed in the last
+        :data:`KEY_FIRST_SECONDS` (then once that key has had its time)."""
+        self._waiting_timer = None
+        wait = self._last_key + KEY_FIRST_SECONDS - time.monotonic()
+        if wait > 0:
+            self._waiting_timer = self.set_timer(wait, self._apply_waiting)
+            return
+        snapshot, self._waiting = self._waiting, None
+        if snapshot is not None:
+            self._apply_snapshot(snapshot)
 
     @on(LogsArrived)
     def _logs_arrived(self, message: LogsArrived) -> None:
@@ -189,6 +217,9 @@ class GloomonApp(App[None]):
         self._redraw()
 
     def _apply_snapshot(self, snapshot: FleetSnapshot) -> None:
+        if self._waiting_timer is not None:  # a later snapshot (a test's, a refresh) supersedes it
+            self._waiting_timer.stop()
+            self._waiting_timer, self._waiting = None, None
         previous = self.state.snapshot
         if self.state.failure is not None and previous is not None:
             self.toast("connection recovered", title="gloomon", timeout=4)

@@ -29,7 +29,7 @@ from gloomon.ui.widgets.expiry_chart import ExpiryChart
 from gloomon.ui.widgets.fleet_rows import NOT_IN_ROW, row_key
 from gloomon.ui.widgets.fleet_table import FleetTable, row_cells
 from gloomon.ui.widgets.rendered import texts_key
-from tests.ui.harness import PALETTE, SIZE, make_app
+from tests.ui.harness import PALETTE, SIZE, make_app, until
 from tests.ui.test_kept_views import detail_text, home, in_front
 
 
@@ -227,3 +227,26 @@ async def test_the_dashboard_digests_no_bundle_of_a_poll_it_is_shown(monkeypatch
         await pilot.press("t")
         await in_front(app, TimelineScreen, pilot)
         assert counting.made == built
+
+
+async def test_a_poll_that_arrives_just_after_a_key_waits_until_the_key_was_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The session's snapshot right after a key press is held back (its redraw would land between the key
+    and its frame) and applied once the key has had its time; without a key press it is applied at
+    once. Only the latest held-back snapshot is applied."""
+    from gloomon.ui import app as app_module
+    from gloomon.ui.messages import SnapshotArrived
+
+    monkeypatch.setattr(app_module, "KEY_FIRST_SECONDS", 3.0)  # long enough to see it held back
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.post_message(SnapshotArrived(fx.steady()))
+        await until(lambda: app.state.snapshot is not None, pilot)  # no key: at once
+        await pilot.press("down")
+        lagging, rotated = fx.lagging(), fx.leaf_rotated()
+        app.post_message(SnapshotArrived(lagging))
+        app.post_message(SnapshotArrived(rotated))
+        await pilot.pause()
+        assert app.state.snapshot is not lagging and app.state.snapshot is not rotated  # held back
+        await until(lambda: app.state.snapshot is rotated, pilot)  # the latest, after the key's time
