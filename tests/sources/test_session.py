@@ -55,18 +55,20 @@ async def test_poll_after_stop_opens_nothing() -> None:
     assert session._admin._connections == {}
 
 
+class _StateReader(Reader):
+    """A reader with no CronJob and no components: a test overrides how the secrets read."""
+
+    async def read_cronjob(self) -> None:
+        return None
+
+    async def component_presence(self, pods: object) -> tuple[tuple[Component, ...], tuple[Component, ...]]:
+        return (), ()
+
+
 async def test_unexpected_failure_reading_cluster_state_is_recorded() -> None:
-    class FailingReader(Reader):
+    class FailingReader(_StateReader):
         async def read_secrets(self, now: datetime, pods: object) -> list[tuple[str, BaseException]]:
             return [("gloo-system", ValueError("odd answer"))]
-
-        async def read_cronjob(self) -> None:
-            return None
-
-        async def component_presence(
-            self, pods: object
-        ) -> tuple[tuple[Component, ...], tuple[Component, ...]]:
-            return (), ()
 
     session = MonitorSession(Settings())
     cluster = _Cluster(Connection(), FailingReader(), forward_set())  # type: ignore[arg-type]
@@ -79,17 +81,9 @@ async def test_a_secret_read_failing_in_one_namespace_leaves_the_others_observed
     snapshot keeps its last content), the release namespace's is read, and the error is recorded."""
     read = SecretState("ctx", "gloo-system", read_at=T0, resource_version="7")
 
-    class OneNamespaceFails(Reader):
+    class OneNamespaceFails(_StateReader):
         async def read_secrets(self, now: datetime, pods: object) -> list[tuple[str, object]]:
             return [("gloo-system", read), ("apps", ApiError(500, "secret gloo-mtls-certs in apps: 500"))]
-
-        async def read_cronjob(self) -> None:
-            return None
-
-        async def component_presence(
-            self, pods: object
-        ) -> tuple[tuple[Component, ...], tuple[Component, ...]]:
-            return (), ()
 
     session = MonitorSession(Settings())
     cluster = _Cluster(Connection(), OneNamespaceFails(), forward_set())  # type: ignore[arg-type]

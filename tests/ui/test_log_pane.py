@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from textual.pilot import Pilot
+
 from gloomon.domain.model import Component, LogEvent, LogKind
 from gloomon.lab import snapshots as fx
 from gloomon.lab.snapshots import contexts
@@ -42,13 +44,19 @@ def test_source_column_is_compact() -> None:
     assert LogFilter.parse("@gw").matches(long_event())
 
 
+async def _showing_a_long_line(app: GloomonApp, pilot: Pilot[object]) -> LogPane:
+    """The dashboard of one steady context with one long log line in its pane."""
+    app.show_snapshot(fx.steady())
+    app.add_log_events([long_event()])
+    pane = app.screen.query_one(LogPane)
+    await until(lambda: pane.shown == 1, pilot)
+    return pane
+
+
 async def test_message_gets_the_room_and_w_wraps_long_lines() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        app.show_snapshot(fx.steady())
-        app.add_log_events([long_event()])
-        pane = app.screen.query_one(LogPane)
-        await until(lambda: pane.shown == 1, pilot)
+        pane = await _showing_a_long_line(app, pilot)
         cut = [row for row in pane.log_view.visible_text() if row]
         assert len(cut) == 1 and len(cut[0]) - PREFIX_WIDTH >= 30  # ~25 before the compact columns
         assert "END-OF-LINE" not in cut[0]
@@ -139,10 +147,7 @@ async def test_with_two_contexts_each_line_names_its_context_and_a_filter_picks_
 async def test_one_context_has_no_context_column() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        app.show_snapshot(fx.steady())
-        app.add_log_events([long_event()])
-        pane = app.screen.query_one(LogPane)
-        await until(lambda: pane.shown == 1, pilot)
+        pane = await _showing_a_long_line(app, pilot)
         assert pane.log_view.visible_text()[0].index("upstream") == PREFIX_WIDTH
 
 
