@@ -58,18 +58,19 @@ def soonest_rows(snapshot: FleetSnapshot, limit: int = SHOWN_ROWS) -> Soonest | 
     seen_cas: set[CertKey] = set()
     many = len(snapshot.contexts) > 1  # each context's secret and webhook, named by their context
 
-    def named(what: str, context: str) -> str:
-        return f"{context} {what}" if many else what
+    def named(what: str, context: str, namespace: str | None = None) -> str:
+        """``what`` after its context (several watched) and its namespace (a copy's, not the release's)."""
+        where = [context] if many else []
+        where += [namespace] if namespace is not None and namespace != snapshot.namespace else []
+        return " ".join([*where, what])
 
     bundles = []
     leaves: set[CertKey] = set()  # a copy holding its source's leaf adds no row
     for judged in snapshot.secrets:
         secret = judged.state
-        where = [secret.context] if many else []
-        where += [secret.namespace] if secret.namespace != snapshot.namespace else []
         if secret.leaf is not None and cert_key(secret.leaf) not in leaves:
             leaves.add(cert_key(secret.leaf))
-            found.append(("leaf", secret.leaf, " ".join([*where, "secret tls.crt"])))
+            found.append(("leaf", secret.leaf, named("secret tls.crt", secret.context, secret.namespace)))
         if secret.bundle is not None:
             bundles.append(secret.bundle)
     for webhook in (w for w in snapshot.webhooks if w.installed):

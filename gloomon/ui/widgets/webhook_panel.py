@@ -21,13 +21,18 @@ from gloomon.ui.format import Palette, literal, time_left
 LABEL_WIDTH = 16
 
 
+def _title(webhook: WebhookState, palette: Palette) -> Text:
+    """``validation webhook  <context>``: the context is remote text, shown literally."""
+    title = Text.assemble(("validation webhook", palette.accent + Style(bold=True)), ("  ", palette.muted))
+    title.append_text(literal(webhook.context))
+    return title
+
+
 def webhook_renderable(
     webhook: WebhookState, now: datetime, palette: Palette, policy: HealthPolicy
 ) -> RenderableType:
     """A title line, then one line per row: mark, label, serial and time left, the row's words."""
-    title = Text.assemble(("validation webhook", palette.accent + Style(bold=True)), ("  ", palette.muted))
-    title.append_text(literal(webhook.context))
-    lines: list[RenderableType] = [title]
+    lines: list[RenderableType] = [_title(webhook, palette)]
     for row in webhook_rows(webhook, now):
         mark, style = (
             ("✓", palette.ok) if row.ok else ("✗", palette.error) if row.ok is False else ("?", palette.warn)
@@ -57,8 +62,7 @@ def webhook_line(webhook: WebhookState, now: datetime, palette: Palette, policy:
     rows = webhook_rows(webhook, now)
     if not rows or any(row.ok is not True for row in rows):
         return None
-    line = Text.assemble(("validation webhook", palette.accent + Style(bold=True)), ("  ", palette.muted))
-    line.append_text(literal(webhook.context))
+    line = _title(webhook, palette)
     line.append("  ✓ ", style=palette.ok)
     served = next((row.cert for row in rows if row.cert is not None), None)
     if served is not None:
