@@ -33,6 +33,7 @@ from gloomon.lab.api.tables import table, wants_table
 from gloomon.lab.cluster.container_logs import ContainerLog, LogLine
 from gloomon.lab.cluster.store import ClusterStore, Pod
 from gloomon.lab.cluster.util import now_utc, rfc3339_nano
+from gloomon.tasks import cancel_and_wait
 
 _PROTOCOLS = ("v4.channel.k8s.io", "v4.base64.channel.k8s.io")
 
@@ -155,9 +156,7 @@ class StreamHub:
                 nxt = asyncio.ensure_future(anext(stream))
                 done, _ = await asyncio.wait({nxt, cut_wait}, return_when=asyncio.FIRST_COMPLETED)
                 if cut_wait in done:
-                    nxt.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await nxt
+                    await cancel_and_wait(nxt)
                     if request.transport is not None:
                         request.transport.abort()
                     return

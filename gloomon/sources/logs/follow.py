@@ -343,10 +343,7 @@ class LogSet:
         followers, self._followers = list(self._followers.values()), {}
         await asyncio.gather(*(f.stop() for f in followers), *self._stopping, return_exceptions=True)
         self._stopping.clear()
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(BaseException):
-                await self._flusher
-            self._flusher = None
+        await cancel_and_wait(self._flusher)
+        self._flusher = None
         self.buffer.flush(force=True)
         self.buffer.close()
