@@ -8,9 +8,18 @@ from datetime import timedelta
 import pytest
 
 from gloomon.domain.health.judge import HealthPolicy, Threshold, expiry_severity
-from gloomon.domain.model import Component, CronJobState, LogEvent, LogKind, ParseError, Severity
+from gloomon.domain.model import (
+    Component,
+    CronJobState,
+    FleetSnapshot,
+    LogEvent,
+    LogKind,
+    ParseError,
+    SecretState,
+    Severity,
+)
 from tests.domain.certs import NOW, make_ca, make_leaf, rotation
-from tests.domain.fleet_helpers import CRON, codes, fetch, secret, snap
+from tests.domain.fleet_helpers import CRON, CTX, NS, codes, fetch, secret, snap
 
 DAY = 86400.0
 
@@ -323,6 +332,30 @@ def test_secret_problems(state: dict[str, object], code: str, severity: str) -> 
     result = snap([], [secret(None, [], **state)])
     assert codes(result)[code] == [(severity, None)]
     assert result.secret is not None and result.secret.verdict.phase.value == "unknown"
+
+
+NO_CA = "ca.crt missing (every pod's sds exits: could not find file)"
+
+
+def _unreadable_hint(result: FleetSnapshot) -> str:
+    (hint,) = [f.hint for f in result.findings if f.code == "secret-unreadable"]
+    return hint
+
+
+def test_no_ca_hint_follows_the_absent_key_not_the_error_words() -> None:
+    """A secret without ca.crt (kubectl create secret tls) is told how it came to be: from the keys the
+    source found absent; an error that only says the words, or is this poll's failure to read the
+    secret (its content, keys and all, carried from the last read), gets no such hint."""
+    leaf = rotation().leaf_new.info
+    by_hand = "kubectl create secret tls has no ca.crt"
+    no_ca = snap([], [secret(leaf, [], error=NO_CA, absent_keys=("ca.crt",))])
+    assert by_hand in _unreadable_hint(no_ca)
+    assert by_hand not in _unreadable_hint(snap([], [secret(leaf, [], error=NO_CA)]))
+    later = NOW + timedelta(seconds=30)
+    unread = SecretState(CTX, NS, read_at=later, observed=False, error="API unreachable")
+    carried = snap([], [unread], at=later, previous=no_ca)
+    assert carried.secret is not None and carried.secret.state.absent_keys == ("ca.crt",)
+    assert by_hand not in _unreadable_hint(carried)
 
 
 def test_sds_not_delivered() -> None:

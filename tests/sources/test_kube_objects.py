@@ -52,6 +52,24 @@ def test_secret_state_tells_an_absent_key_from_an_empty_one() -> None:
     assert state.error == "ca.crt is empty; tls.crt missing (every pod's sds exits: could not find file)"
 
 
+def test_secret_state_names_the_absent_keys() -> None:
+    """The keys absent from the data (not empty, not undecodable) are a field of the state: what the
+    judge reads to tell a secret made with kubectl create secret tls, which has no ca.crt."""
+    cert_pem, key_pem = _pem_pair()
+    by_hand = {"metadata": {}, "data": {"tls.crt": _b64(cert_pem), "tls.key": _b64(key_pem)}}
+    state = kube_objects.secret_state(by_hand, context="c", namespace="n", read_at=datetime.now(UTC))
+    assert state.absent_keys == ("ca.crt",)
+    garbled = {"metadata": {}, "data": {"ca.crt": "!!!", "tls.crt": ""}}
+    present = kube_objects.drop_private_key(garbled)  # as the client reads it: the key dropped first
+    state = kube_objects.secret_state(
+        garbled, context="c", namespace="n", read_at=datetime.now(UTC), key_present=present
+    )
+    assert state.absent_keys == ("tls.key",)
+    whole = {"metadata": {}, "data": {"ca.crt": _b64(cert_pem), "tls.crt": _b64(cert_pem), "tls.key": "x"}}
+    state = kube_objects.secret_state(whole, context="c", namespace="n", read_at=datetime.now(UTC))
+    assert state.absent_keys == ()
+
+
 def test_pod_info_from_api_json() -> None:
     obj = {
         "metadata": {"name": "gateway-proxy-1", "namespace": "gloo-system", "deletionTimestamp": None},

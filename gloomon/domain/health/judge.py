@@ -53,6 +53,7 @@ from gloomon.domain.model import (
     Phase,
     Plane,
     PodInfo,
+    SecretState,
     SecretStatus,
     Severity,
     TargetStatus,
@@ -321,7 +322,7 @@ def _secret_findings(
                 None,
                 f"{where}: {one_line(state.error, 200)}",
                 f"inspect it: kubectl -n {ns} describe secret {state.name} "
-                f"(its keys and sizes: it needs ca.crt, tls.crt and tls.key)" + _no_ca_hint(state.error),
+                f"(its keys and sizes: it needs ca.crt, tls.crt and tls.key)" + _no_ca_hint(state),
             )
         ]
     out: list[Finding] = []
@@ -364,9 +365,11 @@ def _secret_findings(
     return out
 
 
-def _no_ca_hint(error: str) -> str:
-    """What makes a secret without ``ca.crt``: ``kubectl create secret tls`` writes only the pair."""
-    if not error.startswith("ca.crt missing") and "; ca.crt missing" not in error:
+def _no_ca_hint(state: SecretState) -> str:
+    """What makes a secret without ``ca.crt``: ``kubectl create secret tls`` writes only the pair.
+    Only for a secret this poll read: an unobserved one's error is why it could not be read, and its
+    keys are those of the content last read."""
+    if not state.observed or "ca.crt" not in state.absent_keys:
         return ""
     return (
         "; a secret made with kubectl create secret tls has no ca.crt: add the CA that signed tls.crt "

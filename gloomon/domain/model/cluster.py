@@ -160,6 +160,10 @@ class SecretState:
     resource_version: str | None = None
     read_at: datetime | None = None
     error: str | None = None  # "forbidden (403) …", "not found", "unreadable ca.crt: …"
+    #: Which of ``ca.crt``, ``tls.crt`` and ``tls.key`` the secret lacks, as read from its data (an
+    #: absent file, not an empty or undecodable one): e.g. ``("ca.crt",)`` for a secret made with
+    #: ``kubectl create secret tls``. Judged from here, never from ``error``'s words.
+    absent_keys: tuple[str, ...] = ()
     forbidden: bool = False
     missing: bool = False
     #: When the secret last changed (latest ``metadata.managedFields[].time``, else

@@ -200,6 +200,7 @@ def secret_state(
     leaf_certs = _decode_certs(data.get("tls.crt"), "tls.crt", errors)
     if not key_present:
         errors.append("tls.key missing (every pod's sds exits: could not find file)")
+    absent = tuple(key for key in ("ca.crt", "tls.crt") if data.get(key) is None)
     bundle = TrustBundle(cas=bundle_certs, complete=True) if bundle_certs else None
     leaf: CertInfo | None = leaf_certs[0] if leaf_certs else None
     return SecretState(
@@ -211,6 +212,7 @@ def secret_state(
         resource_version=str(meta["resourceVersion"]) if meta.get("resourceVersion") else None,
         read_at=read_at,
         error="; ".join(errors) or None,
+        absent_keys=absent + (() if key_present else ("tls.key",)),
         updated_at=secret_updated_at(obj),
         copied_by=_copied_by(meta, namespace),
         syncs_by=_syncs_by(meta),
