@@ -130,6 +130,7 @@ def build_snapshot(
         errors=errors,
         grace=slack,
         mtls=mtls,
+        installs=installs,
         release=release,
         webhooks=webhooks,
         pods=pods,

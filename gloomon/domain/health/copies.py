@@ -27,7 +27,6 @@ from gloomon.domain.model import (
     Subjects,
     TargetStatus,
     copy_source,
-    gloo_namespaces,
 )
 from gloomon.domain.parse.copies import GATEWAY_DEPLOYER, copy_hint, is_gateway_deployer
 from gloomon.domain.parse.durations import human_duration
@@ -38,10 +37,12 @@ def copy_findings(
     secrets: Sequence[SecretStatus],
     planes: Mapping[str, Plane],
     ctx: Context,
-    targets: Sequence[TargetStatus] = (),
+    targets: Sequence[TargetStatus],
+    installs: frozenset[tuple[str, str]],
 ) -> list[Finding]:
     """``secret-copy-missing`` / ``secret-copy-stale`` for each copy: each data-plane context's
-    release-namespace secret, and each secret of another namespace than the release's."""
+    release-namespace secret, and each secret of another namespace than the release's. ``installs``:
+    the namespaces running a gloo (:func:`gloo_namespaces`), whose secret is no copy."""
     sources = [
         s
         for s in secrets
@@ -50,7 +51,6 @@ def copy_findings(
         and _has_content(s)
     ]
     out: list[Finding] = []
-    installs = gloo_namespaces(t.ref for t in targets)  # another install's secret is no copy
     for copy in secrets:
         source: SecretStatus | None
         if copy.state.namespace != ctx.namespace:

@@ -58,7 +58,6 @@ from gloomon.domain.model import (
     Severity,
     TargetStatus,
     WebhookState,
-    gloo_namespaces,
 )
 from gloomon.domain.text import one_line
 
@@ -90,6 +89,7 @@ def judge(
     errors: Sequence[str] = (),
     grace: float,
     mtls: MtlsState,
+    installs: frozenset[tuple[str, str]],
     release: GlooRelease | None = None,
     webhooks: Sequence[WebhookState] = (),
     pods: Sequence[PodInfo] = (),
@@ -98,9 +98,10 @@ def judge(
     cronjobs: Sequence[CronJobState] = (),
 ) -> tuple[Finding, ...]:
     """Every finding of one snapshot, in their final order: most severe first, then by component and
-    pod. ``grace`` (:meth:`HealthPolicy.grace_for`) and ``mtls`` (:func:`mtls_state`) are derived once
-    per snapshot by ``build_snapshot``; ``cronjobs``: every management context's CronJob (else
-    ``cronjob`` alone), each judged in its context."""
+    pod. ``grace`` (:meth:`HealthPolicy.grace_for`), ``mtls`` (:func:`mtls_state`) and ``installs``
+    (:func:`gloo_namespaces`: another installation's secret is no copy) are derived once per snapshot
+    by ``build_snapshot``; ``cronjobs``: every management context's CronJob (else ``cronjob`` alone),
+    each judged in its context."""
     ctx = Context(now, namespace, policy, cronjob, previous, grace)
     planes: Mapping[str, Plane] = {state.name: state.plane for state in context_states}
     many = len(contexts) > 1
@@ -110,14 +111,13 @@ def judge(
         found.extend(in_context(item, context, many, contexts) for item in items)
 
     certgens = {cron.context: cron for cron in cronjobs}
-    installs = gloo_namespaces(t.ref for t in targets)  # another installation's secret is no copy
     for secret in secrets:
         copy = health_copies.is_copy(secret, planes, namespace, installs)
         about = secret.state.namespace if copy else None
         own = certgens.get(secret.state.context)  # its hints rerun its own context's certgen
         items = _secret_findings(secret, replace(ctx, cronjob=own) if own else ctx, mtls, copy, many)
         add((replace(item, namespace=about) for item in items), secret.state.context)
-    add(health_copies.copy_findings(secrets, planes, ctx, targets), None)
+    add(health_copies.copy_findings(secrets, planes, ctx, targets, installs), None)
     management = next((c for c in contexts if planes.get(c, Plane.MANAGEMENT) is Plane.MANAGEMENT), None)
     for cron in cronjobs or ([cronjob] if cronjob is not None else []):
         context = cron.context if cron.context in contexts else management
