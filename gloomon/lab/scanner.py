@@ -74,7 +74,8 @@ class Scanner:
             writer.write(data)
             await writer.drain()
             with contextlib.suppress(ConnectionError):
-                await asyncio.wait_for(reader.read(), 5)
+                async with asyncio.timeout(5):
+                    await reader.read()
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, ssl.SSLError):
@@ -84,20 +85,23 @@ class Scanner:
         """A handshake and a request; the server refuses the client certificate (TLS 1.3: after the
         client's side of the handshake, as an alert on the first read)."""
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="shop.example.com"), 5
-            )
+            async with asyncio.timeout(5):
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", port, ssl=context, server_hostname="shop.example.com"
+                )
         except (ssl.SSLError, ConnectionError, TimeoutError):
             return
         try:
             writer.write(PLAINTEXT)
             with contextlib.suppress(ssl.SSLError, ConnectionError, TimeoutError):
                 await writer.drain()
-                await asyncio.wait_for(reader.read(), 5)
+                async with asyncio.timeout(5):
+                    await reader.read()
         finally:
             writer.close()
             with contextlib.suppress(ssl.SSLError, ConnectionError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), 5)
+                async with asyncio.timeout(5):
+                    await writer.wait_closed()
 
     async def sweep(self) -> None:
         """One round: plaintext and junk to the HTTPS port; an untrusted and an anonymous TLS client to the

@@ -336,7 +336,8 @@ class GloomonApp(App[None]):
         pending = [worker.wait() for worker in workers if worker.state is not WorkerState.PENDING]
         # A worker that ignores its cancellation must not keep gloomon from leaving.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), _STOP_WAIT_SECONDS)
+            async with asyncio.timeout(_STOP_WAIT_SECONDS):
+                await asyncio.gather(*pending, return_exceptions=True)
         await actions.stop(session)
 
     async def on_unmount(self) -> None:

@@ -212,9 +212,8 @@ class SpdyPortForward:
         try:
             done, _ = await asyncio.wait({from_pod, client}, return_when=asyncio.FIRST_COMPLETED)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.shield(client if from_pod in done else from_pod), DRAIN_TIMEOUT
-                )
+                async with asyncio.timeout(DRAIN_TIMEOUT):
+                    await asyncio.shield(client if from_pod in done else from_pod)
         finally:
             from_pod.cancel()
             client.cancel()

@@ -215,7 +215,8 @@ class StreamHub:
                         columns_sent = True
                     await resp.write(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(cut.wait(), 0.25)
+                    async with asyncio.timeout(0.25):
+                        await cut.wait()
             if cut.is_set() and request.transport is not None:
                 request.transport.abort()
                 return resp

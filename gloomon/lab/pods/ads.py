@@ -203,7 +203,8 @@ class GlooXds:
             if server is not None:
                 server.close()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(server.wait_closed(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await server.wait_closed()
         self._rest = self._upstream = None
 
 

@@ -159,9 +159,7 @@ class CertgenRunner:
         reason = None
         try:
             work = self._cannot_start(job) if pod.name not in self.store.pods else self._attempts(job, pod)
-            if self.config.active_deadline is not None:
-                await asyncio.wait_for(work, self.config.active_deadline)
-            else:
+            async with asyncio.timeout(self.config.active_deadline):  # None: no deadline
                 await work
             succeeded = True
         except TimeoutError:  # killed: certgen has no signal handler, so it logs nothing
