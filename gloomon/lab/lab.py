@@ -254,10 +254,12 @@ class Lab(Lifecycle, LabFaults):
         # gloo first: if its service ports were taken it moves them, before any client's bootstrap names them.
         clients = [r for r in runtimes if r.spec.component is not Component.GLOO]
         for gloo in (r for r in runtimes if r.spec.component is Component.GLOO):
-            await gloo.start(initial, move_gloo_ports=True)
+            await gloo.start(initial, move_gloo_ports=True, with_lab=True)
             self.gloo_up.set()  # its service ports are final: edge clusters' clients may name them
         # Every start runs to its end (no Envoy left starting behind our back) before a failure is raised.
-        results = await asyncio.gather(*(r.start(r.mounted()) for r in clients), return_exceptions=True)
+        results = await asyncio.gather(
+            *(r.start(r.mounted(), with_lab=True) for r in clients), return_exceptions=True
+        )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             more = f" (and {len(failures) - 1} more pod(s) failed)" if len(failures) > 1 else ""

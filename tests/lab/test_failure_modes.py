@@ -161,6 +161,31 @@ async def test_gloo_process_down_sidecar_up(
         assert (await _container(lab, gloo, "envoy-sidecar")).ready
 
 
+async def test_secret_key_missing_a_new_pod_counts_its_sds_restarts_from_zero(
+    make_lab: Callable[..., Lab], eventually: Callable[..., Any]
+) -> None:
+    """A pod made while ca.crt is missing (its ReplicaSet replacing a deleted one) has no crash history:
+    its sds's first run is checking the files (restartCount 0, running), dies ``could not find file``
+    ~13 s later, and the kubelet's restarts count up from there."""
+    async with make_lab("secret-key-missing") as lab:
+        new = await lab.restart_pod(lab.pods(Component.GATEWAY_PROXY)[0])
+        sds = await _container(lab, new, "sds")
+        assert sds.restart_count == 0 and sds.state.running and not sds.last_state.terminated, sds
+        restarted = await eventually(
+            lambda: _container(lab, new, "sds"),
+            lambda s: s.restart_count >= 1,
+            timeout=30,
+            interval=0.5,
+            what="the new pod's sds restarted by the kubelet",
+        )
+        assert restarted.restart_count == 1 and restarted.last_state.terminated.exit_code == 1, restarted
+        core = await aio_core(lab)
+        async with core.api_client:
+            first = await core.read_namespaced_pod_log(new, lab.namespace, container="sds", previous=True)
+        fatal = json.loads(first.splitlines()[-1])
+        assert (fatal["level"], fatal["msg"]) == ("fatal", "could not find file '/etc/envoy/ssl/ca.crt'")
+
+
 async def test_secret_key_missing_sds_serves_again_once_a_rotation_writes_every_key(
     make_lab: Callable[..., Lab], eventually: Callable[..., Any]
 ) -> None:

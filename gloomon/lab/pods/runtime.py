@@ -41,8 +41,8 @@ from gloomon.lab.pods.user_tls import USER_HTTPS_PORT, USER_MTLS_PORT, UserTls
 START_ATTEMPTS = 3
 #: how late the sds of an ``sds_fault="late"`` pod starts: after Envoy's 15 s initial fetch timeout
 SDS_LATE = 16.0
-#: a key-missing pod's sds has crash-looped this often before the lab starts (its pods are ~50 s old:
-#: runs of ~13 s, restarted after 0.5 s, then 10 s of back-off)
+#: a key-missing pod's sds has crash-looped this often before the lab starts (the pods it starts with
+#: are ~50 s old: runs of ~13 s, restarted after 0.5 s, then 10 s of back-off); a pod made since starts at 0
 KEY_MISSING_RESTARTS = 2
 #: gloo's service ports, whose loopback stand-ins every client's bootstrap names.
 GLOO_SERVICE_PORTS = (9977, 9976)
@@ -162,15 +162,19 @@ class PodRuntime:
             raise LabStartError(f"pod {self.name}: no {SECRET_NAME} in {self.store.namespace} to mount")
         return secret.data
 
-    async def start(self, secret: SecretData, *, move_gloo_ports: bool = False) -> None:
+    async def start(
+        self, secret: SecretData, *, move_gloo_ports: bool = False, with_lab: bool = False
+    ) -> None:
         """Pod start: secret volume mounted → sds serves it → Envoy starts and loads it.
 
         ``move_gloo_ports``: gloo's pod may pick new service ports if its own are taken (only before any
-        client's bootstrap names them, i.e. at the lab's start). Raises :class:`LabStartError`.
+        client's bootstrap names them, i.e. at the lab's start). ``with_lab``: one of the pods the lab
+        starts with, which have run a while (a key-missing sds has crash-looped
+        ``KEY_MISSING_RESTARTS`` times), not one made since. Raises :class:`LabStartError`.
         """
         self.store.add_pod(self.pod)
         self.store.on_secret(self._secret_written)
-        await self._start_sds(secret)
+        await self._start_sds(secret, KEY_MISSING_RESTARTS if with_lab else 0)
         if self.xds is not None:
             await self._start_xds(self.xds)
             self._log_main()
@@ -195,7 +199,8 @@ class PodRuntime:
         secret = self.store.secret
         self.sds.on_secret(data, missing=secret.missing if secret is not None else ())
 
-    async def _start_sds(self, secret: SecretData) -> None:
+    async def _start_sds(self, secret: SecretData, restarts: int) -> None:
+        """``restarts``: how often a key-missing sds has crash-looped already."""
         late = SDS_LATE if self.traits.sds_fault == "late" else 0.0
         # key-missing: the volume lacks the keys the secret's last write left out
         missing = self.store.secret.missing if self.store.secret is not None else ()
@@ -204,7 +209,7 @@ class PodRuntime:
         self.sds.die_after_delivery = self.traits.sds_fault == "dead"
         try:
             if missing:
-                self.sds.fail_at_start(secret, missing, restarts=KEY_MISSING_RESTARTS)
+                self.sds.fail_at_start(secret, missing, restarts=restarts)
             else:
                 await self.sds.start(secret, late=late)
         except OSError as exc:

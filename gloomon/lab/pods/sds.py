@@ -15,9 +15,10 @@ before 1.20.14 / 1.21.4 / 1.22 the server reloads once per fsnotify event (three
 Lifecycle (the kubelet's view is the store's :class:`Container`): :meth:`SdsServer.start` at pod start,
 or later with ``late`` (the container is still ``ContainerCreating`` meanwhile); :meth:`crash` stops the
 server and puts the container in a CrashLoopBackOff whose restarts (kubelet back-off 10 s doubling to
-300 s) die again at start. :meth:`fail_at_start` is a volume missing a key of the secret: each restart
-checks the files for ``STAT_RETRY_SECONDS`` and dies ``could not find file``, until the kubelet has
-refreshed the volume from a write that has every key (a rotation's full write); the next run then serves.
+300 s) die again at start. :meth:`fail_at_start` is a volume missing a key of the secret: each run (a new
+pod's first, then every restart) checks the files for ``STAT_RETRY_SECONDS`` and dies ``could not find
+file``, until the kubelet has refreshed the volume from a write that has every key (a rotation's full
+write); the next run then serves.
 Between runs the container is ``waiting`` (``CrashLoopBackOff``) with the run that died as
 ``lastState.terminated`` (exit 1, Go's ``log.Fatal``); a run is Ready while it runs (the chart gives sds no
 readiness probe, 7-gateway-proxy-deployment.yaml).
@@ -311,7 +312,8 @@ class SdsServer:
         """The volume lacks the secret's ``missing`` keys: every start stats the files ``STAT_RETRIES``
         times (~13 s), then dies Fatal ``could not find file`` and the kubelet backs off, until a refreshed
         volume has every key: that run serves ``secret`` (or what was written since). ``restarts``: the pod
-        has been crash-looping that long already (the last run's log, ``CrashLoopBackOff``)."""
+        has been crash-looping that long already (the last run's log, ``CrashLoopBackOff``); 0, a new
+        pod: its first run is this one, checking the files now."""
         self._target, self.mounted_missing = secret, missing
 
         def fatal() -> None:
@@ -322,10 +324,13 @@ class SdsServer:
                 stacktrace="main.main\n\t/go/src/github.com/solo-io/gloo/projects/sds/cmd/main.go:10",
             )
 
+        if restarts == 0:
+            self._spawn(self._crash_loop(fatal, listening=False, running=True))
+            return
         self._startup_lines()
         fatal()
         self._container().restart_count = restarts
-        backoff = 0.5 if restarts == 0 else min(10.0 * 2 ** (restarts - 1), 300.0)
+        backoff = min(10.0 * 2 ** (restarts - 1), 300.0)
         self._spawn(self._crash_loop(fatal, listening=False, backoff=backoff))
 
     def _fatal(self, msg: str, caller: str, **fields: object) -> None:
@@ -345,14 +350,19 @@ class SdsServer:
                     await self._volume_refreshed.wait()
         return not self.mounted_missing
 
-    async def _crash_loop(self, fatal: Callable[[], None], *, listening: bool, backoff: float = 0.5) -> None:
+    async def _crash_loop(
+        self, fatal: Callable[[], None], *, listening: bool, backoff: float = 0.5, running: bool = False
+    ) -> None:
         """The kubelet restarts the container at once, then backs off 10 s doubling to 300 s. A run that
-        does not listen first checks the files (``_files_present``): found, it serves and the loop ends."""
+        does not listen first checks the files (``_files_present``): found, it serves and the loop ends.
+        ``running``: the container's first run (a new pod's) is this one, before any restart."""
         while True:
-            await asyncio.sleep(backoff)
-            backoff = 10.0 if backoff < 10.0 else min(backoff * 2, 300.0)
+            if not running:
+                await asyncio.sleep(backoff)
+                backoff = 10.0 if backoff < 10.0 else min(backoff * 2, 300.0)
+                self._container().restart()
+            running = False
             container = self._container()
-            container.restart()
             container.ready, container.waiting_reason = True, None  # running; no readiness probe
             self._startup_lines()
             if listening:
