@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import gc
+import weakref
 from datetime import UTC
 
 import pytest
@@ -71,6 +73,21 @@ def test_bundle_with_junk_crlf_and_keys() -> None:
     assert isinstance(parsed, tuple)
     assert [c.sha256 for c in parsed] == [rot.ca_old.info.sha256, rot.ca_new.info.sha256]
     assert parse_pem_bundle(text.encode()) == parsed
+
+
+def test_a_certificate_is_held_once_however_many_bundles_carry_it() -> None:
+    """Every Envoy and the secret carry the same CAs: parsed from each one's own bytes, they are one
+    instance per certificate while any is held, and a certificate nobody holds any more is let go."""
+    old, new = make_ca(kind="ec"), make_ca(kind="ec")  # certificates no other test holds
+    text = old.pem + new.pem
+    first, second = parse_pem_bundle(text), parse_pem_bundle(text.encode())
+    assert isinstance(first, tuple) and isinstance(second, tuple)
+    assert all(one is other for one, other in zip(first, second, strict=True))
+    assert cert_info_from_der(bytearray(new.der)) is first[1]
+    held = weakref.ref(first[0])
+    del first, second
+    gc.collect()
+    assert held() is None
 
 
 def test_bare_base64_der_and_raw_der() -> None:

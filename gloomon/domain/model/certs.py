@@ -11,13 +11,15 @@ from gloomon.domain.model.vocabulary import Phase
 # Certificates
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class CertInfo:
     """One X.509 certificate, from PEM (complete) or from Envoy's ``/certs`` (partial).
 
     ``serial`` is lowercase hex spelled as Envoy spells it (BoringSSL ``BN_bn2hex``: whole bytes, no
     colons). Fields ``/certs`` does not give (subject, issuer, fingerprint, key) are None there.
     ``der`` is the public certificate's DER encoding when known, kept for signature checks and copying.
+    Weak references are allowed so the parser can hand the same instance to every holder of one
+    certificate (:func:`gloomon.domain.parse.x509.cert_info_from_der`).
     """
 
     serial: str

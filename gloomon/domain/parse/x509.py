@@ -11,6 +11,7 @@ import base64
 import binascii
 import re
 import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -117,20 +118,36 @@ def cert_info_from_der(der: bytes) -> CertInfo | ParseError:
 
     The certificate is remote input: its names and SANs are made inert (:mod:`gloomon.domain.text`), and
     what the library warns about while reading it (``Attribute's length must be >= 1 and <= 64``, a
-    negative serial …) becomes the certificate's ``notes`` instead of a line on stderr.
+    negative serial …) becomes the certificate's ``notes`` instead of a line on stderr. The same DER
+    gives the same instance while anything holds it (:data:`_PARSED`).
     """
+    try:
+        der = bytes(der)
+    except (TypeError, ValueError) as exc:
+        return ParseError("x509", f"not a DER certificate ({_short(exc)})")
+    known = _PARSED.get(der)
+    if known is not None:
+        return known
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = _cert_info(der)
     notes = tuple(dict.fromkeys(one_line(str(item.message), _NOTE_CHARS) for item in caught))
     if notes and isinstance(info, CertInfo):
-        return replace(info, notes=notes)
+        info = replace(info, notes=notes)
+    if isinstance(info, CertInfo):
+        _PARSED[der] = info
     return info
+
+
+#: every certificate parsed and still held somewhere, by its DER. Each Envoy and the secret hold the
+#: same CAs (with a rotation that never finished, thousands: five Envoys and the secret would keep six
+#: copies of each alive, and parse each six times per change); a certificate is parsed once and held
+#: once, for as long as anything holds it. A CertInfo is immutable and follows from its DER alone.
+_PARSED: weakref.WeakValueDictionary[bytes, CertInfo] = weakref.WeakValueDictionary()
 
 
 def _cert_info(der: bytes) -> CertInfo | ParseError:
     try:
-        der = bytes(der)
         cert = x509.load_der_x509_certificate(der)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         return ParseError("x509", f"not a DER certificate ({_short(exc)})")
