@@ -189,7 +189,7 @@ async def feed_bundles(
 
 async def run_bundle(cas: int, interval: float, presses: int) -> dict[str, object]:
     """The dashboard with every target trusting ``cas`` CAs: first data, then key latencies."""
-    big_pair(cas)  # generating and parsing the PEM is the bench's own cost, not a poll's
+    big_pair(cas)  # making the PEM and its first parse are the bench's own cost; each pod's parse a poll's
     start = time.perf_counter()
     first = big_bundle(cas)
     first_build = time.perf_counter() - start

@@ -3,7 +3,9 @@
 Real X.509: every CA but the newest shares one Ed25519 key and the newest, with its own key, signs the
 leaf, so finding the signer means trying the whole bundle, as it would in production. The PEM is cached
 in the system temp directory, so a benchmark or a test makes it once; it is read back with the parser a
-poll uses, and the snapshot comes from :func:`poll` (``build_snapshot``), like every other fixture.
+poll uses, once for the secret and once for each pod (a session parses each Envoy's ``config_dump`` and
+the secret on their own, and keeps each parse while that body stays the same), and the snapshot comes
+from :func:`poll` (``build_snapshot``), like every other fixture.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from gloomon.domain.model import FleetSnapshot, ParseError, TrustBundle
 from gloomon.domain.parse.x509 import parse_pem_bundle
 from gloomon.lab.snapshots.certs import NOW, Pair
-from gloomon.lab.snapshots.polls import POLLED, poll
+from gloomon.lab.snapshots.polls import PODS, POLLED, WRITTEN, admin_fetch, poll
 
 
 def _key(seed: str) -> Ed25519PrivateKey:
@@ -55,18 +57,28 @@ def _pem(count: int) -> bytes:
 
 
 @cache
-def big_pair(count: int) -> Pair:
-    """The ``count``-CA bundle and the leaf its newest CA signed, parsed as a poll parses them."""
+def _pem_bytes(count: int) -> bytes:
     path = Path(tempfile.gettempdir()) / f"gloomon-big-bundle-{count}-v1.pem"
     if not path.exists():
         path.write_bytes(_pem(count))
-    parsed = parse_pem_bundle(path.read_bytes())
+    return path.read_bytes()
+
+
+@cache
+def big_pair(count: int, holder: str = "secret") -> Pair:
+    """The ``count``-CA bundle and the leaf its newest CA signed, as ``holder`` (the secret or a pod's
+    name) has it: parsed from its own copy of the bytes, as a poll parses them."""
+    parsed = parse_pem_bundle(bytes(bytearray(_pem_bytes(count))))
     if isinstance(parsed, ParseError):
-        raise ValueError(f"{path}: {parsed.message}")
+        raise ValueError(f"the {count}-CA bundle: {parsed.message}")
     return TrustBundle(parsed[:-1]), parsed[-1]
 
 
 def big_bundle(count: int, previous: FleetSnapshot | None = None) -> FleetSnapshot:
     """One poll: the secret and every pod hold the ``count``-CA bundle (a later poll with ``previous``)."""
     at = POLLED if previous is None else previous.taken_at + timedelta(seconds=2)
-    return poll(big_pair(count), at=at, previous=previous)
+    fetches = {
+        pod: admin_fetch(component, pod, big_pair(count, pod), index=index, at=at, delivered=WRITTEN)
+        for index, (component, pod) in enumerate(PODS)
+    }
+    return poll(big_pair(count), at=at, previous=previous, fetches=fetches)
