@@ -27,7 +27,7 @@ from textual.worker import WorkerState
 from gloomon.clock import Clock, system_clock
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import FleetSnapshot, LogBatch, LogEvent
-from gloomon.ui import actions
+from gloomon.ui import actions, strip_cycles
 from gloomon.ui.format import literal, sanitize
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
 from gloomon.ui.screens.base import GloomonScreen
@@ -121,8 +121,11 @@ class GloomonApp(App[None]):
         return DashboardScreen(self.state, self._log_lines)
 
     def on_mount(self) -> None:
+        strip_cycles.install()
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_thresholds[1:])
+        gc.collect()
+        gc.freeze()  # what is alive now (modules, classes, the app) lives on: no pass walks it again
         if self.session is not None:
             # After the first refresh, so the dashboard is fully mounted before the session can fail.
             self.call_after_refresh(self._run_session, self.session)
@@ -342,6 +345,7 @@ class GloomonApp(App[None]):
 
     async def on_unmount(self) -> None:
         gc.set_threshold(*self._gc_thresholds)
+        gc.unfreeze()
         await self.stop_session()
 
     # ---------------------------------------------------------------- toasts

@@ -1,10 +1,13 @@
 """While the dashboard runs, the GC collects young objects less often (a redraw makes tens of thousands
-of them, and each collection could set off a pass over everything alive); leaving restores the process's
-own thresholds."""
+of them, and each collection could set off a pass over everything alive), never walks again what was
+alive when the dashboard started, and finds no line of a frame to collect (Textual's full-width strips
+held themselves); leaving restores the process's own collector."""
 
 from __future__ import annotations
 
 import gc
+
+from textual.strip import Strip
 
 from gloomon.lab import snapshots as fx
 from gloomon.ui.app import GC_YOUNG_THRESHOLD
@@ -20,3 +23,32 @@ async def test_the_dashboard_collects_young_objects_less_often_and_leaves_the_gc
         await pilot.pause()
         assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
     assert gc.get_threshold() == before
+
+
+async def test_what_was_alive_at_start_is_not_walked_again_while_the_dashboard_runs() -> None:
+    assert gc.get_freeze_count() == 0
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        await pilot.pause()
+        assert gc.get_freeze_count() > 10_000  # the modules, classes and functions loaded by then
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_lines_of_a_frame_are_freed_without_the_cycle_collector() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_snapshot(fx.steady())
+        await pilot.pause()
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage, to be looked at
+        try:
+            for key in ("down", "down", "up", "t", "escape", "e", "escape"):
+                await pilot.press(key)
+                await pilot.pause()
+            gc.collect()
+            strips = sum(1 for item in gc.garbage if isinstance(item, Strip))
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+    assert strips == 0
