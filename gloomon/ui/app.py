@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
@@ -28,6 +27,7 @@ from gloomon.clock import Clock, system_clock
 from gloomon.domain.health.judge import HealthPolicy
 from gloomon.domain.model import FleetSnapshot, LogBatch, LogEvent
 from gloomon.ui import actions, strip_cycles
+from gloomon.ui.collector import Collector
 from gloomon.ui.format import literal, sanitize
 from gloomon.ui.messages import LogsArrived, SessionFailed, SnapshotArrived
 from gloomon.ui.screens.base import GloomonScreen
@@ -52,12 +52,8 @@ _RETRY_SECONDS = 5.0
 #: the workers that read the session, cancelled (and awaited) before the session stops
 _SESSION_GROUPS = ("session", "snapshots", "logs")
 _STOP_WAIT_SECONDS = 5.0
-#: the GC's young-generation threshold while the dashboard runs (CPython's is 700): a redraw allocates
-#: tens of thousands of short-lived objects (segments, strips, styles), so one key set off several
-#: collections, and the oldest generation's passes walk everything alive: with bundles of 10,000 CAs,
-#: 100-400 ms each. At 20,000 (bench/ui_latency.py --cas 10000, load 5-6) the CPU per key at p95 about
-#: halved: enter 172-226 -> 98-101 ms, escape 148-152 -> 65 ms, e 189-201 -> 80-103 ms; RSS +6 MB.
-GC_YOUNG_THRESHOLD = 20_000
+#: how often the collector is asked whether its older generations are due (gloomon.ui.collector)
+_COLLECT_SECONDS = 0.25
 #: a poll that arrives this soon after a key waits until the key has been drawn: its redraw (tens of ms
 #: with big bundles) would otherwise land between the key and its frame. Only the latest waiting
 #: snapshot is applied; polls come every few seconds, so a snapshot is late by at most this much.
@@ -115,17 +111,15 @@ class GloomonApp(App[None]):
         self._last_key = -KEY_FIRST_SECONDS  # monotonic time of the last key press
         self._waiting: FleetSnapshot | None = None  # the latest snapshot held back for a key
         self._waiting_timer: Timer | None = None
-        self._gc_thresholds = gc.get_threshold()  # the process's own, restored when the app leaves
+        self._collector = Collector()
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(self.state, self._log_lines)
 
     def on_mount(self) -> None:
         strip_cycles.install()
-        self._gc_thresholds = gc.get_threshold()
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_thresholds[1:])
-        gc.collect()
-        gc.freeze()  # what is alive now (modules, classes, the app) lives on: no pass walks it again
+        self._collector.start()
+        self.set_interval(_COLLECT_SECONDS, self._collect)
         if self.session is not None:
             # After the first refresh, so the dashboard is fully mounted before the session can fail.
             self.call_after_refresh(self._run_session, self.session)
@@ -186,7 +180,11 @@ class GloomonApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self._last_key = time.monotonic()
+            self.call_after_refresh(self._collector.after_key)
         await super().on_event(event)
+
+    def _collect(self) -> None:
+        self._collector.tick(self._last_key)
 
     @on(SnapshotArrived)
     def _snapshot_arrived(self, message: SnapshotArrived) -> None:
@@ -344,8 +342,7 @@ class GloomonApp(App[None]):
         await actions.stop(session)
 
     async def on_unmount(self) -> None:
-        gc.set_threshold(*self._gc_thresholds)
-        gc.unfreeze()
+        self._collector.stop()
         await self.stop_session()
 
     # ---------------------------------------------------------------- toasts
