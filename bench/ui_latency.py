@@ -16,7 +16,8 @@ the widgets hold the key's effect (``by_key``) and until the first frame showing
 and the process's CPU time over that same span (``frame_cpu_ms``: the work the key caused, plus any
 snapshot handled meanwhile; it shows what the key costs when other processes share the cores).
 After each key the bench idles 50 ms and reports any overrun as ``paint_ms`` (work left over after the
-frame: a late layout, a footer rebuilt).
+frame: a late layout, a footer rebuilt). The default ``--presses`` gives 10 presses of each key, where
+the p95 is the slowest one; ``--presses 480`` gives 40-240 (about a minute).
 """
 
 from __future__ import annotations
